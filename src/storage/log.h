@@ -1,0 +1,167 @@
+// A partition log: a directory of segments holding Kafka v2 record batches exactly as on the
+// wire, with the base offset assigned here. See docs/storage-format.md for the files.
+//
+// Threading. A Log belongs to one libuv loop (the broker's) and every public method runs on that
+// loop's thread. fdatasync runs on libuv's thread pool; durability callbacks fire back on the
+// loop, in offset order. With `loop == nullptr` (tools, tests) flushes run inline and callbacks
+// fire before flush() returns.
+//
+// Durability. append() writes the batch to the page cache and returns its offsets. The bytes
+// become durable at the next flush: after `flush_messages` records, `flush_ms` after the first
+// unflushed append, on flush(), or at once when the append asks for a durability callback with
+// `flush_now` (acks=all). Several appends waiting together share one fdatasync (group commit).
+//
+// Errors are sticky: after a failed write or fsync the log refuses appends with failed_state,
+// fails pending durability callbacks, and keeps serving reads of what it holds.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/strong_types.h"
+#include "storage/file_pool.h"
+#include "storage/log_config.h"
+
+namespace ferry::storage {
+
+class Segment;
+
+struct AppendInfo {
+  Offset base_offset;
+  Offset last_offset;
+  int64_t max_timestamp = -1;
+  size_t stored_bytes = 0;  // bytes written (after any LZ4 re-encoding)
+};
+
+// Called on the loop thread once the appended bytes are durable (ok) or can never be (error).
+using DurableCallback = std::function<void(Status)>;
+
+struct AppendOptions {
+  // Start a flush now instead of waiting for the policy (acks=all). Appends that arrive while a
+  // flush runs are grouped into the next one.
+  bool flush_now = false;
+  // Called when the batch is durable. May be empty.
+  DurableCallback on_durable;
+};
+
+struct ReadResult {
+  std::vector<std::byte> data;  // whole batches, back to back
+  Offset next_offset;           // the offset after the last batch returned
+  size_t batch_count = 0;
+};
+
+struct RetentionResult {
+  size_t segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+};
+
+struct LogOptions {
+  uv_loop_t* loop = nullptr;              // null: flush inline (tools, tests)
+  const Clock* clock = &Clock::system();  // fake in retention/roll tests
+  FilePool* pool = nullptr;               // null: the log makes its own small pool
+  // Log start for a new, empty log (a partition created with existing history elsewhere).
+  Offset initial_offset{0};
+};
+
+class Log : public std::enable_shared_from_this<Log> {
+ public:
+  // Opens (creating if needed) the log in `dir`, recovering its tail: the last segment (and the
+  // one before it, which may still have been unsynced at a roll) is scanned from its last index
+  // entry; a torn or corrupt tail is truncated at the last valid batch and logged. Earlier
+  // segments are not read. Missing or inconsistent index files are rebuilt.
+  static Result<std::shared_ptr<Log>> open(const std::string& dir, const LogConfig& config,
+                                           const LogOptions& options = {});
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Validates and appends one v2 record batch (12 + batchLength bytes). Bad batches (CRC,
+  // length, magic, count) are rejected with corrupt and never stored; a batch over
+  // max_batch_bytes gets too_large.
+  Result<AppendInfo> append(std::span<const std::byte> batch, AppendOptions options = {});
+
+  // Whole batches starting with the one that holds `from`, up to `max_bytes` (the first batch is
+  // returned whole even if larger, as Kafka does) and never past `upper_bound` (exclusive;
+  // defaults to the log end). `from` below the log start or above the log end is out_of_range;
+  // `from == log end` returns no data.
+  Result<ReadResult> read(Offset from, size_t max_bytes,
+                          std::optional<Offset> upper_bound = std::nullopt);
+
+  // ListOffsets by timestamp: the offset of the first record with timestamp >= `timestamp_ms`,
+  // or nullopt if there is none.
+  Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
+
+  Offset log_start_offset() const noexcept;
+  Offset log_end_offset() const noexcept { return end_offset_; }
+  Offset durable_offset() const noexcept { return durable_offset_; }  // all below is on disk
+  uint64_t size_bytes() const noexcept;
+  size_t segment_count() const noexcept { return segments_.size(); }
+  const std::string& dir() const noexcept { return dir_; }
+  const LogConfig& config() const noexcept { return config_; }
+  void set_config(const LogConfig& config) { config_ = config; }
+  // The sticky error, if the log has failed.
+  const std::optional<Error>& failure() const noexcept { return failure_; }
+
+  // Requests a flush of everything appended so far; `done` (may be empty) fires on the loop when
+  // it is durable. Inline when the log has no loop.
+  void flush(DurableCallback done = {});
+
+  // Deletes whole sealed segments past retention.ms / retention.bytes. Never deletes records at
+  // or above `keep_from` (the "keep until mirrored" floor) unless `disk_nearly_full`.
+  Result<RetentionResult> apply_retention(std::optional<Offset> keep_from = std::nullopt,
+                                          bool disk_nearly_full = false);
+
+  // Rolls the active segment now if segment.ms has passed (the broker calls this periodically;
+  // append also checks).
+  Status maybe_roll();
+
+  // Flushes and stops timers; `done` fires on the loop when everything is durable. After close,
+  // appends fail with closed. Safe to destroy the Log once `done` has fired.
+  void close(std::function<void(Status)> done = {});
+
+ private:
+  struct Private;
+  Log(std::string dir, const LogConfig& config, const LogOptions& options);
+  Status recover();
+  Status roll(Offset new_base);
+  bool should_roll(size_t next_batch_bytes) const;
+  void schedule_flush(bool now);
+  void start_flush();
+  void finish_flush(Status result, Offset synced_to, std::vector<Segment*> synced);
+  void fail(Error error);
+  Segment& active() { return *segments_.back(); }
+  Segment* segment_for(Offset offset);
+
+  std::string dir_;
+  LogConfig config_;
+  uv_loop_t* loop_;
+  const Clock* clock_;
+  std::unique_ptr<FilePool> own_pool_;
+  FilePool* pool_;
+  std::vector<std::unique_ptr<Segment>> segments_;
+  Offset end_offset_{0};
+  Offset durable_offset_{0};
+  int64_t unflushed_records_ = 0;
+  bool flush_in_flight_ = false;
+  bool flush_wanted_ = false;
+  bool closed_ = false;
+  bool dir_dirty_ = false;  // a segment file was created since the last directory fsync
+  std::optional<Error> failure_;
+  struct Waiter {
+    Offset until;  // durable once durable_offset_ >= until
+    DurableCallback cb;
+  };
+  std::vector<Waiter> waiters_;  // in offset order
+  std::unique_ptr<Private> p_;   // timer handle and flush job state
+};
+
+}  // namespace ferry::storage

@@ -1,0 +1,40 @@
+// Per-partition log settings, named after the Kafka topic configs they implement.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace ferry::storage {
+
+enum class StorageCompression {
+  producer,  // store batches as the producer sent them (Kafka's compression.type=producer)
+  lz4,       // re-encode uncompressed batches to LZ4 before they reach flash
+};
+
+struct LogConfig {
+  // segment.bytes: roll the active segment when the next batch would take it past this size.
+  uint64_t segment_bytes = 64ull << 20;
+  // segment.ms: roll the active segment once its first batch is this old (7 days, as Kafka).
+  int64_t segment_ms = 7ll * 24 * 3600 * 1000;
+  // retention.ms: delete sealed segments whose newest timestamp is older; -1 = keep forever.
+  int64_t retention_ms = 7ll * 24 * 3600 * 1000;
+  // retention.bytes: delete oldest sealed segments while the log is larger; -1 = no limit.
+  int64_t retention_bytes = -1;
+  // index.interval.bytes: one sparse index entry per this many bytes of log.
+  uint32_t index_interval_bytes = 4096;
+  // flush.messages: fdatasync after this many records since the last flush (group commit).
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();
+  // flush.ms: fdatasync at most this long after an unflushed append. Edge default: 1 s, so a
+  // power cut loses at most about a second of acks=1 data and recovery scans little.
+  int64_t flush_ms = 1000;
+  // max.message.bytes: the largest batch accepted (Kafka's default 1048588).
+  uint32_t max_batch_bytes = 1048588;
+  // compression.type for storage: producer (default) or lz4.
+  StorageCompression compression = StorageCompression::producer;
+  // Bytes reserved ahead with fallocate when a segment is created (0 = none). Flash-friendly
+  // default: do not reserve, since reserved-but-unwritten extents cost erase blocks on some FTLs.
+  uint64_t preallocate_bytes = 0;
+};
+
+}  // namespace ferry::storage
