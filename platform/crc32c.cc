@@ -111,8 +111,6 @@ uint32_t crc32c_software(uint32_t crc, const void* data, size_t len) noexcept {
   return crc_table(crc, static_cast<const uint8_t*>(data), len);
 }
 
-const char* crc32c_implementation() noexcept {
-  return chosen() == &crc_table ? "table" : kHwName;
-}
+const char* crc32c_implementation() noexcept { return chosen() == &crc_table ? "table" : kHwName; }
 
 }  // namespace ferry::platform

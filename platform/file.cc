@@ -122,8 +122,8 @@ Status File::truncate(uint64_t size) {
 }
 
 Status File::allocate(uint64_t offset, uint64_t len) {
-  int rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                       static_cast<off_t>(len));
+  int rc =
+      ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(len));
   if (rc == 0) return {};
   int err = errno;
   if (err == EOPNOTSUPP || err == ENOSYS || err == EINTR) return {};  // best effort
@@ -183,7 +183,8 @@ Status rename_durable(const std::string& from, const std::string& to) {
 
 Status remove_tree(const std::string& dir) {
   struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return errno == ENOENT ? Status{} : Error::from_errno(errno, "stat " + dir);
+  if (::lstat(dir.c_str(), &st) != 0)
+    return errno == ENOENT ? Status{} : Error::from_errno(errno, "stat " + dir);
   if (S_ISDIR(st.st_mode)) {
     auto names = list_dir(dir);
     if (!names) return std::move(names).error();
@@ -198,6 +199,15 @@ Status remove_tree(const std::string& dir) {
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<uint64_t> file_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Error(Errc::not_found, "stat " + path + ": no such file");
+    return Error::from_errno(errno, "stat " + path);
+  }
+  return static_cast<uint64_t>(st.st_size);
 }
 
 Result<std::vector<std::string>> list_dir(const std::string& dir) {

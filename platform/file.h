@@ -21,10 +21,10 @@ namespace ferry::platform {
 class File {
  public:
   enum class Mode {
-    read_only,      // O_RDONLY
-    read_write,     // O_RDWR, must exist
-    create,         // O_RDWR | O_CREAT
-    create_new,     // O_RDWR | O_CREAT | O_EXCL
+    read_only,   // O_RDONLY
+    read_write,  // O_RDWR, must exist
+    create,      // O_RDWR | O_CREAT
+    create_new,  // O_RDWR | O_CREAT | O_EXCL
   };
 
   File() = default;
@@ -70,6 +70,8 @@ Status remove_file_durable(const std::string& path);
 Status rename_durable(const std::string& from, const std::string& to);
 Status remove_tree(const std::string& dir);  // rm -r (tests, topic deletion)
 bool exists(const std::string& path);
+// Size of the file at `path` without opening it (not_found if missing).
+Result<uint64_t> file_size(const std::string& path);
 // Names (not paths) of the entries of `dir`, sorted, without "." and "..".
 Result<std::vector<std::string>> list_dir(const std::string& dir);
 // Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory.

@@ -110,10 +110,10 @@ void write(Level l, const char* module, const char* fmt, ...) {
   clock_gettime(CLOCK_REALTIME, &ts);
   tm utc{};
   gmtime_r(&ts.tv_sec, &utc);
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ",
-                        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                        utc.tm_min, utc.tm_sec, static_cast<long>(ts.tv_nsec / 1000000),
-                        level_name(l), module);
+  int n = std::snprintf(buf, sizeof buf,
+                        "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", utc.tm_year + 1900,
+                        utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                        static_cast<long>(ts.tv_nsec / 1000000), level_name(l), module);
   if (n < 0) return;
   size_t len = static_cast<size_t>(n);
   if (len < sizeof buf) {

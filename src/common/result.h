@@ -22,20 +22,18 @@ enum class Errc {
   invalid_argument,  // the caller asked for something malformed
   not_found,
   already_exists,
-  out_of_range,      // offset or position outside what exists
-  too_large,         // a record batch or request over a configured limit
-  unsupported,       // a format or version this build does not handle
-  closed,            // the object was closed or is shutting down
-  failed_state,      // sticky error: the object failed earlier and refuses writes
-  newer_version,     // data written by a newer ferry
+  out_of_range,   // offset or position outside what exists
+  too_large,      // a record batch or request over a configured limit
+  unsupported,    // a format or version this build does not handle
+  closed,         // the object was closed or is shutting down
+  failed_state,   // sticky error: the object failed earlier and refuses writes
+  newer_version,  // data written by a newer ferry
 };
 
 std::string_view errc_name(Errc c) noexcept;
 
 // Whether retrying the same operation later may succeed.
-constexpr bool errc_retriable(Errc c) noexcept {
-  return c == Errc::io || c == Errc::no_space;
-}
+constexpr bool errc_retriable(Errc c) noexcept { return c == Errc::io || c == Errc::no_space; }
 
 class [[nodiscard]] Error {
  public:
@@ -127,8 +125,8 @@ inline Status ok_status() { return Status{}; }
 // Propagates an error from an expression yielding Status or Result<T>:
 //   FERRY_TRY(file.sync());
 // Returns the error from the enclosing function; visible control flow, no hidden labels.
-#define FERRY_TRY(expr)                                   \
-  do {                                                    \
-    auto ferry_try_r_ = (expr);                           \
+#define FERRY_TRY(expr)                                             \
+  do {                                                              \
+    auto ferry_try_r_ = (expr);                                     \
     if (!ferry_try_r_.ok()) return std::move(ferry_try_r_).error(); \
   } while (0)

@@ -31,6 +31,10 @@
 #include "storage/file_pool.h"
 #include "storage/log_config.h"
 
+namespace ferry {
+class UvTimer;
+}
+
 namespace ferry::storage {
 
 class Segment;
@@ -108,6 +112,8 @@ class Log : public std::enable_shared_from_this<Log> {
   const std::string& dir() const noexcept { return dir_; }
   const LogConfig& config() const noexcept { return config_; }
   void set_config(const LogConfig& config) { config_ = config; }
+  // fdatasync rounds completed so far (group commit makes this lower than the appends).
+  uint64_t flush_count() const noexcept { return flush_count_; }
   // The sticky error, if the log has failed.
   const std::optional<Error>& failure() const noexcept { return failure_; }
 
@@ -129,17 +135,20 @@ class Log : public std::enable_shared_from_this<Log> {
   void close(std::function<void(Status)> done = {});
 
  private:
-  struct Private;
+  struct FlushJob;
   Log(std::string dir, const LogConfig& config, const LogOptions& options);
   Status recover();
   Status roll(Offset new_base);
   bool should_roll(size_t next_batch_bytes) const;
+  bool sealed_segments_durable() const;
   void schedule_flush(bool now);
-  void start_flush();
-  void finish_flush(Status result, Offset synced_to, std::vector<Segment*> synced);
+  std::unique_ptr<FlushJob> prepare_flush();
+  void complete_flush(FlushJob& job);
+  void fire_waiters();
   void fail(Error error);
   Segment& active() { return *segments_.back(); }
-  Segment* segment_for(Offset offset);
+  size_t segment_index_for(Offset offset) const;
+  Offset segment_end(size_t i) const;
 
   std::string dir_;
   LogConfig config_;
@@ -147,12 +156,13 @@ class Log : public std::enable_shared_from_this<Log> {
   const Clock* clock_;
   std::unique_ptr<FilePool> own_pool_;
   FilePool* pool_;
-  std::vector<std::unique_ptr<Segment>> segments_;
+  std::vector<std::unique_ptr<Segment>> segments_;  // by base offset; back() is active
   Offset end_offset_{0};
   Offset durable_offset_{0};
   int64_t unflushed_records_ = 0;
+  uint64_t flush_count_ = 0;
   bool flush_in_flight_ = false;
-  bool flush_wanted_ = false;
+  bool flush_wanted_ = false;  // another flush was asked for while one ran
   bool closed_ = false;
   bool dir_dirty_ = false;  // a segment file was created since the last directory fsync
   std::optional<Error> failure_;
@@ -160,8 +170,8 @@ class Log : public std::enable_shared_from_this<Log> {
     Offset until;  // durable once durable_offset_ >= until
     DurableCallback cb;
   };
-  std::vector<Waiter> waiters_;  // in offset order
-  std::unique_ptr<Private> p_;   // timer handle and flush job state
+  std::vector<Waiter> waiters_;     // in offset order
+  std::unique_ptr<UvTimer> timer_;  // flush.ms timer; null without a loop
 };
 
 }  // namespace ferry::storage

@@ -5,8 +5,10 @@
 // Threading: loop thread only, like Log.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,6 +31,9 @@ class LogManager {
  public:
   // `logs_dir` is DATA/logs. `max_open_files` bounds the descriptors all logs share.
   LogManager(std::string logs_dir, LogOptions options, size_t max_open_files = 256);
+  ~LogManager();
+  LogManager(const LogManager&) = delete;
+  LogManager& operator=(const LogManager&) = delete;
 
   // Opens every partition directory under logs_dir with `config_for(tp)`.
   Status open_all(const std::function<LogConfig(const TopicPartition&)>& config_for);

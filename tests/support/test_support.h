@@ -26,8 +26,7 @@ class TempDir {
 // An uncompressed batch of `count` records "<prefix>-<i>" with keys "k<i>", timestamps
 // `timestamp_ms + i`. Aborts the test on failure.
 std::vector<std::byte> make_batch(int count, const std::string& prefix = "v",
-                                  int64_t timestamp_ms = 1'700'000'000'000,
-                                  size_t value_size = 0);
+                                  int64_t timestamp_ms = 1'700'000'000'000, size_t value_size = 0);
 
 std::string to_string(std::span<const std::byte> bytes);
 

@@ -1,0 +1,482 @@
+// Partition log: open/recovery, append with group-committed durability, reads, retention, roll.
+#include "storage/log.h"
+
+#include <algorithm>
+#include <cinttypes>
+
+#include "common/log.h"
+#include "common/uv_timer.h"
+#include "platform/file.h"
+#include "protocol/record_batch.h"
+#include "storage/segment.h"
+#include "storage/segment_name.h"
+
+namespace ferry::storage {
+namespace {
+
+// Upper bound on a stored batch's size when scanning: larger than any max.message.bytes a topic
+// may have had, so lowering the setting never makes old batches look corrupt.
+constexpr uint32_t kScanLimit = 256u << 20;
+// Positions and relative offsets in the index are 32-bit.
+constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 31;
+
+}  // namespace
+
+// A flush handed to the thread pool: the files to fdatasync and what becomes durable after.
+struct Log::FlushJob {
+  uv_work_t req{};
+  std::shared_ptr<Log> log;  // keeps the log alive until the job is back on the loop
+  std::vector<std::shared_ptr<platform::File>> files;
+  std::vector<std::pair<Offset, uint64_t>> targets;  // (segment base, size synced)
+  std::string dir;
+  bool sync_dir = false;
+  Offset synced_to;
+  Status result;
+
+  // Thread pool (or inline without a loop): touches nothing but the job.
+  void run() {
+    if (!result) return;  // preparing the job already failed
+    if (sync_dir) {
+      if (auto st = platform::sync_dir(dir); !st) {
+        result = st;
+        return;
+      }
+    }
+    for (auto& f : files) {
+      if (auto st = f->datasync(); !st) {
+        result = st;
+        return;
+      }
+    }
+  }
+};
+
+Log::Log(std::string dir, const LogConfig& config, const LogOptions& options)
+    : dir_(std::move(dir)),
+      config_(config),
+      loop_(options.loop),
+      clock_(options.clock),
+      pool_(options.pool) {
+  if (pool_ == nullptr) {
+    own_pool_ = std::make_unique<FilePool>(16);
+    pool_ = own_pool_.get();
+  }
+  if (loop_ != nullptr) timer_ = std::make_unique<UvTimer>(loop_);
+  end_offset_ = options.initial_offset;
+  durable_offset_ = options.initial_offset;
+}
+
+Log::~Log() {
+  segments_.clear();  // segments unregister their files from the pool, which must still exist
+}
+
+Result<std::shared_ptr<Log>> Log::open(const std::string& dir, const LogConfig& config,
+                                       const LogOptions& options) {
+  std::shared_ptr<Log> log(new Log(dir, config, options));
+  FERRY_TRY(log->recover());
+  return log;
+}
+
+Status Log::recover() {
+  FERRY_TRY(platform::create_dirs(dir_));
+  auto names = platform::list_dir(dir_);
+  if (!names) return std::move(names).error();
+  std::vector<Offset> bases;
+  for (const auto& name : *names) {
+    auto parsed = parse_segment_file_name(name);
+    if (parsed && parsed->kind == SegmentFile::log) {
+      bases.push_back(parsed->base);
+    } else if (name.size() > 4 && name.ends_with(".tmp")) {
+      FERRY_TRY(platform::remove_file_durable(dir_ + "/" + name));
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+  // Index files whose .log is gone (a crash during segment deletion) are removed.
+  for (const auto& name : *names) {
+    auto parsed = parse_segment_file_name(name);
+    if (parsed && parsed->kind != SegmentFile::log &&
+        !std::binary_search(bases.begin(), bases.end(), parsed->base)) {
+      FERRY_TRY(platform::remove_file_durable(dir_ + "/" + name));
+    }
+  }
+  if (bases.empty()) {
+    FERRY_TRY(roll(end_offset_));
+    FERRY_TRY(platform::sync_dir(dir_));
+    dir_dirty_ = false;
+    return {};
+  }
+  for (Offset base : bases) {
+    auto size = platform::file_size(dir_ + "/" + segment_file_name(base, SegmentFile::log));
+    if (!size) return std::move(size).error();
+    segments_.push_back(
+        std::make_unique<Segment>(dir_, base, *size, *pool_, config_.index_interval_bytes));
+  }
+  // Only the last two segments can hold bytes that were not yet durable at a crash: a roll
+  // waits until every older segment is synced (see should_roll).
+  size_t first_tail = segments_.size() >= 2 ? segments_.size() - 2 : 0;
+  for (size_t i = first_tail; i < segments_.size(); ++i) {
+    Segment& seg = *segments_[i];
+    auto cut = seg.recover_tail(kScanLimit);
+    if (!cut) return std::move(cut).error();
+    if (i + 1 < segments_.size() && (*cut || seg.next_offset() != segments_[i + 1]->base())) {
+      // The newer segment follows a hole (its predecessor lost its unsynced tail): none of it
+      // was acknowledged as durable, and it cannot be kept without a gap. Drop it.
+      FERRY_LOG(warn, "storage", "%s: removing segment that follows a truncated one",
+                segments_[i + 1]->log_path().c_str());
+      FERRY_TRY(segments_[i + 1]->remove());
+      segments_.pop_back();
+    }
+    auto f = seg.log_file();
+    if (!f) return std::move(f).error();
+    FERRY_TRY((*f)->datasync());  // what recovery kept is now durable, whatever happened before
+  }
+  Segment& last = active();
+  end_offset_ = last.next_offset();
+  durable_offset_ = end_offset_;
+  auto first = last.first_batch();
+  if (!first) return std::move(first).error();
+  int64_t now = clock_->now_ms();
+  last.set_created_ms(*first && (*first)->max_timestamp > 0 ? std::min(now, (*first)->max_timestamp)
+                                                            : now);
+  FERRY_LOG(debug, "storage", "%s: opened, %zu segments, offsets [%" PRId64 ", %" PRId64 ")",
+            dir_.c_str(), segments_.size(), log_start_offset().value(), end_offset_.value());
+  return {};
+}
+
+Offset Log::log_start_offset() const noexcept { return segments_.front()->base(); }
+
+uint64_t Log::size_bytes() const noexcept {
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  return total;
+}
+
+bool Log::sealed_segments_durable() const {
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    if (segments_[i]->durable_size() < segments_[i]->size()) return false;
+  }
+  return true;
+}
+
+bool Log::should_roll(size_t next_batch_bytes) const {
+  const Segment& seg = *segments_.back();
+  if (seg.empty()) return false;
+  uint64_t limit = std::min<uint64_t>(config_.segment_bytes, kMaxSegmentBytes);
+  bool full = seg.size() + next_batch_bytes > limit;
+  bool old = clock_->now_ms() - seg.created_ms() >= config_.segment_ms;
+  bool offsets_exhausted = end_offset_ - seg.base() > int64_t{INT32_MAX} / 2;
+  if (!full && !old && !offsets_exhausted) return false;
+  // Keep at most one sealed segment that is not yet durable, so recovery only needs to look at
+  // the last two. The active segment grows a little past segment.bytes meanwhile.
+  return sealed_segments_durable() || seg.size() + next_batch_bytes > kMaxSegmentBytes;
+}
+
+Status Log::roll(Offset new_base) {
+  auto seg = std::make_unique<Segment>(dir_, new_base, 0, *pool_, config_.index_interval_bytes);
+  FERRY_TRY(seg->create(config_.preallocate_bytes));
+  seg->set_created_ms(clock_->now_ms());
+  seg->set_next_offset(new_base);
+  bool had_segments = !segments_.empty();
+  segments_.push_back(std::move(seg));
+  dir_dirty_ = true;
+  if (had_segments) {
+    FERRY_LOG(debug, "storage", "%s: rolled to segment %" PRId64, dir_.c_str(), new_base.value());
+    schedule_flush(true);  // seal the previous segment promptly
+  }
+  return {};
+}
+
+Status Log::maybe_roll() {
+  if (failure_) return Error(Errc::failed_state, failure_->message());
+  if (!should_roll(0)) return {};
+  return roll(end_offset_);
+}
+
+Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions options) {
+  if (closed_) return Error(Errc::closed, dir_ + ": log is closed");
+  if (failure_) return Error(Errc::failed_state, dir_ + ": log failed: " + failure_->message());
+  if (batch.size() > config_.max_batch_bytes) {
+    return Error(Errc::too_large, "batch of " + std::to_string(batch.size()) +
+                                      " bytes exceeds max.message.bytes " +
+                                      std::to_string(config_.max_batch_bytes));
+  }
+  FERRY_TRY(protocol::validate_batch(batch));
+  protocol::BatchView in(batch);
+
+  std::vector<std::byte> bytes;
+  if (config_.compression == StorageCompression::lz4 &&
+      in.compression() == protocol::Compression::none && !in.is_control()) {
+    auto lz = protocol::recompress_lz4(in);
+    if (lz && lz->size() < batch.size()) bytes = std::move(lz).value();
+  }
+  if (bytes.empty()) bytes.assign(batch.begin(), batch.end());
+  protocol::set_base_offset(bytes, end_offset_);
+  protocol::BatchView stored(bytes);
+
+  if (should_roll(bytes.size())) FERRY_TRY(roll(end_offset_));
+  if (auto st = active().append(stored); !st) {
+    // The file may hold a partial batch now; refuse further appends until reopened (recovery
+    // truncates the partial tail).
+    fail(st.error());
+    return std::move(st).error();
+  }
+  AppendInfo info;
+  info.base_offset = stored.base_offset();
+  info.last_offset = stored.last_offset();
+  info.max_timestamp = stored.max_timestamp();
+  info.stored_bytes = bytes.size();
+  end_offset_ = stored.next_offset();
+  unflushed_records_ += std::max(1, stored.record_count());
+
+  if (options.on_durable) waiters_.push_back(Waiter{end_offset_, std::move(options.on_durable)});
+  bool now = options.flush_now || unflushed_records_ >= config_.flush_messages;
+  schedule_flush(now);
+  return info;
+}
+
+void Log::flush(DurableCallback done) {
+  if (done) {
+    if (failure_) {
+      done(Error(Errc::failed_state, failure_->message()));
+      return;
+    }
+    waiters_.push_back(Waiter{end_offset_, std::move(done)});
+  }
+  schedule_flush(true);
+}
+
+void Log::schedule_flush(bool now) {
+  if (failure_) return;
+  if (!now) {
+    if (timer_ && !timer_->active() && !flush_in_flight_ && end_offset_ > durable_offset_) {
+      timer_->start(static_cast<uint64_t>(std::max<int64_t>(config_.flush_ms, 0)),
+                    [this] { schedule_flush(true); });
+    }
+    if (!timer_ && config_.flush_ms <= 0) now = true;
+    if (!now) return;
+  }
+  if (flush_in_flight_) {
+    flush_wanted_ = true;
+    return;
+  }
+  if (timer_) timer_->stop();
+  std::unique_ptr<FlushJob> job = prepare_flush();
+  if (!job) {
+    fire_waiters();
+    return;
+  }
+  flush_in_flight_ = true;
+  if (loop_ == nullptr) {
+    job->run();
+    complete_flush(*job);
+    return;
+  }
+  job->req.data = job.get();
+  int rc = uv_queue_work(
+      loop_, &job->req, [](uv_work_t* req) { static_cast<FlushJob*>(req->data)->run(); },
+      [](uv_work_t* req, int status) {
+        std::unique_ptr<FlushJob> j(static_cast<FlushJob*>(req->data));
+        if (status != 0) j->result = Error(Errc::closed, "flush cancelled");
+        std::shared_ptr<Log> log = j->log;
+        log->complete_flush(*j);
+      });
+  if (rc != 0) {
+    flush_in_flight_ = false;
+    fail(Error(Errc::io, std::string("uv_queue_work: ") + uv_strerror(rc)));
+    return;
+  }
+  job.release();  // owned by the callback now
+}
+
+std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
+  if (durable_offset_ >= end_offset_ && !dir_dirty_) return nullptr;
+  auto job = std::make_unique<FlushJob>();
+  if (loop_ != nullptr) job->log = shared_from_this();
+  for (auto& seg : segments_) {
+    if (seg->durable_size() >= seg->size()) continue;
+    auto f = seg->log_file();
+    if (!f) {
+      job->result = std::move(f).error();
+      break;
+    }
+    job->files.push_back(std::move(f).value());
+    job->targets.emplace_back(seg->base(), seg->size());
+  }
+  job->dir = dir_;
+  job->sync_dir = dir_dirty_;
+  job->synced_to = end_offset_;
+  dir_dirty_ = false;
+  unflushed_records_ = 0;
+  return job;
+}
+
+void Log::complete_flush(FlushJob& job) {
+  flush_in_flight_ = false;
+  if (!job.result) {
+    fail(job.result.error());
+    return;
+  }
+  for (const auto& [base, size] : job.targets) {
+    auto it = std::find_if(segments_.begin(), segments_.end(),
+                           [&](const auto& s) { return s->base() == base; });
+    if (it == segments_.end()) continue;
+    (*it)->set_durable_size(std::max((*it)->durable_size(), size));
+    if (auto st = (*it)->persist_index(); !st) {
+      fail(st.error());
+      return;
+    }
+  }
+  durable_offset_ = std::max(durable_offset_, job.synced_to);
+  ++flush_count_;
+  fire_waiters();
+  if (flush_wanted_) {
+    flush_wanted_ = false;
+    schedule_flush(true);
+  } else if (end_offset_ > durable_offset_) {
+    schedule_flush(false);
+  }
+}
+
+void Log::fire_waiters() {
+  size_t ready = 0;
+  while (ready < waiters_.size() && waiters_[ready].until <= durable_offset_) ++ready;
+  if (ready == 0) return;
+  std::vector<Waiter> done(std::make_move_iterator(waiters_.begin()),
+                           std::make_move_iterator(waiters_.begin() + static_cast<long>(ready)));
+  waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<long>(ready));
+  for (auto& w : done) w.cb(Status{});  // callbacks may append or flush again
+}
+
+void Log::fail(Error error) {
+  if (!failure_) {
+    FERRY_LOG(error, "storage", "%s: log failed, refusing appends: %s", dir_.c_str(),
+              error.to_string().c_str());
+    failure_ = error;
+  }
+  if (timer_) timer_->stop();
+  std::vector<Waiter> pending;
+  pending.swap(waiters_);
+  for (auto& w : pending) w.cb(Error(Errc::failed_state, failure_->message()));
+}
+
+size_t Log::segment_index_for(Offset offset) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](Offset o, const auto& s) { return o < s->base(); });
+  return it == segments_.begin() ? 0 : static_cast<size_t>(it - segments_.begin() - 1);
+}
+
+Offset Log::segment_end(size_t i) const {
+  return i + 1 < segments_.size() ? segments_[i + 1]->base() : end_offset_;
+}
+
+Result<ReadResult> Log::read(Offset from, size_t max_bytes, std::optional<Offset> upper_bound) {
+  if (from < log_start_offset() || from > end_offset_) {
+    return Error(Errc::out_of_range, "offset " + std::to_string(from.value()) + " outside [" +
+                                         std::to_string(log_start_offset().value()) + ", " +
+                                         std::to_string(end_offset_.value()) + "]");
+  }
+  Offset upper = std::min(upper_bound.value_or(end_offset_), end_offset_);
+  ReadResult r;
+  r.next_offset = from;
+  for (size_t i = segment_index_for(from); i < segments_.size() && r.next_offset < upper; ++i) {
+    Offset seg_end = segment_end(i);
+    if (r.next_offset >= seg_end) continue;
+    size_t budget = max_bytes > r.data.size() ? max_bytes - r.data.size() : 0;
+    if (!r.data.empty() && budget == 0) break;
+    auto next =
+        segments_[i]->read(r.next_offset, budget, upper, r.data, &r.batch_count, kScanLimit);
+    if (!next) return std::move(next).error();
+    bool whole_segment = *next >= seg_end;
+    r.next_offset = std::max(r.next_offset, *next);
+    if (!whole_segment) break;  // budget or upper bound reached inside this segment
+  }
+  return r;
+}
+
+Result<std::optional<Offset>> Log::offset_for_timestamp(int64_t timestamp_ms) {
+  for (auto& seg : segments_) {
+    auto max_ts = seg->compute_max_timestamp(kScanLimit);
+    if (!max_ts) return std::move(max_ts).error();
+    if (*max_ts < timestamp_ms) continue;
+    FERRY_TRY(seg->ensure_index(kScanLimit));
+    std::vector<ScannedBatch> found;
+    auto scanned =
+        seg->scan(seg->index_position_for_timestamp(timestamp_ms), seg->base(), kScanLimit, &found);
+    if (!scanned) return std::move(scanned).error();
+    for (const auto& b : found) {
+      if (b.max_timestamp < timestamp_ms) continue;
+      // The first record at or after the timestamp inside this batch.
+      auto data = read(b.base_offset, 0);  // exactly this one batch
+      if (!data || data->data.empty()) return std::optional<Offset>(b.base_offset);
+      protocol::BatchView view(data->data);
+      std::vector<std::byte> scratch;
+      auto records = protocol::decode_records(view, scratch);
+      if (!records) return std::optional<Offset>(b.base_offset);  // codec not decodable here
+      bool append_time = (view.attributes() & protocol::batch_attr::kTimestampTypeLogAppend) != 0;
+      for (const auto& rec : *records) {
+        int64_t ts =
+            append_time ? view.max_timestamp() : view.base_timestamp() + rec.timestamp_delta;
+        if (ts >= timestamp_ms) return std::optional<Offset>(b.base_offset + rec.offset_delta);
+      }
+      return std::optional<Offset>(b.base_offset);
+    }
+  }
+  return std::optional<Offset>();
+}
+
+Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
+                                             bool disk_nearly_full) {
+  RetentionResult result;
+  if (failure_) return result;
+  int64_t now = clock_->now_ms();
+  uint64_t total = size_bytes();
+  auto expired_by_time = [&](Segment& seg) -> Result<bool> {
+    if (config_.retention_ms < 0) return false;
+    auto ts = seg.compute_max_timestamp(kScanLimit);
+    if (!ts) return std::move(ts).error();
+    return *ts >= 0 && now - *ts > config_.retention_ms;
+  };
+  for (;;) {
+    if (segments_.size() == 1) {
+      // Everything left is in the active segment: roll it when it has expired as a whole, so
+      // the next pass can delete it (Kafka does the same).
+      Segment& seg = active();
+      if (seg.empty() || seg.durable_size() < seg.size()) break;
+      auto expired = expired_by_time(seg);
+      if (!expired) return std::move(expired).error();
+      if (!*expired || (keep_from && end_offset_ > *keep_from && !disk_nearly_full)) break;
+      FERRY_TRY(roll(end_offset_));
+      continue;
+    }
+    Segment& seg = *segments_.front();
+    if (seg.durable_size() < seg.size()) break;
+    bool by_size = config_.retention_bytes >= 0 &&
+                   total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
+    bool by_time = false;
+    if (!by_size) {
+      auto expired = expired_by_time(seg);
+      if (!expired) return std::move(expired).error();
+      by_time = *expired;
+    }
+    if (!by_size && !by_time) break;
+    if (keep_from && segments_[1]->base() > *keep_from && !disk_nearly_full) break;
+    FERRY_LOG(info, "storage", "%s: deleting segment %" PRId64 " (%s retention)", dir_.c_str(),
+              seg.base().value(), by_size ? "size" : "time");
+    total -= seg.size();
+    result.bytes_deleted += seg.size();
+    ++result.segments_deleted;
+    FERRY_TRY(seg.remove());
+    segments_.erase(segments_.begin());
+  }
+  return result;
+}
+
+void Log::close(std::function<void(Status)> done) {
+  closed_ = true;
+  if (timer_) timer_->stop();
+  flush([done = std::move(done)](Status st) {
+    if (done) done(std::move(st));
+  });
+}
+
+}  // namespace ferry::storage
