@@ -104,9 +104,7 @@ class BatchView {
   bool is_transactional() const noexcept {
     return (attributes() & batch_attr::kTransactional) != 0;
   }
-  int32_t last_offset_delta() const noexcept {
-    return load_i32(p(batch_layout::kLastOffsetDelta));
-  }
+  int32_t last_offset_delta() const noexcept { return load_i32(p(batch_layout::kLastOffsetDelta)); }
   int64_t base_timestamp() const noexcept { return load_i64(p(batch_layout::kBaseTimestamp)); }
   int64_t max_timestamp() const noexcept { return load_i64(p(batch_layout::kMaxTimestamp)); }
   ProducerId producer_id() const noexcept {

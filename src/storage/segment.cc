@@ -130,6 +130,10 @@ Result<ScanResult> Segment::scan(uint64_t position, Offset expected, uint32_t ma
   while (pos < size_) {
     auto head = w.at(pos, bl::kLogOverhead);
     if (!head) return std::move(head).error();
+    if (head->size() < bl::kLogOverhead) {
+      r.stop_reason = "incomplete batch header (torn write)";
+      break;
+    }
     auto declared = protocol::declared_batch_size(*head);
     if (!declared || *declared < bl::kHeaderSize || *declared > max_batch_bytes) {
       r.stop_reason = "invalid batch length";

@@ -482,3 +482,32 @@ TEST(Log, AWriteFailureIsStickyAndFailsWaiters) {
 
 }  // namespace
 }  // namespace ferry::storage
+
+namespace ferry::storage {
+namespace {
+
+// Opening must not read old segments: damage in the middle of the oldest segment goes unseen by
+// open (only the last two segments' tails are scanned), and the log end is still right.
+TEST(Log, OpenReadsOnlyTheTailsOfTheLastTwoSegments) {
+  test::TempDir dir;
+  LogConfig cfg;
+  cfg.segment_bytes = 2000;
+  {
+    auto log = Log::open(dir.path(), cfg).value();
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(log->append(test::make_batch(2, "o", 1, 150)).ok());
+    log->flush();
+    ASSERT_GE(log->segment_count(), 5u);
+  }
+  std::string first = dir.file("00000000000000000000.log");
+  auto f = platform::File::open(first, platform::File::Mode::read_write).value();
+  std::byte junk[8] = {};
+  ASSERT_TRUE(f.pwrite_all(junk, 500).ok());
+  auto size_before = platform::file_size(first).value();
+  auto log = Log::open(dir.path(), cfg);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->log_end_offset(), Offset(60));
+  EXPECT_EQ(platform::file_size(first).value(), size_before) << "an old segment was modified";
+}
+
+}  // namespace
+}  // namespace ferry::storage
