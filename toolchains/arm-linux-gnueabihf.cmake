@@ -1,0 +1,26 @@
+# Cross-compiling for arm-linux-gnueabihf with Debian's cross compiler (crossbuild-essential-*) and the
+# target's multiarch -dev packages (e.g. libuv1-dev:<arch>). Tests run under qemu-user:
+#   cmake -S . -B build/arm -DCMAKE_TOOLCHAIN_FILE=toolchains/arm-linux-gnueabihf.cmake && ctest
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR arm)
+set(FERRY_TRIPLET arm-linux-gnueabihf)
+
+set(CMAKE_C_COMPILER ${FERRY_TRIPLET}-gcc)
+set(CMAKE_CXX_COMPILER ${FERRY_TRIPLET}-g++)
+
+# Libraries and headers: the target's multiarch directories first, then the shared /usr/include
+# (architecture-independent headers such as CLI11 and toml++).
+set(CMAKE_LIBRARY_ARCHITECTURE ${FERRY_TRIPLET})
+set(CMAKE_FIND_ROOT_PATH /usr/${FERRY_TRIPLET})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+list(APPEND CMAKE_PREFIX_PATH /usr/lib/${FERRY_TRIPLET}/cmake)
+
+# pkg-config must read the target's .pc files only.
+set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FERRY_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")
+
+# ctest runs the test programs through qemu-user with the target's loader and libraries.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm;-L;/usr/${FERRY_TRIPLET})
