@@ -1,0 +1,90 @@
+// Schema migrations of meta.db (see schema.h and docs/metadata.md).
+#include "meta/schema.h"
+
+#include <string>
+
+namespace ferry::meta {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE topics (
+  name        TEXT PRIMARY KEY,
+  partitions  INTEGER NOT NULL CHECK (partitions > 0),
+  created_ms  INTEGER NOT NULL
+);
+CREATE TABLE topic_configs (
+  topic  TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (topic, key)
+) WITHOUT ROWID;
+CREATE TABLE group_offsets (
+  group_id          TEXT NOT NULL,
+  topic             TEXT NOT NULL,
+  partition         INTEGER NOT NULL,
+  committed_offset  INTEGER NOT NULL,
+  leader_epoch      INTEGER NOT NULL,
+  metadata          TEXT NOT NULL,
+  commit_ms         INTEGER NOT NULL,
+  PRIMARY KEY (group_id, topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE producer_ids (
+  singleton         INTEGER PRIMARY KEY CHECK (singleton = 1),
+  next_producer_id  INTEGER NOT NULL
+);
+INSERT INTO producer_ids VALUES (1, 0);
+CREATE TABLE producer_state (
+  topic           TEXT NOT NULL,
+  partition       INTEGER NOT NULL,
+  producer_id     INTEGER NOT NULL,
+  producer_epoch  INTEGER NOT NULL,
+  last_sequence   INTEGER NOT NULL,
+  last_offset     INTEGER NOT NULL,
+  timestamp_ms    INTEGER NOT NULL,
+  batches         BLOB NOT NULL,
+  PRIMARY KEY (topic, partition, producer_id)
+) WITHOUT ROWID;
+CREATE TABLE mirror_checkpoints (
+  mirror         TEXT NOT NULL,
+  topic          TEXT NOT NULL,
+  partition      INTEGER NOT NULL,
+  source_offset  INTEGER NOT NULL,
+  updated_ms     INTEGER NOT NULL,
+  PRIMARY KEY (mirror, topic, partition)
+) WITHOUT ROWID;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> builtin_migrations() { return kMigrations; }
+
+Result<int> migrate(Db& db, std::span<const Migration> migrations) {
+  auto current = db.query_int("PRAGMA user_version");
+  if (!current) return std::move(current).error();
+  int newest = migrations.empty() ? 0 : migrations.back().version;
+  int version = static_cast<int>(*current);
+  if (version > newest) {
+    return Error(Errc::newer_version,
+                 db.path() + ": schema version " + std::to_string(version) +
+                     " was written by a newer ferry (this build knows up to version " +
+                     std::to_string(newest) + "); refusing to open it");
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= version) continue;
+    FERRY_TRY(db.exec("BEGIN IMMEDIATE"));
+    Status st = db.exec(m.sql);
+    if (st) st = db.exec(("PRAGMA user_version = " + std::to_string(m.version)).c_str());
+    if (st) st = db.exec("COMMIT");
+    if (!st) {
+      (void)db.exec("ROLLBACK");
+      return Error(st.error().code(), "migration to schema version " + std::to_string(m.version) +
+                                          " failed: " + st.error().message());
+    }
+    version = m.version;
+  }
+  return version;
+}
+
+}  // namespace ferry::meta

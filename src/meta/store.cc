@@ -1,0 +1,423 @@
+// MetaStore: group-committed writes on the thread pool, reads on the loop (see store.h).
+#include "meta/store.h"
+
+#include <cassert>
+
+#include "common/log.h"
+
+namespace ferry::meta {
+namespace {
+
+Error not_found(const std::string& what) { return Error(Errc::not_found, what); }
+
+// Applies one mutation on the writer connection (inside the caller's savepoint).
+class Applier {
+ public:
+  explicit Applier(Db& db) : db_(db) {}
+
+  Status operator()(const Mutation::CreateTopic& m) {
+    auto s = db_.cached("INSERT INTO topics (name, partitions, created_ms) VALUES (?, ?, ?)");
+    if (!s) return std::move(s).error();
+    (*s)->bind(1, m.topic.name).bind(2, m.topic.partitions).bind(3, m.topic.created_ms);
+    if (auto st = (*s)->run(); !st) {
+      if (st.error().code() == Errc::invalid_argument) {
+        return Error(Errc::already_exists, "topic " + m.topic.name + " already exists");
+      }
+      return st;
+    }
+    return put_configs(m.topic.name, m.topic.configs);
+  }
+
+  Status operator()(const Mutation::DeleteTopic& m) {
+    FERRY_TRY(exec_named("DELETE FROM topics WHERE name = ?", m.name));
+    if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
+    FERRY_TRY(exec_named("DELETE FROM group_offsets WHERE topic = ?", m.name));
+    FERRY_TRY(exec_named("DELETE FROM producer_state WHERE topic = ?", m.name));
+    return exec_named("DELETE FROM mirror_checkpoints WHERE topic = ?", m.name);
+  }
+
+  Status operator()(const Mutation::SetPartitions& m) {
+    auto s = db_.cached("UPDATE topics SET partitions = ? WHERE name = ?");
+    if (!s) return std::move(s).error();
+    FERRY_TRY((*s)->bind(1, m.partitions).bind(2, m.name).run());
+    if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
+    return {};
+  }
+
+  Status operator()(const Mutation::AlterConfigs& m) {
+    FERRY_TRY(require_topic(m.name));
+    FERRY_TRY(put_configs(m.name, m.set));
+    for (const auto& key : m.remove) {
+      auto s = db_.cached("DELETE FROM topic_configs WHERE topic = ? AND key = ?");
+      if (!s) return std::move(s).error();
+      FERRY_TRY((*s)->bind(1, m.name).bind(2, key).run());
+    }
+    return {};
+  }
+
+  Status operator()(const Mutation::CommitOffsets& m) {
+    for (const auto& o : m.offsets) {
+      auto s = db_.cached(
+          "INSERT INTO group_offsets (group_id, topic, partition, committed_offset, leader_epoch,"
+          " metadata, commit_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT (group_id, topic, partition) DO UPDATE SET"
+          " committed_offset = excluded.committed_offset, leader_epoch = excluded.leader_epoch,"
+          " metadata = excluded.metadata, commit_ms = excluded.commit_ms");
+      if (!s) return std::move(s).error();
+      (*s)->bind(1, m.group).bind(2, o.topic).bind(3, o.partition.value());
+      (*s)->bind(4, o.offset.value()).bind(5, o.leader_epoch.value()).bind(6, o.metadata);
+      FERRY_TRY((*s)->bind(7, o.commit_ms).run());
+    }
+    return {};
+  }
+
+  Status operator()(const Mutation::DeleteGroup& m) {
+    return exec_named("DELETE FROM group_offsets WHERE group_id = ?", m.group);
+  }
+
+  Status operator()(const Mutation::DeleteOffsets& m) {
+    auto s =
+        db_.cached("DELETE FROM group_offsets WHERE group_id = ? AND topic = ? AND partition = ?");
+    if (!s) return std::move(s).error();
+    return (*s)->bind(1, m.group).bind(2, m.topic).bind(3, m.partition.value()).run();
+  }
+
+  Status operator()(const Mutation::PutProducerState& m) {
+    const ProducerStateRecord& p = m.state;
+    auto s = db_.cached(
+        "INSERT OR REPLACE INTO producer_state (topic, partition, producer_id, producer_epoch,"
+        " last_sequence, last_offset, timestamp_ms, batches) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s) return std::move(s).error();
+    (*s)->bind(1, p.topic).bind(2, p.partition.value()).bind(3, p.producer_id.value());
+    (*s)->bind(4, p.producer_epoch).bind(5, p.last_sequence).bind(6, p.last_offset.value());
+    return (*s)->bind(7, p.timestamp_ms).bind_blob(8, p.batches).run();
+  }
+
+  Status operator()(const Mutation::PutMirrorCheckpoint& m) {
+    const MirrorCheckpoint& c = m.checkpoint;
+    auto s = db_.cached(
+        "INSERT OR REPLACE INTO mirror_checkpoints (mirror, topic, partition, source_offset,"
+        " updated_ms) VALUES (?, ?, ?, ?, ?)");
+    if (!s) return std::move(s).error();
+    (*s)->bind(1, c.mirror).bind(2, c.topic).bind(3, c.partition.value());
+    return (*s)->bind(4, c.source_offset.value()).bind(5, c.updated_ms).run();
+  }
+
+  Status operator()(const Mutation::ReserveProducerIds& m) {
+    if (m.count <= 0) return Error(Errc::invalid_argument, "reserve at least one producer id");
+    auto next = db_.query_int("SELECT next_producer_id FROM producer_ids WHERE singleton = 1");
+    if (!next) return std::move(next).error();
+    auto s = db_.cached("UPDATE producer_ids SET next_producer_id = ? WHERE singleton = 1");
+    if (!s) return std::move(s).error();
+    FERRY_TRY((*s)->bind(1, *next + m.count).run());
+    if (m.first) *m.first = ProducerId(*next);
+    return {};
+  }
+
+ private:
+  Status exec_named(const char* sql, const std::string& arg) {
+    auto s = db_.cached(sql);
+    if (!s) return std::move(s).error();
+    return (*s)->bind(1, arg).run();
+  }
+  Status require_topic(const std::string& name) {
+    auto s = db_.cached("SELECT 1 FROM topics WHERE name = ?");
+    if (!s) return std::move(s).error();
+    auto row = (*s)->bind(1, name).step();
+    if (!row) return std::move(row).error();
+    return *row ? Status{} : not_found("topic " + name + " does not exist");
+  }
+  Status put_configs(const std::string& topic, const std::map<std::string, std::string>& kv) {
+    for (const auto& [k, v] : kv) {
+      auto s =
+          db_.cached("INSERT OR REPLACE INTO topic_configs (topic, key, value) VALUES (?, ?, ?)");
+      if (!s) return std::move(s).error();
+      FERRY_TRY((*s)->bind(1, topic).bind(2, k).bind(3, v).run());
+    }
+    return {};
+  }
+  Db& db_;
+};
+
+}  // namespace
+
+struct MetaStore::CommitJob {
+  uv_work_t req{};
+  MetaStore* store = nullptr;
+  std::vector<Submission> batch;
+};
+
+MetaStore::MetaStore(Db writer, Db reader, uv_loop_t* loop, int version)
+    : writer_(std::move(writer)), reader_(std::move(reader)), loop_(loop), version_(version) {}
+
+MetaStore::~MetaStore() {
+  assert(!job_in_flight_ && "destroy a MetaStore only after close() completed");
+}
+
+Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& path, uv_loop_t* loop,
+                                                   std::span<const Migration> migrations) {
+  auto writer = Db::open(path);
+  if (!writer) return std::move(writer).error();
+  // WAL: readers on the loop never block the writer. synchronous=FULL: a commit acknowledged to
+  // a client (an offset commit) survives power loss, not only a process crash.
+  FERRY_TRY(writer->exec("PRAGMA journal_mode = WAL"));
+  FERRY_TRY(writer->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
+  auto version = migrate(*writer, migrations);
+  if (!version) return std::move(version).error();
+  auto reader = Db::open(path);
+  if (!reader) return std::move(reader).error();
+  FERRY_TRY(reader->exec("PRAGMA query_only = ON"));
+  return std::unique_ptr<MetaStore>(
+      new MetaStore(std::move(writer).value(), std::move(reader).value(), loop, *version));
+}
+
+void MetaStore::commit(Db& db, std::vector<Submission>& batch) {
+  Status begin = db.exec("BEGIN IMMEDIATE");
+  if (!begin) {
+    for (auto& s : batch) s.result = begin;
+    return;
+  }
+  Applier apply(db);
+  for (auto& s : batch) {
+    s.result = db.exec("SAVEPOINT submission");
+    for (const auto& m : s.mutations) {
+      if (!s.result) break;
+      s.result = std::visit(apply, m.op);
+    }
+    if (!s.result) (void)db.exec("ROLLBACK TO submission");
+    (void)db.exec("RELEASE submission");
+  }
+  if (Status st = db.exec("COMMIT"); !st) {
+    (void)db.exec("ROLLBACK");
+    for (auto& s : batch) {
+      if (s.result) s.result = st;
+    }
+  }
+}
+
+void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Status)> done) {
+  assert(!closed_);
+  queue_.push_back(Submission{std::move(mutations), std::move(done), Status{}});
+  if (loop_ == nullptr) {
+    std::vector<Submission> batch;
+    batch.swap(queue_);
+    commit(writer_, batch);
+    ++transactions_;
+    for (auto& s : batch) {
+      if (s.done) s.done(s.result);
+    }
+    return;
+  }
+  if (!job_in_flight_) start_job();
+}
+
+Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
+  assert(loop_ == nullptr && "submit_sync is for stores without a loop");
+  Status result;
+  submit(std::move(mutations), [&result](Status st) { result = std::move(st); });
+  return result;
+}
+
+void MetaStore::start_job() {
+  auto job = std::make_unique<CommitJob>();
+  job->store = this;
+  job->batch.swap(queue_);
+  job->req.data = job.get();
+  job_in_flight_ = true;
+  int rc = uv_queue_work(
+      loop_, &job->req,
+      [](uv_work_t* req) {  // thread pool: the writer connection is this job's alone
+        auto* j = static_cast<CommitJob*>(req->data);
+        commit(j->store->writer_, j->batch);
+      },
+      [](uv_work_t* req, int) {  // loop
+        std::unique_ptr<CommitJob> j(static_cast<CommitJob*>(req->data));
+        j->store->finish_job(std::move(j));
+      });
+  if (rc != 0) {
+    job_in_flight_ = false;
+    Error e(Errc::io, std::string("uv_queue_work: ") + uv_strerror(rc));
+    for (auto& s : job->batch) {
+      if (s.done) s.done(e);
+    }
+    return;
+  }
+  job.release();
+}
+
+void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
+  job_in_flight_ = false;
+  ++transactions_;
+  for (auto& s : job->batch) {
+    if (!s.result) {
+      FERRY_LOG(debug, "meta", "submission failed: %s", s.result.error().to_string().c_str());
+    }
+    if (s.done) s.done(s.result);
+  }
+  if (!queue_.empty()) {
+    start_job();
+  } else if (closed_ && on_closed_) {
+    auto done = std::move(on_closed_);
+    done(close_now());
+  }
+}
+
+Status MetaStore::close_now() {
+  Status st = writer_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  reader_.close();
+  writer_.close();
+  return st;
+}
+
+void MetaStore::close(std::function<void(Status)> done) {
+  closed_ = true;
+  if (job_in_flight_ || !queue_.empty()) {
+    on_closed_ = done ? std::move(done) : [](Status) {};
+    if (!job_in_flight_) start_job();
+    return;
+  }
+  Status st = close_now();
+  if (done) done(st);
+}
+
+// ---- Reads -------------------------------------------------------------------------------
+
+Result<std::vector<TopicRecord>> MetaStore::list_topics() {
+  std::vector<TopicRecord> out;
+  auto s = reader_.cached(
+      "SELECT t.name, t.partitions, t.created_ms, c.key, c.value FROM topics t"
+      " LEFT JOIN topic_configs c ON c.topic = t.name ORDER BY t.name, c.key");
+  if (!s) return std::move(s).error();
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    std::string name = (*s)->col_text(0);
+    if (out.empty() || out.back().name != name) {
+      TopicRecord t;
+      t.name = name;
+      t.partitions = static_cast<int32_t>((*s)->col_int(1));
+      t.created_ms = (*s)->col_int(2);
+      out.push_back(std::move(t));
+    }
+    if (sqlite3_column_type((*s)->raw(), 3) != SQLITE_NULL) {
+      out.back().configs[(*s)->col_text(3)] = (*s)->col_text(4);
+    }
+  }
+  return out;
+}
+
+Result<std::optional<TopicRecord>> MetaStore::get_topic(const std::string& name) {
+  auto s = reader_.cached("SELECT partitions, created_ms FROM topics WHERE name = ?");
+  if (!s) return std::move(s).error();
+  auto row = (*s)->bind(1, name).step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<TopicRecord>();
+  TopicRecord t;
+  t.name = name;
+  t.partitions = static_cast<int32_t>((*s)->col_int(0));
+  t.created_ms = (*s)->col_int(1);
+  auto c = reader_.cached("SELECT key, value FROM topic_configs WHERE topic = ? ORDER BY key");
+  if (!c) return std::move(c).error();
+  (*c)->bind(1, name);
+  for (;;) {
+    auto r = (*c)->step();
+    if (!r) return std::move(r).error();
+    if (!*r) break;
+    t.configs[(*c)->col_text(0)] = (*c)->col_text(1);
+  }
+  return std::optional<TopicRecord>(std::move(t));
+}
+
+Result<std::vector<std::string>> MetaStore::list_groups() {
+  auto s = reader_.cached("SELECT DISTINCT group_id FROM group_offsets ORDER BY group_id");
+  if (!s) return std::move(s).error();
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return std::move(row).error();
+    if (!*row) return out;
+    out.push_back((*s)->col_text(0));
+  }
+}
+
+namespace {
+OffsetCommit offset_from_row(const Stmt& s) {
+  OffsetCommit o;
+  o.topic = s.col_text(0);
+  o.partition = PartitionId(static_cast<int32_t>(s.col_int(1)));
+  o.offset = Offset(s.col_int(2));
+  o.leader_epoch = LeaderEpoch(static_cast<int32_t>(s.col_int(3)));
+  o.metadata = s.col_text(4);
+  o.commit_ms = s.col_int(5);
+  return o;
+}
+}  // namespace
+
+Result<std::vector<OffsetCommit>> MetaStore::committed_offsets(const std::string& group) {
+  auto s = reader_.cached(
+      "SELECT topic, partition, committed_offset, leader_epoch, metadata, commit_ms"
+      " FROM group_offsets WHERE group_id = ? ORDER BY topic, partition");
+  if (!s) return std::move(s).error();
+  (*s)->bind(1, group);
+  std::vector<OffsetCommit> out;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return std::move(row).error();
+    if (!*row) return out;
+    out.push_back(offset_from_row(**s));
+  }
+}
+
+Result<std::optional<OffsetCommit>> MetaStore::committed_offset(const std::string& group,
+                                                                const std::string& topic,
+                                                                PartitionId p) {
+  auto s = reader_.cached(
+      "SELECT topic, partition, committed_offset, leader_epoch, metadata, commit_ms"
+      " FROM group_offsets WHERE group_id = ? AND topic = ? AND partition = ?");
+  if (!s) return std::move(s).error();
+  auto row = (*s)->bind(1, group).bind(2, topic).bind(3, p.value()).step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<OffsetCommit>();
+  return std::optional<OffsetCommit>(offset_from_row(**s));
+}
+
+Result<std::vector<ProducerStateRecord>> MetaStore::producer_states(const std::string& topic,
+                                                                    PartitionId p) {
+  auto s = reader_.cached(
+      "SELECT producer_id, producer_epoch, last_sequence, last_offset, timestamp_ms, batches"
+      " FROM producer_state WHERE topic = ? AND partition = ? ORDER BY producer_id");
+  if (!s) return std::move(s).error();
+  (*s)->bind(1, topic).bind(2, p.value());
+  std::vector<ProducerStateRecord> out;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return std::move(row).error();
+    if (!*row) return out;
+    ProducerStateRecord r;
+    r.topic = topic;
+    r.partition = p;
+    r.producer_id = ProducerId((*s)->col_int(0));
+    r.producer_epoch = static_cast<int16_t>((*s)->col_int(1));
+    r.last_sequence = static_cast<int32_t>((*s)->col_int(2));
+    r.last_offset = Offset((*s)->col_int(3));
+    r.timestamp_ms = (*s)->col_int(4);
+    r.batches = (*s)->col_text(5);
+    out.push_back(std::move(r));
+  }
+}
+
+Result<std::optional<Offset>> MetaStore::mirror_checkpoint(const std::string& mirror,
+                                                           const std::string& topic,
+                                                           PartitionId p) {
+  auto s = reader_.cached(
+      "SELECT source_offset FROM mirror_checkpoints WHERE mirror = ? AND topic = ?"
+      " AND partition = ?");
+  if (!s) return std::move(s).error();
+  auto row = (*s)->bind(1, mirror).bind(2, topic).bind(3, p.value()).step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<Offset>();
+  return std::optional<Offset>(Offset((*s)->col_int(0)));
+}
+
+}  // namespace ferry::meta
