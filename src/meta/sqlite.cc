@@ -74,16 +74,14 @@ Result<Stmt> Db::prepare(std::string_view sql) {
   return Stmt(s);
 }
 
-Result<Stmt*> Db::cached(const char* sql) {
+Result<StmtUse> Db::cached(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     auto s = prepare(sql);
     if (!s) return std::move(s).error();
     it = cache_.emplace(sql, std::make_unique<Stmt>(std::move(s).value())).first;
-  } else {
-    it->second->reset();
   }
-  return it->second.get();
+  return StmtUse(it->second.get());
 }
 
 Result<int64_t> Db::query_int(const char* sql) {

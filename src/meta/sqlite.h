@@ -60,6 +60,24 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// A cached statement in use: resets it when the use ends, so a statement stopped after its
+// first row does not keep a read transaction (and a stale snapshot) open on the connection.
+class StmtUse {
+ public:
+  explicit StmtUse(Stmt* s) : s_(s) {}
+  ~StmtUse() {
+    if (s_) s_->reset();
+  }
+  StmtUse(StmtUse&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  StmtUse(const StmtUse&) = delete;
+  StmtUse& operator=(const StmtUse&) = delete;
+  Stmt* operator->() const { return s_; }
+  Stmt& operator*() const { return *s_; }
+
+ private:
+  Stmt* s_;
+};
+
 class Db {
  public:
   Db() = default;
@@ -78,8 +96,8 @@ class Db {
   Status exec(const char* sql);
   // Prepares a new statement.
   Result<Stmt> prepare(std::string_view sql);
-  // A statement prepared once per connection and reused (reset before it is returned).
-  Result<Stmt*> cached(const char* sql);
+  // A statement prepared once per connection and reused; reset when the returned use ends.
+  Result<StmtUse> cached(const char* sql);
   Result<int64_t> query_int(const char* sql);
 
   Error error(std::string_view what) const;

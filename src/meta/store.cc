@@ -263,8 +263,18 @@ void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
 }
 
 Status MetaStore::close_now() {
-  Status st = writer_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  reader_.close();
+  reader_.close();  // first: an open reader would make the TRUNCATE checkpoint wait
+  Status st;
+  {
+    auto s = writer_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!s) {
+      st = std::move(s).error();
+    } else if (auto row = s->step(); !row) {
+      st = std::move(row).error();
+    } else if (*row && s->col_int(0) != 0) {
+      st = Error(Errc::io, writer_.path() + ": WAL checkpoint was blocked by a reader");
+    }
+  }  // the statement is finalized before the connection closes
   writer_.close();
   return st;
 }

@@ -119,6 +119,18 @@ TEST(MetaStore, GroupOffsetsCommitFetchDelete) {
   EXPECT_EQ(*s->list_groups(), (std::vector<std::string>{"g2"}));
 }
 
+// Regression: a cached read statement stopped after its first row kept a read transaction open,
+// so later reads on the same connection saw a snapshot from before newer commits.
+TEST(MetaStore, ReadsAfterAPartialReadSeeNewCommits) {
+  test::TempDir dir;
+  auto s = open_sync(dir.file("meta.db"));
+  OffsetCommit c{"t", PartitionId(0), Offset(1), LeaderEpoch(-1), "", 0};
+  ASSERT_TRUE(s->submit_sync({Mutation::commit_offsets("g1", {c})}).ok());
+  ASSERT_TRUE(s->committed_offset("g1", "t", PartitionId(0))->has_value());  // stops after a row
+  ASSERT_TRUE(s->submit_sync({Mutation::commit_offsets("g2", {c})}).ok());
+  EXPECT_EQ(*s->list_groups(), (std::vector<std::string>{"g1", "g2"}));
+}
+
 TEST(MetaStore, ProducerIdsAreNeverReusedAcrossReopen) {
   test::TempDir dir;
   std::string path = dir.file("meta.db");
