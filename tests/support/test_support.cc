@@ -48,6 +48,11 @@ std::vector<std::byte> make_batch(int count, const std::string& prefix, int64_t 
   return std::move(b).value();
 }
 
+bool emulated() {
+  const char* e = std::getenv("FERRY_EMULATED");
+  return e != nullptr && *e != '\0' && *e != '0';
+}
+
 std::string to_string(std::span<const std::byte> bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }

@@ -1,6 +1,8 @@
 // Shared test helpers: a self-deleting temporary directory and quick record batches.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -30,4 +32,17 @@ std::vector<std::byte> make_batch(int count, const std::string& prefix = "v",
 
 std::string to_string(std::span<const std::byte> bytes);
 
+// True when the tests run under qemu-user (the ARM toolchains set FERRY_EMULATED): guest threads
+// cannot be started there, so tests needing libuv's thread pool skip.
+bool emulated();
+
 }  // namespace ferry::test
+
+// Skips the current test when guest threads are unavailable, saying why.
+#define FERRY_SKIP_WITHOUT_THREADS()                                                      \
+  do {                                                                                    \
+    if (::ferry::test::emulated())                                                        \
+      GTEST_SKIP() << "needs threads; qemu-user on this host cannot start guest threads"; \
+  } while (0)
+
+namespace ferry::test {}  // namespace ferry::test

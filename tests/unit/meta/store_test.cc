@@ -212,6 +212,7 @@ TEST(MetaStore, AFileThatIsNotADatabaseFailsClearly) {
 }
 
 TEST(MetaStore, GroupCommitOnTheLoopKeepsOrderAndSharesTransactions) {
+  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);

@@ -144,7 +144,7 @@ TEST_F(Recovery, MissingIndexIsRebuilt) {
 TEST_F(Recovery, GarbageIndexIsRebuilt) {
   write(30);
   uint64_t before = platform::file_size(seg(0, ".index")).value();
-  std::vector<std::byte> junk(before, std::byte{0xEE});
+  std::vector<std::byte> junk(static_cast<size_t>(before), std::byte{0xEE});
   ASSERT_TRUE(open_rw(seg(0, ".index")).pwrite_all(junk, 0).ok());
   LogCapture capture;
   expect_first(30);
