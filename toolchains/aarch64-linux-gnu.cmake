@@ -1,29 +1,6 @@
-# Cross-compiling for aarch64-linux-gnu with Debian's cross compiler (crossbuild-essential-*) and the
-# target's multiarch -dev packages (e.g. libuv1-dev:<arch>). Tests run under qemu-user:
+# Cross-compiling for arm64 (64-bit ARMv8) with Debian's cross compiler and multiarch packages:
 #   cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=toolchains/aarch64-linux-gnu.cmake && ctest
-set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(FERRY_TRIPLET aarch64-linux-gnu)
-
-set(CMAKE_C_COMPILER ${FERRY_TRIPLET}-gcc)
-set(CMAKE_CXX_COMPILER ${FERRY_TRIPLET}-g++)
-
-# Libraries and headers: the target's multiarch directories first, then the shared /usr/include
-# (architecture-independent headers such as CLI11 and toml++).
-set(CMAKE_LIBRARY_ARCHITECTURE ${FERRY_TRIPLET})
-set(CMAKE_FIND_ROOT_PATH /usr/${FERRY_TRIPLET})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-list(APPEND CMAKE_PREFIX_PATH /usr/lib/${FERRY_TRIPLET}/cmake)
-
-# pkg-config must read the target's .pc files only.
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FERRY_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-
-# ctest runs the test programs through qemu-user with the target's loader and libraries.
-# FERRY_EMULATED tells tests they run emulated: qemu-user 7.2 on the CI hosts cannot clone guest
-# threads or processes (pthread_create and fork never return), so tests that need libuv's thread
-# pool or fork() skip there; they run natively and under the sanitizers.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env;FERRY_EMULATED=1;qemu-aarch64;-L;/usr/${FERRY_TRIPLET})
+set(FERRY_QEMU qemu-aarch64)
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

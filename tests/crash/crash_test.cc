@@ -144,23 +144,6 @@ std::vector<Acked> run_and_kill(const std::string& dir, int64_t first_seq,
   return acks;
 }
 
-// Collects WARN lines from storage while in scope.
-struct LogCapture {
-  std::vector<std::string> lines;
-  LogCapture() {
-    log::set_sink([](log::Level, std::string_view line,
-                     void* ctx) { static_cast<LogCapture*>(ctx)->lines.emplace_back(line); },
-                  this);
-  }
-  ~LogCapture() { log::set_sink(nullptr, nullptr); }
-  bool saw(const std::string& needle) const {
-    for (const auto& l : lines) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-};
-
 // Damages the end of the newest segment the way a power cut can: a partial batch or garbage.
 void tear_tail(const std::string& dir, int64_t seq, std::mt19937& rng) {
   auto names = platform::list_dir(dir).value();
@@ -209,7 +192,7 @@ TEST(Crash, KilledWritersNeverLoseAcknowledgedBatches) {
       ++tears;
     }
 
-    LogCapture capture;
+    test::LogCapture capture;
     auto log = Log::open(dir.path(), crash_config());
     ASSERT_TRUE(log.ok()) << log.error().to_string();
     if (tear) {

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "common/log.h"
 #include "platform/file.h"
 
 namespace ferry::test {
@@ -46,6 +47,21 @@ std::vector<std::byte> make_batch(int count, const std::string& prefix, int64_t 
     std::abort();
   }
   return std::move(b).value();
+}
+
+LogCapture::LogCapture() {
+  log::set_sink([](log::Level, std::string_view line,
+                   void* ctx) { static_cast<LogCapture*>(ctx)->lines_.emplace_back(line); },
+                this);
+}
+
+LogCapture::~LogCapture() { log::set_sink(nullptr, nullptr); }
+
+bool LogCapture::saw(const std::string& needle) const {
+  for (const auto& l : lines_) {
+    if (l.find(needle) != std::string::npos) return true;
+  }
+  return false;
 }
 
 bool emulated() {

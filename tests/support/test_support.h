@@ -32,6 +32,20 @@ std::vector<std::byte> make_batch(int count, const std::string& prefix = "v",
 
 std::string to_string(std::span<const std::byte> bytes);
 
+// Collects every log line written while it is alive (replaces the stderr sink).
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  bool saw(const std::string& needle) const;
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
 // True when the tests run under qemu-user (the ARM toolchains set FERRY_EMULATED): guest threads
 // cannot be started there, so tests needing libuv's thread pool skip.
 bool emulated();

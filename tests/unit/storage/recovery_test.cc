@@ -13,23 +13,6 @@ namespace {
 
 using platform::File;
 
-// Collects log lines while in scope.
-struct LogCapture {
-  std::vector<std::string> lines;
-  LogCapture() {
-    log::set_sink([](log::Level, std::string_view l,
-                     void* ctx) { static_cast<LogCapture*>(ctx)->lines.emplace_back(l); },
-                  this);
-  }
-  ~LogCapture() { log::set_sink(nullptr, nullptr); }
-  bool saw(const std::string& needle) const {
-    for (const auto& l : lines) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-};
-
 struct Recovery : ::testing::Test {
   test::TempDir dir;
   LogConfig cfg;
@@ -98,7 +81,7 @@ TEST_F(Recovery, FlippedByteInTheLastBatchCutsOnlyThatBatch) {
   ASSERT_TRUE(f.pread_exact(b, at).ok());
   b[0] ^= std::byte{0x40};
   ASSERT_TRUE(f.pwrite_all(b, at).ok());
-  LogCapture capture;
+  test::LogCapture capture;
   expect_first(19);
   EXPECT_TRUE(capture.saw("truncating")) << "the cut must be logged";
   EXPECT_TRUE(capture.saw("CRC")) << "with its reason";
@@ -108,7 +91,7 @@ TEST_F(Recovery, FlippedByteInTheLastBatchCutsOnlyThatBatch) {
 TEST_F(Recovery, TruncatedMidHeader) {
   write(20);
   ASSERT_TRUE(open_rw(seg(0)).truncate(positions[19] + 7).ok());
-  LogCapture capture;
+  test::LogCapture capture;
   expect_first(19);
   EXPECT_TRUE(capture.saw("torn write"));
 }
@@ -124,7 +107,7 @@ TEST_F(Recovery, ZeroFilledTailIsCut) {
   File f = open_rw(seg(0));
   std::vector<std::byte> zeros(5000);
   ASSERT_TRUE(f.pwrite_all(zeros, f.size().value()).ok());
-  LogCapture capture;
+  test::LogCapture capture;
   expect_first(20);
   EXPECT_TRUE(capture.saw("5000 bytes cut"));
 }
@@ -146,7 +129,7 @@ TEST_F(Recovery, GarbageIndexIsRebuilt) {
   uint64_t before = platform::file_size(seg(0, ".index")).value();
   std::vector<std::byte> junk(static_cast<size_t>(before), std::byte{0xEE});
   ASSERT_TRUE(open_rw(seg(0, ".index")).pwrite_all(junk, 0).ok());
-  LogCapture capture;
+  test::LogCapture capture;
   expect_first(30);
   EXPECT_TRUE(capture.saw("rebuilding index"));
   EXPECT_EQ(platform::file_size(seg(0, ".index")).value(), before);
@@ -191,7 +174,7 @@ TEST_F(Recovery, DamageInTheSegmentBeforeLastDropsWhatFollows) {
   std::string path = seg(before_last.value());
   uint64_t size = platform::file_size(path).value();
   ASSERT_TRUE(open_rw(path).truncate(size - 10).ok());
-  LogCapture capture;
+  test::LogCapture capture;
   auto reopened = Log::open(dir.path(), cfg);
   ASSERT_TRUE(reopened.ok());
   EXPECT_TRUE(capture.saw("removing segment that follows a truncated one"));
