@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,6 +75,43 @@ Status File::pwrite_all(std::span<const std::byte> data, uint64_t offset) {
     if (n == 0) return Error(Errc::io, "write " + path_ + ": wrote nothing");
     data = data.subspan(static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+Status File::pwritev_all(std::span<const std::span<const std::byte>> parts, uint64_t offset) {
+  constexpr size_t kMaxParts = 8;
+  if (parts.size() > kMaxParts) {
+    for (auto p : parts) {
+      FERRY_TRY(pwrite_all(p, offset));
+      offset += p.size();
+    }
+    return {};
+  }
+  iovec iov[kMaxParts];
+  size_t n = 0;
+  for (auto p : parts) {
+    if (p.empty()) continue;
+    iov[n].iov_base = const_cast<std::byte*>(p.data());
+    iov[n].iov_len = p.size();
+    ++n;
+  }
+  size_t first = 0;
+  while (first < n) {
+    ssize_t w =
+        ::pwritev(fd_, iov + first, static_cast<int>(n - first), static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno(errno, "write " + path_);
+    }
+    if (w == 0) return Error(Errc::io, "write " + path_ + ": wrote nothing");
+    offset += static_cast<uint64_t>(w);
+    auto left = static_cast<size_t>(w);
+    while (first < n && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (first < n) {  // a short write ended inside this part
+      iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return {};
 }

@@ -43,6 +43,8 @@ class File {
 
   // Writes all bytes at `offset`, retrying short writes and EINTR.
   Status pwrite_all(std::span<const std::byte> data, uint64_t offset);
+  // Writes the concatenation of `parts` at `offset` with one pwritev where possible.
+  Status pwritev_all(std::span<const std::span<const std::byte>> parts, uint64_t offset);
   // Reads up to data.size() bytes at `offset`; returns the count (less only at end of file).
   Result<size_t> pread_some(std::span<std::byte> data, uint64_t offset) const;
   // Reads exactly data.size() bytes or fails with out_of_range at end of file.

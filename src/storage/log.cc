@@ -203,29 +203,28 @@ Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions o
   FERRY_TRY(protocol::validate_batch(batch));
   protocol::BatchView in(batch);
 
-  std::vector<std::byte> bytes;
+  std::vector<std::byte> recompressed;
   if (config_.compression == StorageCompression::lz4 &&
       in.compression() == protocol::Compression::none && !in.is_control()) {
     auto lz = protocol::recompress_lz4(in);
-    if (lz && lz->size() < batch.size()) bytes = std::move(lz).value();
+    if (lz && lz->size() < batch.size()) recompressed = std::move(lz).value();
   }
-  if (bytes.empty()) bytes.assign(batch.begin(), batch.end());
-  protocol::set_base_offset(bytes, end_offset_);
-  protocol::BatchView stored(bytes);
+  protocol::BatchView stored = recompressed.empty() ? in : protocol::BatchView(recompressed);
 
-  if (should_roll(bytes.size())) FERRY_TRY(roll(end_offset_));
-  if (auto st = active().append(stored); !st) {
+  if (should_roll(stored.size())) FERRY_TRY(roll(end_offset_));
+  Offset base = end_offset_;
+  if (auto st = active().append(stored, base); !st) {
     // The file may hold a partial batch now; refuse further appends until reopened (recovery
     // truncates the partial tail).
     fail(st.error());
     return std::move(st).error();
   }
   AppendInfo info;
-  info.base_offset = stored.base_offset();
-  info.last_offset = stored.last_offset();
+  info.base_offset = base;
+  info.last_offset = base + stored.last_offset_delta();
   info.max_timestamp = stored.max_timestamp();
-  info.stored_bytes = bytes.size();
-  end_offset_ = stored.next_offset();
+  info.stored_bytes = stored.size();
+  end_offset_ = info.last_offset + 1;
   unflushed_records_ += std::max(1, stored.record_count());
 
   if (options.on_durable) waiters_.push_back(Waiter{end_offset_, std::move(options.on_durable)});

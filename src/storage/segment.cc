@@ -107,14 +107,16 @@ void Segment::note_batch(uint64_t position, uint32_t size, Offset base_offset,
   max_timestamp_ = std::max(max_timestamp_, max_timestamp);
 }
 
-Status Segment::append(const protocol::BatchView& batch) {
+Status Segment::append(const protocol::BatchView& batch, Offset base) {
   auto f = log_file();
   if (!f) return std::move(f).error();
-  FERRY_TRY((*f)->pwrite_all(batch.bytes(), size_));
-  note_batch(size_, static_cast<uint32_t>(batch.size()), batch.base_offset(),
-             batch.max_timestamp());
+  std::byte prefix[8];
+  store_i64(prefix, base.value());
+  std::span<const std::byte> parts[] = {prefix, batch.bytes().subspan(sizeof prefix)};
+  FERRY_TRY((*f)->pwritev_all(parts, size_));
+  note_batch(size_, static_cast<uint32_t>(batch.size()), base, batch.max_timestamp());
   size_ += batch.size();
-  next_offset_ = batch.next_offset();
+  next_offset_ = base + batch.last_offset_delta() + 1;
   return {};
 }
 

@@ -62,8 +62,9 @@ class Segment {
   bool empty() const noexcept { return size_ == 0; }
   std::string log_path() const;
 
-  // Writes a batch (its base offset already set) at the end of the .log.
-  Status append(const protocol::BatchView& batch);
+  // Writes a batch at the end of the .log with `base` as its base offset (the caller's bytes are
+  // not modified: the 8-byte base offset is written from a patched copy).
+  Status append(const protocol::BatchView& batch, Offset base);
 
   // Walks batches from `position`, validating each fully (length, CRC, records) and requiring
   // base offsets >= `expected`; stops at the first bad or incomplete one.
