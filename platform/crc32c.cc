@@ -54,9 +54,62 @@ uint32_t crc_table(uint32_t crc, const uint8_t* p, size_t n) {
   return ~c;
 }
 
+#if defined(__x86_64__) || defined(__aarch64__)
+// Hardware paths run three independent CRC chains over consecutive kLane-byte lanes, so the CPU
+// overlaps the instruction's latency, then merge them: the CRC register is linear, so advancing a
+// lane's register past the following lanes' bytes is "append that many zero bytes", done with
+// precomputed tables (one per shift distance, four byte-indexed parts each).
+constexpr size_t kLane = 512;
+
+struct ShiftTable {
+  std::array<std::array<uint32_t, 256>, 4> t{};
+  explicit ShiftTable(size_t zero_bytes) {
+    for (uint32_t b = 0; b < 4; ++b) {
+      for (uint32_t v = 0; v < 256; ++v) {
+        uint32_t s = v << (8 * b);
+        for (size_t i = 0; i < zero_bytes; ++i) s = kTables[0][s & 0xFF] ^ (s >> 8);
+        t[b][v] = s;
+      }
+    }
+  }
+  uint32_t operator()(uint32_t x) const {
+    return t[0][x & 0xFF] ^ t[1][(x >> 8) & 0xFF] ^ t[2][(x >> 16) & 0xFF] ^ t[3][x >> 24];
+  }
+};
+
+const ShiftTable& shift_one_lane() {
+  static const ShiftTable table(kLane);
+  return table;
+}
+const ShiftTable& shift_two_lanes() {
+  static const ShiftTable table(2 * kLane);
+  return table;
+}
+#endif
+
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t crc_hw(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t c = ~crc;
+  if (n >= 3 * kLane) {
+    const ShiftTable& one = shift_one_lane();
+    const ShiftTable& two = shift_two_lanes();
+    while (n >= 3 * kLane) {
+      uint64_t c0 = c, c1 = 0, c2 = 0;
+      for (size_t i = 0; i < kLane; i += 8) {
+        uint64_t v0, v1, v2;
+        std::memcpy(&v0, p + i, 8);
+        std::memcpy(&v1, p + kLane + i, 8);
+        std::memcpy(&v2, p + 2 * kLane + i, 8);
+        c0 = _mm_crc32_u64(c0, v0);
+        c1 = _mm_crc32_u64(c1, v1);
+        c2 = _mm_crc32_u64(c2, v2);
+      }
+      c = two(static_cast<uint32_t>(c0)) ^ one(static_cast<uint32_t>(c1)) ^
+          static_cast<uint32_t>(c2);
+      p += 3 * kLane;
+      n -= 3 * kLane;
+    }
+  }
   while (n >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);
@@ -73,6 +126,25 @@ constexpr const char* kHwName = "sse4.2";
 #elif defined(__aarch64__)
 __attribute__((target("+crc"))) uint32_t crc_hw(uint32_t crc, const uint8_t* p, size_t n) {
   uint32_t c = ~crc;
+  if (n >= 3 * kLane) {
+    const ShiftTable& one = shift_one_lane();
+    const ShiftTable& two = shift_two_lanes();
+    while (n >= 3 * kLane) {
+      uint32_t c0 = c, c1 = 0, c2 = 0;
+      for (size_t i = 0; i < kLane; i += 8) {
+        uint64_t v0, v1, v2;
+        std::memcpy(&v0, p + i, 8);
+        std::memcpy(&v1, p + kLane + i, 8);
+        std::memcpy(&v2, p + 2 * kLane + i, 8);
+        c0 = __crc32cd(c0, v0);
+        c1 = __crc32cd(c1, v1);
+        c2 = __crc32cd(c2, v2);
+      }
+      c = two(c0) ^ one(c1) ^ c2;
+      p += 3 * kLane;
+      n -= 3 * kLane;
+    }
+  }
   while (n >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);

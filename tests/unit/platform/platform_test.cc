@@ -34,6 +34,24 @@ TEST(Crc32c, DispatchedPathMatchesTableForEveryLengthAndAlignment) {
   }
 }
 
+// Lengths around and far past the three-lane threshold (3 x 512 bytes) of the hardware paths.
+TEST(Crc32c, DispatchedPathMatchesTableForMultiLaneLengths) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> buf(200000);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  std::vector<size_t> lengths;
+  for (size_t len = 1400; len <= 3300; ++len) lengths.push_back(len);
+  for (size_t len : {4096u, 4608u, 16384u, 16391u, 65536u, 100003u, 199990u})
+    lengths.push_back(len);
+  for (size_t len : lengths) {
+    for (size_t align : {0u, 1u, 3u, 8u}) {
+      ASSERT_EQ(crc32c(0x12345678u, buf.data() + align, len),
+                crc32c_software(0x12345678u, buf.data() + align, len))
+          << "align " << align << " len " << len;
+    }
+  }
+}
+
 TEST(Crc32c, ChainingEqualsOneShot) {
   std::string a = "the quick brown fox ", b = "jumps over the lazy dog";
   std::string ab = a + b;
