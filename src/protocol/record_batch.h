@@ -163,8 +163,9 @@ struct Record {
 };
 
 // Decodes every record of a batch, decompressing first when needed (into `scratch`, which must
-// outlive the returned views). Fails with corrupt on malformed records, unsupported for codecs
-// this build cannot decode.
+// outlive the returned views). Fails with corrupt on malformed records (or a batch shorter than
+// its header), unsupported for codecs this build cannot decode (gzip, snappy, zstd for now).
+// LZ4 output is bounded by kMaxLz4InflatedBytes (protocol/lz4_frame.h).
 Result<std::vector<Record>> decode_records(const BatchView& batch, std::vector<std::byte>& scratch);
 
 // Builds batches: used by tests, the benchmark and later the client.
@@ -189,7 +190,9 @@ Result<std::vector<std::byte>> build_batch(std::span<const RecordInput> records,
 // Re-encodes an uncompressed batch as LZ4 (Kafka's LZ4 frame, codec 3), keeping every header
 // field and the records' content; recomputes batchLength and CRC. A compressed input is an
 // invalid_argument error. The caller compares sizes and may keep the original when LZ4 does not
-// make the batch smaller.
+// make the batch smaller. The input should have passed validate_batch (only its framing is
+// checked here: a corrupt record section would come out with a valid CRC). The frame is written
+// as described in protocol/lz4_frame.h.
 Result<std::vector<std::byte>> recompress_lz4(const BatchView& uncompressed);
 
 }  // namespace ferry::protocol

@@ -35,11 +35,45 @@ constexpr int64_t zigzag_decode64(uint64_t v) noexcept {
   return static_cast<int64_t>((v >> 1) ^ (uint64_t{0} - (v & 1u)));
 }
 
+namespace varint_detail {
+// Decodes an unsigned base-128 integer of at most `MaxBytes` bytes whose value fits in `Bits`
+// bits, advancing `in` only on success. Inline: it runs for every field of every record.
+template <size_t MaxBytes, unsigned Bits>
+inline std::optional<uint64_t> read_base128(std::span<const std::byte>& in) noexcept {
+  static_assert(Bits > 7 * (MaxBytes - 1) && Bits <= 7 * MaxBytes && Bits <= 64);
+  const size_t n = in.size() < MaxBytes ? in.size() : MaxBytes;
+  uint64_t value = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto b = static_cast<uint64_t>(in[i]);
+    value |= (b & 0x7Fu) << (7 * i);
+    if (b < 0x80u) {
+      // The last possible byte may only carry the bits left over to reach `Bits`.
+      if (i == MaxBytes - 1 && (b >> (Bits - 7 * (MaxBytes - 1))) != 0) return std::nullopt;
+      in = in.subspan(i + 1);
+      return value;
+    }
+  }
+  return std::nullopt;  // truncated, or still continuing after MaxBytes
+}
+}  // namespace varint_detail
+
 // Read from the front of `in`, advancing it past the encoding; nullopt (and `in` untouched) on
 // truncation, an overlong encoding or a value out of range for the type.
-std::optional<int32_t> read_varint(std::span<const std::byte>& in) noexcept;
-std::optional<int64_t> read_varlong(std::span<const std::byte>& in) noexcept;
-std::optional<uint32_t> read_unsigned_varint(std::span<const std::byte>& in) noexcept;
+inline std::optional<int32_t> read_varint(std::span<const std::byte>& in) noexcept {
+  auto u = varint_detail::read_base128<kMaxVarintBytes, 32>(in);
+  if (!u) return std::nullopt;
+  return zigzag_decode32(static_cast<uint32_t>(*u));
+}
+inline std::optional<int64_t> read_varlong(std::span<const std::byte>& in) noexcept {
+  auto u = varint_detail::read_base128<kMaxVarlongBytes, 64>(in);
+  if (!u) return std::nullopt;
+  return zigzag_decode64(*u);
+}
+inline std::optional<uint32_t> read_unsigned_varint(std::span<const std::byte>& in) noexcept {
+  auto u = varint_detail::read_base128<kMaxVarintBytes, 32>(in);
+  if (!u) return std::nullopt;
+  return static_cast<uint32_t>(*u);
+}
 
 // Append the encoding to `out`.
 void write_varint(std::vector<std::byte>& out, int32_t value);
