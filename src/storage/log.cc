@@ -413,8 +413,11 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(int64_t timestamp_ms) {
       if (!records) return std::optional<Offset>(b.base_offset);  // codec not decodable here
       bool append_time = (view.attributes() & protocol::batch_attr::kTimestampTypeLogAppend) != 0;
       for (const auto& rec : *records) {
-        int64_t ts =
-            append_time ? view.max_timestamp() : view.base_timestamp() + rec.timestamp_delta;
+        // Wrapping add: a hostile delta must not be undefined behaviour.
+        int64_t ts = append_time
+                         ? view.max_timestamp()
+                         : static_cast<int64_t>(static_cast<uint64_t>(view.base_timestamp()) +
+                                                static_cast<uint64_t>(rec.timestamp_delta));
         if (ts >= timestamp_ms) return std::optional<Offset>(b.base_offset + rec.offset_delta);
       }
       return std::optional<Offset>(b.base_offset);
