@@ -16,7 +16,10 @@ export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
 
 NATIVE_PKGS=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev
-  libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev)
+  libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev
+  # real Kafka clients for the compatibility suite (kafkajs comes from npm)
+  kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
+  golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
 
 log() { printf '\n==== %s ====\n' "$*"; }
 warn_banner() {
