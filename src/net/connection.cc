@@ -1,0 +1,227 @@
+// Connection: framing, ordered responses and back-pressure. See connection.h.
+#include "net/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/log.h"
+
+namespace ferry::net {
+namespace {
+
+// The smallest request header: api_key, api_version, correlation_id.
+constexpr int32_t kMinFrame = 8;
+constexpr size_t kReadChunk = 64 * 1024;
+
+// Reads are copied out of this buffer before the read callback returns, so one buffer serves
+// every connection of the thread's loop; an idle connection costs no read buffer.
+std::byte* read_chunk() {
+  thread_local std::vector<std::byte> chunk(kReadChunk);
+  return chunk.data();
+}
+
+struct WriteReq {
+  uv_write_t req;
+  std::vector<std::byte> frame;
+  std::weak_ptr<Connection> conn;
+};
+
+}  // namespace
+
+void ResponseSlot::respond(std::vector<std::byte> frame) const {
+  if (auto c = conn_.lock()) c->complete(seq_, std::move(frame));
+}
+
+void ResponseSlot::no_response() const {
+  if (auto c = conn_.lock()) c->complete(seq_, {});
+}
+
+bool ResponseSlot::connected() const {
+  auto c = conn_.lock();
+  return c && !c->closed();
+}
+
+Connection::Connection(uv_tcp_t* tcp, uint64_t id, std::string peer, ConnectionLimits limits,
+                       RequestFn on_request, ClosedFn on_closed)
+    : tcp_(tcp),
+      id_(id),
+      peer_(std::move(peer)),
+      limits_(limits),
+      on_request_(std::move(on_request)),
+      on_closed_(std::move(on_closed)) {
+  tcp_->data = this;
+}
+
+Connection::~Connection() {
+  if (!closing_) {
+    closing_ = true;
+    tcp_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  }
+}
+
+void Connection::start() { update_reading(); }
+
+void Connection::stop_reading() {
+  stop_reading_ = true;
+  update_reading();
+}
+
+void Connection::close(const char* why) {
+  if (closing_) return;
+  closing_ = true;
+  FERRY_LOG(debug, "net", "closing connection %llu from %s: %s",
+            static_cast<unsigned long long>(id_), peer_.c_str(), why);
+  auto self = shared_from_this();  // on_closed_ may drop the owner's reference
+  tcp_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  slots_.clear();
+  if (on_closed_) on_closed_(*this);
+}
+
+void Connection::close_when_drained() {
+  drain_then_close_ = true;
+  stop_reading();
+  maybe_finish_drain();
+}
+
+void Connection::maybe_finish_drain() {
+  if (drain_then_close_ && !closing_ && slots_.empty() && pending_bytes_ == 0) close("drained");
+}
+
+void Connection::update_reading() {
+  if (closing_) return;
+  const bool want = !stop_reading_ && pending_bytes_ <= limits_.max_pending_bytes &&
+                    slots_.size() < limits_.max_in_flight;
+  if (want == reading_) return;
+  auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
+  if (want) {
+    const int rc = uv_read_start(
+        stream,
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+          buf->base = reinterpret_cast<char*>(read_chunk());
+          buf->len = kReadChunk;
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+          auto* self = static_cast<Connection*>(s->data);
+          if (self != nullptr) self->on_read(nread, buf);
+        });
+    if (rc != 0) {
+      close(uv_strerror(rc));
+      return;
+    }
+    reading_ = true;
+    // Frames that arrived while reading was paused may be complete already.
+    parse_frames();
+  } else {
+    uv_read_stop(stream);
+    reading_ = false;
+  }
+}
+
+void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+  auto self = shared_from_this();
+  if (nread < 0) {
+    close(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  if (nread == 0) return;
+  const auto* p = reinterpret_cast<const std::byte*>(buf->base);
+  rx_.insert(rx_.end(), p, p + nread);
+  parse_frames();
+}
+
+void Connection::parse_frames() {
+  while (!closing_ && reading_) {
+    const size_t avail = rx_.size() - rx_start_;
+    if (avail < 4) break;
+    const int32_t size = load_i32(rx_.data() + rx_start_);
+    if (size < kMinFrame) {
+      FERRY_LOG(warn, "net", "connection %llu from %s: invalid frame size %d",
+                static_cast<unsigned long long>(id_), peer_.c_str(), size);
+      close("invalid frame size");
+      return;
+    }
+    if (size > limits_.max_request_bytes) {
+      FERRY_LOG(warn, "net",
+                "connection %llu from %s: request of %d bytes exceeds "
+                "socket.request.max.bytes (%d); closing",
+                static_cast<unsigned long long>(id_), peer_.c_str(), size,
+                limits_.max_request_bytes);
+      close("request too large");
+      return;
+    }
+    const size_t need = 4 + static_cast<size_t>(size);
+    if (avail < need) {
+      rx_.reserve(rx_start_ + need);
+      break;
+    }
+    std::vector<std::byte> frame(rx_.begin() + static_cast<ptrdiff_t>(rx_start_ + 4),
+                                 rx_.begin() + static_cast<ptrdiff_t>(rx_start_ + need));
+    rx_start_ += need;
+    const uint64_t seq = next_seq_++;
+    slots_.push_back(Slot{seq, false, {}});
+    on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame));
+    update_reading();
+  }
+  if (rx_start_ == rx_.size()) {
+    rx_.clear();
+    rx_start_ = 0;
+  } else if (rx_start_ > 0 && rx_start_ >= rx_.size() / 2) {
+    rx_.erase(rx_.begin(), rx_.begin() + static_cast<ptrdiff_t>(rx_start_));
+    rx_start_ = 0;
+  }
+}
+
+void Connection::complete(uint64_t seq, std::vector<std::byte> frame) {
+  if (closing_) return;
+  auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.seq == seq; });
+  if (it == slots_.end() || it->done) return;  // completed twice: ignore
+  it->done = true;
+  pending_bytes_ += frame.size();
+  it->frame = std::move(frame);
+  flush_ready();
+}
+
+void Connection::flush_ready() {
+  auto self = shared_from_this();
+  while (!closing_ && !slots_.empty() && slots_.front().done) {
+    std::vector<std::byte> frame = std::move(slots_.front().frame);
+    slots_.pop_front();
+    if (frame.empty()) continue;
+    auto* req = new WriteReq{{}, std::move(frame), weak_from_this()};
+    req->req.data = req;
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->frame.data()),
+                               static_cast<unsigned int>(req->frame.size()));
+    const int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1,
+                            [](uv_write_t* w, int status) {
+                              auto* r = static_cast<WriteReq*>(w->data);
+                              if (auto c = r->conn.lock()) c->on_written(r->frame.size(), status);
+                              delete r;
+                            });
+    if (rc != 0) {
+      pending_bytes_ -= req->frame.size();
+      delete req;
+      close(uv_strerror(rc));
+      return;
+    }
+  }
+  update_reading();
+  maybe_finish_drain();
+}
+
+void Connection::on_written(size_t bytes, int status) {
+  pending_bytes_ -= std::min(bytes, pending_bytes_);
+  if (closing_) return;
+  if (status != 0) {
+    close(uv_strerror(status));
+    return;
+  }
+  update_reading();
+  maybe_finish_drain();
+}
+
+}  // namespace ferry::net

@@ -1,0 +1,126 @@
+// One client connection: Kafka framing in, responses out strictly in request order.
+//
+// Framing. Every request is `size:int32 BE` followed by `size` bytes (header + body). A size
+// below the smallest possible header or above `max_request_bytes` (socket.request.max.bytes)
+// closes this connection only; nothing else on the broker is affected.
+//
+// Ordering. Each request gets a ResponseSlot when it is handed to the handler. Handlers may
+// complete slots in any order and at any later time (a produce waiting for fsync, a fetch
+// long-polling), but bytes leave the socket in request order: a slot that is not complete holds
+// back every later response, as Kafka does. A slot completed with no_response() (acks=0
+// produce) simply releases its place.
+//
+// Back-pressure. Reading stops while the responses queued but not yet written exceed
+// `max_pending_bytes`, or while `max_in_flight` requests await their responses; it resumes as
+// writes drain. A client that never reads its responses therefore costs a bounded amount of
+// memory.
+//
+// Threading and lifetime. Everything runs on the loop thread. A Connection is owned by a
+// shared_ptr (the Server's set); slots hold weak references, so completing a slot after the
+// connection closed is a harmless no-op.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ferry::net {
+
+class Connection;
+
+// The place of one request's response in its connection's output order. Copyable handle;
+// complete it exactly once.
+class ResponseSlot {
+ public:
+  ResponseSlot() = default;
+  ResponseSlot(std::weak_ptr<Connection> conn, uint64_t seq) : conn_(std::move(conn)), seq_(seq) {}
+
+  // `frame` is the whole response including its 4-byte size prefix.
+  void respond(std::vector<std::byte> frame) const;
+  // Completes the slot without sending anything (acks=0).
+  void no_response() const;
+  // False once the connection has closed: work for it may be abandoned.
+  bool connected() const;
+
+ private:
+  std::weak_ptr<Connection> conn_;
+  uint64_t seq_ = 0;
+};
+
+struct ConnectionLimits {
+  int32_t max_request_bytes = 100 << 20;
+  size_t max_pending_bytes = 16u << 20;
+  size_t max_in_flight = 1024;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Called for each complete request frame (without its size prefix), in arrival order.
+  using RequestFn = std::function<void(Connection&, ResponseSlot, std::vector<std::byte> frame)>;
+  using ClosedFn = std::function<void(Connection&)>;
+
+  // Takes an accepted, initialised TCP handle (heap-allocated; the Connection closes and frees
+  // it). Call start() once the shared_ptr exists.
+  Connection(uv_tcp_t* tcp, uint64_t id, std::string peer, ConnectionLimits limits,
+             RequestFn on_request, ClosedFn on_closed);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Stops reading new requests; responses still in progress are still written.
+  void stop_reading();
+  // Closes the socket now; slots not yet written are dropped.
+  void close(const char* why);
+  // Closes once every slot handed out so far has been completed and written.
+  void close_when_drained();
+
+  uint64_t id() const noexcept { return id_; }
+  const std::string& peer() const noexcept { return peer_; }
+  bool closed() const noexcept { return closing_; }
+  size_t in_flight() const noexcept { return slots_.size(); }
+  size_t pending_bytes() const noexcept { return pending_bytes_; }
+
+ private:
+  friend class ResponseSlot;
+  struct Slot {
+    uint64_t seq;
+    bool done = false;
+    std::vector<std::byte> frame;  // empty when completed without a response
+  };
+
+  void complete(uint64_t seq, std::vector<std::byte> frame);
+  void flush_ready();
+  void update_reading();
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void on_written(size_t bytes, int status);
+  void parse_frames();
+  void maybe_finish_drain();
+
+  uv_tcp_t* tcp_;
+  uint64_t id_;
+  std::string peer_;
+  ConnectionLimits limits_;
+  RequestFn on_request_;
+  ClosedFn on_closed_;
+
+  std::vector<std::byte> rx_;     // bytes read but not yet framed
+  size_t rx_start_ = 0;           // consumed prefix of rx_
+  std::vector<std::byte> chunk_;  // libuv's read buffer
+  std::deque<Slot> slots_;        // requests without a written response, in order
+  uint64_t next_seq_ = 0;
+  size_t pending_bytes_ = 0;  // response bytes queued or being written
+  bool reading_ = false;
+  bool stop_reading_ = false;
+  bool drain_then_close_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace ferry::net

@@ -1,0 +1,271 @@
+// Server and Connection on a real loop over 127.0.0.1: framing, response order, acks=0 slots,
+// frame limits and in-flight back-pressure. The client side runs on the same loop.
+#include "net/server.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+
+namespace ferry::net {
+namespace {
+
+std::vector<std::byte> frame_of(const std::string& body) {
+  std::vector<std::byte> f(4 + body.size());
+  store_i32(f.data(), static_cast<int32_t>(body.size()));
+  std::memcpy(f.data() + 4, body.data(), body.size());
+  return f;
+}
+
+// A raw TCP client on the test's loop that records everything it receives.
+class Client {
+ public:
+  Client(uv_loop_t* loop, uint16_t port) {
+    tcp_ = new uv_tcp_t;
+    uv_tcp_init(loop, tcp_);
+    tcp_->data = this;
+    sockaddr_in addr{};
+    uv_ip4_addr("127.0.0.1", port, &addr);
+    connect_.data = this;
+    uv_tcp_connect(&connect_, tcp_, reinterpret_cast<const sockaddr*>(&addr),
+                   [](uv_connect_t* c, int status) {
+                     auto* self = static_cast<Client*>(c->data);
+                     self->connected_ = status == 0;
+                     if (status != 0) return;
+                     uv_read_start(
+                         c->handle,
+                         [](uv_handle_t*, size_t, uv_buf_t* b) {
+                           static char buf[65536];
+                           *b = uv_buf_init(buf, sizeof buf);
+                         },
+                         [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+                           auto* cl = static_cast<Client*>(s->data);
+                           if (cl == nullptr) return;
+                           if (n < 0) {
+                             cl->eof_ = true;
+                             return;
+                           }
+                           cl->received_.append(b->base, static_cast<size_t>(n));
+                         });
+                   });
+  }
+  ~Client() {
+    tcp_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  }
+  void send(std::vector<std::byte> bytes) {
+    auto* req = new Write{{}, std::move(bytes)};
+    req->req.data = req;
+    uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
+                             static_cast<unsigned>(req->data.size()));
+    uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1,
+             [](uv_write_t* w, int) { delete static_cast<Write*>(w->data); });
+  }
+  // The bodies of the complete frames received so far.
+  std::vector<std::string> frames() const {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (received_.size() - pos >= 4) {
+      const auto n =
+          static_cast<size_t>(load_i32(reinterpret_cast<const std::byte*>(received_.data() + pos)));
+      if (received_.size() - pos - 4 < n) break;
+      out.push_back(received_.substr(pos + 4, n));
+      pos += 4 + n;
+    }
+    return out;
+  }
+  bool eof() const { return eof_; }
+
+ private:
+  struct Write {
+    uv_write_t req;
+    std::vector<std::byte> data;
+  };
+  uv_tcp_t* tcp_;
+  uv_connect_t connect_{};
+  bool connected_ = false;
+  bool eof_ = false;
+  std::string received_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { uv_loop_init(&loop_); }
+  void TearDown() override {
+    server_.reset();
+    for (int i = 0; i < 10; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void start(ConnectionLimits limits = {}) {
+    ServerOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.limits = limits;
+    server_ = std::make_unique<Server>(
+        &loop_, o, [this](Connection& c, ResponseSlot slot, std::vector<std::byte> frame) {
+          requests_.push_back(
+              std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
+          handler_(c, std::move(slot), requests_.back());
+        });
+    ASSERT_TRUE(server_->listen().ok());
+    ASSERT_NE(server_->port(), 0);
+  }
+  // Runs the loop until `done` or a bounded number of turns.
+  bool run_until(const std::function<bool()>& done) {
+    uv_timer_t guard;
+    uv_timer_init(&loop_, &guard);
+    uv_timer_start(
+        &guard, [](uv_timer_t*) {}, 10, 10);
+    for (int i = 0; i < 500 && !done(); ++i) uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return done();
+  }
+
+  uv_loop_t loop_{};
+  std::unique_ptr<Server> server_;
+  std::vector<std::string> requests_;
+  std::function<void(Connection&, ResponseSlot, const std::string&)> handler_ =
+      [](Connection&, ResponseSlot slot, const std::string& body) {
+        slot.respond(frame_of("re:" + body));
+      };
+};
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrderEvenWhenCompletedOutOfOrder) {
+  std::vector<ResponseSlot> held;
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string& body) {
+    if (body == "first-req") {
+      held.push_back(slot);  // completed last
+    } else {
+      slot.respond(frame_of("re:" + body));
+    }
+  };
+  start();
+  Client client(&loop_, server_->port());
+  std::vector<std::byte> all;
+  for (const char* b : {"first-req", "second-r", "third-re"}) {
+    auto f = frame_of(b);
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  client.send(all);
+  ASSERT_TRUE(run_until([&] { return requests_.size() == 3; }));
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_TRUE(client.frames().empty()) << "later responses must wait for the first";
+  ASSERT_EQ(held.size(), 1u);
+  held[0].respond(frame_of("re:first-req"));
+  ASSERT_TRUE(run_until([&] { return client.frames().size() == 3; }));
+  EXPECT_EQ(client.frames(),
+            (std::vector<std::string>{"re:first-req", "re:second-r", "re:third-re"}));
+}
+
+TEST_F(ServerTest, NoResponseSlotsReleaseTheirPlace) {
+  handler_ = [](Connection&, ResponseSlot slot, const std::string& body) {
+    if (body.rfind("quiet", 0) == 0) {
+      slot.no_response();
+    } else {
+      slot.respond(frame_of("re:" + body));
+    }
+  };
+  start();
+  Client client(&loop_, server_->port());
+  for (const char* b : {"quiet-1-", "loud-1--", "quiet-2-", "loud-2--"}) client.send(frame_of(b));
+  ASSERT_TRUE(run_until([&] { return client.frames().size() == 2; }));
+  EXPECT_EQ(client.frames(), (std::vector<std::string>{"re:loud-1--", "re:loud-2--"}));
+}
+
+TEST_F(ServerTest, ARequestFrameSplitAcrossReadsIsReassembled) {
+  start();
+  Client client(&loop_, server_->port());
+  auto f = frame_of(std::string(200000, 'x'));
+  client.send(std::vector<std::byte>(f.begin(), f.begin() + 3));
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 1; }));
+  for (int i = 0; i < 5; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  client.send(std::vector<std::byte>(f.begin() + 3, f.end()));
+  ASSERT_TRUE(run_until([&] { return client.frames().size() == 1; }));
+  EXPECT_EQ(client.frames()[0], "re:" + std::string(200000, 'x'));
+}
+
+TEST_F(ServerTest, OversizedOrNegativeFramesCloseOnlyTheirConnection) {
+  ConnectionLimits limits;
+  limits.max_request_bytes = 1024;
+  start(limits);
+  Client good(&loop_, server_->port());
+  Client big(&loop_, server_->port());
+  Client negative(&loop_, server_->port());
+  big.send(frame_of(std::string(1025, 'b')));
+  std::vector<std::byte> neg(4);
+  store_i32(neg.data(), -5);
+  negative.send(neg);
+  ASSERT_TRUE(run_until([&] { return big.eof() && negative.eof(); }));
+  good.send(frame_of("still-here"));
+  ASSERT_TRUE(run_until([&] { return good.frames().size() == 1; }));
+  EXPECT_EQ(good.frames()[0], "re:still-here");
+  EXPECT_FALSE(good.eof());
+  EXPECT_EQ(requests_, std::vector<std::string>{"still-here"});
+}
+
+TEST_F(ServerTest, ReadingPausesAtTheInFlightBoundAndResumesAsSlotsComplete) {
+  ConnectionLimits limits;
+  limits.max_in_flight = 4;
+  std::vector<ResponseSlot> held;
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string&) { held.push_back(slot); };
+  start(limits);
+  Client client(&loop_, server_->port());
+  std::vector<std::byte> all;
+  for (int i = 0; i < 10; ++i) {
+    auto f = frame_of("request-" + std::to_string(i));
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  client.send(all);
+  ASSERT_TRUE(run_until([&] { return held.size() == 4; }));
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(held.size(), 4u) << "no request beyond the in-flight bound is read";
+  for (size_t i = 0; i < 4; ++i) held[i].respond(frame_of("ok"));
+  ASSERT_TRUE(run_until([&] { return held.size() == 8; }));
+  for (size_t i = 4; i < 8; ++i) held[i].respond(frame_of("ok"));
+  ASSERT_TRUE(run_until([&] { return held.size() == 10; }));
+  for (size_t i = 8; i < 10; ++i) held[i].respond(frame_of("ok"));
+  ASSERT_TRUE(run_until([&] { return client.frames().size() == 10; }));
+  EXPECT_EQ(requests_.back(), "request-9");
+}
+
+TEST_F(ServerTest, DrainAnswersInFlightRequestsThenCloses) {
+  std::vector<ResponseSlot> held;
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string&) { held.push_back(slot); };
+  start();
+  Client client(&loop_, server_->port());
+  client.send(frame_of("pending-1"));
+  ASSERT_TRUE(run_until([&] { return held.size() == 1; }));
+  bool drained = false;
+  server_->drain([&] { drained = true; });
+  EXPECT_FALSE(drained);
+  held[0].respond(frame_of("answered"));
+  ASSERT_TRUE(run_until([&] { return drained && client.eof(); }));
+  EXPECT_EQ(client.frames(), std::vector<std::string>{"answered"});
+  EXPECT_FALSE(held[0].connected());
+}
+
+TEST_F(ServerTest, CompletingASlotAfterItsConnectionClosedIsHarmless) {
+  std::vector<ResponseSlot> held;
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string&) { held.push_back(slot); };
+  start();
+  {
+    Client client(&loop_, server_->port());
+    client.send(frame_of("will-vanish"));
+    ASSERT_TRUE(run_until([&] { return held.size() == 1; }));
+  }
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 0; }));
+  EXPECT_FALSE(held[0].connected());
+  held[0].respond(frame_of("too late"));
+  held[0].no_response();
+}
+
+}  // namespace
+}  // namespace ferry::net
