@@ -33,6 +33,7 @@
 //   a struct with fields()                               STRUCT
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -64,6 +65,12 @@ using Bytes = std::vector<std::byte>;
 // until the frame has been written.
 struct RecordsRef {
   std::optional<std::span<const std::byte>> data;
+
+  // Equal when both are null or both hold the same bytes, wherever those bytes live.
+  friend bool operator==(const RecordsRef& a, const RecordsRef& b) noexcept {
+    if (!a.data || !b.data) return !a.data && !b.data;
+    return std::equal(a.data->begin(), a.data->end(), b.data->begin(), b.data->end());
+  }
 };
 
 namespace schema_detail {
@@ -80,6 +87,11 @@ template <typename T>
 struct is_optional<std::optional<T>> : std::true_type {
   using inner = T;
 };
+
+template <typename T>
+struct is_nullable_array : std::false_type {};
+template <typename T>
+struct is_nullable_array<std::optional<std::vector<T>>> : std::true_type {};
 
 // Any visitor works for the concept check: fields() is a template over it.
 struct ProbeVisitor {
@@ -131,8 +143,12 @@ class Decoder {
     } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
       f = r_.nullable_string(flex_);
     } else if constexpr (std::is_same_v<T, Bytes>) {
-      auto b = r_.nullable_bytes(flex_);
-      f.assign(b ? b->begin() : nullptr, b ? b->end() : nullptr);
+      auto b = r_.nullable_bytes(flex_);  // null reads as empty
+      if (b) {
+        f.assign(b->begin(), b->end());
+      } else {
+        f.clear();
+      }
     } else if constexpr (std::is_same_v<T, std::optional<Bytes>>) {
       auto b = r_.nullable_bytes(flex_);
       if (b) {
@@ -144,8 +160,7 @@ class Decoder {
       f.data = r_.nullable_bytes(flex_);
     } else if constexpr (is_vector<T>::value) {
       read_array(f);
-    } else if constexpr (is_optional<T>::value &&
-                         is_vector<typename is_optional<T>::inner>::value) {
+    } else if constexpr (is_nullable_array<T>::value) {
       const int64_t n = r_.array_count(flex_);
       if (n < 0) {
         f.reset();
@@ -264,8 +279,7 @@ class Encoder {
     } else if constexpr (is_vector<T>::value) {
       w_.array_count(static_cast<int64_t>(f.size()), flex_);
       for (const auto& e : f) write(e);
-    } else if constexpr (is_optional<T>::value &&
-                         is_vector<typename is_optional<T>::inner>::value) {
+    } else if constexpr (is_nullable_array<T>::value) {
       if (!f) {
         w_.array_count(-1, flex_);
       } else {
