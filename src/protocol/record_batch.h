@@ -164,8 +164,9 @@ struct Record {
 
 // Decodes every record of a batch, decompressing first when needed (into `scratch`, which must
 // outlive the returned views). Fails with corrupt on malformed records (or a batch shorter than
-// its header), unsupported for codecs this build cannot decode (gzip, snappy, zstd for now).
-// LZ4 output is bounded by kMaxLz4InflatedBytes (protocol/lz4_frame.h).
+// its header), unsupported for zstd (ferry stores zstd batches but does not decode them).
+// Decompressed output (gzip, snappy, lz4; protocol/compression.h) is bounded by
+// kMaxInflatedBytes (64 MiB): gzip and snappy beyond it are too_large, lz4 corrupt.
 Result<std::vector<Record>> decode_records(const BatchView& batch, std::vector<std::byte>& scratch);
 
 // Builds batches: used by tests, the benchmark and later the client.
