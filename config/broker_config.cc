@@ -1,0 +1,299 @@
+// Loading ferry.toml: TOML parsing (toml++), flattening of dotted keys, and validation of every
+// value against the key table. Errors read "<file>:<line>: <key>: <what is wrong>".
+#include "config/broker_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <vector>
+
+#include "config/keys.h"
+
+namespace ferry::config {
+
+std::string HostPort::to_string() const {
+  std::string out;
+  if (host.find(':') != std::string::npos) {
+    out = "[" + host + "]";
+  } else {
+    out = host;
+  }
+  return out + ":" + std::to_string(port);
+}
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  auto bad = [&](std::string what) { return Error(Errc::invalid_argument, std::move(what)); };
+  HostPort hp;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == text.npos) return bad("missing ']' after the IPv6 address");
+    hp.host = std::string(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return bad("expected host:port or [ipv6]:port");
+    port_text = rest.substr(1);
+    if (hp.host.empty()) return bad("missing host");
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == text.npos) return bad("expected host:port or [ipv6]:port");
+    hp.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (hp.host.find(':') != std::string::npos) {
+      return bad("an IPv6 address needs brackets, as in [::1]:9092");
+    }
+    if (hp.host.empty()) return bad("missing host");
+  }
+  if (hp.host.find_first_of(" \t[]/") != std::string::npos) return bad("bad host");
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ptr != port_text.data() + port_text.size() ||
+      ec == std::errc::invalid_argument) {
+    return bad("bad port \"" + std::string(port_text) + "\"");
+  }
+  if (ec != std::errc() || port > 65535) return bad("port must be between 0 and 65535");
+  hp.port = static_cast<uint16_t>(port);
+  return hp;
+}
+
+namespace {
+
+// One value of the file after flattening nested tables into dotted names.
+struct Leaf {
+  Section section;
+  std::string name;
+  const toml::node* node;
+  uint32_t line;
+};
+
+uint32_t line_of(const toml::node& node, const toml::key& key) {
+  uint32_t line = node.source().begin.line;
+  return line != 0 ? line : key.source().begin.line;
+}
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// Appends the leaves under `table`, their names prefixed with `prefix.`.
+void flatten(const toml::table& table, Section section, const std::string& prefix,
+             std::vector<Leaf>& out) {
+  for (auto&& [key, node] : table) {
+    std::string name =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (const toml::table* sub = node.as_table()) {
+      flatten(*sub, section, name, out);
+    } else {
+      out.push_back(Leaf{section, std::move(name), &node, line_of(node, key)});
+    }
+  }
+}
+
+// The wire text of a TOML value for a key of the given type, or what is wrong with its type.
+Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
+  auto expected = [&](const char* what) {
+    return Error(Errc::invalid_argument,
+                 std::string("expected ") + what + ", got " + type_name(node.type()));
+  };
+  switch (key.type) {
+    case Type::boolean:
+      if (const auto* b = node.as_boolean()) return std::string(b->get() ? "true" : "false");
+      return expected("a boolean");
+    case Type::int16:
+    case Type::int32:
+    case Type::int64:
+      if (const auto* i = node.as_integer()) return std::to_string(i->get());
+      return expected("an integer");
+    case Type::string:
+    case Type::host_port:
+    case Type::choice:
+      if (const auto* s = node.as_string()) return s->get();
+      return expected("a string");
+    case Type::list:
+      if (const auto* s = node.as_string()) return s->get();
+      if (const auto* a = node.as_array()) {
+        std::string joined;
+        for (const toml::node& item : *a) {
+          const auto* s = item.as_string();
+          if (!s) return expected("a string or an array of strings");
+          if (!joined.empty()) joined += ",";
+          joined += s->get();
+        }
+        return joined;
+      }
+      return expected("a string or an array of strings");
+  }
+  return expected("a value");
+}
+
+// How a rejected value is quoted in a message.
+std::string shown(const KeySpec& key, const std::string& text) {
+  bool quoted = key.type != Type::boolean && key.type != Type::int16 && key.type != Type::int32 &&
+                key.type != Type::int64;
+  return quoted ? "\"" + text + "\"" : text;
+}
+
+bool is_wildcard(const HostPort& hp) { return hp.host == "0.0.0.0" || hp.host == "::"; }
+
+}  // namespace
+
+Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view source_name) {
+  const std::string src(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    return Error(Errc::invalid_argument, src + ":" + std::to_string(e.source().begin.line) + ": " +
+                                             std::string(e.description()));
+  }
+
+  // (line, message) pairs, reported in line order.
+  std::vector<std::pair<uint32_t, std::string>> problems;
+  auto problem = [&](uint32_t line, std::string_view key, const std::string& what) {
+    problems.emplace_back(line,
+                          src + ":" + std::to_string(line) + ": " + std::string(key) + ": " + what);
+  };
+
+  std::vector<Leaf> leaves;
+  for (auto&& [key, node] : root) {
+    const std::string name(key.str());
+    const uint32_t line = line_of(node, key);
+    Section section = Section::broker;
+    if (name == "broker") {
+      section = Section::broker;
+    } else if (name == "topic_defaults") {
+      section = Section::topic;
+    } else {
+      // A known key outside its table (`num.partitions = 1` above [broker]) gets a hint.
+      std::vector<Leaf> stray;
+      if (const toml::table* t = node.as_table()) {
+        flatten(*t, Section::broker, name, stray);
+      } else {
+        stray.push_back(Leaf{Section::broker, name, &node, line});
+      }
+      bool hinted = false;
+      for (const Leaf& leaf : stray) {
+        for (Section s : {Section::broker, Section::topic}) {
+          if (find_key(s, leaf.name)) {
+            problem(leaf.line, leaf.name,
+                    s == Section::broker ? "belongs in [broker]" : "belongs in [topic_defaults]");
+            hinted = true;
+          }
+        }
+      }
+      if (hinted) continue;
+      if (node.is_table()) {
+        problem(line, name, "unknown section; expected [broker] or [topic_defaults]");
+      } else {
+        problem(line, name, "unknown key; keys belong in [broker] or [topic_defaults]");
+      }
+      continue;
+    }
+    const toml::table* table = node.as_table();
+    if (!table) {
+      problem(line, name, std::string("expected a table, got ") + type_name(node.type()));
+      continue;
+    }
+    flatten(*table, section, "", leaves);
+  }
+  std::stable_sort(leaves.begin(), leaves.end(),
+                   [](const Leaf& a, const Leaf& b) { return a.line < b.line; });
+
+  BrokerConfig config;
+  for (const KeySpec& key : all_keys()) {
+    if (key.section == Section::broker && !key.default_value.empty()) {
+      assign_broker_field(key, key.default_value, config);
+    }
+  }
+  config.topic_defaults.clear();
+
+  std::map<std::pair<Section, std::string>, uint32_t> seen;
+  uint32_t listen_line = 0;
+  bool advertised_set = false;
+  for (const Leaf& leaf : leaves) {
+    const KeySpec* key = find_key(leaf.section, leaf.name);
+    if (!key) {
+      problem(leaf.line, leaf.name,
+              leaf.section == Section::broker ? "unknown key in [broker]"
+                                              : "unknown topic config in [topic_defaults]");
+      continue;
+    }
+    auto [it, fresh] = seen.emplace(std::pair(leaf.section, leaf.name), leaf.line);
+    if (!fresh) {
+      problem(leaf.line, leaf.name, "set twice (first at line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    Result<std::string> text = value_text(*key, *leaf.node);
+    if (!text) {
+      problem(leaf.line, leaf.name, text.error().message());
+      continue;
+    }
+    if (std::optional<std::string> what = check_value(*key, *text)) {
+      problem(leaf.line, leaf.name, *what + " (got " + shown(*key, *text) + ")");
+      continue;
+    }
+    if (leaf.section == Section::topic) {
+      config.topic_defaults[leaf.name] = std::string(trim(*text));
+      continue;
+    }
+    assign_broker_field(*key, *text, config);
+    if (leaf.name == "listen") listen_line = leaf.line;
+    if (leaf.name == "advertised") {
+      advertised_set = true;
+      if (is_wildcard(config.advertised)) {
+        problem(leaf.line, leaf.name, "clients cannot connect to a wildcard address");
+      } else if (config.advertised.port == 0) {
+        problem(leaf.line, leaf.name, "port 0 cannot be advertised");
+      }
+    }
+  }
+  if (!advertised_set) {
+    config.advertised = config.listen;
+    if (is_wildcard(config.listen)) {
+      problem(listen_line, "advertised",
+              "required when listen is a wildcard address (" + config.listen.to_string() +
+                  "): set the address clients should connect to");
+    }
+  }
+
+  if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string message;
+    for (const auto& [line, text] : problems) {
+      if (!message.empty()) message += "\n";
+      message += text;
+    }
+    return Error(Errc::invalid_argument, std::move(message));
+  }
+  return config;
+}
+
+Result<BrokerConfig> load_config_file(const std::filesystem::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Error::from_errno(errno, "cannot open " + path.string());
+  std::string text;
+  char buf[16384];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err != 0) return Error::from_errno(err, "cannot read " + path.string());
+  return parse_config(text, path.string());
+}
+
+}  // namespace ferry::config

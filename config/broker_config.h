@@ -1,0 +1,73 @@
+// The broker's static configuration: the [broker] table of ferry.toml, parsed and validated
+// against the key table (config/keys.h), plus the [topic_defaults] table kept as Kafka topic
+// config strings. Reference: docs/CONFIG.md.
+//
+// Everything here is pure and thread-safe (no globals); it runs once at start-up.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/log.h"
+#include "common/result.h"
+
+namespace ferry::config {
+
+// A TCP endpoint as written in the config: "host:port" or "[ipv6]:port".
+struct HostPort {
+  std::string host;   // without brackets, e.g. "::1"
+  uint16_t port = 0;  // 0 only for listen, meaning "any free port" (tests)
+  // "host:port", bracketing IPv6 literals: "[::1]:9092".
+  std::string to_string() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Parses "h:p" or "[v6]:p". The host must be non-empty; IPv6 literals need brackets; the port is
+// a decimal 0..65535. Errors are Errc::invalid_argument with a message naming the problem.
+Result<HostPort> parse_host_port(std::string_view text);
+
+// The [broker] table, field by field (key names in comments), and [topic_defaults].
+// A default-constructed BrokerConfig equals the result of parsing an empty file (a unit test
+// checks the initialisers below against the key table's defaults).
+struct BrokerConfig {
+  int32_t node_id = 0;                                    // node.id
+  std::string data_dir = "ferry-data";                    // data.dir
+  HostPort listen{"127.0.0.1", 9092};                     // listen
+  HostPort advertised{"127.0.0.1", 9092};                 // advertised (default: listen)
+  ferry::log::Level log_level = ferry::log::Level::info;  // log.level
+  bool auto_create_topics = true;                         // auto.create.topics.enable
+  int32_t num_partitions = 1;                             // num.partitions
+  int16_t default_replication_factor = 1;                 // default.replication.factor
+  int32_t socket_request_max_bytes = 104857600;           // socket.request.max.bytes
+  int64_t connection_max_pending_bytes = 16 << 20;        // connection.max.pending.bytes
+  int32_t max_connections = 1024;                         // max.connections
+  int32_t fetch_max_bytes = 52428800;                     // fetch.max.bytes
+  int32_t group_initial_rebalance_delay_ms = 3000;        // group.initial.rebalance.delay.ms
+  int32_t offsets_retention_minutes = 10080;              // offsets.retention.minutes
+  // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the
+  // file, values as Kafka's wire carries them ("604800000", "delete"); already validated.
+  std::map<std::string, std::string> topic_defaults;
+
+  bool operator==(const BrokerConfig&) const = default;
+};
+
+// Parses the text of a ferry.toml. `source_name` (usually the path) prefixes error messages,
+// which read "<source>:<line>: <key>: <what is wrong>" (several problems: one per line).
+// Errors are Errc::invalid_argument.
+Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view source_name);
+
+// Reads and parses a file; a file that cannot be read is an Errc::io error naming the path.
+Result<BrokerConfig> load_config_file(const std::filesystem::path& path);
+
+// The text of config/ferry.toml: every key of both tables, commented out, with its description
+// and default. Also what `ferry config --print-defaults` prints.
+std::string render_default_config();
+
+// The generated key reference (Markdown) embedded in docs/CONFIG.md between the markers
+// `<!-- BEGIN KEY REFERENCE -->` and `<!-- END KEY REFERENCE -->`.
+std::string render_config_reference();
+
+}  // namespace ferry::config

@@ -1,0 +1,340 @@
+// The configuration key table and the value checks every consumer of it shares.
+#include "config/keys.h"
+
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <limits>
+#include <type_traits>
+
+namespace ferry::config {
+namespace {
+
+constexpr int64_t kI16 = std::numeric_limits<int16_t>::max();
+constexpr int64_t kI32 = std::numeric_limits<int32_t>::max();
+constexpr int64_t kI64 = std::numeric_limits<int64_t>::max();
+
+// Rows name only the fields they set; the rest keep KeySpec's defaults (GCC would warn).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+// clang-format off
+const std::array kKeys = {
+  // ---- [broker] ------------------------------------------------------------------------------
+  KeySpec{.section = Section::broker, .name = "node.id", .type = Type::int32,
+          .default_value = "0", .min = 0, .max = kI32,
+          .doc = "This broker's id, reported to clients in Metadata responses.",
+          .field = &BrokerConfig::node_id},
+  KeySpec{.section = Section::broker, .name = "data.dir", .type = Type::string,
+          .default_value = "ferry-data",
+          .doc = "Directory holding the partition logs and the metadata database (meta.db); "
+                 "relative paths are relative to the working directory.",
+          .field = &BrokerConfig::data_dir},
+  KeySpec{.section = Section::broker, .name = "listen", .type = Type::host_port,
+          .default_value = "127.0.0.1:9092",
+          .doc = "Address the Kafka listener binds to: host:port or [ipv6]:port; 0.0.0.0 or "
+                 "[::] for every interface.",
+          .field = &BrokerConfig::listen},
+  KeySpec{.section = Section::broker, .name = "advertised", .type = Type::host_port,
+          .default_doc = "the listen address",
+          .doc = "Address clients are told to connect to (Metadata responses); required when "
+                 "listen is a wildcard address.",
+          .field = &BrokerConfig::advertised},
+  KeySpec{.section = Section::broker, .name = "log.level", .type = Type::choice,
+          .default_value = "info", .allowed = "trace|debug|info|warn|error",
+          .doc = "Least severe level of the log lines written to stderr.",
+          .field = &BrokerConfig::log_level},
+  KeySpec{.section = Section::broker, .name = "auto.create.topics.enable", .type = Type::boolean,
+          .default_value = "true",
+          .doc = "Create a topic when a client asks for metadata of, or produces to, a topic "
+                 "that does not exist.",
+          .field = &BrokerConfig::auto_create_topics},
+  KeySpec{.section = Section::broker, .name = "num.partitions", .type = Type::int32,
+          .default_value = "1", .min = 1, .max = 10000,
+          .doc = "Partition count of automatically created topics and of CreateTopics requests "
+                 "that leave it to the broker.",
+          .field = &BrokerConfig::num_partitions},
+  KeySpec{.section = Section::broker, .name = "default.replication.factor", .type = Type::int16,
+          .default_value = "1", .min = 1, .max = 7,
+          .doc = "Replication factor of automatically created topics and of CreateTopics "
+                 "requests that leave it to the broker.",
+          .field = &BrokerConfig::default_replication_factor},
+  KeySpec{.section = Section::broker, .name = "socket.request.max.bytes", .type = Type::int32,
+          .default_value = "104857600", .min = 1024, .max = kI32,
+          .doc = "Largest request frame accepted; a larger frame closes the connection.",
+          .field = &BrokerConfig::socket_request_max_bytes},
+  KeySpec{.section = Section::broker, .name = "connection.max.pending.bytes", .type = Type::int64,
+          .default_value = "16777216", .min = 1024, .max = kI64,
+          .doc = "Bytes of unsent responses above which a connection stops being read until "
+                 "the client catches up.",
+          .field = &BrokerConfig::connection_max_pending_bytes},
+  KeySpec{.section = Section::broker, .name = "max.connections", .type = Type::int32,
+          .default_value = "1024", .min = 1, .max = kI32,
+          .doc = "Most client connections open at once.",
+          .field = &BrokerConfig::max_connections},
+  KeySpec{.section = Section::broker, .name = "fetch.max.bytes", .type = Type::int32,
+          .default_value = "52428800", .min = 1024, .max = kI32,
+          .doc = "Most record bytes one Fetch response carries, whatever the client asks for.",
+          .field = &BrokerConfig::fetch_max_bytes},
+  KeySpec{.section = Section::broker, .name = "group.initial.rebalance.delay.ms",
+          .type = Type::int32, .default_value = "3000", .min = 0, .max = kI32,
+          .doc = "How long a new consumer group waits for more members before its first "
+                 "rebalance.",
+          .field = &BrokerConfig::group_initial_rebalance_delay_ms},
+  KeySpec{.section = Section::broker, .name = "offsets.retention.minutes", .type = Type::int32,
+          .default_value = "10080", .min = 1, .max = kI32,
+          .doc = "Committed offsets of a consumer group are deleted this long after the group "
+                 "became empty.",
+          .field = &BrokerConfig::offsets_retention_minutes},
+
+  // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
+  KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,
+          .default_value = "delete", .allowed = "delete", .unsupported = "compact",
+          .unsupported_why = "log compaction is not supported; cleanup.policy must be delete",
+          .doc = "Old segments are deleted by retention.ms and retention.bytes; log compaction "
+                 "is not supported."},
+  KeySpec{.section = Section::topic, .name = "compression.type", .type = Type::choice,
+          .default_value = "producer", .allowed = "producer|uncompressed|lz4",
+          .unsupported = "gzip|snappy|zstd",
+          .unsupported_why = "ferry stores batches as the producer sent them or re-encodes "
+                             "them to LZ4; gzip, snappy and zstd are not storage targets "
+                             "(producer keeps the producer's codec)",
+          .doc = "How batches are stored: producer (and uncompressed) keep them as sent; lz4 "
+                 "re-encodes uncompressed batches to LZ4."},
+  KeySpec{.section = Section::topic, .name = "flush.messages", .type = Type::int64,
+          .default_value = "9223372036854775807", .min = 1, .max = kI64,
+          .doc = "fdatasync a partition's log after this many records since its last flush."},
+  KeySpec{.section = Section::topic, .name = "flush.ms", .type = Type::int64,
+          .default_value = "1000", .min = 0, .max = kI64,
+          .doc = "fdatasync at most this long after an unflushed append; bounds what a power "
+                 "cut can lose."},
+  KeySpec{.section = Section::topic, .name = "index.interval.bytes", .type = Type::int32,
+          .default_value = "4096", .min = 4, .max = kI32,
+          .doc = "Bytes of log between two entries of the sparse offset and time indexes."},
+  KeySpec{.section = Section::topic, .name = "max.message.bytes", .type = Type::int32,
+          .default_value = "1048588", .min = 0, .max = kI32,
+          .doc = "Largest record batch a produce request may append to the topic."},
+  KeySpec{.section = Section::topic, .name = "message.timestamp.type", .type = Type::choice,
+          .default_value = "CreateTime", .allowed = "CreateTime|LogAppendTime",
+          .doc = "Record timestamps: the producer's (CreateTime) or the broker's clock at "
+                 "append (LogAppendTime)."},
+  KeySpec{.section = Section::topic, .name = "min.insync.replicas", .type = Type::int32,
+          .default_value = "1", .min = 1, .max = kI32,
+          .doc = "Replicas that must hold a write before an acks=all produce succeeds."},
+  KeySpec{.section = Section::topic, .name = "retention.bytes", .type = Type::int64,
+          .default_value = "-1", .min = -1, .max = kI64,
+          .doc = "Delete the oldest sealed segments while a partition's log is larger than "
+                 "this; -1 for no size limit."},
+  KeySpec{.section = Section::topic, .name = "retention.ms", .type = Type::int64,
+          .default_value = "604800000", .min = -1, .max = kI64,
+          .doc = "Delete sealed segments whose newest record is older than this; -1 keeps "
+                 "data forever."},
+  KeySpec{.section = Section::topic, .name = "segment.bytes", .type = Type::int32,
+          .default_value = "67108864", .min = 1048576, .max = kI32,
+          .doc = "Roll to a new segment file when the next batch would take the active one "
+                 "past this size (at least 1 MiB)."},
+  KeySpec{.section = Section::topic, .name = "segment.ms", .type = Type::int64,
+          .default_value = "604800000", .min = 1, .max = kI64,
+          .doc = "Roll to a new segment file once the active one's first batch is this old."},
+};
+// clang-format on
+#pragma GCC diagnostic pop
+
+// Calls f(item) for each "|"-separated item of a list.
+template <typename F>
+void for_each_item(std::string_view list, char sep, F&& f) {
+  while (!list.empty()) {
+    size_t cut = list.find(sep);
+    f(list.substr(0, cut));
+    if (cut == std::string_view::npos) break;
+    list.remove_prefix(cut + 1);
+  }
+}
+
+bool contains_item(std::string_view list, std::string_view value) {
+  bool found = false;
+  for_each_item(list, '|', [&](std::string_view item) { found = found || item == value; });
+  return found;
+}
+
+std::string join_items(std::string_view list) {
+  std::string out;
+  for_each_item(list, '|', [&](std::string_view item) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  });
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// A decimal integer; nullopt if malformed, and *overflow set when well-formed but too large.
+std::optional<int64_t> parse_int(std::string_view text, bool* overflow = nullptr) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  if (overflow) *overflow = ec == std::errc::result_out_of_range;
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+// One choice value: nullopt when allowed, else the message.
+std::optional<std::string> check_choice(const KeySpec& key, std::string_view value) {
+  if (contains_item(key.allowed, value)) return std::nullopt;
+  if (contains_item(key.unsupported, value)) return std::string(key.unsupported_why);
+  return "must be one of: " + join_items(key.allowed);
+}
+
+}  // namespace
+
+std::span<const KeySpec> all_keys() { return kKeys; }
+
+const KeySpec* find_key(Section section, std::string_view name) {
+  for (const KeySpec& k : kKeys) {
+    if (k.section == section && k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+int8_t kafka_type(Type type) {
+  switch (type) {
+    case Type::boolean: return 1;
+    case Type::int16: return 4;
+    case Type::int32: return 3;
+    case Type::int64: return 5;
+    case Type::list: return 7;
+    case Type::string:
+    case Type::host_port:
+    case Type::choice: return 2;
+  }
+  return 2;
+}
+
+std::string_view trim(std::string_view text) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+std::string describe_range(const KeySpec& key) {
+  switch (key.type) {
+    case Type::boolean: return "true or false";
+    case Type::int16:
+    case Type::int32:
+    case Type::int64: {
+      int64_t type_max = key.type == Type::int16 ? kI16 : key.type == Type::int32 ? kI32 : kI64;
+      if (key.max == type_max) return "at least " + std::to_string(key.min);
+      return "between " + std::to_string(key.min) + " and " + std::to_string(key.max);
+    }
+    case Type::string: return "a non-empty string";
+    case Type::host_port: return "host:port";
+    case Type::choice: return "one of: " + join_items(key.allowed);
+    case Type::list: return "a list of: " + join_items(key.allowed);
+  }
+  return {};
+}
+
+std::optional<std::string> check_value(const KeySpec& key, std::string_view raw) {
+  std::string_view text = trim(raw);
+  switch (key.type) {
+    case Type::boolean:
+      if (iequals(text, "true") || iequals(text, "false")) return std::nullopt;
+      return "expected true or false";
+    case Type::int16:
+    case Type::int32:
+    case Type::int64: {
+      bool overflow = false;
+      std::optional<int64_t> v = parse_int(text, &overflow);
+      if (!v && !overflow) return "expected an integer";
+      if (!v || *v < key.min || *v > key.max) return "must be " + describe_range(key);
+      return std::nullopt;
+    }
+    case Type::string:
+      if (text.empty()) return "must not be empty";
+      return std::nullopt;
+    case Type::host_port: {
+      Result<HostPort> hp = parse_host_port(text);
+      if (!hp) return hp.error().message();
+      return std::nullopt;
+    }
+    case Type::choice: return check_choice(key, text);
+    case Type::list: {
+      if (text.empty()) return "must not be empty";
+      std::optional<std::string> problem;
+      for_each_item(text, ',', [&](std::string_view item) {
+        if (!problem) problem = check_choice(key, trim(item));
+      });
+      return problem;
+    }
+  }
+  return std::nullopt;
+}
+
+void assign_broker_field(const KeySpec& key, std::string_view raw, BrokerConfig& out) {
+  std::string_view text = trim(raw);
+  std::visit(
+      [&](auto field) {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, std::monostate>) {
+          assert(false && "not a broker key");
+        } else {
+          using T = std::remove_reference_t<decltype(out.*field)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            out.*field = iequals(text, "true");
+          } else if constexpr (std::is_integral_v<T>) {
+            out.*field = static_cast<T>(parse_int(text).value_or(0));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            out.*field = std::string(text);
+          } else if constexpr (std::is_same_v<T, HostPort>) {
+            Result<HostPort> hp = parse_host_port(text);
+            assert(hp.ok());
+            out.*field = std::move(hp).value();
+          } else {
+            static_assert(std::is_same_v<T, ferry::log::Level>);
+            bool ok = ferry::log::parse_level(text, &(out.*field));
+            assert(ok);
+            (void)ok;
+          }
+        }
+      },
+      key.field);
+}
+
+std::string broker_field_text(const KeySpec& key, const BrokerConfig& config) {
+  return std::visit(
+      [&](auto field) -> std::string {
+        using F = decltype(field);
+        if constexpr (std::is_same_v<F, std::monostate>) {
+          return {};
+        } else {
+          using T = std::remove_cv_t<std::remove_reference_t<decltype(config.*field)>>;
+          if constexpr (std::is_same_v<T, bool>) {
+            return config.*field ? "true" : "false";
+          } else if constexpr (std::is_integral_v<T>) {
+            return std::to_string(config.*field);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return config.*field;
+          } else if constexpr (std::is_same_v<T, HostPort>) {
+            return (config.*field).to_string();
+          } else {
+            // The level's name: the allowed value that parses to it.
+            std::string name;
+            for_each_item(key.allowed, '|', [&](std::string_view item) {
+              ferry::log::Level l{};
+              if (ferry::log::parse_level(item, &l) && l == config.*field) name = item;
+            });
+            return name;
+          }
+        }
+      },
+      key.field);
+}
+
+}  // namespace ferry::config

@@ -1,0 +1,116 @@
+// Text generated from the key table: config/ferry.toml (also `ferry config --print-defaults`)
+// and the key reference in docs/CONFIG.md. Unit tests keep both shipped files equal to this.
+#include <string>
+#include <string_view>
+
+#include "config/broker_config.h"
+#include "config/keys.h"
+
+namespace ferry::config {
+namespace {
+
+constexpr size_t kWidth = 100;
+
+// Appends `text` as "# "-prefixed comment lines wrapped at kWidth columns.
+void comment(std::string& out, std::string_view text) {
+  std::string line = "#";
+  while (!text.empty()) {
+    size_t cut = text.find(' ');
+    std::string_view word = text.substr(0, cut);
+    if (line.size() > 1 && line.size() + 1 + word.size() > kWidth) {
+      out += line + "\n";
+      line = "#";
+    }
+    line += " ";
+    line += word;
+    text = cut == text.npos ? std::string_view() : text.substr(cut + 1);
+  }
+  out += line + "\n";
+}
+
+// The TOML spelling of a default value (or of a placeholder when the default is derived).
+std::string toml_value(const KeySpec& key) {
+  switch (key.type) {
+    case Type::boolean:
+    case Type::int16:
+    case Type::int32:
+    case Type::int64: return std::string(key.default_value);
+    case Type::host_port:
+      if (key.default_value.empty()) return "\"host:port\"";
+      break;
+    case Type::string:
+    case Type::choice:
+    case Type::list: break;
+  }
+  return "\"" + std::string(key.default_value) + "\"";
+}
+
+std::string_view type_name(Type type) {
+  switch (type) {
+    case Type::boolean: return "boolean";
+    case Type::int16: return "short";
+    case Type::int32: return "int";
+    case Type::int64: return "long";
+    case Type::string: return "string";
+    case Type::host_port: return "host:port";
+    case Type::choice: return "string";
+    case Type::list: return "list";
+  }
+  return "string";
+}
+
+void render_section(std::string& out, Section section) {
+  for (const KeySpec& key : all_keys()) {
+    if (key.section != section) continue;
+    out += "\n";
+    std::string text(key.doc);
+    text += " Accepts " + describe_range(key) + ".";
+    if (!key.default_doc.empty()) text += " Default: " + std::string(key.default_doc) + ".";
+    comment(out, text);
+    out += "# " + std::string(key.name) + " = " + toml_value(key) + "\n";
+  }
+}
+
+void reference_table(std::string& out, Section section) {
+  out += "| Key | Type | Default | Accepts | Description |\n";
+  out += "|-----|------|---------|---------|-------------|\n";
+  for (const KeySpec& key : all_keys()) {
+    if (key.section != section) continue;
+    std::string def = key.default_value.empty() ? std::string(key.default_doc)
+                                                : "`" + std::string(key.default_value) + "`";
+    out += "| `" + std::string(key.name) + "` | " + std::string(type_name(key.type)) + " | " + def +
+           " | " + describe_range(key) + " | " + std::string(key.doc) + " |\n";
+  }
+}
+
+}  // namespace
+
+std::string render_default_config() {
+  std::string out;
+  comment(out,
+          "ferry.toml: the broker's configuration. Every key is listed with its default, "
+          "commented out; uncomment a line to change it. Keys use Kafka's names where Kafka has "
+          "the setting; `a.b = 1` and `\"a.b\" = 1` mean the same. Reference: docs/CONFIG.md.");
+  comment(out,
+          "Generated from the key table in config/keys.cc (`ferry config --print-defaults` "
+          "prints the same text); a unit test keeps this file equal to it.");
+  out += "\n[broker]\n";
+  render_section(out, Section::broker);
+  out += "\n[topic_defaults]\n";
+  comment(out,
+          "Broker-wide defaults for Kafka topic configs. A topic's own configs (CreateTopics, "
+          "AlterConfigs, IncrementalAlterConfigs) override them.");
+  render_section(out, Section::topic);
+  return out;
+}
+
+std::string render_config_reference() {
+  std::string out;
+  out += "### `[broker]`\n\n";
+  reference_table(out, Section::broker);
+  out += "\n### `[topic_defaults]` and topic configs\n\n";
+  reference_table(out, Section::topic);
+  return out;
+}
+
+}  // namespace ferry::config
