@@ -109,7 +109,7 @@ const std::array kKeys = {
                  "cut can lose."},
   KeySpec{.section = Section::topic, .name = "index.interval.bytes", .type = Type::int32,
           .default_value = "4096", .min = 4, .max = kI32,
-          .doc = "Bytes of log between two entries of the sparse offset and time indexes."},
+          .doc = "Bytes of log between two entries of the sparse offset index."},
   KeySpec{.section = Section::topic, .name = "max.message.bytes", .type = Type::int32,
           .default_value = "1048588", .min = 0, .max = kI32,
           .doc = "Largest record batch a produce request may append to the topic."},
@@ -233,10 +233,10 @@ std::string describe_range(const KeySpec& key) {
       if (key.max == type_max) return "at least " + std::to_string(key.min);
       return "between " + std::to_string(key.min) + " and " + std::to_string(key.max);
     }
-    case Type::string: return "a non-empty string";
-    case Type::host_port: return "host:port";
+    case Type::string: return "not empty";
+    case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
-    case Type::list: return "a list of: " + join_items(key.allowed);
+    case Type::list: return "items from: " + join_items(key.allowed);
   }
   return {};
 }

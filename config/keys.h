@@ -70,8 +70,8 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view text
 // The value text with surrounding ASCII whitespace removed (Kafka trims config values).
 std::string_view trim(std::string_view text);
 
-// Human description of a key's accepted values: "integer >= -1", "one of: CreateTime,
-// LogAppendTime", "host:port".
+// The accepted values in words: "at least -1", "between 1 and 7", "one of: CreateTime,
+// LogAppendTime", "host:port or [ipv6]:port".
 std::string describe_range(const KeySpec& key);
 
 // Stores a checked value (wire text) into the BrokerConfig field of a [broker] key.

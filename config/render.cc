@@ -52,7 +52,7 @@ std::string_view type_name(Type type) {
     case Type::int32: return "int";
     case Type::int64: return "long";
     case Type::string: return "string";
-    case Type::host_port: return "host:port";
+    case Type::host_port: return "string";
     case Type::choice: return "string";
     case Type::list: return "list";
   }
@@ -64,7 +64,7 @@ void render_section(std::string& out, Section section) {
     if (key.section != section) continue;
     out += "\n";
     std::string text(key.doc);
-    text += " Accepts " + describe_range(key) + ".";
+    text += " Type: " + std::string(type_name(key.type)) + ", " + describe_range(key) + ".";
     if (!key.default_doc.empty()) text += " Default: " + std::string(key.default_doc) + ".";
     comment(out, text);
     out += "# " + std::string(key.name) + " = " + toml_value(key) + "\n";
