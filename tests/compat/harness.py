@@ -348,3 +348,25 @@ def check_same_partitions(topic, got, want):
         g, w = got.get(part, []), want.get(part, [])
         check_eq(len(g), len(w), f"{topic}[{part}]: {len(w)} records")
         check_eq(g, w, f"{topic}[{part}]: offsets, keys and values equal, in order")
+
+
+# ---- Go (GOPATH mode against Debian's golang-*-dev packages) -----------------------------------
+
+def go_env(gopath_dir):
+    """Environment for `go` in GOPATH mode: our GOPATH first, then Debian's /usr/share/gocode;
+    build cache and home inside `gopath_dir` so it works as root or not and leaves nothing."""
+    env = dict(os.environ)
+    env.update({"GOPATH": f"{gopath_dir}:/usr/share/gocode", "GO111MODULE": "off",
+                "GOCACHE": os.path.join(gopath_dir, "cache"), "GOFLAGS": "",
+                "GOPROXY": "off", "GOTOOLCHAIN": "local", "HOME": gopath_dir,
+                "CGO_CFLAGS": "-Wno-deprecated-declarations"})
+    return env
+
+
+def require_go():
+    """Exits 77 (skipped) when the Go toolchain is not installed."""
+    go = shutil.which("go")
+    if not go:
+        print("SKIP: the go toolchain is not installed (golang-go)", flush=True)
+        sys.exit(77)
+    return go

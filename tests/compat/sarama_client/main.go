@@ -1,0 +1,259 @@
+// Sarama 1.22.1 against ferry (built and run by test_sarama.py in GOPATH mode against Debian's
+// golang-github-shopify-sarama-dev). Sarama does not negotiate versions: config.Version fixes
+// what it sends. Each producer variant writes one 3-partition topic:
+//
+//	default (V0_8_2_0)  Produce v0, magic 0 message sets (none, gzip, snappy)
+//	V0_10_2_0           Produce v2, magic 1 message sets (none, gzip, snappy, lz4)
+//	V1_0_0_0, V2_0_0_0  Produce v3, record batches v2 (none, gzip, snappy, lz4)
+//
+// and every topic is then read back by partition consumers of each version (Fetch v0 -> magic
+// 0, v2/v3 -> magic 1, v4 -> magic 2, so the broker down-converts), checking offsets, keys,
+// values, timestamps and headers where the formats carry them.
+//
+//	sarama_client -brokers 127.0.0.1:PORT
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/Shopify/sarama"
+)
+
+const (
+	perTopic = 120
+	keys     = 9
+)
+
+type variant struct {
+	name    string
+	version *sarama.KafkaVersion // nil: sarama's default
+	codec   sarama.CompressionCodec
+	acks    sarama.RequiredAcks
+}
+
+type record struct {
+	offset     int64
+	key, value string
+	ts         time.Time
+}
+
+func fail(format string, args ...interface{}) {
+	fmt.Printf("FAIL: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func ok(format string, args ...interface{}) {
+	fmt.Printf("  ok: "+format+"\n", args...)
+}
+
+func v(k sarama.KafkaVersion) *sarama.KafkaVersion { return &k }
+
+func versionName(p *sarama.KafkaVersion) string {
+	if p == nil {
+		return "default"
+	}
+	return p.String()
+}
+
+func newConfig(version *sarama.KafkaVersion) *sarama.Config {
+	c := sarama.NewConfig()
+	if version != nil {
+		c.Version = *version
+	}
+	c.ClientID = "ferry-compat-sarama"
+	c.Net.DialTimeout = 5 * time.Second
+	c.Net.ReadTimeout = 15 * time.Second
+	c.Net.WriteTimeout = 5 * time.Second
+	c.Metadata.Retry.Max = 10
+	c.Metadata.Retry.Backoff = 100 * time.Millisecond
+	return c
+}
+
+// magic is the message format a producer of this version writes.
+func magic(version *sarama.KafkaVersion) int {
+	switch {
+	case version == nil || !version.IsAtLeast(sarama.V0_10_0_0):
+		return 0
+	case !version.IsAtLeast(sarama.V0_11_0_0):
+		return 1
+	default:
+		return 2
+	}
+}
+
+func createTopic(brokers []string, topic string) {
+	admin, err := sarama.NewClusterAdmin(brokers, newConfig(v(sarama.V1_0_0_0)))
+	if err != nil {
+		fail("cluster admin: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false); err != nil {
+		fail("CreateTopic %s: %v", topic, err)
+	}
+	ok("CreateTopics v2: %s with 3 partitions", topic)
+}
+
+func produce(brokers []string, topic string, vr variant, base time.Time) map[int32][]record {
+	cfg := newConfig(vr.version)
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = vr.acks
+	cfg.Producer.Compression = vr.codec
+	cfg.Producer.Flush.Messages = 40 // several messages per set, so compressed wrappers hold many
+	cfg.Producer.Flush.Frequency = 20 * time.Millisecond
+	p, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		fail("%s: NewSyncProducer: %v", vr.name, err)
+	}
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, perTopic)
+	for i := range msgs {
+		msgs[i] = &sarama.ProducerMessage{
+			Topic:     topic,
+			Key:       sarama.StringEncoder(fmt.Sprintf("key-%d", i%keys)),
+			Value:     sarama.StringEncoder(fmt.Sprintf("%s-%05d-%s", topic, i, "payload-payload-payload")),
+			Timestamp: base.Add(time.Duration(i) * time.Millisecond),
+			Headers:   []sarama.RecordHeader{{Key: []byte("i"), Value: []byte(fmt.Sprint(i))}},
+		}
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		if errs, isErrs := err.(sarama.ProducerErrors); isErrs && len(errs) > 0 {
+			fail("%s: %d of %d messages failed, first: %v", vr.name, len(errs), len(msgs), errs[0].Err)
+		}
+		fail("%s: SendMessages: %v", vr.name, err)
+	}
+	sent := map[int32][]record{}
+	for _, m := range msgs {
+		k, _ := m.Key.Encode()
+		val, _ := m.Value.Encode()
+		sent[m.Partition] = append(sent[m.Partition], record{m.Offset, string(k), string(val), m.Timestamp})
+	}
+	if len(sent) != 3 {
+		fail("%s: records went to %d partitions, want 3", vr.name, len(sent))
+	}
+	for part, recs := range sent {
+		sort.Slice(recs, func(a, b int) bool { return recs[a].offset < recs[b].offset })
+		for i, r := range recs {
+			if r.offset != int64(i) {
+				fail("%s: partition %d: acknowledged offsets are not 0..%d: %d at %d", vr.name, part, len(recs)-1, r.offset, i)
+			}
+			if i > 0 && r.value < recs[i-1].value {
+				fail("%s: partition %d: offsets not in send order at %d", vr.name, part, i)
+			}
+		}
+	}
+	ok("%s (magic %d, %s, acks %d): %d messages acknowledged, offsets contiguous per partition (%d/%d/%d)",
+		topic, magic(vr.version), vr.codec, vr.acks, perTopic, len(sent[0]), len(sent[1]), len(sent[2]))
+	return sent
+}
+
+func consume(brokers []string, topic string, version *sarama.KafkaVersion, producerMagic int,
+	sent map[int32][]record) {
+	cfg := newConfig(version)
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
+	c, err := sarama.NewConsumer(brokers, cfg)
+	if err != nil {
+		fail("consumer %s: %v", versionName(version), err)
+	}
+	defer c.Close()
+	readMagic := magic(version)
+	for part := int32(0); part < 3; part++ {
+		want := sent[part]
+		pc, err := c.ConsumePartition(topic, part, sarama.OffsetOldest)
+		if err != nil {
+			fail("consumer %s: ConsumePartition %s/%d: %v", versionName(version), topic, part, err)
+		}
+		deadline := time.After(20 * time.Second)
+		var got []*sarama.ConsumerMessage
+		for len(got) < len(want) {
+			select {
+			case m := <-pc.Messages():
+				got = append(got, m)
+			case e := <-pc.Errors():
+				pc.Close()
+				fail("consumer %s on %s/%d: %v", versionName(version), topic, part, e.Err)
+			case <-deadline:
+				pc.Close()
+				fail("consumer %s on %s/%d: %d of %d messages after 20s", versionName(version), topic, part, len(got), len(want))
+			}
+		}
+		hw := pc.HighWaterMarkOffset()
+		pc.Close()
+		for i, m := range got {
+			w := want[i]
+			if m.Offset != w.offset || string(m.Key) != w.key || string(m.Value) != w.value {
+				fail("consumer %s on %s/%d message %d: got (%d %q %q), want (%d %q %q)", versionName(version),
+					topic, part, i, m.Offset, m.Key, m.Value, w.offset, w.key, w.value)
+			}
+			// Timestamps exist when both the stored record (producer magic >= 1) and the
+			// fetched format (magic >= 1) carry them.
+			if producerMagic >= 1 && readMagic >= 1 && !m.Timestamp.Equal(w.ts.Truncate(time.Millisecond)) {
+				fail("consumer %s on %s/%d offset %d: timestamp %v, want %v", versionName(version), topic,
+					part, m.Offset, m.Timestamp, w.ts)
+			}
+			if producerMagic >= 2 && readMagic >= 2 {
+				if len(m.Headers) != 1 || string(m.Headers[0].Key) != "i" {
+					fail("consumer %s on %s/%d offset %d: headers %v, want one header i", versionName(version),
+						topic, part, m.Offset, m.Headers)
+				}
+			}
+		}
+		if hw != int64(len(want)) {
+			fail("consumer %s on %s/%d: high water mark %d, want %d", versionName(version), topic, part, hw, len(want))
+		}
+	}
+	extra := ""
+	if producerMagic >= 1 && readMagic >= 1 {
+		extra = ", timestamps"
+	}
+	if producerMagic >= 2 && readMagic >= 2 {
+		extra += ", headers"
+	}
+	ok("%s read by consumer %s (fetch as magic %d): offsets, keys, values%s equal, in order, per partition",
+		topic, versionName(version), readMagic, extra)
+}
+
+func main() {
+	brokersFlag := flag.String("brokers", "", "bootstrap HOST:PORT")
+	debug := flag.Bool("debug", false, "log sarama's internals to stderr")
+	flag.Parse()
+	if *brokersFlag == "" {
+		fail("-brokers is required")
+	}
+	brokers := []string{*brokersFlag}
+	if *debug {
+		sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Lmicroseconds)
+	}
+
+	variants := []variant{
+		{"default-none", nil, sarama.CompressionNone, sarama.WaitForLocal},
+		{"default-gzip", nil, sarama.CompressionGZIP, sarama.WaitForAll},
+		{"default-snappy", nil, sarama.CompressionSnappy, sarama.WaitForLocal},
+		{"v0102-none", v(sarama.V0_10_2_0), sarama.CompressionNone, sarama.WaitForAll},
+		{"v0102-gzip", v(sarama.V0_10_2_0), sarama.CompressionGZIP, sarama.WaitForLocal},
+		{"v0102-snappy", v(sarama.V0_10_2_0), sarama.CompressionSnappy, sarama.WaitForAll},
+		{"v0102-lz4", v(sarama.V0_10_2_0), sarama.CompressionLZ4, sarama.WaitForAll},
+		{"v1-none", v(sarama.V1_0_0_0), sarama.CompressionNone, sarama.WaitForAll},
+		{"v1-gzip", v(sarama.V1_0_0_0), sarama.CompressionGZIP, sarama.WaitForAll},
+		{"v1-lz4", v(sarama.V1_0_0_0), sarama.CompressionLZ4, sarama.WaitForLocal},
+		{"v2-none", v(sarama.V2_0_0_0), sarama.CompressionNone, sarama.WaitForAll},
+		{"v2-snappy", v(sarama.V2_0_0_0), sarama.CompressionSnappy, sarama.WaitForAll},
+	}
+	consumers := []*sarama.KafkaVersion{nil, v(sarama.V0_10_0_0), v(sarama.V0_10_2_0), v(sarama.V1_0_0_0)}
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for _, vr := range variants {
+		topic := "sarama-" + vr.name
+		fmt.Printf("== %s: producer %s, codec %s\n", topic, versionName(vr.version), vr.codec)
+		createTopic(brokers, topic)
+		sent := produce(brokers, topic, vr, base)
+		for _, cv := range consumers {
+			consume(brokers, topic, cv, magic(vr.version), sent)
+		}
+	}
+	fmt.Println("all sarama checks passed")
+}

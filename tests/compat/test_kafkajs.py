@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+# kafkajs 2.2.4 against ferry: runs kafkajs_client.js (admin and producer; kafkajs's consumer
+# needs consumer groups, which ferry does not have yet), then reads every topic back with kcat and
+# compares offsets, keys and values, partition by partition, with what kafkajs was acknowledged.
+# Needs `npm ci --prefix tests/compat` (tests/run-all.sh does it).
+import json
+import os
+import shutil
+import sys
+
+import harness
+from harness import check, check_eq, run, step
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def body(args):
+    node = shutil.which("node")
+    if not node:
+        print("SKIP: node is not installed")
+        sys.exit(77)
+    if not os.path.isfile(os.path.join(HERE, "node_modules", "kafkajs", "package.json")):
+        raise harness.CheckFailed("kafkajs is not installed: run "
+                                  "`npm ci --prefix tests/compat --no-audit --no-fund`")
+    with harness.Ferry(args.ferry) as ferry:
+        b = ferry.bootstrap
+        out = os.path.join(ferry.workdir, "kafkajs-acked.json")
+        step("kafkajs admin and producer")
+        p = run([node, os.path.join(HERE, "kafkajs_client.js"), b, out], timeout_s=90,
+                check_rc=False, cwd=HERE)
+        sys.stdout.write(p.stdout.decode(errors="replace"))
+        sys.stdout.write(p.stderr.decode(errors="replace"))
+        check_eq(p.returncode, 0, "kafkajs_client.js finished without a failed check")
+        with open(out) as f:
+            acked = json.load(f)
+        for topic, parts in sorted(acked.items()):
+            step(f"kcat reads {topic} back")
+            want = {int(p): [(o, k, v) for o, k, v in recs] for p, recs in parts.items()}
+            total = sum(len(v) for v in want.values())
+            r = run(["kcat", "-C", "-b", b, "-t", topic, "-o", "beginning", "-e", "-q",
+                     "-f", r"%p\t%o\t%k\t%s\n"], timeout_s=60)
+            got = {}
+            for line in r.stdout.decode().splitlines():
+                part, off, key, value = line.split("\t", 3)
+                got.setdefault(int(part), []).append((int(off), key, value))
+            check_eq(sum(len(v) for v in got.values()), total, f"{topic}: {total} records")
+            harness.check_same_partitions(topic, got, want)
+
+
+if __name__ == "__main__":
+    harness.main("kafkajs against ferry", body)
