@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/serve.h"
 #include "common/log.h"
 #include "meta/store.h"
 #include "platform/crc32c.h"
@@ -113,6 +114,7 @@ int selfcheck(const std::string& data_dir, int batches) {
 int main(int argc, char** argv) {
   CLI::App app{"ferry — a small Kafka-compatible message broker for the edge"};
   app.require_subcommand(0, 1);
+  app.fallthrough();  // global options such as --log-level may follow the subcommand
   bool version = false;
   app.add_flag("--version", version, "Print the version and exit");
   std::string level = "info";
@@ -124,6 +126,16 @@ int main(int argc, char** argv) {
   int batches = 2000;
   check->add_option("--data-dir", data_dir, "Data directory to test (default ./ferry-data)");
   check->add_option("--batches", batches, "Record batches to write")->check(CLI::Range(1, 1000000));
+
+  auto* serve = app.add_subcommand(
+      "serve", "Run the broker (defaults: data in ./ferry-data, listener 127.0.0.1:9092)");
+  ferry::app::ServeArgs serve_args;
+  serve->add_option("--config", serve_args.config_file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--data-dir", serve_args.data_dir, "Data directory (overrides the file)");
+  serve->add_option("--listen", serve_args.listen, "HOST:PORT to listen on");
+  serve->add_option("--advertised", serve_args.advertised, "HOST:PORT given to clients");
+  serve->add_option("--node-id", serve_args.node_id, "This broker's node id");
 
   try {
     app.parse(argc, argv);
@@ -143,6 +155,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
+  if (serve->parsed()) {
+    if (app.count("--log-level") > 0) serve_args.log_level = level;
+    return ferry::app::serve(serve_args);
+  }
   std::fputs(app.help().c_str(), stdout);
   return 0;
 }

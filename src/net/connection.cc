@@ -37,6 +37,10 @@ void ResponseSlot::no_response() const {
   if (auto c = conn_.lock()) c->complete(seq_, {});
 }
 
+void ResponseSlot::close_connection(const char* why) const {
+  if (auto c = conn_.lock()) c->close(why);
+}
+
 bool ResponseSlot::connected() const {
   auto c = conn_.lock();
   return c && !c->closed();

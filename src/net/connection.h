@@ -48,6 +48,8 @@ class ResponseSlot {
   void no_response() const;
   // False once the connection has closed: work for it may be abandoned.
   bool connected() const;
+  // Closes the connection (a request it could not parse; an acks=0 produce that failed).
+  void close_connection(const char* why) const;
 
  private:
   std::weak_ptr<Connection> conn_;

@@ -1,0 +1,114 @@
+// `ferry serve`: configuration (file, then flags), the loop, signals and clean shutdown.
+#include "app/serve.h"
+
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "broker/broker.h"
+#include "common/log.h"
+#include "config/broker_config.h"
+
+namespace ferry::app {
+namespace {
+
+int config_error(const std::string& message) {
+  std::fprintf(stderr, "ferry: %s\n", message.c_str());
+  return 2;
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+}  // namespace
+
+int serve(const ServeArgs& args) {
+  config::BrokerConfig cfg;
+  if (args.config_file) {
+    auto loaded = config::load_config_file(*args.config_file);
+    if (!loaded) return config_error(loaded.error().message());
+    cfg = std::move(*loaded);
+  }
+  // Flags override the file. A listener moved by flag takes the advertised address with it
+  // unless that was set on its own.
+  const bool advertised_follows_listen = cfg.advertised.to_string() == cfg.listen.to_string();
+  if (args.data_dir) cfg.data_dir = *args.data_dir;
+  if (args.node_id) {
+    if (*args.node_id < 0) return config_error("--node-id: must be >= 0");
+    cfg.node_id = *args.node_id;
+  }
+  if (args.listen) {
+    auto hp = config::parse_host_port(*args.listen);
+    if (!hp) return config_error("--listen: " + hp.error().message());
+    cfg.listen = *hp;
+    if (advertised_follows_listen && !args.advertised) {
+      if (is_wildcard(cfg.listen.host)) {
+        return config_error("--listen " + *args.listen +
+                            ": a wildcard address needs --advertised HOST:PORT for clients");
+      }
+      cfg.advertised = cfg.listen;
+    }
+  }
+  if (args.advertised) {
+    auto hp = config::parse_host_port(*args.advertised);
+    if (!hp) return config_error("--advertised: " + hp.error().message());
+    cfg.advertised = *hp;
+  }
+  if (args.log_level) {
+    log::Level lvl;
+    if (!log::parse_level(*args.log_level, &lvl))
+      return config_error("--log-level: unknown level '" + *args.log_level + "'");
+    cfg.log_level = lvl;
+  }
+  log::set_level(cfg.log_level);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int exit_code = 0;
+  {
+    broker::Broker b(&loop, cfg);
+    if (auto st = b.start(); !st) {
+      FERRY_LOG(error, "broker", "cannot start: %s", st.error().to_string().c_str());
+      exit_code = 1;
+      bool closed = false;
+      b.shutdown([&](Status) { closed = true; });
+      while (!closed && uv_run(&loop, UV_RUN_ONCE) != 0) {
+      }
+    } else {
+      uv_signal_t sigint;
+      uv_signal_t sigterm;
+      struct Ctx {
+        broker::Broker* broker;
+        int* exit_code;
+        uv_signal_t* signals[2];
+      } ctx{&b, &exit_code, {&sigint, &sigterm}};
+      auto on_signal = [](uv_signal_t* h, int signum) {
+        auto* c = static_cast<Ctx*>(h->data);
+        FERRY_LOG(info, "broker", "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        for (auto* s : c->signals) uv_signal_stop(s);
+        c->broker->shutdown([c](Status result) {
+          if (!result) {
+            FERRY_LOG(error, "broker", "shutdown: %s", result.error().to_string().c_str());
+            *c->exit_code = 1;
+          }
+          for (auto* s : c->signals) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+        });
+      };
+      for (auto* s : ctx.signals) {
+        uv_signal_init(&loop, s);
+        s->data = &ctx;
+      }
+      uv_signal_start(&sigint, on_signal, SIGINT);
+      uv_signal_start(&sigterm, on_signal, SIGTERM);
+      uv_run(&loop, UV_RUN_DEFAULT);
+    }
+  }
+  // Handles closed by destructors finish closing here.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) FERRY_LOG(warn, "broker", "event loop closed with live handles");
+  if (exit_code == 0) FERRY_LOG(info, "broker", "stopped cleanly");
+  return exit_code;
+}
+
+}  // namespace ferry::app

@@ -1,0 +1,202 @@
+// Broker: start-up, request dispatch, housekeeping and shutdown. See broker.h.
+#include "broker/broker.h"
+
+#include <array>
+#include <random>
+
+#include "broker/api_table.h"
+#include "common/log.h"
+#include "platform/file.h"
+
+namespace ferry::broker {
+namespace {
+
+// How often retention and time-based segment rolls run (Kafka's
+// log.retention.check.interval.ms default).
+constexpr uint64_t kHousekeepingMs = 5 * 60 * 1000;
+// How long shutdown waits for in-flight requests before closing their connections.
+constexpr uint64_t kDrainDeadlineMs = 5000;
+
+// A Kafka-style cluster id: 16 random bytes in unpadded base64url (22 characters).
+std::string new_cluster_id() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device rd;
+  std::array<uint8_t, 16> b{};
+  for (auto& x : b) x = static_cast<uint8_t>(rd());
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (uint8_t x : b) {
+    acc = (acc << 8) | x;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+}  // namespace
+
+Broker::Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock)
+    : loop_(loop),
+      config_(std::move(config)),
+      clock_(clock),
+      waiters_(loop),
+      housekeeping_timer_(loop) {}
+
+Broker::~Broker() = default;
+
+Status Broker::load_cluster_id() {
+  const std::string path = config_.data_dir + "/cluster.id";
+  if (platform::exists(path)) {
+    auto f = platform::File::open(path, platform::File::Mode::read_only);
+    if (!f) return std::move(f).error();
+    auto size = f->size();
+    if (!size) return std::move(size).error();
+    std::vector<std::byte> buf(static_cast<size_t>(*size));
+    FERRY_TRY(f->pread_exact(buf, 0));
+    cluster_id_.assign(reinterpret_cast<const char*>(buf.data()), buf.size());
+    while (!cluster_id_.empty() && (cluster_id_.back() == '\n' || cluster_id_.back() == ' '))
+      cluster_id_.pop_back();
+    if (!cluster_id_.empty()) return ok_status();
+  }
+  cluster_id_ = new_cluster_id();
+  const std::string text = cluster_id_ + "\n";
+  return platform::write_file_atomic(path, platform::as_bytes(text));
+}
+
+Status Broker::start() {
+  FERRY_TRY(platform::create_dirs(config_.data_dir + "/logs"));
+  FERRY_TRY(load_cluster_id());
+  auto meta = meta::MetaStore::open(config_.data_dir + "/meta.db", loop_);
+  if (!meta) return std::move(meta).error();
+  meta_ = std::move(*meta);
+  storage::LogOptions log_options;
+  log_options.loop = loop_;
+  log_options.clock = &clock_;
+  logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
+  topics_ = std::make_unique<TopicManager>(config_, *meta_, *logs_);
+  FERRY_TRY(topics_->load());
+
+  net::ServerOptions so;
+  so.host = config_.listen.host;
+  so.port = config_.listen.port;
+  so.limits.max_request_bytes = config_.socket_request_max_bytes;
+  so.limits.max_pending_bytes = static_cast<size_t>(config_.connection_max_pending_bytes);
+  so.max_connections = static_cast<size_t>(config_.max_connections);
+  server_ = std::make_unique<net::Server>(
+      loop_, so, [this](net::Connection&, net::ResponseSlot slot, std::vector<std::byte> frame) {
+        on_request(std::move(slot), std::move(frame));
+      });
+  FERRY_TRY(server_->listen());
+  // Listening on port 0 (tests): clients must be told the port actually bound.
+  if (config_.advertised.port == 0) config_.advertised.port = server_->port();
+  housekeeping_timer_.start(kHousekeepingMs, [this] { housekeeping(); });
+  housekeeping_timer_.unref();
+  FERRY_LOG(info, "broker", "node %d serving on %s:%u (advertised %s), cluster %s, data in %s",
+            config_.node_id, config_.listen.host.c_str(), static_cast<unsigned>(port()),
+            config_.advertised.to_string().c_str(), cluster_id_.c_str(), config_.data_dir.c_str());
+  return ok_status();
+}
+
+uint16_t Broker::port() const noexcept { return server_ ? server_->port() : 0; }
+
+void Broker::on_request(net::ResponseSlot slot, std::vector<std::byte> frame) {
+  size_t header_bytes = 0;
+  auto header = protocol::decode_request_header(frame, header_bytes);
+  if (!header) {
+    FERRY_LOG(warn, "broker", "unreadable request header: %s", header.error().message().c_str());
+    slot.close_connection("unreadable request header");
+    return;
+  }
+  const ApiHandler* h = find_api_handler(header->api_key);
+  if (h == nullptr) {
+    FERRY_LOG(warn, "broker", "client %s sent unknown API key %d; closing its connection",
+              header->client_id ? header->client_id->c_str() : "-", header->api_key);
+    slot.close_connection("unknown API key");
+    return;
+  }
+  const int16_t v = header->api_version;
+  // ApiVersions answers any version itself (UNSUPPORTED_VERSION in the v0 layout).
+  if (h->key != protocol::ApiKey::api_versions && (v < h->min_version || v > h->max_version)) {
+    FERRY_LOG(warn, "broker", "client %s sent %.*s v%d (supported %d-%d); closing its connection",
+              header->client_id ? header->client_id->c_str() : "-",
+              static_cast<int>(protocol::api_name(header->api_key).size()),
+              protocol::api_name(header->api_key).data(), v, h->min_version, h->max_version);
+    slot.close_connection("unsupported version");
+    return;
+  }
+  FERRY_LOG(trace, "broker", "%.*s v%d correlation %d from %s",
+            static_cast<int>(protocol::api_name(header->api_key).size()),
+            protocol::api_name(header->api_key).data(), v, header->correlation_id,
+            header->client_id ? header->client_id->c_str() : "-");
+  Request r;
+  r.header = std::move(*header);
+  r.frame = std::move(frame);
+  r.body_offset = header_bytes;
+  r.slot = std::move(slot);
+  h->handle(*this, std::move(r));
+}
+
+void Broker::housekeeping() {
+  for (const auto& [tp, log] : logs_->logs()) {
+    if (auto st = log->maybe_roll(); !st) {
+      FERRY_LOG(warn, "broker", "rolling %s: %s", storage::partition_dir_name(tp).c_str(),
+                st.error().to_string().c_str());
+    }
+  }
+  auto r = logs_->apply_retention();
+  if (!r) {
+    FERRY_LOG(warn, "broker", "retention: %s", r.error().to_string().c_str());
+  } else if (r->segments_deleted > 0) {
+    FERRY_LOG(info, "broker", "retention deleted %zu segments (%llu bytes)", r->segments_deleted,
+              static_cast<unsigned long long>(r->bytes_deleted));
+  }
+  housekeeping_timer_.start(kHousekeepingMs, [this] { housekeeping(); });
+  housekeeping_timer_.unref();
+}
+
+void Broker::shutdown(std::function<void(Status)> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  FERRY_LOG(info, "broker", "shutting down");
+  housekeeping_timer_.stop();
+  shutdown_done_ = std::move(done);
+  if (!server_) {
+    finish_shutdown();
+    return;
+  }
+  server_->stop_accepting();
+  waiters_.complete_all();
+  drain_timer_ = std::make_unique<UvTimer>(loop_);
+  drain_timer_->start(kDrainDeadlineMs, [this] {
+    FERRY_LOG(warn, "broker", "closing %zu connections with requests still in flight",
+              server_->connection_count());
+    finish_shutdown();
+  });
+  server_->drain([this] { finish_shutdown(); });
+}
+
+// Runs once: after the connections drained or the deadline passed.
+void Broker::finish_shutdown() {
+  if (!shutdown_done_) return;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  drain_timer_.reset();
+  if (server_) server_->close_all();
+  if (!logs_ || !meta_) {
+    done(ok_status());
+    return;
+  }
+  logs_->close_all([this, done = std::move(done)](Status logs_status) mutable {
+    meta_->close([logs_status, done = std::move(done)](Status meta_status) {
+      done(!logs_status ? logs_status : meta_status);
+    });
+  });
+}
+
+}  // namespace ferry::broker

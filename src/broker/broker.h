@@ -1,0 +1,72 @@
+// The single-node Kafka broker: owns the loop's state (metadata store, partition logs, topics,
+// parked fetches) and the listener, and dispatches each request to its API handler.
+//
+// Start-up: DATA/meta.db is opened (migrated), DATA/cluster.id read or created, the partition
+// logs under DATA/logs recovered, then the listener opens. Shutdown: stop accepting and reading,
+// answer parked fetches, let in-flight requests finish (bounded by a deadline), then close the
+// logs (flushing them) and the store.
+//
+// Threading: everything runs on the loop passed in; blocking work (fsync, SQLite commits) runs
+// on libuv's thread pool inside storage and meta and completes back here.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "broker/fetch_waiters.h"
+#include "broker/topic_manager.h"
+#include "common/clock.h"
+#include "common/uv_timer.h"
+#include "config/broker_config.h"
+#include "meta/store.h"
+#include "net/server.h"
+#include "storage/log_manager.h"
+
+namespace ferry::broker {
+
+class Broker {
+ public:
+  Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system());
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  Status start();
+  uint16_t port() const noexcept;
+  // Graceful stop; `done` fires on the loop once logs and store are closed.
+  void shutdown(std::function<void(Status)> done);
+
+  uv_loop_t* loop() const noexcept { return loop_; }
+  const config::BrokerConfig& config() const noexcept { return config_; }
+  const Clock& clock() const noexcept { return clock_; }
+  TopicManager& topics() noexcept { return *topics_; }
+  meta::MetaStore& meta() noexcept { return *meta_; }
+  FetchWaiters& fetch_waiters() noexcept { return waiters_; }
+  const std::string& cluster_id() const noexcept { return cluster_id_; }
+  bool stopping() const noexcept { return stopping_; }
+
+ private:
+  void on_request(net::ResponseSlot slot, std::vector<std::byte> frame);
+  Status load_cluster_id();
+  void housekeeping();
+  void finish_shutdown();
+
+  uv_loop_t* loop_;
+  config::BrokerConfig config_;
+  const Clock& clock_;
+  std::unique_ptr<meta::MetaStore> meta_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<TopicManager> topics_;
+  std::unique_ptr<net::Server> server_;
+  FetchWaiters waiters_;
+  UvTimer housekeeping_timer_;
+  std::unique_ptr<UvTimer> drain_timer_;
+  std::function<void(Status)> shutdown_done_;
+  std::string cluster_id_;
+  bool stopping_ = false;
+};
+
+}  // namespace ferry::broker

@@ -1,0 +1,157 @@
+// Fetch (key 1), v0-11: sessionless full fetches with long-poll.
+//
+// Per partition the log is read from fetch_offset, bounded by partition_max_bytes and by what is
+// left of the request's max_bytes (v3+); the first batch found is returned whole even when it is
+// larger, so consumers always progress (Kafka's rule). The high watermark is the log end: on a
+// single node every appended batch is committed. Versions 0-3 predate record batches: their
+// data is down-converted to magic 0 (v0-1) or magic 1 (v2-3) message sets; zstd data cannot be
+// given to clients older than v10 and is answered UNSUPPORTED_COMPRESSION_TYPE, as Kafka does.
+//
+// Fewer than min_bytes available and max_wait_ms > 0: the fetch parks in FetchWaiters and is
+// rebuilt from scratch when appends bring min_bytes or the wait ends. Errors answer at once.
+// Fetch sessions (KIP-227): every response carries session id 0, i.e. no session was created, so
+// clients keep sending full fetches; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+#include "protocol/messages/fetch.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "broker/api_table.h"
+#include "broker/broker.h"
+#include "protocol/legacy_message_set.h"
+#include "protocol/record_batch.h"
+
+namespace ferry::broker {
+namespace {
+
+struct FetchState {
+  Request request;
+  protocol::FetchRequest req;
+};
+
+bool has_zstd(std::span<const std::byte> data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    auto size = protocol::declared_batch_size(data.subspan(pos));
+    if (!size || *size > data.size() - pos) break;
+    const protocol::BatchView v(data.subspan(pos, *size));
+    if (v.compression() == protocol::Compression::zstd) return true;
+    pos += *size;
+  }
+  return false;
+}
+
+void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
+  const auto& req = st->req;
+  const int16_t version = st->request.version();
+  protocol::FetchResponse resp;
+  if (version >= 7 && req.session_id != 0) {
+    resp.error_code = static_cast<int16_t>(ErrorCode::fetch_session_id_not_found);
+    respond(st->request, resp);
+    return;
+  }
+  std::vector<std::vector<std::byte>> buffers;  // keep the data alive until encoded
+  size_t budget = version >= 3 ? static_cast<size_t>(std::max(req.max_bytes, 0)) : SIZE_MAX;
+  size_t total = 0;
+  bool any_error = false;
+  for (const auto& t : req.topics) {
+    auto& rt = resp.responses.emplace_back();
+    rt.topic = t.topic;
+    for (const auto& p : t.partitions) {
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = p.partition;
+      if (version >= 4) {
+        if (req.isolation_level == 1) {
+          rp.aborted_transactions.emplace();
+        } else {
+          rp.aborted_transactions.reset();
+        }
+      }
+      auto log = b.topics().partition(t.topic, p.partition);
+      auto set_error = [&](ErrorCode c) {
+        rp.error_code = static_cast<int16_t>(c);
+        rp.high_watermark = -1;
+        rp.last_stable_offset = -1;
+        rp.log_start_offset = -1;
+        any_error = true;
+      };
+      if (log == nullptr) {
+        set_error(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (p.current_leader_epoch > 0) {
+        set_error(ErrorCode::unknown_leader_epoch);
+        continue;
+      }
+      const int64_t hw = log->log_end_offset().value();
+      rp.high_watermark = hw;
+      rp.last_stable_offset = hw;
+      rp.log_start_offset = log->log_start_offset().value();
+      if (p.fetch_offset == hw) continue;  // nothing new yet
+      if (p.fetch_offset < rp.log_start_offset || p.fetch_offset > hw) {
+        rp.error_code = static_cast<int16_t>(ErrorCode::offset_out_of_range);
+        any_error = true;
+        continue;
+      }
+      const size_t part_max = static_cast<size_t>(std::max(p.partition_max_bytes, 0));
+      size_t limit = std::min(part_max, budget);
+      if (limit == 0 && total > 0) continue;  // the response is full
+      limit = std::max<size_t>(limit, 1);     // the first batch comes whole anyway
+      auto read = log->read(Offset(p.fetch_offset), limit);
+      if (!read) {
+        auto e = to_kafka_error(read.error());
+        rp.error_code = e.wire();
+        any_error = true;
+        continue;
+      }
+      std::vector<std::byte> data = std::move(read->data);
+      if (data.empty()) continue;
+      if (version < 10 && has_zstd(data)) {
+        rp.error_code = static_cast<int16_t>(ErrorCode::unsupported_compression_type);
+        any_error = true;
+        continue;
+      }
+      if (version < 4) {
+        const int8_t magic = version < 2 ? 0 : 1;
+        auto down = protocol::downconvert_batches(data, magic, std::max(limit, data.size()));
+        if (!down) {
+          auto e = to_kafka_error(down.error());
+          rp.error_code = e.wire();
+          any_error = true;
+          continue;
+        }
+        data = std::move(*down);
+      }
+      total += data.size();
+      budget -= std::min(budget, data.size());
+      buffers.push_back(std::move(data));
+      rp.records.data = std::span<const std::byte>(buffers.back());
+    }
+  }
+  const auto min_bytes = static_cast<size_t>(std::max(req.min_bytes, 0));
+  if (may_park && !any_error && total < min_bytes && req.max_wait_ms > 0 && !b.stopping() &&
+      st->request.slot.connected()) {
+    std::vector<std::pair<std::string, int32_t>> parts;
+    for (const auto& t : req.topics) {
+      for (const auto& p : t.partitions) parts.emplace_back(t.topic, p.partition);
+    }
+    Broker* broker = &b;
+    b.fetch_waiters().park(std::move(parts), min_bytes - total,
+                           static_cast<uint32_t>(req.max_wait_ms),
+                           [broker, st] { build(*broker, st, false); });
+    return;
+  }
+  // The spans in resp point into `buffers`, which lives until this function returns.
+  respond(st->request, resp);
+}
+
+}  // namespace
+
+void handle_fetch(Broker& b, Request&& r) {
+  auto st = std::make_shared<FetchState>();
+  st->request = std::move(r);
+  if (!decode_body(st->request, st->req)) return;
+  build(b, st, true);
+}
+
+}  // namespace ferry::broker

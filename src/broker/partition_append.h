@@ -1,0 +1,32 @@
+// Appending one Produce partition's records: the checks Kafka makes before a write, legacy
+// message-set conversion, LogAppendTime stamping, and completion at acks=1 or acks=all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "broker/kafka_error.h"
+#include "common/strong_types.h"
+
+namespace ferry::broker {
+
+class Broker;
+
+struct AppendOutcome {
+  KafkaError error;
+  Offset base_offset{-1};
+  int64_t log_append_time_ms = -1;  // set when the topic uses LogAppendTime
+  Offset log_start_offset{-1};
+};
+
+// Validates and appends `records` (the RECORDS field of a Produce v`produce_version` request,
+// which the caller owns and which may be rewritten in place) to topic/partition. `done` fires
+// once: right away after the write (or the error) unless `durable`, in which case after the
+// bytes reach the disk (acks=all). Loop thread.
+void append_partition(Broker& broker, const std::string& topic, int32_t partition,
+                      std::span<std::byte> records, int16_t produce_version, bool durable,
+                      std::function<void(AppendOutcome)> done);
+
+}  // namespace ferry::broker

@@ -1,0 +1,66 @@
+// One request as handlers see it, and the helpers that decode its body and send its response.
+//
+// A Request owns its frame; `body()` and any RecordsRef decoded from it view that frame, so a
+// handler that completes later keeps the Request (moved into its callback) alive until then.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "net/connection.h"
+#include "protocol/api.h"
+#include "protocol/schema.h"
+#include "protocol/wire.h"
+
+namespace ferry::broker {
+
+struct Request {
+  protocol::RequestHeader header;
+  std::vector<std::byte> frame;
+  size_t body_offset = 0;
+  net::ResponseSlot slot;
+
+  protocol::ApiKey key() const noexcept { return static_cast<protocol::ApiKey>(header.api_key); }
+  int16_t version() const noexcept { return header.api_version; }
+  bool flexible() const noexcept { return protocol::is_flexible(key(), version()); }
+  std::span<const std::byte> body() const noexcept {
+    return std::span<const std::byte>(frame).subspan(body_offset);
+  }
+  // Client id for logs.
+  const char* client() const noexcept { return header.client_id ? header.client_id->c_str() : "-"; }
+};
+
+// Decodes the body into `out`. Malformed input is logged, the connection is closed (as Kafka
+// closes connections that send requests it cannot parse) and false returned.
+template <typename M>
+bool decode_body(Request& r, M& out) {
+  auto st = protocol::decode_message(r.body(), r.version(), r.flexible(), out);
+  if (st) return true;
+  FERRY_LOG(warn, "broker", "malformed %.*s v%d request from client %s: %s",
+            static_cast<int>(protocol::api_name(r.header.api_key).size()),
+            protocol::api_name(r.header.api_key).data(), r.version(), r.client(),
+            st.error().message().c_str());
+  r.slot.close_connection("malformed request");
+  return false;
+}
+
+template <typename M>
+std::vector<std::byte> encode_response(const Request& r, const M& m) {
+  std::vector<std::byte> out;
+  protocol::Writer w(out);
+  const size_t mark = w.reserve_size();
+  protocol::encode_response_header(r.key(), r.version(), r.header.correlation_id, w);
+  protocol::encode_message(m, r.version(), r.flexible(), w);
+  w.patch_size(mark);
+  return out;
+}
+
+template <typename M>
+void respond(const Request& r, const M& m) {
+  r.slot.respond(encode_response(r, m));
+}
+
+}  // namespace ferry::broker

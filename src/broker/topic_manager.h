@@ -1,0 +1,92 @@
+// The topics this broker holds: their metadata (SQLite), settings and partition logs.
+//
+// Every change goes to the metadata store first and takes effect in memory and on disk once
+// the store has committed it, so a crash at any point leaves either the old or the new topic:
+//   create:  commit topic row -> create partition logs -> visible
+//   delete:  hidden at once -> commit removal -> remove partition directories
+//            (directories of topics the store no longer knows are removed at start-up, which
+//            finishes a deletion cut short by a crash)
+//   add partitions / alter configs: commit -> create logs / apply settings to open logs
+// While a creation is being committed the topic is "pending": Metadata answers
+// LEADER_NOT_AVAILABLE for it and a second create gets TOPIC_ALREADY_EXISTS.
+//
+// Threading: loop thread only; completion callbacks fire on the loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/kafka_error.h"
+#include "config/broker_config.h"
+#include "config/topic_config.h"
+#include "meta/store.h"
+#include "storage/log.h"
+#include "storage/log_manager.h"
+
+namespace ferry::broker {
+
+struct Topic {
+  meta::TopicRecord record;
+  config::TopicSettings settings;
+  std::vector<std::shared_ptr<storage::Log>> partitions;  // index = partition id
+  bool deleting = false;
+};
+
+// Kafka's rule: 1..249 characters from [a-zA-Z0-9._-], not "." or "..".
+KafkaError validate_topic_name(std::string_view name);
+
+class TopicManager {
+ public:
+  using Done = std::function<void(KafkaError)>;
+
+  TopicManager(const config::BrokerConfig& config, meta::MetaStore& meta,
+               storage::LogManager& logs);
+
+  // Loads topics from the store, opens their logs and removes partition directories the store
+  // does not know (an interrupted deletion). Start-up only.
+  Status load();
+
+  // A live topic (not pending, not being deleted), or nullptr.
+  Topic* find(std::string_view name);
+  std::shared_ptr<storage::Log> partition(std::string_view topic, int32_t partition);
+  bool pending(std::string_view name) const { return pending_.count(std::string(name)) != 0; }
+  const std::map<std::string, Topic, std::less<>>& topics() const { return topics_; }
+
+  struct CreateSpec {
+    std::string name;
+    int32_t partitions = -1;          // -1: num.partitions
+    int16_t replication_factor = -1;  // -1: default.replication.factor
+    std::map<std::string, std::string> configs;
+  };
+  // Validates; unless `validate_only`, commits and opens the logs. `done` gets the outcome.
+  void create(CreateSpec spec, bool validate_only, Done done);
+  // Creates `name` with the broker defaults if auto-creation is enabled and the name is legal.
+  // Returns false when it will not be created.
+  bool auto_create(const std::string& name);
+  void remove(const std::string& name, Done done);
+  void add_partitions(const std::string& name, int32_t total, bool validate_only, Done done);
+  // Replaces (`replace_all`, AlterConfigs) or patches (IncrementalAlterConfigs) topic configs.
+  void alter_configs(const std::string& name, std::map<std::string, std::string> set,
+                     std::vector<std::string> remove, bool replace_all, bool validate_only,
+                     Done done);
+
+ private:
+  KafkaError validate_create(const CreateSpec& spec, int32_t& partitions) const;
+  Result<std::shared_ptr<storage::Log>> open_partition(const std::string& topic, int32_t p,
+                                                       const config::TopicSettings& settings);
+
+  const config::BrokerConfig& config_;
+  meta::MetaStore& meta_;
+  storage::LogManager& logs_;
+  std::map<std::string, Topic, std::less<>> topics_;
+  std::set<std::string> pending_;
+};
+
+}  // namespace ferry::broker
