@@ -4,6 +4,7 @@
 // To regenerate the shipped files after changing the key table, run this test with
 // FERRY_UPDATE_GENERATED=1 in the environment.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
