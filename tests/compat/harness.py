@@ -60,21 +60,32 @@ def wait_for(pred, timeout_s, what, interval_s=0.05):
 
 
 def run(cmd, timeout_s=60, input_bytes=None, env=None, cwd=None, check_rc=True):
-    """Runs a command to completion (bounded); returns CompletedProcess with bytes output."""
+    """Runs a command to completion (bounded); returns CompletedProcess with bytes output. On a
+    timeout the command is killed and its output so far is part of the failure message."""
     shown = " ".join(str(c) for c in cmd)
     print(f"  $ {shown if len(shown) < 300 else shown[:300] + ' ...'}", flush=True)
-    try:
-        p = subprocess.run([str(c) for c in cmd], input=input_bytes, capture_output=True,
-                           timeout=timeout_s, env=env, cwd=cwd)
-    except subprocess.TimeoutExpired as e:
-        # subprocess.run kills the child on timeout before re-raising.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.PIPE if input_bytes else
+                             subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
+        try:
+            p.communicate(input=input_bytes, timeout=timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            timed_out = True
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if timed_out:
         raise CheckFailed(f"command timed out after {timeout_s}s: {shown}\n"
-                          f"stderr: {(e.stderr or b'')[-3000:].decode(errors='replace')}")
+                          f"stdout (end): {stdout[-2000:].decode(errors='replace')}\n"
+                          f"stderr (end): {stderr[-3000:].decode(errors='replace')}")
     if check_rc and p.returncode != 0:
         raise CheckFailed(f"command failed with exit code {p.returncode}: {shown}\n"
-                          f"stdout: {p.stdout[-3000:].decode(errors='replace')}\n"
-                          f"stderr: {p.stderr[-3000:].decode(errors='replace')}")
-    return p
+                          f"stdout: {stdout[-3000:].decode(errors='replace')}\n"
+                          f"stderr: {stderr[-3000:].decode(errors='replace')}")
+    return subprocess.CompletedProcess(cmd, p.returncode, stdout, stderr)
 
 
 def free_port():

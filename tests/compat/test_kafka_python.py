@@ -160,8 +160,9 @@ def body(args):
     with harness.Ferry(args.ferry) as ferry:
         b = ferry.bootstrap
         admin_part(b)
+        chosen = codecs()
         for acks in (1, "all"):
-            for codec in codecs():
+            for codec in chosen:
                 topic = f"kp-acks{acks}-{codec or 'none'}"
                 step(f"KafkaProducer acks={acks} compression={codec} -> {topic}")
                 create_topic(b, topic, 3)

@@ -22,7 +22,7 @@ def lines_for(codec):
 
 def consume(bootstrap, topic, count):
     p = run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-             "-f", FMT], timeout_s=60)
+             "-f", FMT], timeout_s=30)
     rows = []
     for line in p.stdout.decode().splitlines():
         part, off, ts, key, hdrs, value = line.split("\t", 5)

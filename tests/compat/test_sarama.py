@@ -6,6 +6,7 @@
 # consumers of each version (Fetch v0..v4, so the broker down-converts to magic 0 and 1).
 import os
 import sys
+import tempfile
 
 import harness
 from harness import check_eq, run, step
@@ -19,21 +20,26 @@ def body(args):
     if not os.path.isdir(SARAMA):
         print(f"SKIP: {SARAMA} missing (golang-github-shopify-sarama-dev)")
         sys.exit(77)
-    with harness.Ferry(args.ferry) as ferry:
+    with tempfile.TemporaryDirectory(prefix="ferry-compat-go-") as tmp:
         step("build sarama_client (GOPATH mode)")
-        gopath = os.path.join(ferry.workdir, "gopath")
+        gopath = os.path.join(tmp, "gopath")
         os.makedirs(gopath)
-        exe = os.path.join(ferry.workdir, "sarama_client")
-        run([go, "build", "-o", exe, "."], timeout_s=120, env=harness.go_env(gopath),
+        exe = os.path.join(tmp, "sarama_client")
+        run([go, "build", "-o", exe, "."], timeout_s=180, env=harness.go_env(gopath),
             cwd=os.path.join(HERE, "sarama_client"))
-        step("run sarama_client")
-        cmd = [exe, "-brokers", ferry.bootstrap]
-        if os.environ.get("FERRY_COMPAT_DEBUG"):
-            cmd.append("-debug")
-        p = run(cmd, timeout_s=120, check_rc=False)
-        sys.stdout.write(p.stdout.decode(errors="replace"))
-        sys.stdout.write(p.stderr.decode(errors="replace")[-20000:])
-        check_eq(p.returncode, 0, "sarama_client passed all its checks")
+        with harness.Ferry(args.ferry) as ferry:
+            run_client(exe, ferry)
+
+
+def run_client(exe, ferry):
+    step("run sarama_client")
+    cmd = [exe, "-brokers", ferry.bootstrap]
+    if os.environ.get("FERRY_COMPAT_DEBUG"):
+        cmd.append("-debug")
+    p = run(cmd, timeout_s=120, check_rc=False)
+    sys.stdout.write(p.stdout.decode(errors="replace"))
+    sys.stdout.write(p.stderr.decode(errors="replace")[-20000:])
+    check_eq(p.returncode, 0, "sarama_client passed all its checks")
 
 
 if __name__ == "__main__":

@@ -117,7 +117,9 @@ func produce(brokers []string, topic string, vr variant, base time.Time) map[int
 			Key:       sarama.StringEncoder(fmt.Sprintf("key-%d", i%keys)),
 			Value:     sarama.StringEncoder(fmt.Sprintf("%s-%05d-%s", topic, i, "payload-payload-payload")),
 			Timestamp: base.Add(time.Duration(i) * time.Millisecond),
-			Headers:   []sarama.RecordHeader{{Key: []byte("i"), Value: []byte(fmt.Sprint(i))}},
+		}
+		if magic(vr.version) >= 2 {
+			msgs[i].Headers = []sarama.RecordHeader{{Key: []byte("i"), Value: []byte(fmt.Sprint(i))}}
 		}
 	}
 	if err := p.SendMessages(msgs); err != nil {
