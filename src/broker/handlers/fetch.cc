@@ -60,6 +60,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition;
+      rp.records.data = std::span<const std::byte>();  // empty, not null, as Kafka sends
       if (version >= 4) {
         if (req.isolation_level == 1) {
           rp.aborted_transactions.emplace();
