@@ -15,7 +15,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
 
-NATIVE_PKGS=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev
+NATIVE_PKGS=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
@@ -90,7 +90,7 @@ common_version() {
 install_arm() {
   local arch=$1 attempt out pkg ver
   local pkgs=("crossbuild-essential-$arch" qemu-user "libuv1-dev:$arch" "libsqlite3-dev:$arch"
-    "liblz4-dev:$arch" "zlib1g-dev:$arch" "libmbedtls-dev:$arch" "libgtest-dev:$arch")
+    "liblz4-dev:$arch" "zlib1g-dev:$arch" "libzstd-dev:$arch" "libmbedtls-dev:$arch" "libgtest-dev:$arch")
   $SUDO dpkg --add-architecture "$arch"
   for attempt in 1 2 3 4; do
     $SUDO apt-get -q update || true
@@ -114,6 +114,18 @@ apt_retry install "${NATIVE_PKGS[@]}" || {
   echo "cannot install the native build dependencies" >&2
   exit 1
 }
+
+# kafkajs for the compatibility suite (tests/compat/package-lock.json). If it cannot be
+# installed, compat_kafkajs fails and says so.
+log "installing the compatibility suite's npm packages"
+if ! command -v npm >/dev/null; then
+  apt_retry install nodejs npm || echo "cannot install nodejs and npm" >&2
+fi
+for i in 1 2 3 4; do
+  if npm ci --prefix "$ROOT/tests/compat" --no-audit --no-fund; then break; fi
+  echo "npm ci failed (attempt $i); retrying" >&2
+  sleep $((i * 10))
+done
 
 run_leg native "$ROOT/build/native"
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then

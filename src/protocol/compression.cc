@@ -3,6 +3,7 @@
 #include "protocol/compression.h"
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <climits>
@@ -359,6 +360,34 @@ Result<std::vector<std::byte>> lz4_decompress(std::span<const std::byte> in, siz
   return out;
 }
 
+// zstd frames (one or several, as Kafka's producers write them), streamed so that the output
+// never exceeds max_out whatever the frame header claims.
+Result<std::vector<std::byte>> zstd_decompress(std::span<const std::byte> in, size_t max_out) {
+  struct DCtx {
+    ZSTD_DStream* s = ZSTD_createDStream();
+    ~DCtx() { ZSTD_freeDStream(s); }
+  } ctx;
+  if (ctx.s == nullptr) return Error(Errc::io, "zstd: cannot allocate a decoder");
+  ZSTD_initDStream(ctx.s);
+  std::vector<std::byte> out;
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  size_t last = 1;  // 0 once a frame is complete
+  std::byte chunk[16 * 1024];
+  while (input.pos < input.size || last != 0) {
+    ZSTD_outBuffer output{chunk, sizeof chunk, 0};
+    last = ZSTD_decompressStream(ctx.s, &output, &input);
+    if (ZSTD_isError(last)) {
+      return Error(Errc::corrupt, std::string("zstd: ") + ZSTD_getErrorName(last));
+    }
+    if (output.pos > max_out - out.size()) return too_large("zstd", max_out);
+    out.insert(out.end(), chunk, chunk + output.pos);
+    if (input.pos == input.size && last != 0 && output.pos == 0) {
+      return Error(Errc::corrupt, "zstd: truncated frame");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<std::byte>> decompress(Compression codec, std::span<const std::byte> in,
@@ -370,7 +399,7 @@ Result<std::vector<std::byte>> decompress(Compression codec, std::span<const std
     case Compression::gzip: return gzip_decompress(in, max_out);
     case Compression::snappy: return snappy_decompress(in, max_out);
     case Compression::lz4: return lz4_decompress(in, max_out, legacy_lz4_framing);
-    case Compression::zstd: return Error(Errc::unsupported, "zstd: not decompressed by ferry");
+    case Compression::zstd: return zstd_decompress(in, max_out);
   }
   return Error(Errc::unsupported, "unknown codec " + std::to_string(static_cast<unsigned>(codec)));
 }
@@ -384,7 +413,13 @@ Result<std::vector<std::byte>> compress(Compression codec, std::span<const std::
     case Compression::gzip: return gzip_compress(in);
     case Compression::snappy: return snappy_compress(in);
     case Compression::lz4: return lz4_frame_compress(in);
-    case Compression::zstd: return Error(Errc::unsupported, "zstd: not compressed by ferry");
+    case Compression::zstd: {
+      std::vector<std::byte> out(ZSTD_compressBound(in.size()));
+      const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+      if (ZSTD_isError(n)) return Error(Errc::invalid_argument, ZSTD_getErrorName(n));
+      out.resize(n);
+      return out;
+    }
   }
   return Error(Errc::unsupported, "unknown codec " + std::to_string(static_cast<unsigned>(codec)));
 }

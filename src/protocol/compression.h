@@ -23,8 +23,8 @@
 //   3 lz4     an LZ4 frame (protocol/lz4_frame.h). Legacy magic-0 messages carry the header
 //             checksum that Kafka 0.8-0.9 computed over the magic bytes too (KAFKA-3160): with
 //             `legacy_lz4_framing` that byte is ignored (recomputed before decoding).
-//   4 zstd    not decompressed by ferry: magic-2 batches are stored and served as they came, and
-//             a conversion that would need the plain records fails with Errc::unsupported.
+//   4 zstd    one or more zstd frames (libzstd). Magic-2 batches are stored and served as they
+//             came; the broker decompresses only to look inside (timestamps, down-conversion).
 //
 // Every decoder treats its input as hostile: it never reads outside `in`, never writes more than
 // `max_out` bytes of output and allocates at most about max_out + 64 KiB while doing so.
@@ -47,13 +47,13 @@ inline constexpr size_t kMaxInflatedBytes = kMaxLz4InflatedBytes;
 
 // Decompresses `in`, compressed with `codec`, into a new buffer of at most `max_out` bytes.
 // Errors: too_large when the output would exceed max_out; corrupt for malformed or truncated
-// input or bytes after the end of the stream; unsupported for zstd or an unknown codec.
+// input or bytes after the end of the stream; unsupported for an unknown codec.
 // Compression::none returns a copy (too_large above max_out).
 Result<std::vector<std::byte>> decompress(Compression codec, std::span<const std::byte> in,
                                           size_t max_out, bool legacy_lz4_framing = false);
 
 // Compresses `in` with `codec`: gzip (default level), snappy (one raw block), lz4 (Kafka's LZ4
-// frame with a correct header checksum), none (a copy). Errors: unsupported for zstd,
+// frame with a correct header checksum), zstd (level 3), none (a copy). Errors:
 // too_large for input over 2 GiB - 1.
 Result<std::vector<std::byte>> compress(Compression codec, std::span<const std::byte> in);
 

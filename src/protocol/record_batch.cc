@@ -201,16 +201,14 @@ Result<std::vector<Record>> decode_records(const BatchView& batch,
       records = scratch;
       break;
     case Compression::gzip:
-    case Compression::snappy: {
+    case Compression::snappy:
+    case Compression::zstd: {
       auto plain = decompress(batch.compression(), records, kMaxInflatedBytes);
       if (!plain) return std::move(plain).error();
       scratch = std::move(plain).value();
       records = scratch;
       break;
     }
-    case Compression::zstd:
-      // Stored and served as it came: ferry links no zstd decoder.
-      return Error(Errc::unsupported, "record batch: cannot decode zstd");
     default: return Error(Errc::unsupported, "record batch: unknown codec");
   }
   std::vector<Record> out;

@@ -72,8 +72,8 @@ TEST(Crc32Ieee, CheckValue) {
 }
 
 TEST(Compression, RoundTripOfEveryCodec) {
-  for (Compression c :
-       {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4}) {
+  for (Compression c : {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
+                        Compression::zstd}) {
     for (size_t n : {size_t{0}, size_t{1}, size_t{5}, size_t{100}, size_t{65536}, size_t{70001},
                      size_t{300000}}) {
       for (bool random : {false, true}) {
@@ -109,10 +109,21 @@ TEST(Compression, LongRunsAndRepeatsRoundTrip) {
   }
 }
 
-TEST(Compression, ZstdIsNeitherCompressedNorDecompressed) {
+TEST(Compression, MalformedZstdAndUnknownCodecs) {
   const auto data = bytes_of("abc");
-  EXPECT_EQ(code_of(compress(Compression::zstd, data)), Errc::unsupported);
-  EXPECT_EQ(code_of(decompress(Compression::zstd, data, kBig)), Errc::unsupported);
+  EXPECT_EQ(code_of(decompress(Compression::zstd, data, kBig)), Errc::corrupt);
+  auto packed = must_compress(Compression::zstd, compressible(5000));
+  for (size_t cut = 0; cut < packed.size(); cut += 7) {
+    auto part =
+        std::vector<std::byte>(packed.begin(), packed.begin() + static_cast<ptrdiff_t>(cut));
+    EXPECT_FALSE(decompress(Compression::zstd, part, kBig).ok()) << cut;
+  }
+  // Two frames back to back decode as their concatenation.
+  auto twice = packed;
+  twice.insert(twice.end(), packed.begin(), packed.end());
+  auto back = decompress(Compression::zstd, twice, kBig);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->size(), 10000u);
   EXPECT_EQ(code_of(decompress(static_cast<Compression>(6), data, kBig)), Errc::unsupported);
 }
 
@@ -401,7 +412,8 @@ TEST(CompressedBatch, GzipAndSnappyBatchesDecode) {
   for (const auto& [codec, packed] : std::vector<std::pair<Compression, std::vector<std::byte>>>{
            {Compression::gzip, must_compress(Compression::gzip, records)},
            {Compression::snappy, must_compress(Compression::snappy, records)},
-           {Compression::snappy, xerial({chunk1, chunk2})}}) {
+           {Compression::snappy, xerial({chunk1, chunk2})},
+           {Compression::zstd, must_compress(Compression::zstd, records)}}) {
     SCOPED_TRACE(std::string(compression_name(codec)));
     const auto b = with_records(*plain, codec, packed);
     ASSERT_TRUE(validate_batch(b).ok());
@@ -409,13 +421,13 @@ TEST(CompressedBatch, GzipAndSnappyBatchesDecode) {
   }
 }
 
-TEST(CompressedBatch, ZstdAndDamagedBatchesDoNotDecode) {
+TEST(CompressedBatch, DamagedBatchesDoNotDecode) {
   const auto plain = test::make_batch(3);
   const auto records = BatchView(plain).records_bytes();
   std::vector<std::byte> scratch;
-  const auto zstd = with_records(plain, Compression::zstd, records);
-  EXPECT_EQ(code_of(decode_records(BatchView(zstd), scratch)), Errc::unsupported);
-  for (Compression c : {Compression::gzip, Compression::snappy}) {
+  const auto not_zstd = with_records(plain, Compression::zstd, records);
+  EXPECT_EQ(code_of(decode_records(BatchView(not_zstd), scratch)), Errc::corrupt);
+  for (Compression c : {Compression::gzip, Compression::snappy, Compression::zstd}) {
     auto packed = must_compress(c, records);
     packed.pop_back();
     const auto b = with_records(plain, c, packed);
