@@ -71,8 +71,13 @@ def run(cmd, timeout_s=60, input_bytes=None, env=None, cwd=None, check_rc=True):
             p.communicate(input=input_bytes, timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+            # SIGTERM first, so clients that buffer stdout (kcat) flush what they have.
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
             timed_out = True
         out.seek(0)
         err.seek(0)
@@ -365,10 +370,13 @@ def check_same_partitions(topic, got, want):
 
 def go_env(gopath_dir):
     """Environment for `go` in GOPATH mode: our GOPATH first, then Debian's /usr/share/gocode;
-    build cache and home inside `gopath_dir` so it works as root or not and leaves nothing."""
+    home and (unless FERRY_COMPAT_GOCACHE names one) the build cache inside `gopath_dir`, so it
+    works as root or not and needs no writable home directory."""
     env = dict(os.environ)
+    # CTest points FERRY_COMPAT_GOCACHE at the build tree, so later runs reuse compiled packages.
+    cache = os.environ.get("FERRY_COMPAT_GOCACHE") or os.path.join(gopath_dir, "cache")
     env.update({"GOPATH": f"{gopath_dir}:/usr/share/gocode", "GO111MODULE": "off",
-                "GOCACHE": os.path.join(gopath_dir, "cache"), "GOFLAGS": "",
+                "GOCACHE": cache, "GOFLAGS": "",
                 "GOPROXY": "off", "GOTOOLCHAIN": "local", "HOME": gopath_dir,
                 "CGO_CFLAGS": "-Wno-deprecated-declarations"})
     return env

@@ -10,6 +10,7 @@ import harness
 from harness import check, check_eq, run, step
 
 N = 300          # lines per topic
+CHUNKS = 3       # kcat runs per topic
 KEYS = 12        # distinct keys, so all 3 partitions get records
 CODECS = ["none", "lz4", "gzip", "snappy", "zstd"]
 FMT = r"%p\t%o\t%T\t%k\t%h\t%s\n"
@@ -107,14 +108,18 @@ def body(args):
             if codec != "none":
                 harness.admin_create_topic(b, topic, 3)
             produced = lines_for(codec)
-            path = os.path.join(ferry.workdir, f"{topic}.txt")
-            with open(path, "w") as f:
-                f.write("\n".join(produced) + "\n")
-            cmd = ["kcat", "-P", "-b", b, "-t", topic, "-K", ":", "-l", path,
-                   "-X", "linger.ms=20", "-H", f"codec={codec}"]
-            if codec != "none":
-                cmd += ["-z", codec]
-            run(cmd, timeout_s=60)
+            # Three files, one kcat run each: the runs' records get distinct timestamps, which
+            # the offsets-by-timestamp checks below use.
+            for c in range(CHUNKS):
+                chunk = produced[c * N // CHUNKS:(c + 1) * N // CHUNKS]
+                path = os.path.join(ferry.workdir, f"{topic}-{c}.txt")
+                with open(path, "w") as f:
+                    f.write("\n".join(chunk) + "\n")
+                cmd = ["kcat", "-P", "-b", b, "-t", topic, "-K", ":", "-l", path,
+                       "-X", "linger.ms=20", "-H", f"codec={codec}"]
+                if codec != "none":
+                    cmd += ["-z", codec]
+                run(cmd, timeout_s=60)
             step(f"consume {topic} from the beginning")
             rows = consume(b, topic, N)
             check(all(r[4] == f"codec={codec}" for r in rows), f"{topic}: header codec={codec} on every record")
@@ -127,8 +132,9 @@ def body(args):
                 check_eq(query_offset(b, topic, part, -1), len(recs),
                          f"{topic}[{part}]: latest (-1) is {len(recs)}")
             part0 = [r for r in rows if r[0] == 0]
-            for i in (0, len(part0) // 2, len(part0) - 1):
-                ts = part0[i][2]
+            stamps = sorted({r[2] for r in part0})
+            check(len(stamps) >= 2, f"{topic}[0]: records carry {len(stamps)} distinct timestamps")
+            for ts in stamps + [stamps[0] - 1, stamps[-1] - 1]:
                 want = min(r[1] for r in part0 if r[2] >= ts)
                 check_eq(query_offset(b, topic, 0, ts), want,
                          f"{topic}[0]: first offset with timestamp >= {ts} is {want}")
