@@ -124,6 +124,7 @@ class Ferry:
         self.proc = None
         self.log_path = None
         self.starts = 0
+        self.exit_expected = False
 
     @property
     def bootstrap(self):
@@ -142,6 +143,9 @@ class Ferry:
         try:
             if self.running():
                 self.stop()
+            elif not self.exit_expected:
+                raise CheckFailed(f"ferry exited on its own during the test (status "
+                                  f"{self.proc.returncode})")
         except BaseException:
             self.dump_log()
             print(f"  (data and logs kept in {self.workdir})", flush=True)
@@ -178,6 +182,7 @@ class Ferry:
         print(f"  starting: {' '.join(cmd)} (log {self.log_path})", flush=True)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.exit_expected = False
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -197,6 +202,7 @@ class Ferry:
     def stop(self):
         """SIGTERM; asserts a clean exit (code 0) within STOP_TIMEOUT_S, else SIGKILL and fail."""
         assert self.proc is not None
+        self.exit_expected = True
         self.proc.send_signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(timeout=STOP_TIMEOUT_S)
@@ -212,6 +218,7 @@ class Ferry:
     def kill9(self):
         """SIGKILL, as a power cut would (without the page-cache loss)."""
         assert self.proc is not None
+        self.exit_expected = True
         self.proc.kill()
         self.proc.wait(timeout=STOP_TIMEOUT_S)
         print(f"  ferry killed with SIGKILL (exit status {self.proc.returncode})", flush=True)
