@@ -4,7 +4,8 @@
 #
 #   sudo bash tests/run-all.sh            (as root: bash tests/run-all.sh)
 #
-# Environment: FERRY_SKIP_ARM=1 skips the ARM legs; FERRY_SKIP_ASAN=1 the sanitizer leg.
+# Environment: FERRY_SKIP_ARM=1 skips the ARM legs; FERRY_SKIP_ASAN=1 the sanitizer leg;
+# FERRY_SKIP_FUZZ=1 the fuzzer smoke run (FERRY_FUZZ_SECONDS per target, default 30).
 # An ARM leg whose packages cannot be installed (a foreign package index briefly out of sync)
 # is skipped with a loud warning; a build or test failure in any leg that ran fails the run.
 set -uo pipefail
@@ -16,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
 
 NATIVE_PKGS=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev
-  libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev
+  libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
   golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
@@ -128,6 +129,16 @@ for i in 1 2 3 4; do
 done
 
 run_leg native "$ROOT/build/native"
+# libFuzzer smoke run of the decoders (tests/fuzz): each target for FERRY_FUZZ_SECONDS.
+if [ "${FERRY_SKIP_FUZZ:-0}" != 1 ]; then
+  log "fuzz: build and run each target for ${FERRY_FUZZ_SECONDS:-30} s"
+  if bash "$ROOT/tests/fuzz/run.sh" "${FERRY_FUZZ_SECONDS:-30}"; then
+    PASSED=$((PASSED + 2))
+  else
+    FAILED=$((FAILED + 1))
+    BROKEN+=("fuzz")
+  fi
+fi
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   run_leg asan "$ROOT/build/asan" -DFERRY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi
