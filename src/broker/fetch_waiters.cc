@@ -13,7 +13,13 @@ void FetchWaiters::park(std::vector<std::pair<std::string, int32_t>> partitions,
   w->complete = std::move(complete);
   w->timer = std::make_unique<UvTimer>(loop_);
   Wait* raw = w.get();
-  w->timer->start(max_wait_ms, [this, raw] { finish(raw); });
+  // Answer no earlier than max_wait_ms after the request: clients time the wait themselves and
+  // may expect to see it pass (kafka-go reports a read deadline only if it has). The loop's
+  // clock is refreshed (it was read when this iteration began) and has whole-millisecond
+  // resolution, so a timer may fire up to 1 ms early in real time; clients also round their
+  // remaining time down to whole milliseconds. Two extra milliseconds cover both.
+  uv_update_time(loop_);
+  w->timer->start(static_cast<uint64_t>(max_wait_ms) + 2, [this, raw] { finish(raw); });
   waits_.push_back(std::move(w));
 }
 

@@ -230,7 +230,7 @@ Result<UpconvertedBatch> upconvert_message_set(std::span<const std::byte> messag
 }
 
 Result<std::vector<std::byte>> downconvert_batches(std::span<const std::byte> batches, int8_t magic,
-                                                   size_t max_out) {
+                                                   size_t max_out, int64_t first_offset) {
   if (magic != 0 && magic != 1) {
     return Error(Errc::invalid_argument,
                  "down-conversion: magic " + std::to_string(magic) + " is not 0 or 1");
@@ -257,6 +257,7 @@ Result<std::vector<std::byte>> downconvert_batches(std::span<const std::byte> ba
     for (const Record& r : *records) {
       const size_t before = out.size();
       const int64_t offset = wrapping_add(batch.base_offset().value(), r.offset_delta);
+      if (offset < first_offset) continue;
       const int64_t ts = log_append ? batch.max_timestamp()
                                     : wrapping_add(batch.base_timestamp(), r.timestamp_delta);
       FERRY_TRY(append_legacy_message(out, magic, offset, attributes, ts, r.key, r.value));

@@ -122,7 +122,8 @@ Result<UpconvertedBatch> upconvert_message_set(std::span<const std::byte> messag
 // batch's timestamp type (with LogAppendTime the batch's maxTimestamp); magic 0 has none.
 // Headers are dropped; control batches are skipped (the caller filters aborted transactions);
 // compressed batches (gzip, snappy, lz4) are decompressed. A partial trailing batch is ignored,
-// as fetch responses may end mid-batch.
+// as fetch responses may end mid-batch. Records below `first_offset` (the fetch offset, which
+// may fall inside a stored batch) are left out, as Kafka's down-conversion does.
 //
 // Output: messages are added while the set stays within `max_out` bytes, but the first message
 // is always included, so a consumer can make progress past a record larger than its limit.
@@ -131,6 +132,6 @@ Result<UpconvertedBatch> upconvert_message_set(std::span<const std::byte> messag
 // UNSUPPORTED_COMPRESSION_TYPE) or a batch of another magic; corrupt for a batch failing
 // validate_batch or decode_records (an impossible batchLength included).
 Result<std::vector<std::byte>> downconvert_batches(std::span<const std::byte> batches, int8_t magic,
-                                                   size_t max_out);
+                                                   size_t max_out, int64_t first_offset = 0);
 
 }  // namespace ferry::protocol

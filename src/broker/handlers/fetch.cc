@@ -114,7 +114,8 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       }
       if (version < 4) {
         const int8_t magic = version < 2 ? 0 : 1;
-        auto down = protocol::downconvert_batches(data, magic, std::max(limit, data.size()));
+        // The partition limit caps the converted set (at least one message goes out).
+        auto down = protocol::downconvert_batches(data, magic, limit, p.fetch_offset);
         if (!down) {
           auto e = to_kafka_error(down.error());
           rp.error_code = e.wire();

@@ -436,6 +436,25 @@ TEST(Downconvert, EveryRecordToMagic0And1) {
   }
 }
 
+// A fetch offset inside a stored batch: the records before it are not sent (Kafka's rule);
+// otherwise an old consumer fetching with a small limit would see the same records forever.
+TEST(Downconvert, RecordsBeforeTheFetchOffsetAreLeftOut) {
+  const auto batch = build(kRecords, Compression::lz4, 100);
+  for (int8_t magic : {int8_t{0}, int8_t{1}}) {
+    auto set = downconvert_batches(batch, magic, SIZE_MAX, 102);
+    ASSERT_TRUE(set.ok());
+    const auto msgs = parse_set(*set);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].offset, 102);
+    EXPECT_EQ(msgs[1].offset, 103);
+    // With a limit smaller than one message, exactly the message at the fetch offset.
+    set = downconvert_batches(batch, magic, 1, 101);
+    ASSERT_TRUE(set.ok());
+    ASSERT_EQ(parse_set(*set).size(), 1u);
+    EXPECT_EQ(parse_set(*set)[0].offset, 101);
+  }
+}
+
 TEST(Downconvert, KnownBytesOfOneRecord) {
   const auto batch =
       build({{std::nullopt, "hi", 1000, {{"dropped", "header"}}}}, Compression::none, 7);
