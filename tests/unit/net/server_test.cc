@@ -82,6 +82,26 @@ class Client {
     return out;
   }
   bool eof() const { return eof_; }
+  size_t received_bytes() const { return received_.size(); }
+  // Stops and resumes reading: a client that does not read its responses.
+  void pause() { uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_)); }
+  void resume() {
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(tcp_),
+        [](uv_handle_t*, size_t, uv_buf_t* b) {
+          static char buf[65536];
+          *b = uv_buf_init(buf, sizeof buf);
+        },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+          auto* cl = static_cast<Client*>(s->data);
+          if (cl == nullptr) return;
+          if (n < 0) {
+            cl->eof_ = true;
+            return;
+          }
+          cl->received_.append(b->base, static_cast<size_t>(n));
+        });
+  }
 
  private:
   struct Write {
@@ -234,6 +254,33 @@ TEST_F(ServerTest, ReadingPausesAtTheInFlightBoundAndResumesAsSlotsComplete) {
   for (size_t i = 8; i < 10; ++i) held[i].respond(frame_of("ok"));
   ASSERT_TRUE(run_until([&] { return client.frames().size() == 10; }));
   EXPECT_EQ(requests_.back(), "request-9");
+}
+
+TEST_F(ServerTest, AClientThatDoesNotReadStopsBeingReadUntilItsResponsesDrain) {
+  ConnectionLimits limits;
+  limits.max_pending_bytes = 2u << 20;
+  const size_t kResponse = 4u << 20;  // more than loopback socket buffers absorb in total
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string& body) {
+    (void)body;
+    slot.respond(frame_of(std::string(kResponse, 'r')));
+  };
+  start(limits);
+  Client client(&loop_, server_->port());
+  std::vector<std::byte> all;
+  for (int i = 0; i < 20; ++i) {
+    auto f = frame_of("request-" + std::to_string(i));
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  ASSERT_TRUE(run_until([&] { return server_->connection_count() == 1; }));
+  client.pause();
+  client.send(all);
+  for (int i = 0; i < 200; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  const size_t read_while_paused = requests_.size();
+  EXPECT_GE(read_while_paused, 1u);
+  EXPECT_LT(read_while_paused, 20u) << "requests kept being read although responses piled up";
+  client.resume();
+  ASSERT_TRUE(run_until([&] { return client.received_bytes() == 20 * (4 + kResponse); }));
+  EXPECT_EQ(requests_.size(), 20u);
 }
 
 TEST_F(ServerTest, DrainAnswersInFlightRequestsThenCloses) {
