@@ -5,7 +5,8 @@
 // ferry child's resident memory. Not a test: it prints figures and exits 0 unless something
 // breaks (a broker fails to start or stop cleanly, or records go missing).
 //
-//   broker_bench [--ferry PATH] [--dir DIR] [--scale F] [--no-lz4] [--ferry-log FILE]
+//   broker_bench [--ferry PATH] [--dir DIR] [--scale F] [--case TEXT] [--no-lz4]
+//                [--ferry-log FILE]
 //
 // Threads: everything here runs on the main thread, including librdkafka's delivery-report
 // callbacks (they fire inside rd_kafka_poll/rd_kafka_flush), except the RSS sampler thread,
@@ -496,6 +497,7 @@ int main(int argc, char** argv) {
   std::string ferry_log;
   double scale = 1.0;
   bool lz4 = true;
+  std::string only;  // run only the cases whose name contains this
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -512,9 +514,11 @@ int main(int argc, char** argv) {
       lz4 = false;
     else if (a == "--ferry-log")
       ferry_log = value();
+    else if (a == "--case")
+      only = value();
     else
       die("unknown option " + a +
-          " (options: --ferry PATH --dir DIR --scale F --no-lz4 --ferry-log FILE)");
+          " (options: --ferry PATH --dir DIR --scale F --case TEXT --no-lz4 --ferry-log FILE)");
   }
   if (scale <= 0) die("--scale must be > 0");
   if (::access(ferry_bin.c_str(), X_OK) != 0) die("no ferry binary at " + ferry_bin + " (--ferry)");
@@ -532,8 +536,10 @@ int main(int argc, char** argv) {
   for (size_t bytes : {size_t{100}, size_t{1024}})
     for (int parts : {1, 8})
       for (const char* acks : {"1", "all"})
-        cases.push_back({bytes, parts, acks, "none", n(bytes == 100 ? 200'000 : 50'000)});
-  if (lz4) cases.push_back({1024, 1, "1", "lz4", n(50'000)});
+        cases.push_back({bytes, parts, acks, "none", n(bytes == 100 ? 2'000'000 : 500'000)});
+  if (lz4) cases.push_back({1024, 1, "1", "lz4", n(500'000)});
+  std::erase_if(cases, [&](const Case& c) { return c.name().find(only) == std::string::npos; });
+  if (cases.empty()) die("no case matches --case " + only);
 
   // The reference: librdkafka's mock cluster, one broker, in memory, in this process.
   rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
