@@ -96,10 +96,22 @@ void Connection::maybe_finish_drain() {
   if (drain_then_close_ && !closing_ && slots_.empty() && pending_bytes_ == 0) close("drained");
 }
 
+bool Connection::accepting() const noexcept {
+  return !stop_reading_ && pending_bytes_ <= limits_.max_pending_bytes &&
+         slots_.size() < limits_.max_in_flight &&
+         in_flight_request_bytes_ < limits_.max_in_flight_request_bytes;
+}
+
 void Connection::update_reading() {
   if (closing_) return;
-  const bool want = !stop_reading_ && pending_bytes_ <= limits_.max_pending_bytes &&
-                    slots_.size() < limits_.max_in_flight;
+  // Bytes that arrived while paused come first.
+  if (!stash_.empty() && accepting()) {
+    std::vector<std::byte> pending = std::move(stash_);
+    stash_.clear();
+    consume(pending);
+    if (closing_) return;
+  }
+  const bool want = accepting() && stash_.empty();
   if (want == reading_) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
   if (want) {
@@ -118,8 +130,6 @@ void Connection::update_reading() {
       return;
     }
     reading_ = true;
-    // Frames that arrived while reading was paused may be complete already.
-    parse_frames();
   } else {
     uv_read_stop(stream);
     reading_ = false;
@@ -133,51 +143,60 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == 0) return;
-  const auto* p = reinterpret_cast<const std::byte*>(buf->base);
-  rx_.insert(rx_.end(), p, p + nread);
-  parse_frames();
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(buf->base),
+                                         static_cast<size_t>(nread));
+  if (stash_.empty()) {
+    consume(bytes);
+  } else {
+    stash_.insert(stash_.end(), bytes.begin(), bytes.end());  // after what is already waiting
+  }
+  update_reading();
 }
 
-void Connection::parse_frames() {
-  while (!closing_ && reading_) {
-    const size_t avail = rx_.size() - rx_start_;
-    if (avail < 4) break;
-    const int32_t size = load_i32(rx_.data() + rx_start_);
-    if (size < kMinFrame) {
-      FERRY_LOG(warn, "net", "connection %llu from %s: invalid frame size %d",
-                static_cast<unsigned long long>(id_), peer_.c_str(), size);
-      close("invalid frame size");
-      return;
+void Connection::consume(std::span<const std::byte> bytes) {
+  while (!bytes.empty() && !closing_) {
+    if (frame_size_ < 0) {
+      // Between frames: a new request is taken only while the limits allow it.
+      if (header_len_ == 0 && !accepting()) break;
+      const size_t take = std::min(sizeof header_ - header_len_, bytes.size());
+      std::memcpy(header_ + header_len_, bytes.data(), take);
+      header_len_ += take;
+      bytes = bytes.subspan(take);
+      if (header_len_ < sizeof header_) break;
+      header_len_ = 0;
+      const int32_t size = load_i32(header_);
+      if (size < kMinFrame) {
+        FERRY_LOG(warn, "net", "connection %llu from %s: invalid frame size %d",
+                  static_cast<unsigned long long>(id_), peer_.c_str(), size);
+        close("invalid frame size");
+        return;
+      }
+      if (size > limits_.max_request_bytes) {
+        FERRY_LOG(warn, "net",
+                  "connection %llu from %s: request of %d bytes exceeds "
+                  "socket.request.max.bytes (%d); closing",
+                  static_cast<unsigned long long>(id_), peer_.c_str(), size,
+                  limits_.max_request_bytes);
+        close("request too large");
+        return;
+      }
+      frame_size_ = size;
+      frame_.clear();
+      frame_.reserve(static_cast<size_t>(size));
     }
-    if (size > limits_.max_request_bytes) {
-      FERRY_LOG(warn, "net",
-                "connection %llu from %s: request of %d bytes exceeds "
-                "socket.request.max.bytes (%d); closing",
-                static_cast<unsigned long long>(id_), peer_.c_str(), size,
-                limits_.max_request_bytes);
-      close("request too large");
-      return;
-    }
-    const size_t need = 4 + static_cast<size_t>(size);
-    if (avail < need) {
-      rx_.reserve(rx_start_ + need);
-      break;
-    }
-    std::vector<std::byte> frame(rx_.begin() + static_cast<ptrdiff_t>(rx_start_ + 4),
-                                 rx_.begin() + static_cast<ptrdiff_t>(rx_start_ + need));
-    rx_start_ += need;
+    const size_t take = std::min(static_cast<size_t>(frame_size_) - frame_.size(), bytes.size());
+    frame_.insert(frame_.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(take));
+    bytes = bytes.subspan(take);
+    if (frame_.size() < static_cast<size_t>(frame_size_)) break;
     const uint64_t seq = next_seq_++;
-    slots_.push_back(Slot{seq, false, {}});
-    on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame));
-    update_reading();
+    const auto request_bytes = static_cast<size_t>(frame_size_);
+    slots_.push_back(Slot{seq, request_bytes, false, {}});
+    in_flight_request_bytes_ += request_bytes;
+    frame_size_ = -1;
+    on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame_));
+    frame_ = {};
   }
-  if (rx_start_ == rx_.size()) {
-    rx_.clear();
-    rx_start_ = 0;
-  } else if (rx_start_ > 0 && rx_start_ >= rx_.size() / 2) {
-    rx_.erase(rx_.begin(), rx_.begin() + static_cast<ptrdiff_t>(rx_start_));
-    rx_start_ = 0;
-  }
+  if (!bytes.empty() && !closing_) stash_.insert(stash_.end(), bytes.begin(), bytes.end());
 }
 
 void Connection::complete(uint64_t seq, std::vector<std::byte> frame) {
@@ -185,6 +204,7 @@ void Connection::complete(uint64_t seq, std::vector<std::byte> frame) {
   auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.seq == seq; });
   if (it == slots_.end() || it->done) return;  // completed twice: ignore
   it->done = true;
+  in_flight_request_bytes_ -= std::min(it->request_bytes, in_flight_request_bytes_);
   pending_bytes_ += frame.size();
   it->frame = std::move(frame);
   flush_ready();

@@ -10,10 +10,14 @@
 // back every later response, as Kafka does. A slot completed with no_response() (acks=0
 // produce) simply releases its place.
 //
-// Back-pressure. Reading stops while the responses queued but not yet written exceed
-// `max_pending_bytes`, or while `max_in_flight` requests await their responses; it resumes as
-// writes drain. A client that never reads its responses therefore costs a bounded amount of
-// memory.
+// Back-pressure. A new request is not read while the responses queued but not yet written
+// exceed `max_pending_bytes`, or while `max_in_flight` requests or `max_in_flight_request_bytes`
+// of request frames await their responses (a pipelining producer waiting on fsync); reading
+// resumes as responses complete and drain. A client that sends faster than the disk or never
+// reads its responses therefore costs a bounded amount of memory.
+//
+// Reads copy each request straight into its own frame buffer (sized from the size prefix), so
+// a request is copied once from the socket's read buffer and handed over without another copy.
 //
 // Threading and lifetime. Everything runs on the loop thread. A Connection is owned by a
 // shared_ptr (the Server's set); slots hold weak references, so completing a slot after the
@@ -60,6 +64,7 @@ struct ConnectionLimits {
   int32_t max_request_bytes = 100 << 20;
   size_t max_pending_bytes = 16u << 20;
   size_t max_in_flight = 1024;
+  size_t max_in_flight_request_bytes = 8u << 20;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -94,6 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class ResponseSlot;
   struct Slot {
     uint64_t seq;
+    size_t request_bytes;  // the request's frame size, until the slot completes
     bool done = false;
     std::vector<std::byte> frame;  // empty when completed without a response
   };
@@ -103,7 +109,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void update_reading();
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_written(size_t bytes, int status);
-  void parse_frames();
+  bool accepting() const noexcept;
+  // Frames `bytes` into requests; what cannot be taken now (reading paused between frames) is
+  // kept in stash_ for resume.
+  void consume(std::span<const std::byte> bytes);
   void maybe_finish_drain();
 
   uv_tcp_t* tcp_;
@@ -113,8 +122,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   RequestFn on_request_;
   ClosedFn on_closed_;
 
-  std::vector<std::byte> rx_;     // bytes read but not yet framed
-  size_t rx_start_ = 0;           // consumed prefix of rx_
+  std::byte header_[4] = {};
+  size_t header_len_ = 0;         // bytes of the next size prefix received so far
+  int32_t frame_size_ = -1;       // size of the frame being received; -1 while reading a prefix
+  std::vector<std::byte> frame_;  // the request being received
+  std::vector<std::byte> stash_;  // bytes read but not framed while reading was paused
+  size_t in_flight_request_bytes_ = 0;
   std::vector<std::byte> chunk_;  // libuv's read buffer
   std::deque<Slot> slots_;        // requests without a written response, in order
   uint64_t next_seq_ = 0;

@@ -283,6 +283,29 @@ TEST_F(ServerTest, AClientThatDoesNotReadStopsBeingReadUntilItsResponsesDrain) {
   EXPECT_EQ(requests_.size(), 20u);
 }
 
+TEST_F(ServerTest, RequestBytesAwaitingResponsesAreBounded) {
+  ConnectionLimits limits;
+  limits.max_in_flight_request_bytes = 1u << 20;
+  std::vector<ResponseSlot> held;
+  handler_ = [&](Connection&, ResponseSlot slot, const std::string&) { held.push_back(slot); };
+  start(limits);
+  Client client(&loop_, server_->port());
+  std::vector<std::byte> all;
+  for (int i = 0; i < 8; ++i) {
+    auto f = frame_of(std::string(300000, static_cast<char>('a' + i)));
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  client.send(all);
+  ASSERT_TRUE(run_until([&] { return held.size() == 4; }));
+  for (int i = 0; i < 50; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(held.size(), 4u) << "1.2 MB of requests awaiting responses is the most read";
+  for (auto& slot : held) slot.respond(frame_of("ok"));
+  ASSERT_TRUE(run_until([&] { return held.size() == 8; }));
+  for (size_t i = 4; i < 8; ++i) held[i].respond(frame_of("ok"));
+  ASSERT_TRUE(run_until([&] { return client.frames().size() == 8; }));
+  EXPECT_EQ(requests_[7], std::string(300000, 'h'));
+}
+
 TEST_F(ServerTest, DrainAnswersInFlightRequestsThenCloses) {
   std::vector<ResponseSlot> held;
   handler_ = [&](Connection&, ResponseSlot slot, const std::string&) { held.push_back(slot); };
