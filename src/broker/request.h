@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -61,6 +62,20 @@ std::vector<std::byte> encode_response(const Request& r, const M& m) {
 template <typename M>
 void respond(const Request& r, const M& m) {
   r.slot.respond(encode_response(r, m));
+}
+
+// Like respond(), but record sets of RECORDS fields are sent from where they lie instead of
+// being copied into the response; `keep_alive` owns them until the response is written.
+template <typename M>
+void respond_spliced(const Request& r, const M& m, std::shared_ptr<const void> keep_alive) {
+  net::OutFrame out;
+  protocol::Writer w(out.bytes, &out.splices);
+  const size_t mark = w.reserve_size();
+  protocol::encode_response_header(r.key(), r.version(), r.header.correlation_id, w);
+  protocol::encode_message(m, r.version(), r.flexible(), w);
+  w.patch_size(mark);
+  out.keep_alive = std::move(keep_alive);
+  r.slot.respond(std::move(out));
 }
 
 }  // namespace ferry::broker

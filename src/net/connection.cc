@@ -23,13 +23,20 @@ std::byte* read_chunk() {
 
 struct WriteReq {
   uv_write_t req;
-  std::vector<std::byte> frame;
+  OutFrame frame;
+  size_t size;
   std::weak_ptr<Connection> conn;
 };
 
 }  // namespace
 
 void ResponseSlot::respond(std::vector<std::byte> frame) const {
+  OutFrame f;
+  f.bytes = std::move(frame);
+  respond(std::move(f));
+}
+
+void ResponseSlot::respond(OutFrame frame) const {
   if (auto c = conn_.lock()) c->complete(seq_, std::move(frame));
 }
 
@@ -199,7 +206,7 @@ void Connection::consume(std::span<const std::byte> bytes) {
   if (!bytes.empty() && !closing_) stash_.insert(stash_.end(), bytes.begin(), bytes.end());
 }
 
-void Connection::complete(uint64_t seq, std::vector<std::byte> frame) {
+void Connection::complete(uint64_t seq, OutFrame frame) {
   if (closing_) return;
   auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.seq == seq; });
   if (it == slots_.end() || it->done) return;  // completed twice: ignore
@@ -213,21 +220,36 @@ void Connection::complete(uint64_t seq, std::vector<std::byte> frame) {
 void Connection::flush_ready() {
   auto self = shared_from_this();
   while (!closing_ && !slots_.empty() && slots_.front().done) {
-    std::vector<std::byte> frame = std::move(slots_.front().frame);
+    OutFrame frame = std::move(slots_.front().frame);
     slots_.pop_front();
-    if (frame.empty()) continue;
-    auto* req = new WriteReq{{}, std::move(frame), weak_from_this()};
+    const size_t size = frame.size();
+    if (size == 0) continue;
+    auto* req = new WriteReq{{}, std::move(frame), size, weak_from_this()};
     req->req.data = req;
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->frame.data()),
-                               static_cast<unsigned int>(req->frame.size()));
-    const int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1,
-                            [](uv_write_t* w, int status) {
+    // The buffer with the spliced record sets in between, in order.
+    std::vector<uv_buf_t> bufs;
+    bufs.reserve(2 * req->frame.splices.size() + 1);
+    auto piece = [&](const std::byte* p, size_t n) {
+      if (n > 0)
+        bufs.push_back(uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(p)),
+                                   static_cast<unsigned int>(n)));
+    };
+    size_t pos = 0;
+    const auto& bytes = req->frame.bytes;
+    for (const auto& sp : req->frame.splices) {
+      piece(bytes.data() + pos, sp.at - pos);
+      piece(sp.data.data(), sp.data.size());
+      pos = sp.at;
+    }
+    piece(bytes.data() + pos, bytes.size() - pos);
+    const int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), bufs.data(),
+                            static_cast<unsigned int>(bufs.size()), [](uv_write_t* w, int status) {
                               auto* r = static_cast<WriteReq*>(w->data);
-                              if (auto c = r->conn.lock()) c->on_written(r->frame.size(), status);
+                              if (auto c = r->conn.lock()) c->on_written(r->size, status);
                               delete r;
                             });
     if (rc != 0) {
-      pending_bytes_ -= req->frame.size();
+      pending_bytes_ -= std::min(size, pending_bytes_);
       delete req;
       close(uv_strerror(rc));
       return;

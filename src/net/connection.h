@@ -35,9 +35,24 @@
 #include <string>
 #include <vector>
 
+#include "common/splice.h"
+
 namespace ferry::net {
 
 class Connection;
+
+// A response ready to send: `bytes` (starting with the 4-byte size prefix) with `splices`
+// inserted at their offsets, in order; `keep_alive` owns what the splices view until written.
+struct OutFrame {
+  std::vector<std::byte> bytes;
+  std::vector<Splice> splices;
+  std::shared_ptr<const void> keep_alive;
+  size_t size() const noexcept {
+    size_t n = bytes.size();
+    for (const auto& s : splices) n += s.data.size();
+    return n;
+  }
+};
 
 // The place of one request's response in its connection's output order. Copyable handle;
 // complete it exactly once.
@@ -48,6 +63,7 @@ class ResponseSlot {
 
   // `frame` is the whole response including its 4-byte size prefix.
   void respond(std::vector<std::byte> frame) const;
+  void respond(OutFrame frame) const;
   // Completes the slot without sending anything (acks=0).
   void no_response() const;
   // False once the connection has closed: work for it may be abandoned.
@@ -101,10 +117,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t seq;
     size_t request_bytes;  // the request's frame size, until the slot completes
     bool done = false;
-    std::vector<std::byte> frame;  // empty when completed without a response
+    OutFrame frame;  // empty when completed without a response
   };
 
-  void complete(uint64_t seq, std::vector<std::byte> frame);
+  void complete(uint64_t seq, OutFrame frame);
   void flush_ready();
   void update_reading();
   void on_read(ssize_t nread, const uv_buf_t* buf);

@@ -272,7 +272,7 @@ class Encoder {
       }
     } else if constexpr (std::is_same_v<T, RecordsRef>) {
       if (f.data) {
-        w_.bytes(*f.data, flex_);
+        w_.records(*f.data, flex_);
       } else {
         w_.null_bytes(flex_);
       }

@@ -148,6 +148,19 @@ void Writer::bytes(std::span<const std::byte> b, bool compact) {
   raw(b);
 }
 
+void Writer::records(std::span<const std::byte> b, bool compact) {
+  if (splices_ == nullptr || b.size() < kMinSplice) {
+    bytes(b, compact);
+    return;
+  }
+  if (compact) {
+    uvarint(static_cast<uint32_t>(b.size() + 1));
+  } else {
+    i32(static_cast<int32_t>(b.size()));
+  }
+  splices_->push_back({out_.size(), b});
+}
+
 void Writer::null_bytes(bool compact) {
   if (compact) {
     uvarint(0);

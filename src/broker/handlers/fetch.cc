@@ -50,7 +50,9 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
     respond(st->request, resp);
     return;
   }
-  std::vector<std::vector<std::byte>> buffers;  // keep the data alive until encoded
+  // The record sets read, kept alive until the response has been written (they are sent from
+  // here, not copied into the response).
+  auto buffers = std::make_shared<std::vector<std::vector<std::byte>>>();
   size_t budget = version >= 3 ? static_cast<size_t>(std::max(req.max_bytes, 0)) : SIZE_MAX;
   size_t total = 0;
   bool any_error = false;
@@ -126,8 +128,8 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       }
       total += data.size();
       budget -= std::min(budget, data.size());
-      buffers.push_back(std::move(data));
-      rp.records.data = std::span<const std::byte>(buffers.back());
+      buffers->push_back(std::move(data));
+      rp.records.data = std::span<const std::byte>(buffers->back());
     }
   }
   const auto min_bytes = static_cast<size_t>(std::max(req.min_bytes, 0));
@@ -143,8 +145,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
                            [broker, st] { build(*broker, st, false); });
     return;
   }
-  // The spans in resp point into `buffers`, which lives until this function returns.
-  respond(st->request, resp);
+  respond_spliced(st->request, resp, std::move(buffers));
 }
 
 }  // namespace

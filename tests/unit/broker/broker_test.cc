@@ -172,6 +172,47 @@ TEST_F(BrokerTest, ProduceAssignsOffsetsAndFetchReturnsTheRecords) {
   EXPECT_EQ(err, 3);
 }
 
+// Record sets of 4 KiB and more are sent from the read buffers (spliced), not copied into the
+// response; what arrives must be byte-identical, across several partitions and batches.
+TEST_F(BrokerTest, LargeRecordSetsArriveIntactThroughSplicedResponses) {
+  ASSERT_EQ(create_topic("big", 2).topics.at(0).error_code, 0);
+  std::vector<std::string> want0;
+  std::vector<std::string> want1;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(produce("big", 0, ferry::test::make_batch(20, "p0b" + std::to_string(i), 1000, 700))
+                  .error_code,
+              0);
+    EXPECT_EQ(produce("big", 1, ferry::test::make_batch(5, "p1b" + std::to_string(i), 1000, 3000))
+                  .error_code,
+              0);
+  }
+  FetchRequest req = fetch_request("big", 0, 0);
+  FetchRequest::Topic::Partition p1;
+  p1.partition = 1;
+  p1.fetch_offset = 0;
+  p1.partition_max_bytes = 1 << 20;
+  req.topics[0].partitions.push_back(p1);
+  for (int16_t version : {int16_t{4}, int16_t{11}}) {
+    auto resp = call<FetchResponse>(ApiKey::fetch, version, req);
+    ASSERT_EQ(resp.responses.at(0).partitions.size(), 2u);
+    for (int p = 0; p < 2; ++p) {
+      auto data = resp.responses[0].partitions[static_cast<size_t>(p)].records.data;
+      ASSERT_TRUE(data && data->size() > 4096) << "partition " << p;
+      size_t pos = 0;
+      int records = 0;
+      while (pos < data->size()) {
+        auto size = declared_batch_size(data->subspan(pos));
+        ASSERT_TRUE(size && *size <= data->size() - pos);
+        BatchView batch(data->subspan(pos, *size));
+        EXPECT_TRUE(validate_batch(batch.bytes()).ok());
+        records += batch.record_count();
+        pos += *size;
+      }
+      EXPECT_EQ(records, p == 0 ? 60 : 15);
+    }
+  }
+}
+
 TEST_F(BrokerTest, ProduceErrorPaths) {
   ASSERT_EQ(create_topic("small", 1, {{"max.message.bytes", "200"}}).topics.at(0).error_code, 0);
   auto big = produce("small", 0, ferry::test::make_batch(10, "x", 1'700'000'000'000, 100));

@@ -361,3 +361,42 @@ TEST(Wire, ReserveAndPatchSize) {
 
 }  // namespace
 }  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+// With a splice list, large RECORDS contents are recorded as splices (not copied) and the size
+// prefix counts them; assembling buffer and splices gives exactly the copying encoding.
+TEST(WireSplice, LargeRecordsAreSplicedAndCountedInTheSize) {
+  std::vector<std::byte> big(Writer::kMinSplice + 10, std::byte{0x5a});
+  std::vector<std::byte> small(10, std::byte{0x11});
+  auto encode = [&](std::vector<std::byte>& out, std::vector<Splice>* splices) {
+    Writer w(out, splices);
+    const size_t mark = w.reserve_size();
+    w.i16(7);
+    w.records(big, false);
+    w.records(small, true);
+    w.records(big, true);
+    w.patch_size(mark);
+  };
+  std::vector<std::byte> plain;
+  encode(plain, nullptr);
+  std::vector<std::byte> head;
+  std::vector<Splice> splices;
+  encode(head, &splices);
+  ASSERT_EQ(splices.size(), 2u);
+  std::vector<std::byte> assembled;
+  size_t pos = 0;
+  for (const auto& sp : splices) {
+    assembled.insert(assembled.end(), head.begin() + static_cast<ptrdiff_t>(pos),
+                     head.begin() + static_cast<ptrdiff_t>(sp.at));
+    assembled.insert(assembled.end(), sp.data.begin(), sp.data.end());
+    pos = sp.at;
+  }
+  assembled.insert(assembled.end(), head.begin() + static_cast<ptrdiff_t>(pos), head.end());
+  EXPECT_EQ(assembled, plain);
+  EXPECT_EQ(load_i32(head.data()), static_cast<int32_t>(plain.size() - 4));
+}
+
+}  // namespace
+}  // namespace ferry::protocol
