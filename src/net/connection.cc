@@ -13,6 +13,9 @@ namespace {
 // The smallest request header: api_key, api_version, correlation_id.
 constexpr int32_t kMinFrame = 8;
 constexpr size_t kReadChunk = 64 * 1024;
+// A request missing at least this much is read directly into its own buffer.
+constexpr size_t kDirectReadMin = 16 * 1024;
+constexpr size_t kDirectReadMax = 1024 * 1024;
 
 // Reads are copied out of this buffer before the read callback returns, so one buffer serves
 // every connection of the thread's loop; an idle connection costs no read buffer.
@@ -124,9 +127,11 @@ void Connection::update_reading() {
   if (want) {
     const int rc = uv_read_start(
         stream,
-        [](uv_handle_t*, size_t, uv_buf_t* buf) {
-          buf->base = reinterpret_cast<char*>(read_chunk());
-          buf->len = kReadChunk;
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* self = static_cast<Connection*>(h->data);
+          *buf = self != nullptr ? self->read_buffer()
+                                 : uv_buf_init(reinterpret_cast<char*>(read_chunk()),
+                                               static_cast<unsigned int>(kReadChunk));
         },
         [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
           auto* self = static_cast<Connection*>(s->data);
@@ -143,6 +148,22 @@ void Connection::update_reading() {
   }
 }
 
+// Where the next read goes: straight into the request being received when a large part of it
+// is still missing (no copy, and one read call can take all of it), else the shared chunk.
+uv_buf_t Connection::read_buffer() {
+  if (frame_size_ >= 0) {
+    const size_t missing = static_cast<size_t>(frame_size_) - frame_filled_;
+    if (missing >= kDirectReadMin) {
+      // The buffer grows with what arrives: a size prefix alone commits no memory.
+      const size_t n = std::min(missing, kDirectReadMax);
+      if (frame_.size() < frame_filled_ + n) frame_.resize(frame_filled_ + n);
+      return uv_buf_init(reinterpret_cast<char*>(frame_.data() + frame_filled_),
+                         static_cast<unsigned int>(n));
+    }
+  }
+  return uv_buf_init(reinterpret_cast<char*>(read_chunk()), static_cast<unsigned int>(kReadChunk));
+}
+
 void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
   auto self = shared_from_this();
   if (nread < 0) {
@@ -150,6 +171,14 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == 0) return;
+  if (frame_size_ >= 0 &&
+      reinterpret_cast<std::byte*>(buf->base) == frame_.data() + frame_filled_) {
+    // Read directly into the frame.
+    frame_filled_ += static_cast<size_t>(nread);
+    if (frame_filled_ == static_cast<size_t>(frame_size_)) dispatch_frame();
+    update_reading();
+    return;
+  }
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(buf->base),
                                          static_cast<size_t>(nread));
   if (stash_.empty()) {
@@ -190,20 +219,29 @@ void Connection::consume(std::span<const std::byte> bytes) {
       frame_size_ = size;
       frame_.clear();
       frame_.reserve(static_cast<size_t>(size));
+      frame_filled_ = 0;
     }
-    const size_t take = std::min(static_cast<size_t>(frame_size_) - frame_.size(), bytes.size());
-    frame_.insert(frame_.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(take));
+    const size_t take = std::min(static_cast<size_t>(frame_size_) - frame_filled_, bytes.size());
+    if (frame_.size() < frame_filled_ + take) frame_.resize(frame_filled_ + take);
+    std::memcpy(frame_.data() + frame_filled_, bytes.data(), take);
+    frame_filled_ += take;
     bytes = bytes.subspan(take);
-    if (frame_.size() < static_cast<size_t>(frame_size_)) break;
-    const uint64_t seq = next_seq_++;
-    const auto request_bytes = static_cast<size_t>(frame_size_);
-    slots_.push_back(Slot{seq, request_bytes, false, {}});
-    in_flight_request_bytes_ += request_bytes;
-    frame_size_ = -1;
-    on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame_));
-    frame_ = {};
+    if (frame_filled_ < static_cast<size_t>(frame_size_)) break;
+    dispatch_frame();
   }
   if (!bytes.empty() && !closing_) stash_.insert(stash_.end(), bytes.begin(), bytes.end());
+}
+
+void Connection::dispatch_frame() {
+  const uint64_t seq = next_seq_++;
+  const auto request_bytes = static_cast<size_t>(frame_size_);
+  slots_.push_back(Slot{seq, request_bytes, false, {}});
+  in_flight_request_bytes_ += request_bytes;
+  frame_size_ = -1;
+  frame_filled_ = 0;
+  std::vector<std::byte> frame = std::move(frame_);
+  frame_ = {};
+  on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame));
 }
 
 void Connection::complete(uint64_t seq, OutFrame frame) {

@@ -16,8 +16,9 @@
 // resumes as responses complete and drain. A client that sends faster than the disk or never
 // reads its responses therefore costs a bounded amount of memory.
 //
-// Reads copy each request straight into its own frame buffer (sized from the size prefix), so
-// a request is copied once from the socket's read buffer and handed over without another copy.
+// Each request gets its own frame buffer, sized from its size prefix. Small requests are copied
+// into it from a read buffer shared by all connections; the missing part of a large one is read
+// from the socket directly into it. Either way the frame is handed over without another copy.
 //
 // Threading and lifetime. Everything runs on the loop thread. A Connection is owned by a
 // shared_ptr (the Server's set); slots hold weak references, so completing a slot after the
@@ -129,6 +130,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Frames `bytes` into requests; what cannot be taken now (reading paused between frames) is
   // kept in stash_ for resume.
   void consume(std::span<const std::byte> bytes);
+  uv_buf_t read_buffer();
+  void dispatch_frame();  // hands the complete frame_ to the handler
   void maybe_finish_drain();
 
   uv_tcp_t* tcp_;
@@ -141,7 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::byte header_[4] = {};
   size_t header_len_ = 0;         // bytes of the next size prefix received so far
   int32_t frame_size_ = -1;       // size of the frame being received; -1 while reading a prefix
-  std::vector<std::byte> frame_;  // the request being received
+  std::vector<std::byte> frame_;  // the request being received, sized from its prefix
+  size_t frame_filled_ = 0;       // bytes of frame_ received so far
   std::vector<std::byte> stash_;  // bytes read but not framed while reading was paused
   size_t in_flight_request_bytes_ = 0;
   std::vector<std::byte> chunk_;  // libuv's read buffer
