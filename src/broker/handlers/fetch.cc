@@ -53,7 +53,9 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
   // The record sets read, kept alive until the response has been written (they are sent from
   // here, not copied into the response).
   auto buffers = std::make_shared<std::vector<std::vector<std::byte>>>();
-  size_t budget = version >= 3 ? static_cast<size_t>(std::max(req.max_bytes, 0)) : SIZE_MAX;
+  // The request's max_bytes (v3+), never more than the broker's fetch.max.bytes.
+  size_t budget = static_cast<size_t>(std::max(b.config().fetch_max_bytes, 0));
+  if (version >= 3) budget = std::min(budget, static_cast<size_t>(std::max(req.max_bytes, 0)));
   size_t total = 0;
   bool any_error = false;
   for (const auto& t : req.topics) {
