@@ -89,7 +89,7 @@ Status Broker::start() {
   so.limits.max_pending_bytes = static_cast<size_t>(config_.connection_max_pending_bytes);
   so.max_connections = static_cast<size_t>(config_.max_connections);
   server_ = std::make_unique<net::Server>(
-      loop_, so, [this](net::Connection&, net::ResponseSlot slot, std::vector<std::byte> frame) {
+      loop_, so, [this](net::Connection&, net::ResponseSlot slot, Buffer frame) {
         on_request(std::move(slot), std::move(frame));
       });
   FERRY_TRY(server_->listen());
@@ -105,7 +105,7 @@ Status Broker::start() {
 
 uint16_t Broker::port() const noexcept { return server_ ? server_->port() : 0; }
 
-void Broker::on_request(net::ResponseSlot slot, std::vector<std::byte> frame) {
+void Broker::on_request(net::ResponseSlot slot, Buffer frame) {
   size_t header_bytes = 0;
   auto header = protocol::decode_request_header(frame, header_bytes);
   if (!header) {

@@ -49,7 +49,7 @@ class Broker {
   bool stopping() const noexcept { return stopping_; }
 
  private:
-  void on_request(net::ResponseSlot slot, std::vector<std::byte> frame);
+  void on_request(net::ResponseSlot slot, Buffer frame);
   Status load_cluster_id();
   void housekeeping();
   void finish_shutdown();

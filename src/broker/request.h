@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/buffer.h"
 #include "common/log.h"
 #include "net/connection.h"
 #include "protocol/api.h"
@@ -20,7 +21,7 @@ namespace ferry::broker {
 
 struct Request {
   protocol::RequestHeader header;
-  std::vector<std::byte> frame;
+  Buffer frame;  // the request, header included
   size_t body_offset = 0;
   net::ResponseSlot slot;
 

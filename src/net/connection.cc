@@ -239,7 +239,7 @@ void Connection::dispatch_frame() {
   in_flight_request_bytes_ += request_bytes;
   frame_size_ = -1;
   frame_filled_ = 0;
-  std::vector<std::byte> frame = std::move(frame_);
+  Buffer frame = std::move(frame_);
   frame_ = {};
   on_request_(*this, ResponseSlot(weak_from_this(), seq), std::move(frame));
 }

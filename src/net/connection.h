@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "common/buffer.h"
 #include "common/splice.h"
 
 namespace ferry::net {
@@ -81,13 +82,15 @@ struct ConnectionLimits {
   int32_t max_request_bytes = 100 << 20;
   size_t max_pending_bytes = 16u << 20;
   size_t max_in_flight = 1024;
-  size_t max_in_flight_request_bytes = 8u << 20;
+  // Enough pipelined produce data to keep the disk busy while a group-committed fdatasync runs
+  // (acks=all), small enough to keep a gateway's broker well under 64 MiB.
+  size_t max_in_flight_request_bytes = 32u << 20;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // Called for each complete request frame (without its size prefix), in arrival order.
-  using RequestFn = std::function<void(Connection&, ResponseSlot, std::vector<std::byte> frame)>;
+  using RequestFn = std::function<void(Connection&, ResponseSlot, Buffer frame)>;
   using ClosedFn = std::function<void(Connection&)>;
 
   // Takes an accepted, initialised TCP handle (heap-allocated; the Connection closes and frees
@@ -142,10 +145,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ClosedFn on_closed_;
 
   std::byte header_[4] = {};
-  size_t header_len_ = 0;         // bytes of the next size prefix received so far
-  int32_t frame_size_ = -1;       // size of the frame being received; -1 while reading a prefix
-  std::vector<std::byte> frame_;  // the request being received, sized from its prefix
-  size_t frame_filled_ = 0;       // bytes of frame_ received so far
+  size_t header_len_ = 0;    // bytes of the next size prefix received so far
+  int32_t frame_size_ = -1;  // size of the frame being received; -1 while reading a prefix
+  Buffer frame_;             // the request being received, sized from its prefix (not zero-filled)
+  size_t frame_filled_ = 0;  // bytes of frame_ received so far
   std::vector<std::byte> stash_;  // bytes read but not framed while reading was paused
   size_t in_flight_request_bytes_ = 0;
   std::vector<std::byte> chunk_;  // libuv's read buffer

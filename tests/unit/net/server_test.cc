@@ -128,8 +128,8 @@ class ServerTest : public ::testing::Test {
     o.host = "127.0.0.1";
     o.port = 0;
     o.limits = limits;
-    server_ = std::make_unique<Server>(
-        &loop_, o, [this](Connection& c, ResponseSlot slot, std::vector<std::byte> frame) {
+    server_ =
+        std::make_unique<Server>(&loop_, o, [this](Connection& c, ResponseSlot slot, Buffer frame) {
           requests_.push_back(
               std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
           handler_(c, std::move(slot), requests_.back());
