@@ -112,7 +112,7 @@ class Ferry:
     exit, and a clean stop (SIGTERM, exit code 0) is asserted unless the test already failed."""
 
     def __init__(self, binary, port=None, host="127.0.0.1", data_dir=None, log_level=None,
-                 extra_args=()):
+                 extra_args=(), config_text=None):
         self.binary = binary
         self.host = host
         self.fixed_port = port is not None
@@ -121,6 +121,12 @@ class Ferry:
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
         self.log_level = log_level or os.environ.get("FERRY_COMPAT_LOG_LEVEL", "info")
         self.extra_args = list(extra_args)
+        if config_text is not None:
+            # A TOML file in the work directory, passed with --config on every start.
+            self.config_path = os.path.join(self.workdir, "ferry.toml")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+            self.extra_args += ["--config", self.config_path]
         self.proc = None
         self.log_path = None
         self.starts = 0
@@ -371,6 +377,18 @@ def check_same_partitions(topic, got, want):
         g, w = got.get(part, []), want.get(part, [])
         check_eq(len(g), len(w), f"{topic}[{part}]: {len(w)} records")
         check_eq(g, w, f"{topic}[{part}]: offsets, keys and values equal, in order")
+
+
+# ---- consumer groups -------------------------------------------------------------------------
+
+# The first JoinGroup into an empty group waits group.initial.rebalance.delay.ms (3 s by default);
+# the group tests do not.
+GROUP_CONFIG = "[broker]\ngroup.initial.rebalance.delay.ms = 0\n"
+
+
+def group_ferry(binary):
+    """A Ferry for the group tests (use it as a context manager), started with GROUP_CONFIG."""
+    return Ferry(binary, config_text=GROUP_CONFIG)
 
 
 # ---- Go (GOPATH mode against Debian's golang-*-dev packages) -----------------------------------

@@ -1,0 +1,389 @@
+#!/usr/bin/python3
+# Consumer groups with confluent-kafka-python 1.7.0 (librdkafka 2.0.2) against ferry. Members
+# are groups_consumer.py processes (subscribe, range assignor, enable.auto.commit=false, a
+# synchronous commit after each processed batch, session.timeout.ms=6000, heartbeats every 1 s):
+#  1. three members of one group share a 6-partition topic two partitions each; 3000 keyed
+#     records are consumed exactly once across them; list_groups shows the group Stable with its
+#     three members; committed() of the group equals the end offsets. A member killed with
+#     SIGKILL: its partitions move to the survivors within the session timeout (plus a margin)
+#     and records produced after the kill are all consumed (at least once; repeats only of
+#     records at or after the dead member's last commit). A fourth member joining gets two
+#     partitions and the records produced next.
+#  2. simple commits (assign(), no membership) come back from committed().
+#  3. committed offsets survive a broker restart: a new member continues at them.
+#  4. static membership (group.instance.id): a member closed and started again within the
+#     session timeout gets its previous partitions back, and the other member sees no rebalance.
+import time
+
+import harness
+from harness import check, check_eq, step, wait_for, CheckFailed
+from groups_consumer import Member
+
+TIMEOUT = 15
+SESSION_MS = 6000
+# Time for a dead member's partitions to move: the session timeout, then one heartbeat for the
+# survivors to hear of the rebalance, their JoinGroup and SyncGroup, plus slack for slow machines.
+MOVE_S = SESSION_MS / 1000 + 12
+
+
+def admin(b):
+    from confluent_kafka.admin import AdminClient
+    return AdminClient({"bootstrap.servers": b})
+
+
+def records(tag, n, keys, start=0):
+    return [{"key": f"k{i % keys}".encode(), "value": f"{tag}-{i:05d}".encode()}
+            for i in range(start, start + n)]
+
+
+def produced_set(acked):
+    """{(partition, offset, value)} from produce_confluent's result."""
+    return {(p, o, v.decode()) for p, recs in acked.items() for o, _k, v in recs}
+
+
+def end_offsets(b, topic, partitions):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": b, "group.id": "ferry-compat-watermarks"})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)[1]
+                for p in range(partitions)}
+    finally:
+        c.close()
+
+
+def group_committed(b, group, topic, partitions):
+    """OffsetFetch through Consumer.committed() of a consumer that does not join the group."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": b, "group.id": group, "enable.auto.commit": False})
+    try:
+        try:
+            tps = c.committed([TopicPartition(topic, p) for p in range(partitions)],
+                              timeout=TIMEOUT)
+        except Exception as e:
+            raise CheckFailed(f"committed() for group {group}: {e}")
+        for tp in tps:
+            if tp.error:
+                raise CheckFailed(f"committed() for group {group} {topic}[{tp.partition}]: "
+                                  f"{tp.error}")
+        return {tp.partition: tp.offset for tp in tps}
+    finally:
+        c.close()
+
+
+def coordinator_ready(b, group):
+    """Fails clearly when the broker has no group coordinator (FindCoordinator error 15)."""
+    from confluent_kafka import Consumer, TopicPartition, KafkaException
+    c = Consumer({"bootstrap.servers": b, "group.id": group, "enable.auto.commit": False})
+    try:
+        c.committed([TopicPartition("ferry-compat-probe", 0)], timeout=10)
+    except KafkaException as e:
+        raise CheckFailed(f"the broker has no working group coordinator (OffsetFetch through "
+                          f"FindCoordinator failed: {e})")
+    finally:
+        c.close()
+    check(True, "FindCoordinator + OffsetFetch answered (the group coordinator is there)")
+
+
+def stable(members, partitions, per_member):
+    """True when every member's current assignment has `per_member` partitions and together
+    they cover 0..partitions-1 with no overlap."""
+    asg = [m.assignment() for m in members]
+    flat = sorted(p for a in asg for p in a)
+    return flat == list(range(partitions)) and all(len(a) == per_member for a in asg)
+
+
+def wait_stable(members, partitions, per_member, timeout_s, what):
+    def ok():
+        for m in members:
+            if not m.alive():
+                raise CheckFailed(f"member {m.name} exited (status {m.proc.returncode})")
+        return stable(members, partitions, per_member)
+    t0 = time.monotonic()
+    wait_for(ok, timeout_s, what, interval_s=0.1)
+    took = time.monotonic() - t0
+    check(True, f"{what}: " + ", ".join(f"{m.name}={m.assignment()}" for m in members) +
+          f" ({took:.1f}s)")
+    return took
+
+
+def consumed(members):
+    return [r for m in members for r in m.records()]
+
+
+def wait_consumed(members, want, timeout_s, what):
+    """Waits until the union of what `members` consumed contains `want` (a set)."""
+    def ok():
+        return want <= set(consumed(members))
+    try:
+        wait_for(ok, timeout_s, what, interval_s=0.1)
+    except CheckFailed:
+        missing = sorted(want - set(consumed(members)))
+        raise CheckFailed(f"{what}: {len(missing)} of {len(want)} records not consumed within "
+                          f"{timeout_s}s, first: {missing[:5]}")
+
+
+def check_once(got, want, what):
+    dups = len(got) - len(set(got))
+    extra = set(got) - want
+    check(not extra, f"{what}: nothing consumed that was not produced ({len(extra)} unknown)")
+    check_eq(dups, 0, f"{what}: no record consumed twice")
+    check_eq(len(set(got) & want), len(want), f"{what}: all {len(want)} records consumed")
+
+
+def stop_members(members):
+    for m in members:
+        rc = m.stop()
+        check_eq(rc, 0, f"member {m.name} closed its consumer and exited 0")
+
+
+def shared_group(ferry, members_out):
+    b = ferry.bootstrap
+    topic, group, parts = "grp-six", "grp-shared", 6
+    harness.admin_create_topic(b, topic, parts)
+
+    step("three members join; each gets two of the six partitions")
+    ms = [Member(n, ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
+          for n in ("a", "b", "c")]
+    members_out.extend(ms)
+    wait_stable(ms, parts, 2, 30, "three members share six partitions, two each")
+
+    step("produce 3000 keyed records; consumed exactly once across the members")
+    acked = harness.produce_confluent(b, topic, records("first", 3000, 60))
+    check_eq(sorted(acked), list(range(parts)), "records in all six partitions")
+    first = produced_set(acked)
+    wait_consumed(ms, first, 30, "3000 records consumed by the group")
+    for m in ms:
+        mine = {r[0] for r in m.records()}
+        check(mine <= set(m.assignment()),
+              f"member {m.name} consumed only its partitions {m.assignment()}")
+    check_once(consumed(ms), first, "three members")
+
+    step("AdminClient.list_groups shows the group, Stable, with three members")
+    groups = admin(b).list_groups(group, timeout=TIMEOUT)
+    check_eq([g.id for g in groups], [group], "list_groups(group) returns the group")
+    g = groups[0]
+    check(g.error is None or g.error.code() == 0, f"group described without error ({g.error})")
+    check_eq(g.state, "Stable", "group state")
+    check_eq(g.protocol_type, "consumer", "protocol type")
+    check_eq(g.protocol, "range", "protocol (assignor) chosen")
+    check_eq(len(g.members), 3, "three members listed")
+    all_groups = admin(b).list_groups(timeout=TIMEOUT)
+    check(group in [x.id for x in all_groups], "list_groups() (all groups) includes it")
+
+    step("the commits after each batch are what committed() returns")
+    ends = end_offsets(b, topic, parts)
+
+    def commits_done():
+        return group_committed(b, group, topic, parts) == ends
+    wait_for(commits_done, 10, "committed offsets == end offsets", interval_s=0.2)
+    check(True, f"committed() of {group} == end offsets {ends}")
+
+    step("kill -9 member c; produce more; its partitions move to a and b")
+    a, bm, c = ms
+    dead_parts = c.assignment()
+    dead_commit = c.committed()
+    c.kill9()
+    t_kill = time.monotonic()
+    acked2 = harness.produce_confluent(b, topic, records("second", 600, 60, 3000))
+    second = produced_set(acked2)
+    took = wait_stable([a, bm], parts, 3, MOVE_S, "a and b take over c's partitions")
+    check(time.monotonic() - t_kill <= MOVE_S,
+          f"moved within session timeout + margin ({time.monotonic() - t_kill:.1f}s <= {MOVE_S}s)")
+    check(set(dead_parts) <= set(a.assignment()) | set(bm.assignment()),
+          f"c's partitions {dead_parts} now belong to a or b")
+    wait_consumed([a, bm], second, 30, "600 records produced after the kill consumed")
+    got = [r for r in consumed([a, bm]) if r[2].startswith("second-")]
+    check(set(got) == second, "no gaps: every record produced after the kill consumed, "
+                              "nothing unknown")
+    seen, dups = set(), []
+    for r in got:
+        if r in seen:
+            dups.append(r)
+        seen.add(r)
+    bad = [r for r in dups if not (r[0] in dead_parts and r[1] >= dead_commit.get(r[0], 0))]
+    check_eq(bad, [], f"repeats ({len(dups)}) only of c's partitions at or after its last commit")
+    # Records before the kill were consumed once; a or b must not have re-read them.
+    again = [r for r in consumed([a, bm]) if r in first]
+    check_eq(len(again), len(set(again)), "no record from before the kill consumed twice by a/b")
+
+    step("a new member d joins: a rebalance gives it two partitions")
+    d = Member("d", ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
+    members_out.append(d)
+    wait_stable([a, bm, d], parts, 2, 30, "a, b and d share six partitions, two each")
+    acked3 = harness.produce_confluent(b, topic, records("third", 300, 60, 3600))
+    third = produced_set(acked3)
+    wait_consumed([a, bm, d], third, 30, "300 records produced after d joined consumed")
+    got3 = [r for r in consumed([a, bm, d]) if r[2].startswith("third-")]
+    check_eq(len(got3), len(set(got3)), "records after d joined consumed once")
+    check({r[0] for r in d.records()} >= set(d.assignment()),
+          f"d consumed records from its partitions {d.assignment()}")
+
+    step("members close (LeaveGroup); the group keeps its offsets")
+    stop_members([a, bm, d])
+    ends = end_offsets(b, topic, parts)
+    check_eq(group_committed(b, group, topic, parts), ends,
+             "committed offsets after close == end offsets")
+    groups = admin(b).list_groups(group, timeout=TIMEOUT)
+    check_eq([(x.id, x.state, len(x.members)) for x in groups], [(group, "Empty", 0)],
+             "list_groups: group Empty with no members")
+
+
+def simple_commits(ferry):
+    from confluent_kafka import Consumer, TopicPartition
+    b = ferry.bootstrap
+    topic, group = "grp-simple", "grp-simple-commit"
+    step("commit() without membership (assign only) and committed()")
+    harness.admin_create_topic(b, topic, 3)
+    harness.produce_confluent(b, topic, records("s", 90, 9))
+    c = Consumer({"bootstrap.servers": b, "group.id": group, "enable.auto.commit": False})
+    try:
+        c.assign([TopicPartition(topic, p, 0) for p in range(3)])
+        want = {0: 5, 1: 17, 2: 0}
+        try:
+            res = c.commit(offsets=[TopicPartition(topic, p, o) for p, o in want.items()],
+                           asynchronous=False)
+        except Exception as e:
+            raise CheckFailed(f"commit() of {want} failed: {e}")
+        check(all(tp.error is None for tp in res), f"commit() of {want}: no partition error")
+        got = c.committed([TopicPartition(topic, p) for p in range(3)], timeout=TIMEOUT)
+        check_eq({tp.partition: tp.offset for tp in got}, want, "committed() returns them")
+    finally:
+        c.close()
+    check_eq(group_committed(b, group, topic, 3), {0: 5, 1: 17, 2: 0},
+             "another consumer of the group fetches the same offsets")
+
+
+def restart_resume(ferry, members_out):
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+    b = ferry.bootstrap
+    topic, group, parts, n = "grp-resume", "grp-resume", 4, 1000
+    step("consume about half with commits, then close")
+    harness.admin_create_topic(b, topic, parts)
+    acked = harness.produce_confluent(b, topic, records("r", n, 40))
+    want = produced_set(acked)
+    conf = {"bootstrap.servers": b, "group.id": group, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_MS,
+            "heartbeat.interval.ms": 1000, "fetch.wait.max.ms": 100,
+            "max.partition.fetch.bytes": 2048}
+
+    def consume(c, stop_at, deadline_s):
+        got = []
+        deadline = time.monotonic() + deadline_s
+        while len(got) < stop_at and time.monotonic() < deadline:
+            msgs = c.consume(num_messages=50, timeout=0.2)
+            nxt = {}
+            for m in msgs:
+                if m.error():
+                    if m.error().code() != KafkaError._PARTITION_EOF:
+                        raise CheckFailed(f"consumer error: {m.error()}")
+                    continue
+                got.append((m.partition(), m.offset(), m.value().decode()))
+                nxt[m.partition()] = m.offset() + 1
+            if nxt:
+                try:
+                    c.commit(offsets=[TopicPartition(topic, p, o) for p, o in nxt.items()],
+                             asynchronous=False)
+                except KafkaException as e:
+                    raise CheckFailed(f"commit of {nxt} failed: {e}")
+        return got
+
+    c = Consumer(conf)
+    c.subscribe([topic])
+    try:
+        half = consume(c, n // 2, 30)
+    finally:
+        c.close()
+    check(len(half) >= n // 2, f"first consumer read {len(half)} records (>= {n // 2})")
+    check(len(half) < n, f"... and not all {n} (max.partition.fetch.bytes keeps batches small)")
+    committed = group_committed(b, group, topic, parts)
+    last = {}
+    for p, o, _v in half:
+        last[p] = max(last.get(p, -1), o + 1)
+    check_eq({p: o for p, o in committed.items() if o >= 0}, last,
+             "committed offsets == next offset after what was read")
+
+    step("restart ferry (SIGTERM, same data directory)")
+    ferry.restart(hard=False)
+    check_eq(group_committed(b, group, topic, parts), committed,
+             "committed offsets survived the restart")
+
+    step("a new member of the group continues at the committed offsets")
+    c = Consumer(conf)
+    c.subscribe([topic])
+    try:
+        rest = consume(c, n - len(half), 30)
+    finally:
+        c.close()
+    firsts = {}
+    for p, o, _v in rest:
+        firsts.setdefault(p, o)
+    ends = {p: len(recs) for p, recs in acked.items()}
+    # A partition the first consumer never read has no committed offset: it starts at 0.
+    starts = {p: (committed.get(p, -1) if committed.get(p, -1) >= 0 else 0) for p in ends}
+    check_eq(firsts, {p: o for p, o in starts.items() if o < ends[p]},
+             "first offset read per partition == committed offset")
+    check_once(half + rest, want, "before and after the restart")
+
+
+def static_members(ferry, members_out):
+    b = ferry.bootstrap
+    topic, group, parts = "grp-static", "grp-static", 4
+    session = 10000
+    step("two static members (group.instance.id) share a 4-partition topic")
+    harness.admin_create_topic(b, topic, parts)
+    s1 = Member("s1", ferry.workdir, b, topic, group, instance_id="inst-1",
+                session_timeout_ms=session)
+    members_out.append(s1)
+    wait_stable([s1], parts, 4, 30, "s1 alone has all four partitions")
+    s2 = Member("s2", ferry.workdir, b, topic, group, instance_id="inst-2",
+                session_timeout_ms=session)
+    members_out.append(s2)
+    wait_stable([s1, s2], parts, 2, 30, "s1 and s2 have two partitions each")
+    acked = harness.produce_confluent(b, topic, records("st1", 200, 20))
+    wait_consumed([s1, s2], produced_set(acked), 30, "200 records consumed")
+    s1_assigns = len(s1.events("assign"))
+    s1_revokes = len(s1.events("revoke"))
+    s2_parts = s2.assignment()
+
+    step("s2 closes (a static member sends no LeaveGroup) and starts again at once")
+    check_eq(s2.stop(), 0, "s2 closed and exited 0")
+    s2_before = len(s2.events("assign"))
+    s2.start()
+
+    def s2_back():
+        return len(s2.events("assign")) > s2_before and s2.assignment()
+    wait_for(s2_back, session / 1000, "s2 assigned again within the session timeout",
+             interval_s=0.1)
+    check_eq(s2.assignment(), s2_parts, "s2 got its previous partitions back")
+    acked2 = harness.produce_confluent(b, topic, records("st2", 200, 20, 200))
+    wait_consumed([s1, s2], produced_set(acked2), 30, "200 more records consumed")
+    time.sleep(2)  # two more heartbeats: a rebalance would have reached s1 by now
+    check_eq((len(s1.events("assign")), len(s1.events("revoke"))), (s1_assigns, s1_revokes),
+             "s1 saw no rebalance (no new assign or revoke)")
+    got = [r for r in consumed([s1, s2])]
+    check_once(got, produced_set(acked) | produced_set(acked2), "static members")
+    stop_members([s1, s2])
+
+
+def body(args):
+    members = []
+    with harness.group_ferry(args.ferry) as ferry:
+        try:
+            step("setup: is there a group coordinator?")
+            coordinator_ready(ferry.bootstrap, "grp-probe")
+            shared_group(ferry, members)
+            simple_commits(ferry)
+            restart_resume(ferry, members)
+            static_members(ferry, members)
+        except BaseException:
+            for m in members:
+                m.dump()
+            raise
+        finally:
+            for m in members:
+                if m.alive():
+                    m.kill9()
+
+
+if __name__ == "__main__":
+    harness.main("consumer groups with confluent-kafka against ferry", body)
