@@ -81,6 +81,8 @@ Status Broker::start() {
   logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
   topics_ = std::make_unique<TopicManager>(config_, *meta_, *logs_);
   FERRY_TRY(topics_->load());
+  groups_ = std::make_unique<GroupCoordinator>(loop_, config_, *meta_);
+  FERRY_TRY(groups_->load());
 
   net::ServerOptions so;
   so.host = config_.listen.host;
@@ -89,8 +91,8 @@ Status Broker::start() {
   so.limits.max_pending_bytes = static_cast<size_t>(config_.connection_max_pending_bytes);
   so.max_connections = static_cast<size_t>(config_.max_connections);
   server_ = std::make_unique<net::Server>(
-      loop_, so, [this](net::Connection&, net::ResponseSlot slot, Buffer frame) {
-        on_request(std::move(slot), std::move(frame));
+      loop_, so, [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
+        on_request(std::move(slot), std::move(frame), c.peer());
       });
   FERRY_TRY(server_->listen());
   // Listening on port 0 (tests): clients must be told the port actually bound.
@@ -105,7 +107,7 @@ Status Broker::start() {
 
 uint16_t Broker::port() const noexcept { return server_ ? server_->port() : 0; }
 
-void Broker::on_request(net::ResponseSlot slot, Buffer frame) {
+void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string& peer) {
   size_t header_bytes = 0;
   auto header = protocol::decode_request_header(frame, header_bytes);
   if (!header) {
@@ -139,6 +141,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame) {
   r.frame = std::move(frame);
   r.body_offset = header_bytes;
   r.slot = std::move(slot);
+  r.client_host = "/" + peer.substr(0, peer.rfind(':'));
   h->handle(*this, std::move(r));
 }
 
@@ -172,6 +175,7 @@ void Broker::shutdown(std::function<void(Status)> done) {
   }
   server_->stop_accepting();
   waiters_.complete_all();
+  if (groups_) groups_->shutdown();
   drain_timer_ = std::make_unique<UvTimer>(loop_);
   drain_timer_->start(kDrainDeadlineMs, [this] {
     FERRY_LOG(warn, "broker", "closing %zu connections with requests still in flight",

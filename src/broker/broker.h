@@ -17,6 +17,7 @@
 #include <string>
 
 #include "broker/fetch_waiters.h"
+#include "broker/groups/group_coordinator.h"
 #include "broker/topic_manager.h"
 #include "common/clock.h"
 #include "common/uv_timer.h"
@@ -43,13 +44,14 @@ class Broker {
   const config::BrokerConfig& config() const noexcept { return config_; }
   const Clock& clock() const noexcept { return clock_; }
   TopicManager& topics() noexcept { return *topics_; }
+  GroupCoordinator& groups() noexcept { return *groups_; }
   meta::MetaStore& meta() noexcept { return *meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   bool stopping() const noexcept { return stopping_; }
 
  private:
-  void on_request(net::ResponseSlot slot, Buffer frame);
+  void on_request(net::ResponseSlot slot, Buffer frame, const std::string& peer);
   Status load_cluster_id();
   void housekeeping();
   void finish_shutdown();
@@ -60,6 +62,7 @@ class Broker {
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<TopicManager> topics_;
+  std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<net::Server> server_;
   FetchWaiters waiters_;
   UvTimer housekeeping_timer_;

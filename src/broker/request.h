@@ -24,6 +24,7 @@ struct Request {
   Buffer frame;  // the request, header included
   size_t body_offset = 0;
   net::ResponseSlot slot;
+  std::string client_host;  // the peer's address, for DescribeGroups
 
   protocol::ApiKey key() const noexcept { return static_cast<protocol::ApiKey>(header.api_key); }
   int16_t version() const noexcept { return header.api_version; }

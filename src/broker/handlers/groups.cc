@@ -1,7 +1,10 @@
-// Consumer-group APIs and InitProducerId before their coordinators exist: every request gets a
-// well-formed answer with Kafka's error for "no coordinator here", so clients back off and
-// report it instead of hanging. ListGroups answers an empty list (there are no groups).
+// Consumer-group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+// OffsetCommit, OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups): request
+// and response mapping around the GroupCoordinator (groups/group_coordinator.h), which holds
+// the state machine. InitProducerId is answered here too until idempotent producers exist.
 #include "protocol/messages/groups.h"
+
+#include <memory>
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
@@ -10,9 +13,10 @@
 namespace ferry::broker {
 namespace {
 
-constexpr auto kNoCoordinator = static_cast<int16_t>(ErrorCode::coordinator_not_available);
-constexpr auto kNoGroup = static_cast<int16_t>(ErrorCode::group_id_not_found);
+constexpr int8_t kGroupKey = 0;
 
+
+// Decodes, runs `fill` and responds; for answers that are ready at once.
 template <typename Req, typename Resp, typename Fill>
 void answer(Request& r, Fill fill) {
   Req req;
@@ -22,91 +26,279 @@ void answer(Request& r, Fill fill) {
   respond(r, resp);
 }
 
-}  // namespace
-
-void handle_find_coordinator(Broker&, Request&& r) {
+void find_coordinator(Broker& b, Request& r) {
   answer<protocol::FindCoordinatorRequest, protocol::FindCoordinatorResponse>(
-      r, [](const auto&, auto& resp) {
-        resp.error_code = kNoCoordinator;
-        resp.error_message = "Consumer groups are not served by this broker yet";
-        resp.node_id = -1;
-        resp.port = -1;
+      r, [&](const auto& req, auto& resp) {
+        if (req.key_type != kGroupKey) {
+          resp.error_code = wire(ErrorCode::coordinator_not_available);
+          resp.error_message = "Transactions are not supported by this broker";
+          resp.node_id = -1;
+          resp.port = -1;
+          return;
+        }
+        const auto& adv = b.config().advertised;
+        resp.node_id = b.config().node_id;
+        resp.host = adv.host;
+        resp.port = adv.port;
       });
 }
 
-void handle_group_request(Broker&, Request&& r) {
+void join_group(Broker& b, Request&& r) {
+  auto req = std::make_shared<protocol::JoinGroupRequest>();
+  if (!decode_body(r, *req)) return;
+  JoinRequest j;
+  j.group_id = req->group_id;
+  j.session_timeout_ms = req->session_timeout_ms;
+  j.rebalance_timeout_ms = r.version() >= 1 ? req->rebalance_timeout_ms : req->session_timeout_ms;
+  j.member_id = req->member_id;
+  j.group_instance_id = req->group_instance_id;
+  j.protocol_type = req->protocol_type;
+  for (auto& p : req->protocols) j.protocols.emplace_back(p.name, std::move(p.metadata));
+  j.client_id = r.header.client_id.value_or("");
+  j.client_host = r.client_host;
+  j.require_known_member_id = r.version() >= 4;
+  auto shared = std::make_shared<Request>(std::move(r));
+  b.groups().join(std::move(j), [shared](JoinResult res) {
+    protocol::JoinGroupResponse resp;
+    resp.error_code = wire(res.error);
+    resp.generation_id = res.generation_id;
+    resp.protocol_name = res.protocol_name;
+    resp.leader = res.leader;
+    resp.member_id = res.member_id;
+    for (auto& m : res.members)
+      resp.members.push_back({m.member_id, m.group_instance_id, std::move(m.metadata)});
+    respond(*shared, resp);
+  });
+}
+
+void sync_group(Broker& b, Request&& r) {
+  protocol::SyncGroupRequest req;
+  if (!decode_body(r, req)) return;
+  std::map<std::string, protocol::Bytes> assignments;
+  for (auto& a : req.assignments) assignments[a.member_id] = std::move(a.assignment);
+  auto shared = std::make_shared<Request>(std::move(r));
+  b.groups().sync(req.group_id, req.generation_id, req.member_id, req.group_instance_id,
+                  std::move(assignments), [shared](SyncResult res) {
+                    protocol::SyncGroupResponse resp;
+                    resp.error_code = wire(res.error);
+                    resp.assignment = std::move(res.assignment);
+                    respond(*shared, resp);
+                  });
+}
+
+void leave_group(Broker& b, Request& r) {
+  answer<protocol::LeaveGroupRequest, protocol::LeaveGroupResponse>(
+      r, [&](const auto& req, auto& resp) {
+        std::vector<MemberRef> members;
+        if (r.version() >= 3) {
+          for (const auto& m : req.members) members.push_back({m.member_id, m.group_instance_id});
+        } else {
+          members.push_back({req.member_id, std::nullopt});
+        }
+        std::vector<ErrorCode> errors;
+        const ErrorCode top = b.groups().leave(req.group_id, members, errors);
+        if (r.version() >= 3) {
+          resp.error_code = wire(top);
+          for (size_t i = 0; i < members.size(); ++i) {
+            resp.members.push_back(
+                {members[i].member_id, members[i].group_instance_id, wire(errors[i])});
+          }
+        } else {
+          resp.error_code = wire(errors.empty() ? top : errors[0]);
+        }
+      });
+}
+
+void offset_commit(Broker& b, Request&& r) {
+  protocol::OffsetCommitRequest req;
+  if (!decode_body(r, req)) return;
+  std::vector<CommitEntry> entries;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      CommitEntry e;
+      e.topic = t.name;
+      e.partition = p.partition_index;
+      e.offset = p.committed_offset;
+      e.leader_epoch = p.committed_leader_epoch;
+      e.metadata = p.committed_metadata;
+      // Offsets of topics this broker does not have are refused, as Kafka does.
+      if (b.topics().partition(t.name, p.partition_index) == nullptr)
+        e.error = ErrorCode::unknown_topic_or_partition;
+      entries.push_back(std::move(e));
+    }
+  }
+  // v0 has no generation or member: a "simple" commit.
+  const int32_t generation = r.version() >= 1 ? req.generation_id_or_member_epoch : -1;
+  std::vector<CommitEntry> valid;
+  std::vector<CommitEntry> refused;
+  for (auto& e : entries) (e.error == ErrorCode::none ? valid : refused).push_back(e);
+  auto shared = std::make_shared<Request>(std::move(r));
+  auto finish = [shared, refused](std::vector<CommitEntry> done) {
+    done.insert(done.end(), refused.begin(), refused.end());
+    protocol::OffsetCommitResponse resp;
+    for (const auto& e : done) {
+      auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
+                             [&](const auto& t) { return t.name == e.topic; });
+      if (it == resp.topics.end()) {
+        resp.topics.emplace_back();
+        it = resp.topics.end() - 1;
+        it->name = e.topic;
+      }
+      it->partitions.push_back({e.partition, wire(e.error)});
+    }
+    respond(*shared, resp);
+  };
+  if (valid.empty()) {
+    finish({});
+    return;
+  }
+  b.groups().commit(req.group_id, generation, req.member_id, req.group_instance_id,
+                    std::move(valid), std::move(finish));
+}
+
+void offset_fetch(Broker& b, Request& r) {
+  answer<protocol::OffsetFetchRequest, protocol::OffsetFetchResponse>(
+      r, [&](const auto& req, auto& resp) {
+        auto entry = [&](int32_t partition, const meta::OffsetCommit* c) {
+          protocol::OffsetFetchResponse::Topic::Partition p;
+          p.partition_index = partition;
+          if (c != nullptr) {
+            p.committed_offset = c->offset.value();
+            p.committed_leader_epoch = c->leader_epoch.value();
+            p.metadata = c->metadata;
+          } else {
+            p.committed_offset = -1;
+            p.metadata = "";
+          }
+          return p;
+        };
+        if (!req.topics) {  // v2+: every committed offset of the group
+          for (const auto& c : b.groups().committed_all(req.group_id)) {
+            auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
+                                   [&](const auto& t) { return t.name == c.topic; });
+            if (it == resp.topics.end()) {
+              resp.topics.emplace_back();
+              it = resp.topics.end() - 1;
+              it->name = c.topic;
+            }
+            it->partitions.push_back(entry(c.partition.value(), &c));
+          }
+          return;
+        }
+        for (const auto& t : *req.topics) {
+          auto& rt = resp.topics.emplace_back();
+          rt.name = t.name;
+          for (int32_t p : t.partition_indexes)
+            rt.partitions.push_back(entry(p, b.groups().committed(req.group_id, t.name, p)));
+        }
+      });
+}
+
+void offset_delete(Broker& b, Request&& r) {
+  protocol::OffsetDeleteRequest req;
+  if (!decode_body(r, req)) return;
+  std::vector<CommitEntry> entries;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      CommitEntry e;
+      e.topic = t.name;
+      e.partition = p.partition_index;
+      entries.push_back(std::move(e));
+    }
+  }
+  auto shared = std::make_shared<Request>(std::move(r));
+  b.groups().delete_offsets(
+      req.group_id, std::move(entries), [shared](ErrorCode top, std::vector<CommitEntry> done) {
+        protocol::OffsetDeleteResponse resp;
+        resp.error_code = wire(top);
+        if (top == ErrorCode::none) {
+          for (const auto& e : done) {
+            auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
+                                   [&](const auto& t) { return t.name == e.topic; });
+            if (it == resp.topics.end()) {
+              resp.topics.emplace_back();
+              it = resp.topics.end() - 1;
+              it->name = e.topic;
+            }
+            it->partitions.push_back({e.partition, wire(e.error)});
+          }
+        }
+        respond(*shared, resp);
+      });
+}
+
+void describe_groups(Broker& b, Request& r) {
+  answer<protocol::DescribeGroupsRequest, protocol::DescribeGroupsResponse>(
+      r, [&](const auto& req, auto& resp) {
+        for (const auto& id : req.groups) {
+          GroupDescription d = b.groups().describe(id);
+          auto& g = resp.groups.emplace_back();
+          g.error_code = wire(d.error);
+          g.group_id = d.group_id;
+          g.group_state = d.state;
+          g.protocol_type = d.protocol_type;
+          g.protocol_data = d.protocol_name;
+          for (auto& m : d.members) {
+            g.members.push_back({m.member_id, m.group_instance_id, m.client_id, m.client_host,
+                                 std::move(m.metadata), std::move(m.assignment)});
+          }
+        }
+      });
+}
+
+void list_groups(Broker& b, Request& r) {
+  answer<protocol::ListGroupsRequest, protocol::ListGroupsResponse>(
+      r, [&](const auto&, auto& resp) {
+        for (auto& [id, type] : b.groups().list()) resp.groups.push_back({id, type});
+      });
+}
+
+void delete_groups(Broker& b, Request&& r) {
+  protocol::DeleteGroupsRequest req;
+  if (!decode_body(r, req)) return;
+  struct State {
+    Request request;
+    protocol::DeleteGroupsResponse response;
+    size_t remaining = 0;
+  };
+  auto st = std::make_shared<State>();
+  st->request = std::move(r);
+  st->remaining = req.groups_names.size();
+  for (const auto& g : req.groups_names) st->response.results.push_back({g, 0});
+  if (st->remaining == 0) {
+    respond(st->request, st->response);
+    return;
+  }
+  for (size_t i = 0; i < req.groups_names.size(); ++i) {
+    b.groups().delete_group(req.groups_names[i], [st, i](ErrorCode e) {
+      st->response.results[i].error_code = wire(e);
+      if (--st->remaining == 0) respond(st->request, st->response);
+    });
+  }
+}
+
+}  // namespace
+
+void handle_find_coordinator(Broker& b, Request&& r) { find_coordinator(b, r); }
+
+void handle_group_request(Broker& b, Request&& r) {
   using protocol::ApiKey;
   switch (r.key()) {
-    case ApiKey::join_group:
-      answer<protocol::JoinGroupRequest, protocol::JoinGroupResponse>(
-          r, [](const auto& req, auto& resp) {
-            resp.error_code = kNoCoordinator;
-            resp.member_id = req.member_id;
-          });
-      break;
+    case ApiKey::join_group: return join_group(b, std::move(r));
+    case ApiKey::sync_group: return sync_group(b, std::move(r));
     case ApiKey::heartbeat:
-      answer<protocol::HeartbeatRequest, protocol::HeartbeatResponse>(
-          r, [](const auto&, auto& resp) { resp.error_code = kNoCoordinator; });
-      break;
-    case ApiKey::leave_group:
-      answer<protocol::LeaveGroupRequest, protocol::LeaveGroupResponse>(
-          r, [](const auto&, auto& resp) { resp.error_code = kNoCoordinator; });
-      break;
-    case ApiKey::sync_group:
-      answer<protocol::SyncGroupRequest, protocol::SyncGroupResponse>(
-          r, [](const auto&, auto& resp) { resp.error_code = kNoCoordinator; });
-      break;
-    case ApiKey::offset_commit:
-      answer<protocol::OffsetCommitRequest, protocol::OffsetCommitResponse>(
-          r, [](const auto& req, auto& resp) {
-            for (const auto& t : req.topics) {
-              auto& rt = resp.topics.emplace_back();
-              rt.name = t.name;
-              for (const auto& p : t.partitions)
-                rt.partitions.push_back({p.partition_index, kNoCoordinator});
-            }
+      return answer<protocol::HeartbeatRequest, protocol::HeartbeatResponse>(
+          r, [&](const auto& req, auto& resp) {
+            resp.error_code = wire(b.groups().heartbeat(req.group_id, req.generation_id,
+                                                        req.member_id, req.group_instance_id));
           });
-      break;
-    case ApiKey::offset_fetch:
-      answer<protocol::OffsetFetchRequest, protocol::OffsetFetchResponse>(
-          r, [&r](const auto& req, auto& resp) {
-            resp.error_code = kNoCoordinator;  // v2+
-            if (r.version() >= 2 || !req.topics) return;
-            for (const auto& t : *req.topics) {
-              auto& rt = resp.topics.emplace_back();
-              rt.name = t.name;
-              for (int32_t p : t.partition_indexes) {
-                auto& rp = rt.partitions.emplace_back();
-                rp.partition_index = p;
-                rp.error_code = kNoCoordinator;
-              }
-            }
-          });
-      break;
-    case ApiKey::describe_groups:
-      answer<protocol::DescribeGroupsRequest, protocol::DescribeGroupsResponse>(
-          r, [](const auto& req, auto& resp) {
-            for (const auto& g : req.groups) {
-              auto& rg = resp.groups.emplace_back();
-              rg.error_code = kNoCoordinator;
-              rg.group_id = g;
-            }
-          });
-      break;
-    case ApiKey::list_groups:
-      answer<protocol::ListGroupsRequest, protocol::ListGroupsResponse>(r,
-                                                                        [](const auto&, auto&) {});
-      break;
-    case ApiKey::delete_groups:
-      answer<protocol::DeleteGroupsRequest, protocol::DeleteGroupsResponse>(
-          r, [](const auto& req, auto& resp) {
-            for (const auto& g : req.groups_names) resp.results.push_back({g, kNoGroup});
-          });
-      break;
-    case ApiKey::offset_delete:
-      answer<protocol::OffsetDeleteRequest, protocol::OffsetDeleteResponse>(
-          r, [](const auto&, auto& resp) { resp.error_code = kNoGroup; });
-      break;
+    case ApiKey::leave_group: return leave_group(b, r);
+    case ApiKey::offset_commit: return offset_commit(b, std::move(r));
+    case ApiKey::offset_fetch: return offset_fetch(b, r);
+    case ApiKey::offset_delete: return offset_delete(b, std::move(r));
+    case ApiKey::describe_groups: return describe_groups(b, r);
+    case ApiKey::list_groups: return list_groups(b, r);
+    case ApiKey::delete_groups: return delete_groups(b, std::move(r));
     default: r.slot.close_connection("no handler");
   }
 }
@@ -114,7 +306,7 @@ void handle_group_request(Broker&, Request&& r) {
 void handle_init_producer_id(Broker&, Request&& r) {
   answer<protocol::InitProducerIdRequest, protocol::InitProducerIdResponse>(
       r, [](const auto&, auto& resp) {
-        resp.error_code = static_cast<int16_t>(ErrorCode::unsupported_version);
+        resp.error_code = wire(ErrorCode::unsupported_version);
         resp.producer_id = -1;
         resp.producer_epoch = -1;
       });

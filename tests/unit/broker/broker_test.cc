@@ -395,11 +395,13 @@ TEST_F(BrokerTest, TopicsAndAcknowledgedRecordsSurviveARestart) {
   EXPECT_EQ(md.topics[0].partitions.size(), 2u);
 }
 
-TEST_F(BrokerTest, GroupApisAnswerCoordinatorNotAvailable) {
+TEST_F(BrokerTest, FindCoordinatorNamesThisBroker) {
   FindCoordinatorRequest fc;
   fc.key = "g";
   auto resp = call<FindCoordinatorResponse>(ApiKey::find_coordinator, 2, fc);
-  EXPECT_EQ(resp.error_code, 15);
+  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.node_id, 0);
+  EXPECT_EQ(resp.port, broker_->port());
   auto lg = call<ListGroupsResponse>(ApiKey::list_groups, 2, ListGroupsRequest{});
   EXPECT_EQ(lg.error_code, 0);
   EXPECT_TRUE(lg.groups.empty());
