@@ -1,0 +1,334 @@
+// The group coordinator's state machine, driven directly on a loop: joins (KIP-394, initial
+// delay), sync, heartbeats in each state, leaves, session expiry, static membership, protocol
+// checks, offset commit validation and group deletion.
+#include "broker/groups/group_coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "support/test_support.h"
+
+namespace ferry::broker {
+namespace {
+
+using protocol::Bytes;
+
+Bytes bytes(const std::string& s) {
+  Bytes b;
+  for (char c : s) b.push_back(static_cast<std::byte>(c));
+  return b;
+}
+
+class GroupCoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uv_loop_init(&loop_);
+    auto store = meta::MetaStore::open(dir_.file("meta.db"), &loop_);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    config_.group_initial_rebalance_delay_ms = 0;
+    coord_ = std::make_unique<GroupCoordinator>(&loop_, config_, *store_);
+  }
+  void TearDown() override {
+    coord_->shutdown();
+    coord_.reset();
+    bool closed = false;
+    store_->close([&](Status) { closed = true; });
+    run_until([&] { return closed; });
+    store_.reset();
+    for (int i = 0; i < 10; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  bool run_until(const std::function<bool()>& done, int max_ms = 5000) {
+    uv_timer_t guard;
+    uv_timer_init(&loop_, &guard);
+    uv_timer_start(
+        &guard, [](uv_timer_t*) {}, 5, 5);
+    uv_update_time(&loop_);
+    const uint64_t start = uv_now(&loop_);
+    while (!done() && uv_now(&loop_) - start < static_cast<uint64_t>(max_ms))
+      uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return done();
+  }
+
+  JoinRequest join_req(const std::string& member_id, const std::string& protocol = "range",
+                       std::optional<std::string> instance = std::nullopt) {
+    JoinRequest r;
+    r.group_id = "g";
+    r.session_timeout_ms = 6000;
+    r.rebalance_timeout_ms = 3000;
+    r.member_id = member_id;
+    r.group_instance_id = std::move(instance);
+    r.protocol_type = "consumer";
+    r.protocols = {{protocol, bytes("md-" + protocol)}};
+    r.client_id = "client";
+    r.client_host = "/127.0.0.1";
+    return r;
+  }
+
+  // Starts a join; the result lands in `*out` when the coordinator answers.
+  std::shared_ptr<std::optional<JoinResult>> join(JoinRequest r) {
+    auto out = std::make_shared<std::optional<JoinResult>>();
+    coord_->join(std::move(r), [out](JoinResult res) { *out = std::move(res); });
+    return out;
+  }
+  std::shared_ptr<std::optional<SyncResult>> sync(int32_t gen, const std::string& member,
+                                                  std::map<std::string, Bytes> a = {},
+                                                  std::optional<std::string> instance = {}) {
+    auto out = std::make_shared<std::optional<SyncResult>>();
+    coord_->sync("g", gen, member, instance, std::move(a),
+                 [out](SyncResult res) { *out = std::move(res); });
+    return out;
+  }
+
+  // Two dynamic members joined through MEMBER_ID_REQUIRED and synced: returns their ids,
+  // leader first.
+  std::pair<std::string, std::string> stable_pair() {
+    JoinRequest a = join_req("");
+    a.require_known_member_id = true;
+    auto first = join(a);
+    EXPECT_TRUE(first->has_value());
+    EXPECT_EQ((*first)->error, ErrorCode::member_id_required);
+    const std::string id_a = (*first)->member_id;
+    auto ja = join(join_req(id_a));
+    auto jb = join(join_req(""));
+    EXPECT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+    EXPECT_EQ((*ja)->generation_id, (*jb)->generation_id);
+    const std::string leader = (*ja)->leader;
+    const std::string other = leader == (*ja)->member_id ? (*jb)->member_id : (*ja)->member_id;
+    auto s_other = sync((*ja)->generation_id, other);
+    EXPECT_FALSE(s_other->has_value()) << "a follower's sync waits for the leader's";
+    auto s_leader = sync((*ja)->generation_id, leader,
+                         {{leader, bytes("for-leader")}, {other, bytes("for-other")}});
+    EXPECT_TRUE(s_leader->has_value() && s_other->has_value());
+    EXPECT_EQ((*s_leader)->assignment, bytes("for-leader"));
+    EXPECT_EQ((*s_other)->assignment, bytes("for-other"));
+    return {leader, other};
+  }
+
+  test::TempDir dir_;
+  uv_loop_t loop_{};
+  config::BrokerConfig config_;
+  std::unique_ptr<meta::MetaStore> store_;
+  std::unique_ptr<GroupCoordinator> coord_;
+};
+
+TEST_F(GroupCoordinatorTest, MembersJoinOneGenerationAndTheLeadersAssignmentIsRelayed) {
+  auto [leader, other] = stable_pair();
+  auto d = coord_->describe("g");
+  EXPECT_EQ(d.state, "Stable");
+  EXPECT_EQ(d.protocol_type, "consumer");
+  EXPECT_EQ(d.protocol_name, "range");
+  ASSERT_EQ(d.members.size(), 2u);
+  for (const auto& m : d.members) {
+    EXPECT_EQ(m.metadata, bytes("md-range"));
+    EXPECT_EQ(m.assignment, bytes(m.member_id == leader ? "for-leader" : "for-other"));
+    EXPECT_EQ(m.client_host, "/127.0.0.1");
+  }
+  EXPECT_EQ(coord_->describe("unknown").state, "Dead");
+  EXPECT_EQ(coord_->list().size(), 1u);
+}
+
+TEST_F(GroupCoordinatorTest, TheLeaderLearnsEveryMembersMetadata) {
+  auto ja = join(join_req(""));
+  auto jb = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  const auto& leader = (*ja)->member_id == (*ja)->leader ? **ja : **jb;
+  const auto& follower = (*ja)->member_id == (*ja)->leader ? **jb : **ja;
+  EXPECT_EQ(leader.members.size(), 2u);
+  EXPECT_TRUE(follower.members.empty());
+  EXPECT_EQ(leader.generation_id, 1);
+}
+
+TEST_F(GroupCoordinatorTest, HeartbeatAnswersDependOnStateGenerationAndMember) {
+  auto [leader, other] = stable_pair();
+  EXPECT_EQ(coord_->heartbeat("g", 1, leader, std::nullopt), ErrorCode::none);
+  EXPECT_EQ(coord_->heartbeat("g", 7, leader, std::nullopt), ErrorCode::illegal_generation);
+  EXPECT_EQ(coord_->heartbeat("g", 1, "nobody", std::nullopt), ErrorCode::unknown_member_id);
+  EXPECT_EQ(coord_->heartbeat("nogroup", 1, leader, std::nullopt), ErrorCode::unknown_member_id);
+  // A third member starts a rebalance: the others are told to rejoin.
+  auto jc = join(join_req(""));
+  EXPECT_EQ(coord_->heartbeat("g", 1, leader, std::nullopt), ErrorCode::rebalance_in_progress);
+  EXPECT_EQ(coord_->describe("g").state, "PreparingRebalance");
+  auto ja = join(join_req(leader));
+  auto jb = join(join_req(other));
+  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value() && jc->has_value(); }));
+  EXPECT_EQ((*jc)->generation_id, 2);
+  EXPECT_EQ((*ja)->leader, leader) << "the leader that rejoined stays leader";
+  EXPECT_EQ(coord_->describe("g").state, "CompletingRebalance");
+  EXPECT_EQ(coord_->heartbeat("g", 2, other, std::nullopt), ErrorCode::none);
+  // A sync of the old generation is refused.
+  auto old = sync(1, other);
+  ASSERT_TRUE(old->has_value());
+  EXPECT_EQ((*old)->error, ErrorCode::illegal_generation);
+}
+
+TEST_F(GroupCoordinatorTest, MembersThatDoNotRejoinInTimeAreRemoved) {
+  auto [leader, other] = stable_pair();
+  std::vector<ErrorCode> errors;
+  // The follower rejoins with new metadata; the leader never does.
+  auto jb = join(join_req(other, "range"));
+  JoinRequest changed = join_req(other, "roundrobin");
+  changed.protocols.push_back({"range", bytes("md-range")});
+  auto jb2 = join(changed);
+  ASSERT_TRUE(run_until([&] { return jb2->has_value(); }, 6000));  // rebalance timeout 3 s
+  EXPECT_EQ((*jb2)->leader, other);
+  EXPECT_EQ(coord_->describe("g").members.size(), 1u);
+  EXPECT_EQ(coord_->heartbeat("g", (*jb2)->generation_id, leader, std::nullopt),
+            ErrorCode::unknown_member_id);
+}
+
+TEST_F(GroupCoordinatorTest, LeaveStartsARebalanceAndTheLastLeaveEmptiesTheGroup) {
+  auto [leader, other] = stable_pair();
+  std::vector<ErrorCode> errors;
+  EXPECT_EQ(coord_->leave("g", {{leader, std::nullopt}, {"ghost", std::nullopt}}, errors),
+            ErrorCode::none);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], ErrorCode::none);
+  EXPECT_EQ(errors[1], ErrorCode::unknown_member_id);
+  EXPECT_EQ(coord_->heartbeat("g", 1, other, std::nullopt), ErrorCode::rebalance_in_progress);
+  auto jb = join(join_req(other));
+  ASSERT_TRUE(run_until([&] { return jb->has_value(); }));
+  EXPECT_EQ((*jb)->leader, other);
+  EXPECT_EQ((*jb)->generation_id, 2);
+  EXPECT_EQ(coord_->leave("g", {{other, std::nullopt}}, errors), ErrorCode::none);
+  EXPECT_EQ(coord_->describe("g").state, "Empty");
+}
+
+TEST_F(GroupCoordinatorTest, ASilentMemberExpiresAfterItsSessionTimeout) {
+  FERRY_SKIP_WITHOUT_THREADS();  // 6 s of loop time: native and sanitizer builds only
+  auto [leader, other] = stable_pair();
+  // Only the follower keeps heartbeating.
+  bool rebalancing = false;
+  ASSERT_TRUE(run_until(
+      [&] {
+        rebalancing =
+            coord_->heartbeat("g", 1, other, std::nullopt) == ErrorCode::rebalance_in_progress;
+        return rebalancing;
+      },
+      9000));
+  auto jb = join(join_req(other));
+  ASSERT_TRUE(run_until([&] { return jb->has_value(); }));
+  EXPECT_EQ((*jb)->leader, other);
+  EXPECT_EQ(coord_->describe("g").members.size(), 1u);
+}
+
+TEST_F(GroupCoordinatorTest, AStaticMemberRejoiningGetsItsAssignmentBackWithoutARebalance) {
+  auto ja = join(join_req("", "range", "instance-a"));
+  auto jb = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  const std::string a = (*ja)->member_id;
+  const std::string b = (*jb)->member_id;
+  const std::string leader = (*ja)->leader;
+  auto sa = sync(1, a,
+                 leader == a ? std::map<std::string, Bytes>{{a, bytes("A")}, {b, bytes("B")}}
+                             : std::map<std::string, Bytes>{},
+                 "instance-a");
+  auto sb = sync(1, b,
+                 leader == b ? std::map<std::string, Bytes>{{a, bytes("A")}, {b, bytes("B")}}
+                             : std::map<std::string, Bytes>{});
+  ASSERT_TRUE(sa->has_value() && sb->has_value());
+  // Restart of the static member: empty member id, same instance id and protocols.
+  auto again = join(join_req("", "range", "instance-a"));
+  ASSERT_TRUE(again->has_value()) << "answered at once, no rebalance";
+  EXPECT_EQ((*again)->error, ErrorCode::none);
+  EXPECT_EQ((*again)->generation_id, 1);
+  const std::string a2 = (*again)->member_id;
+  EXPECT_NE(a2, a);
+  EXPECT_EQ(coord_->describe("g").state, "Stable");
+  EXPECT_EQ(coord_->heartbeat("g", 1, b, std::nullopt), ErrorCode::none);
+  auto s2 = sync(1, a2, {}, "instance-a");
+  ASSERT_TRUE(s2->has_value());
+  EXPECT_EQ((*s2)->assignment, bytes("A"));
+  // The old member id is fenced.
+  EXPECT_EQ(coord_->heartbeat("g", 1, a, "instance-a"), ErrorCode::fenced_instance_id);
+}
+
+TEST_F(GroupCoordinatorTest, JoinsAreCheckedForTimeoutsAndProtocols) {
+  JoinRequest bad = join_req("");
+  bad.session_timeout_ms = 100;
+  EXPECT_EQ((*join(bad))->error, ErrorCode::invalid_session_timeout);
+  bad = join_req("");
+  bad.group_id.clear();
+  EXPECT_EQ((*join(bad))->error, ErrorCode::invalid_group_id);
+  EXPECT_EQ((*join(join_req("not-a-member")))->error, ErrorCode::unknown_member_id);
+  auto ja = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value(); }));
+  JoinRequest other_type = join_req("");
+  other_type.protocol_type = "connect";
+  EXPECT_EQ((*join(other_type))->error, ErrorCode::inconsistent_group_protocol);
+  EXPECT_EQ((*join(join_req("", "sticky")))->error, ErrorCode::inconsistent_group_protocol);
+}
+
+TEST_F(GroupCoordinatorTest, TheFirstJoinIntoAnEmptyGroupWaitsTheInitialDelay) {
+  config_.group_initial_rebalance_delay_ms = 300;
+  auto ja = join(join_req(""));
+  run_until([] { return false; }, 100);
+  EXPECT_FALSE(ja->has_value());
+  auto jb = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  EXPECT_EQ((*ja)->generation_id, 1) << "both members in the first generation";
+  EXPECT_EQ((*jb)->generation_id, 1);
+}
+
+TEST_F(GroupCoordinatorTest, OffsetCommitsAreValidatedAgainstTheGeneration) {
+  auto [leader, other] = stable_pair();
+  auto commit = [&](int32_t gen, const std::string& member) {
+    std::optional<std::vector<CommitEntry>> out;
+    coord_->commit("g", gen, member, std::nullopt, {{"t", 0, 42, -1, "m", ErrorCode::none}},
+                   [&](std::vector<CommitEntry> r) { out = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); }));
+    return out ? out->at(0).error : ErrorCode::unknown_server_error;
+  };
+  EXPECT_EQ(commit(9, leader), ErrorCode::illegal_generation);
+  EXPECT_EQ(commit(1, "ghost"), ErrorCode::unknown_member_id);
+  EXPECT_EQ(commit(-1, ""), ErrorCode::unknown_member_id) << "the group has members";
+  {
+    // Metadata over 4096 bytes.
+    std::optional<std::vector<CommitEntry>> out;
+    coord_->commit("g", 1, leader, std::nullopt,
+                   {{"t", 0, 1, -1, std::string(5000, 'x'), ErrorCode::none}},
+                   [&](std::vector<CommitEntry> r) { out = std::move(r); });
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->at(0).error, ErrorCode::offset_metadata_too_large);
+  }
+  FERRY_SKIP_WITHOUT_THREADS();  // a valid commit goes to SQLite on the thread pool
+  EXPECT_EQ(commit(1, leader), ErrorCode::none);
+  ASSERT_NE(coord_->committed("g", "t", 0), nullptr);
+  EXPECT_EQ(coord_->committed("g", "t", 0)->offset.value(), 42);
+  EXPECT_EQ(coord_->committed("g", "t", 0)->metadata, "m");
+  // Deleting a group with members is refused; an unknown one is not found.
+  std::optional<ErrorCode> del;
+  coord_->delete_group("g", [&](ErrorCode e) { del = e; });
+  EXPECT_EQ(del, ErrorCode::non_empty_group);
+  coord_->delete_group("nope", [&](ErrorCode e) { del = e; });
+  EXPECT_EQ(del, ErrorCode::group_id_not_found);
+}
+
+TEST_F(GroupCoordinatorTest, CommittedOffsetsOfAnEmptyGroupSurviveAReload) {
+  FERRY_SKIP_WITHOUT_THREADS();
+  std::optional<std::vector<CommitEntry>> out;
+  coord_->commit("simple", -1, "", std::nullopt, {{"t", 3, 7, 2, std::nullopt, ErrorCode::none}},
+                 [&](std::vector<CommitEntry> r) { out = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return out.has_value(); }));
+  EXPECT_EQ(out->at(0).error, ErrorCode::none);
+  GroupCoordinator fresh(&loop_, config_, *store_);
+  ASSERT_TRUE(fresh.load().ok());
+  ASSERT_NE(fresh.committed("simple", "t", 3), nullptr);
+  EXPECT_EQ(fresh.committed("simple", "t", 3)->offset.value(), 7);
+  EXPECT_EQ(fresh.committed("simple", "t", 3)->leader_epoch.value(), 2);
+  EXPECT_EQ(fresh.describe("simple").state, "Empty");
+  std::optional<ErrorCode> del;
+  coord_->delete_group("simple", [&](ErrorCode e) { del = e; });
+  ASSERT_TRUE(run_until([&] { return del.has_value(); }));
+  EXPECT_EQ(*del, ErrorCode::none);
+  EXPECT_EQ(coord_->committed("simple", "t", 3), nullptr);
+}
+
+}  // namespace
+}  // namespace ferry::broker
