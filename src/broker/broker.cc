@@ -146,6 +146,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
 }
 
 void Broker::housekeeping() {
+  groups_->expire_offsets(clock_.now_ms());
   for (const auto& [tp, log] : logs_->logs()) {
     if (auto st = log->maybe_roll(); !st) {
       FERRY_LOG(warn, "broker", "rolling %s: %s", storage::partition_dir_name(tp).c_str(),

@@ -68,6 +68,7 @@ struct GroupCoordinator::Group {
   std::map<std::pair<std::string, int32_t>, meta::OffsetCommit> offsets;
   std::unique_ptr<UvTimer> join_timer;
   bool initial_delay = false;
+  int64_t empty_since_ms = 0;  // when the last member left (or the group was loaded)
 };
 
 GroupCoordinator::GroupCoordinator(uv_loop_t* loop, const config::BrokerConfig& config,
@@ -83,6 +84,7 @@ Status GroupCoordinator::load() {
     auto offsets = meta_.committed_offsets(name);
     if (!offsets) return std::move(offsets).error();
     Group& g = get_or_create(name);
+    g.empty_since_ms = Clock::system().now_ms();
     for (auto& o : *offsets) g.offsets[{o.topic, o.partition.value()}] = o;
   }
   FERRY_LOG(info, "groups", "loaded committed offsets of %zu groups", groups_.size());
@@ -105,6 +107,7 @@ GroupCoordinator::Group& GroupCoordinator::get_or_create(const std::string& id) 
     slot = std::make_unique<Group>();
     slot->id = id;
     slot->join_timer = std::make_unique<UvTimer>(loop_);
+    slot->empty_since_ms = Clock::system().now_ms();
   }
   return *slot;
 }
@@ -215,6 +218,7 @@ void GroupCoordinator::complete_join(Group& g) {
   ++g.generation;
   if (g.members.empty()) {
     g.state = GroupState::empty;
+    g.empty_since_ms = Clock::system().now_ms();
     g.protocol.clear();
     g.leader.clear();
     FERRY_LOG(info, "groups", "group %s is empty (generation %d)", g.id.c_str(), g.generation);
@@ -677,6 +681,38 @@ void GroupCoordinator::delete_group(const std::string& group_id,
                  FERRY_LOG(info, "groups", "deleted group %s", group_id.c_str());
                  done(ErrorCode::none);
                });
+}
+
+size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
+  const int64_t retention_ms = static_cast<int64_t>(config_.offsets_retention_minutes) * 60000;
+  std::vector<meta::Mutation> mutations;
+  std::vector<std::pair<std::string, std::pair<std::string, int32_t>>> dropped;
+  for (auto& [gid, g] : groups_) {
+    if (!g->members.empty() || g->state == GroupState::dead) continue;
+    for (const auto& [key, o] : g->offsets) {
+      if (now_ms - std::max(g->empty_since_ms, o.commit_ms) > retention_ms) {
+        mutations.push_back(
+            meta::Mutation::delete_offsets(gid, key.first, PartitionId(key.second)));
+        dropped.emplace_back(gid, key);
+      }
+    }
+  }
+  if (mutations.empty()) return 0;
+  FERRY_LOG(info, "groups", "expiring %zu committed offsets (offsets.retention.minutes %d)",
+            dropped.size(), config_.offsets_retention_minutes);
+  meta_.submit(std::move(mutations), [this, dropped](Status st) {
+    if (!st) {
+      FERRY_LOG(warn, "groups", "expiring offsets failed: %s", st.error().to_string().c_str());
+      return;
+    }
+    for (const auto& [gid, key] : dropped) {
+      Group* g = find(gid);
+      if (g == nullptr || !g->members.empty()) continue;
+      g->offsets.erase(key);
+      if (g->offsets.empty() && g->state == GroupState::empty) groups_.erase(gid);
+    }
+  });
+  return dropped.size();
 }
 
 void GroupCoordinator::shutdown() {

@@ -24,7 +24,8 @@
 //   removed, which starts a rebalance. Members parked in a join have no session timer.
 // - Committed offsets are written to the metadata store (SQLite, group-committed off the loop)
 //   and answered from memory; a commit is acknowledged once durable. Groups that only have
-//   committed offsets exist as Empty groups (they survive restarts through the store).
+//   committed offsets exist as Empty groups (they survive restarts through the store); their
+//   offsets expire offsets.retention.minutes after the group became empty (expire_offsets).
 //
 // Threading: loop thread only. Completion callbacks fire on the loop, possibly before the
 // calling function returns.
@@ -153,7 +154,12 @@ class GroupCoordinator {
   GroupDescription describe(const std::string& group_id) const;
   void delete_group(const std::string& group_id, std::function<void(ErrorCode)> done);
 
-  // Answers every parked request with COORDINATOR_NOT_AVAILABLE's retriable cousin (shutdown).
+  // offsets.retention.minutes: drops the committed offsets of groups without members once the
+  // group has been empty, and the offset unchanged, for longer than the retention (KIP-211);
+  // groups left with neither members nor offsets are forgotten. Returns the offsets dropped.
+  size_t expire_offsets(int64_t now_ms);
+
+  // Answers every parked request with NOT_COORDINATOR (shutdown), so clients look again.
   void shutdown();
 
  private:

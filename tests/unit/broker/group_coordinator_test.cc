@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/clock.h"
 #include "support/test_support.h"
 
 namespace ferry::broker {
@@ -328,6 +329,38 @@ TEST_F(GroupCoordinatorTest, CommittedOffsetsOfAnEmptyGroupSurviveAReload) {
   ASSERT_TRUE(run_until([&] { return del.has_value(); }));
   EXPECT_EQ(*del, ErrorCode::none);
   EXPECT_EQ(coord_->committed("simple", "t", 3), nullptr);
+}
+
+}  // namespace
+}  // namespace ferry::broker
+
+namespace ferry::broker {
+namespace {
+
+TEST_F(GroupCoordinatorTest, OffsetsOfAnEmptyGroupExpireAfterTheRetention) {
+  FERRY_SKIP_WITHOUT_THREADS();
+  config_.offsets_retention_minutes = 1;
+  std::optional<std::vector<CommitEntry>> out;
+  coord_->commit("idle", -1, "", std::nullopt, {{"t", 0, 5, -1, std::nullopt, ErrorCode::none}},
+                 [&](std::vector<CommitEntry> r) { out = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return out.has_value(); }));
+  // A live group keeps its offsets however old they are.
+  auto [leader, other] = stable_pair();
+  out.reset();
+  coord_->commit("g", 1, leader, std::nullopt, {{"t", 1, 9, -1, std::nullopt, ErrorCode::none}},
+                 [&](std::vector<CommitEntry> r) { out = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return out.has_value(); }));
+  const int64_t now = Clock::system().now_ms();
+  EXPECT_EQ(coord_->expire_offsets(now + 30'000), 0u) << "within the retention";
+  EXPECT_EQ(coord_->expire_offsets(now + 120'000), 1u) << "only the empty group's offset";
+  ASSERT_TRUE(run_until([&] { return coord_->committed("idle", "t", 0) == nullptr; }));
+  EXPECT_EQ(coord_->describe("idle").state, "Dead") << "forgotten once it has nothing left";
+  EXPECT_NE(coord_->committed("g", "t", 1), nullptr);
+  // And the store forgot it too.
+  GroupCoordinator fresh(&loop_, config_, *store_);
+  ASSERT_TRUE(fresh.load().ok());
+  EXPECT_EQ(fresh.committed("idle", "t", 0), nullptr);
+  EXPECT_NE(fresh.committed("g", "t", 1), nullptr);
 }
 
 }  // namespace
