@@ -12,7 +12,8 @@
 #  2. simple commits (assign(), no membership) come back from committed().
 #  3. committed offsets survive a broker restart: a new member continues at them.
 #  4. static membership (group.instance.id): a member closed and started again within the
-#     session timeout gets its previous partitions back, and the other member sees no rebalance.
+#     session timeout gets its previous partitions back, and the other member sees no rebalance;
+#     closed for good, it leaves the group only when its session times out.
 import time
 
 import harness
@@ -202,6 +203,12 @@ def shared_group(ferry, members_out):
         seen.add(r)
     bad = [r for r in dups if not (r[0] in dead_parts and r[1] >= dead_commit.get(r[0], 0))]
     check_eq(bad, [], f"repeats ({len(dups)}) only of c's partitions at or after its last commit")
+    firsts = {}
+    for p, o, _v in consumed([a, bm]):
+        if p in dead_parts and o >= dead_commit.get(p, 0):
+            firsts.setdefault(p, o)
+    check_eq(firsts, {p: dead_commit.get(p, 0) for p in dead_parts},
+             "the survivors continue c's partitions at c's last committed offsets")
     # Records before the kill were consumed once; a or b must not have re-read them.
     again = [r for r in consumed([a, bm]) if r in first]
     check_eq(len(again), len(set(again)), "no record from before the kill consumed twice by a/b")
@@ -362,7 +369,17 @@ def static_members(ferry, members_out):
              "s1 saw no rebalance (no new assign or revoke)")
     got = [r for r in consumed([s1, s2])]
     check_once(got, produced_set(acked) | produced_set(acked2), "static members")
-    stop_members([s1, s2])
+
+    step("s2 closes for good: removed when its session times out, s1 gets all partitions")
+    check_eq(s2.stop(), 0, "s2 closed and exited 0")
+    t0 = time.monotonic()
+    wait_for(lambda: s1.assignment() == list(range(parts)), session / 1000 + 12,
+             "s1 assigned all four partitions", interval_s=0.1)
+    took = time.monotonic() - t0
+    check(took >= session / 1000 - 3,
+          f"... only after about the session timeout ({took:.1f}s; a LeaveGroup or an early "
+          f"expiry would be quicker)")
+    stop_members([s1])
 
 
 def body(args):
