@@ -13,7 +13,8 @@
 #  3. committed offsets survive a broker restart: a new member continues at them.
 #  4. static membership (group.instance.id): a member closed and started again within the
 #     session timeout gets its previous partitions back, and the other member sees no rebalance;
-#     closed for good, it leaves the group only when its session times out.
+#     a third process with the same instance id fences it (FENCED_INSTANCE_ID) and takes over
+#     its partitions; closed for good, a static member leaves only when its session times out.
 import time
 
 import harness
@@ -370,8 +371,27 @@ def static_members(ferry, members_out):
     got = [r for r in consumed([s1, s2])]
     check_once(got, produced_set(acked) | produced_set(acked2), "static members")
 
-    step("s2 closes for good: removed when its session times out, s1 gets all partitions")
-    check_eq(s2.stop(), 0, "s2 closed and exited 0")
+    step("s3 starts with s2's instance id: s2 is fenced, s3 takes its partitions")
+    s3 = Member("s3", ferry.workdir, b, topic, group, instance_id="inst-2",
+                session_timeout_ms=session)
+    members_out.append(s3)
+    wait_for(lambda: s3.assignment() == s2_parts, 20, "s3 assigned s2's partitions",
+             interval_s=0.1)
+    check(True, f"s3 has s2's partitions {s2_parts}")
+    wait_for(lambda: any("fenced" in e.lower() for e in s2.events("error")), 10,
+             "s2 to report FENCED_INSTANCE_ID", interval_s=0.1)
+    check(True, "s2 got a fatal FENCED_INSTANCE_ID error: " + s2.events("error")[-1][:120])
+    s2.stop()
+    acked3 = harness.produce_confluent(b, topic, records("st3", 200, 20, 400))
+    third = produced_set(acked3)
+    wait_consumed([s1, s3], third, 30, "200 records consumed by s1 and s3")
+    got3 = [r for r in consumed([s1, s3]) if r[2].startswith("st3-")]
+    check_eq(len(got3), len(third), "records after the fencing consumed once")
+    check_eq((len(s1.events("assign")), len(s1.events("revoke"))), (s1_assigns, s1_revokes),
+             "s1 still saw no rebalance")
+
+    step("s3 closes for good: removed when its session times out, s1 gets all partitions")
+    check_eq(s3.stop(), 0, "s3 closed and exited 0")
     t0 = time.monotonic()
     wait_for(lambda: s1.assignment() == list(range(parts)), session / 1000 + 12,
              "s1 assigned all four partitions", interval_s=0.1)
