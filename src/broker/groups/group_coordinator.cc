@@ -683,6 +683,12 @@ void GroupCoordinator::delete_group(const std::string& group_id,
                });
 }
 
+void GroupCoordinator::forget_topic(const std::string& topic) {
+  for (auto& [gid, g] : groups_) {
+    std::erase_if(g->offsets, [&](const auto& kv) { return kv.first.first == topic; });
+  }
+}
+
 size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
   const int64_t retention_ms = static_cast<int64_t>(config_.offsets_retention_minutes) * 60000;
   std::vector<meta::Mutation> mutations;

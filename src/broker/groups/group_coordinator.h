@@ -154,6 +154,9 @@ class GroupCoordinator {
   GroupDescription describe(const std::string& group_id) const;
   void delete_group(const std::string& group_id, std::function<void(ErrorCode)> done);
 
+  // Drops in-memory offsets of a deleted topic (the store deletes its rows with the topic).
+  void forget_topic(const std::string& topic);
+
   // offsets.retention.minutes: drops the committed offsets of groups without members once the
   // group has been empty, and the offset unchanged, for longer than the retention (KIP-211);
   // groups left with neither members nor offsets are forgotten. Returns the offsets dropped.

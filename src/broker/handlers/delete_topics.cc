@@ -30,8 +30,10 @@ void handle_delete_topics(Broker& b, Request&& r) {
   }
   b.fetch_waiters().complete_all();
   for (size_t i = 0; i < req.topic_names.size(); ++i) {
-    b.topics().remove(req.topic_names[i], [st, i](const KafkaError& e) {
+    b.topics().remove(req.topic_names[i], [&b, st, i](const KafkaError& e) {
       st->response.responses[i].error_code = e.wire();
+      // The store deleted the topic's committed offsets with it.
+      if (e.ok()) b.groups().forget_topic(st->response.responses[i].name);
       if (--st->remaining == 0) respond(st->request, st->response);
     });
   }

@@ -395,6 +395,36 @@ TEST_F(BrokerTest, TopicsAndAcknowledgedRecordsSurviveARestart) {
   EXPECT_EQ(md.topics[0].partitions.size(), 2u);
 }
 
+TEST_F(BrokerTest, CommittedOffsetsGoWithTheirTopic) {
+  ASSERT_EQ(create_topic("short-lived", 1).topics.at(0).error_code, 0);
+  OffsetCommitRequest commit;
+  commit.group_id = "g1";
+  commit.generation_id_or_member_epoch = -1;
+  OffsetCommitRequest::Topic ct;
+  ct.name = "short-lived";
+  OffsetCommitRequest::Topic::Partition cp;
+  cp.partition_index = 0;
+  cp.committed_offset = 12;
+  ct.partitions.push_back(cp);
+  commit.topics.push_back(ct);
+  auto cr = call<OffsetCommitResponse>(ApiKey::offset_commit, 7, commit);
+  EXPECT_EQ(cr.topics.at(0).partitions.at(0).error_code, 0);
+  OffsetFetchRequest fetch;
+  fetch.group_id = "g1";
+  fetch.topics = std::vector<OffsetFetchRequest::Topic>{{"short-lived", {0}}};
+  auto fr = call<OffsetFetchResponse>(ApiKey::offset_fetch, 5, fetch);
+  EXPECT_EQ(fr.topics.at(0).partitions.at(0).committed_offset, 12);
+  DeleteTopicsRequest del;
+  del.topic_names = {"short-lived"};
+  EXPECT_EQ(call<DeleteTopicsResponse>(ApiKey::delete_topics, 3, del).responses.at(0).error_code,
+            0);
+  fr = call<OffsetFetchResponse>(ApiKey::offset_fetch, 5, fetch);
+  EXPECT_EQ(fr.topics.at(0).partitions.at(0).committed_offset, -1);
+  // Committing to a topic that does not exist is refused.
+  cr = call<OffsetCommitResponse>(ApiKey::offset_commit, 7, commit);
+  EXPECT_EQ(cr.topics.at(0).partitions.at(0).error_code, 3);
+}
+
 TEST_F(BrokerTest, FindCoordinatorNamesThisBroker) {
   FindCoordinatorRequest fc;
   fc.key = "g";
