@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/groups_cmd.h"
 #include "app/serve.h"
 #include "common/log.h"
 #include "meta/store.h"
@@ -137,6 +138,9 @@ int main(int argc, char** argv) {
   serve->add_option("--advertised", serve_args.advertised, "HOST:PORT given to clients");
   serve->add_option("--node-id", serve_args.node_id, "This broker's node id");
 
+  ferry::app::GroupsArgs groups_args;
+  auto* groups = ferry::app::add_groups_command(app, groups_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
+  if (groups->parsed()) return ferry::app::run_groups(groups_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

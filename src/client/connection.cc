@@ -1,0 +1,373 @@
+// Connection: connect, ApiVersions negotiation, pipelined requests, framing and timeouts.
+#include "client/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/bytes.h"
+
+namespace ferry::client {
+
+using protocol::ApiKey;
+using protocol::ErrorCode;
+using protocol::Messages;
+
+namespace {
+
+uint64_t now_ms(uv_loop_t* loop) { return uv_now(loop); }
+
+std::string uv_text(int status) { return uv_strerror(status); }
+
+}  // namespace
+
+// An address resolution in progress. libuv calls back even after uv_cancel, so the request
+// outlives its Connection; `owner` is cleared when the Connection goes first.
+struct Connection::Resolve {
+  uv_getaddrinfo_t req{};
+  Connection* owner = nullptr;
+};
+
+Connection::Connection(uv_loop_t* loop, std::string host, uint16_t port, ConnectionOptions options)
+    : loop_(loop),
+      host_(std::move(host)),
+      port_(port),
+      options_(std::move(options)),
+      timer_(loop),
+      defer_(loop) {
+  versions_.fill(-1);
+}
+
+Connection::~Connection() {
+  if (resolving_ != nullptr) {
+    resolving_->owner = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolving_->req));
+  }
+  if (tcp_ != nullptr) {
+    tcp_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  }
+}
+
+int16_t Connection::version(ApiKey key) const noexcept {
+  const auto k = static_cast<size_t>(static_cast<int16_t>(key));
+  return k < versions_.size() ? versions_[k] : int16_t{-1};
+}
+
+void Connection::connect() {
+  if (state_ != State::idle) return;
+  state_ = State::connecting;
+  timer_.start(options_.connect_timeout_ms, [this] {
+    fail(KafkaError::local(ErrorCode::request_timed_out,
+                           "connect to " + address() + " timed out after " +
+                               std::to_string(options_.connect_timeout_ms) + " ms"));
+  });
+  // Numeric addresses are used directly: no resolver, so no libuv thread pool.
+  sockaddr_storage addr{};
+  if (uv_ip4_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+      uv_ip6_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+    start_connect(reinterpret_cast<const sockaddr*>(&addr));
+    return;
+  }
+  auto* r = new Resolve;
+  r->owner = this;
+  r->req.data = r;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  const std::string port = std::to_string(port_);
+  int rc = uv_getaddrinfo(
+      loop_, &r->req,
+      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
+        auto* rr = static_cast<Resolve*>(req->data);
+        Connection* self = rr->owner;
+        delete rr;
+        if (self == nullptr) {
+          uv_freeaddrinfo(res);
+          return;
+        }
+        self->resolving_ = nullptr;
+        if (status < 0 || res == nullptr) {
+          uv_freeaddrinfo(res);
+          self->fail(KafkaError::local(ErrorCode::network_exception,
+                                       "resolve " + self->host_ + ": " + uv_text(status)));
+          return;
+        }
+        sockaddr_storage first{};
+        std::memcpy(&first, res->ai_addr, res->ai_addrlen);
+        uv_freeaddrinfo(res);
+        self->start_connect(reinterpret_cast<const sockaddr*>(&first));
+      },
+      host_.c_str(), port.c_str(), &hints);
+  if (rc < 0) {
+    delete r;
+    fail(KafkaError::local(ErrorCode::network_exception, "resolve " + host_ + ": " + uv_text(rc)));
+    return;
+  }
+  resolving_ = r;
+}
+
+void Connection::start_connect(const sockaddr* addr) {
+  tcp_ = new uv_tcp_t;
+  uv_tcp_init(loop_, tcp_);
+  tcp_->data = this;
+  uv_tcp_nodelay(tcp_, 1);
+  auto* req = new uv_connect_t;
+  int rc = uv_tcp_connect(req, tcp_, addr, [](uv_connect_t* r, int status) {
+    auto* self = static_cast<Connection*>(r->handle->data);
+    delete r;
+    if (self == nullptr) return;  // destroyed meanwhile
+    if (status < 0) {
+      self->fail(KafkaError::local(ErrorCode::network_exception,
+                                   "connect to " + self->address() + ": " + uv_text(status)));
+      return;
+    }
+    self->on_connected();
+  });
+  if (rc < 0) {
+    delete req;
+    fail(KafkaError::local(ErrorCode::network_exception,
+                           "connect to " + address() + ": " + uv_text(rc)));
+  }
+}
+
+void Connection::on_connected() {
+  uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Connection::alloc_cb, &Connection::read_cb);
+  state_ = State::negotiating;
+  negotiate(Messages<ApiKey::api_versions>::max_version);
+}
+
+void Connection::negotiate(int16_t v) {
+  protocol::ApiVersionsRequest req;
+  req.client_software_name = options_.software_name;
+  req.client_software_version = options_.software_version;
+  Call call;
+  call.key = ApiKey::api_versions;
+  call.version = v;
+  call.encode = [req](int16_t version, protocol::Writer& w) {
+    protocol::encode_message(req, version, protocol::is_flexible(ApiKey::api_versions, version), w);
+  };
+  call.complete = [this, v](KafkaResult<RawResponse> raw) { on_api_versions(v, std::move(raw)); };
+  dispatch(std::move(call));
+}
+
+void Connection::on_api_versions(int16_t sent, KafkaResult<RawResponse> raw) {
+  if (!raw) return;  // the connection has failed already; fail() reported it
+  protocol::ApiVersionsResponse resp;
+  // A broker that does not know `sent` answers in the v0 layout.
+  auto st = protocol::decode_message(raw->body, sent,
+                                     protocol::is_flexible(ApiKey::api_versions, sent), resp);
+  if ((!st || resp.error_code == protocol::wire(ErrorCode::unsupported_version)) && sent > 0) {
+    protocol::ApiVersionsResponse v0;
+    if (protocol::decode_message(raw->body, 0, false, v0) &&
+        v0.error_code == protocol::wire(ErrorCode::unsupported_version)) {
+      negotiate(0);
+      return;
+    }
+  }
+  if (!st) {
+    fail(KafkaError::local(ErrorCode::corrupt_message, "ApiVersions: " + st.error().to_string()));
+    return;
+  }
+  if (resp.error_code != 0) {
+    fail(KafkaError::broker(resp.error_code));
+    return;
+  }
+  protocol::for_each_described_api([&](auto k) {
+    constexpr ApiKey key = decltype(k)::value;
+    using Desc = Messages<key>;
+    for (const auto& av : resp.api_keys) {
+      if (av.api_key != static_cast<int16_t>(key)) continue;
+      const auto hi = std::min<int16_t>(av.max_version, Desc::max_version);
+      const auto lo = std::max<int16_t>(av.min_version, Desc::min_version);
+      if (hi >= lo) versions_[static_cast<size_t>(static_cast<int16_t>(key))] = hi;
+    }
+  });
+  state_ = State::ready;
+  auto queued = std::move(queued_);
+  queued_.clear();
+  for (auto& c : queued) dispatch(std::move(c));
+}
+
+void Connection::submit(Call call) {
+  switch (state_) {
+    case State::ready: dispatch(std::move(call)); return;
+    case State::failed: reject(std::move(call.complete), error_); return;
+    case State::idle:
+      queued_.push_back(std::move(call));
+      connect();
+      return;
+    case State::connecting:
+    case State::negotiating: queued_.push_back(std::move(call)); return;
+  }
+}
+
+void Connection::dispatch(Call call) {
+  const int16_t v = call.version >= 0 ? call.version : version(call.key);
+  if (v < 0) {
+    reject(std::move(call.complete),
+           KafkaError::local(ErrorCode::unsupported_version,
+                             "broker " + address() + " supports no version of " +
+                                 std::string(protocol::api_name(static_cast<int16_t>(call.key))) +
+                                 " that this client describes"));
+    return;
+  }
+  const int32_t id = next_correlation_id_++;
+  auto* wr = new std::pair<uv_write_t, std::vector<std::byte>>();
+  auto& frame = wr->second;
+  protocol::Writer w(frame);
+  const size_t mark = w.reserve_size();
+  protocol::encode_request_header({static_cast<int16_t>(call.key), v, id, options_.client_id}, w);
+  call.encode(v, w);
+  w.patch_size(mark);
+  in_flight_.emplace(id, InFlight{call.key, v, now_ms(loop_) + options_.request_timeout_ms,
+                                  std::move(call.complete)});
+  uv_buf_t buf =
+      uv_buf_init(reinterpret_cast<char*>(frame.data()), static_cast<unsigned>(frame.size()));
+  int rc = uv_write(
+      &wr->first, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1, [](uv_write_t* req, int status) {
+        auto* self = static_cast<Connection*>(req->handle->data);
+        delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(req);
+        if (self != nullptr && status < 0 && status != UV_ECANCELED) {
+          self->fail(KafkaError::local(ErrorCode::network_exception,
+                                       "write to " + self->address() + ": " + uv_text(status)));
+        }
+      });
+  if (rc < 0) {
+    // Failed on a later loop turn: completions never run inside send().
+    delete wr;
+    auto e = KafkaError::local(ErrorCode::network_exception,
+                               "write to " + address() + ": " + uv_text(rc));
+    defer_.start(0, [this, e] { fail(e); });
+    return;
+  }
+  arm_timer();
+}
+
+void Connection::arm_timer() {
+  if (state_ == State::connecting || state_ == State::failed) return;
+  if (in_flight_.empty()) {
+    timer_.stop();
+    return;
+  }
+  // Correlation ids grow with send time and the timeout is fixed: the first is the earliest.
+  const auto& first = in_flight_.begin()->second;
+  const uint64_t now = now_ms(loop_);
+  const uint64_t wait = first.deadline_ms > now ? first.deadline_ms - now : 0;
+  const std::string name(protocol::api_name(static_cast<int16_t>(first.key)));
+  timer_.start(wait, [this, name] {
+    fail(KafkaError::local(ErrorCode::request_timed_out,
+                           name + " to " + address() + " got no response within " +
+                               std::to_string(options_.request_timeout_ms) + " ms"));
+  });
+}
+
+void Connection::alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(h->data);
+  if (self == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  self->read_chunk_.resize(std::max<size_t>(suggested, 64 * 1024));
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->read_chunk_.data()),
+                     static_cast<unsigned>(self->read_chunk_.size()));
+}
+
+void Connection::read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+  auto* self = static_cast<Connection*>(s->data);
+  if (self == nullptr || n == 0) return;
+  if (n < 0) {
+    self->fail(KafkaError::local(
+        ErrorCode::network_exception,
+        n == UV_EOF ? "connection to " + self->address() + " closed by the broker"
+                    : "read from " + self->address() + ": " + uv_text(static_cast<int>(n))));
+    return;
+  }
+  self->on_read({self->read_chunk_.data(), static_cast<size_t>(n)});
+}
+
+// Frames are size:int32 correlation_id:int32 [TAG_BUFFER] body. Responses are matched by
+// correlation id; a frame with an unknown id means the stream is out of step: fail.
+void Connection::on_read(std::span<const std::byte> data) {
+  in_.insert(in_.end(), data.begin(), data.end());
+  std::weak_ptr<int> life = life_;
+  size_t pos = 0;
+  while (in_.size() - pos >= 4) {
+    const int32_t size = load_i32(in_.data() + pos);
+    if (size < 4) {
+      fail(KafkaError::local(ErrorCode::corrupt_message,
+                             "bad response frame size " + std::to_string(size)));
+      return;
+    }
+    if (in_.size() - pos - 4 < static_cast<size_t>(size)) break;
+    std::span<const std::byte> frame(in_.data() + pos + 4, static_cast<size_t>(size));
+    pos += 4 + static_cast<size_t>(size);
+    protocol::Reader r(frame);
+    const int32_t id = r.i32();
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) {
+      fail(KafkaError::local(ErrorCode::corrupt_message,
+                             "response with unknown correlation id " + std::to_string(id)));
+      return;
+    }
+    InFlight call = std::move(it->second);
+    in_flight_.erase(it);
+    if (call.key != ApiKey::api_versions && protocol::is_flexible(call.key, call.version))
+      r.skip_tag_buffer();
+    if (!r.ok()) {
+      fail(KafkaError::local(ErrorCode::corrupt_message, "truncated response header"));
+      return;
+    }
+    arm_timer();
+    // The body views in_, which stays untouched until the callback returns.
+    call.complete(RawResponse{call.version, frame.subspan(r.position())});
+    if (life.expired()) return;  // the callback destroyed this connection
+    if (state_ == State::failed) return;
+  }
+  in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+}
+
+void Connection::close() {
+  fail(KafkaError::local(ErrorCode::network_exception, "connection to " + address() + " closed"));
+}
+
+void Connection::fail(KafkaError error) {
+  if (state_ == State::failed) return;
+  state_ = State::failed;
+  error_ = std::move(error);
+  timer_.stop();
+  if (tcp_ != nullptr) {
+    tcp_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    tcp_ = nullptr;
+  }
+  in_.clear();
+  auto in_flight = std::move(in_flight_);
+  in_flight_.clear();
+  std::weak_ptr<int> life = life_;
+  for (auto& [id, call] : in_flight) {
+    call.complete(KafkaError(error_));
+    if (life.expired()) return;
+  }
+  auto queued = std::move(queued_);
+  queued_.clear();
+  for (auto& c : queued) reject(std::move(c.complete), error_);
+}
+
+void Connection::reject(Completion complete, KafkaError error) {
+  rejected_.emplace_back(std::move(complete), std::move(error));
+  defer_.start(0, [this] { flush_rejected(); });
+}
+
+void Connection::flush_rejected() {
+  std::weak_ptr<int> life = life_;
+  while (!rejected_.empty()) {
+    auto [complete, error] = std::move(rejected_.front());
+    rejected_.pop_front();
+    complete(std::move(error));
+    if (life.expired()) return;
+  }
+}
+
+}  // namespace ferry::client

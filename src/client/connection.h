@@ -1,0 +1,163 @@
+// One TCP connection from the client to one broker, on a libuv loop.
+//
+//   Connection c(loop, "127.0.0.1", 9092, options);
+//   c.send<ApiKey::list_groups>({}, [](KafkaResult<protocol::ListGroupsResponse> r) { ... });
+//
+// Lifecycle: idle -> connecting (address resolution, TCP connect, bounded by connect_timeout_ms)
+// -> negotiating (ApiVersions) -> ready; any failure -> failed (sticky: later sends fail with the
+// same error; make a new Connection to retry). Requests sent before `ready` wait in a queue.
+//
+// Versions: ApiVersions is sent at its highest described version (falling back to v0 when the
+// broker answers UNSUPPORTED_VERSION); each API then uses the highest version both the broker
+// and our message descriptions (protocol/messages.h, Messages<K>) support. A request for an API
+// without a common version fails with UNSUPPORTED_VERSION without being sent.
+//
+// Requests are pipelined: each gets the next correlation id and is written at once; responses
+// are matched by correlation id and decoded through the same message descriptions. A request
+// unanswered after request_timeout_ms fails the whole connection with REQUEST_TIMED_OUT (the
+// stream can no longer be trusted to line up), as Kafka's clients do.
+//
+// Threading: loop thread only; every callback runs on the loop thread, never synchronously
+// inside send(). Ownership: the caller owns the Connection and may destroy it at any time on
+// the loop thread, also from inside one of its callbacks; pending callbacks are then dropped
+// without being called (use close() first to have them fail with NETWORK_EXCEPTION). The libuv
+// handles finish closing on a later loop turn, so the loop must run after destruction.
+// Response fields that view the frame (RecordsRef) are valid only during the callback.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/kafka_error.h"
+#include "common/uv_timer.h"
+#include "protocol/api.h"
+#include "protocol/messages.h"
+#include "protocol/schema.h"
+
+namespace ferry::client {
+
+struct ConnectionOptions {
+  std::string client_id = "ferry";
+  std::string software_name = "ferry";  // ApiVersions v3 client_software_name
+  std::string software_version = "0";
+  uint64_t connect_timeout_ms = 10'000;
+  uint64_t request_timeout_ms = 30'000;
+};
+
+class Connection {
+ public:
+  template <protocol::ApiKey K>
+  using Callback = std::function<void(KafkaResult<typename protocol::Messages<K>::Response>)>;
+
+  Connection(uv_loop_t* loop, std::string host, uint16_t port, ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts connecting if idle; send() calls it too.
+  void connect();
+  // Fails every pending request with NETWORK_EXCEPTION and closes the socket.
+  void close();
+
+  bool ready() const noexcept { return state_ == State::ready; }
+  bool failed() const noexcept { return state_ == State::failed; }
+  const std::string& host() const noexcept { return host_; }
+  uint16_t port() const noexcept { return port_; }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
+  // The negotiated version of `key`; -1 before negotiation or when there is no common version.
+  int16_t version(protocol::ApiKey key) const noexcept;
+
+  // Sends `req` at the negotiated version of K; `done` receives the decoded response or an error.
+  template <protocol::ApiKey K>
+  void send(typename protocol::Messages<K>::Request req, Callback<K> done) {
+    using Desc = protocol::Messages<K>;
+    Call call;
+    call.key = K;
+    call.encode = [req = std::move(req)](int16_t v, protocol::Writer& w) {
+      protocol::encode_message(req, v, protocol::is_flexible(K, v), w);
+    };
+    call.complete = [done = std::move(done)](KafkaResult<RawResponse> raw) {
+      if (!raw) {
+        done(std::move(raw).error());
+        return;
+      }
+      typename Desc::Response resp;
+      auto st = protocol::decode_message(raw->body, raw->version,
+                                         protocol::is_flexible(K, raw->version), resp);
+      if (!st) {
+        done(KafkaError::local(protocol::ErrorCode::corrupt_message, st.error()));
+        return;
+      }
+      done(std::move(resp));
+    };
+    submit(std::move(call));
+  }
+
+ private:
+  enum class State { idle, connecting, negotiating, ready, failed };
+  struct RawResponse {
+    int16_t version = 0;
+    std::span<const std::byte> body;
+  };
+  using Completion = std::function<void(KafkaResult<RawResponse>)>;
+  struct Call {
+    protocol::ApiKey key = protocol::ApiKey::api_versions;
+    int16_t version = -1;  // -1: the negotiated version
+    std::function<void(int16_t version, protocol::Writer&)> encode;
+    std::function<void(KafkaResult<RawResponse>)> complete;
+  };
+  struct InFlight {
+    protocol::ApiKey key;
+    int16_t version;
+    uint64_t deadline_ms;
+    std::function<void(KafkaResult<RawResponse>)> complete;
+  };
+
+  void submit(Call call);
+  void start_connect(const struct sockaddr* addr);
+  void on_connected();
+  void negotiate(int16_t api_versions_version);
+  void on_api_versions(int16_t sent_version, KafkaResult<RawResponse> raw);
+  void dispatch(Call call);
+  void on_read(std::span<const std::byte> data);
+  void arm_timer();
+  void fail(KafkaError error);
+  // Completes `complete` with `error` on a later loop turn (from defer_).
+  void reject(Completion complete, KafkaError error);
+  void flush_rejected();
+
+  static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+
+  uv_loop_t* loop_;
+  std::string host_;
+  uint16_t port_;
+  ConnectionOptions options_;
+  State state_ = State::idle;
+  KafkaError error_;  // set in State::failed
+  uv_tcp_t* tcp_ = nullptr;
+  struct Resolve;
+  Resolve* resolving_ = nullptr;
+  UvTimer timer_;  // connect timeout, then the earliest request deadline
+  UvTimer defer_;  // runs rejected_ on a later loop turn
+  std::deque<Call> queued_;
+  std::deque<std::pair<Completion, KafkaError>> rejected_;
+  std::map<int32_t, InFlight> in_flight_;
+  int32_t next_correlation_id_ = 1;
+  std::array<int16_t, 128> versions_{};  // by api key; -1 = none
+  std::vector<std::byte> in_;
+  std::vector<std::byte> read_chunk_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // expires when destroyed
+};
+
+}  // namespace ferry::client
