@@ -691,6 +691,13 @@ void GroupCoordinator::forget_topic(const std::string& topic) {
 
 size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
   const int64_t retention_ms = static_cast<int64_t>(config_.offsets_retention_minutes) * 60000;
+  // Groups left with nothing (a join that never completed, members that all left without
+  // committing) are forgotten, as Kafka's periodic group cleanup does.
+  std::erase_if(groups_, [](const auto& kv) {
+    const Group& g = *kv.second;
+    return g.state == GroupState::empty && g.members.empty() && g.offsets.empty() &&
+           g.pending.empty();
+  });
   std::vector<meta::Mutation> mutations;
   std::vector<std::pair<std::string, std::pair<std::string, int32_t>>> dropped;
   for (auto& [gid, g] : groups_) {

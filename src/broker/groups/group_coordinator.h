@@ -159,7 +159,8 @@ class GroupCoordinator {
 
   // offsets.retention.minutes: drops the committed offsets of groups without members once the
   // group has been empty, and the offset unchanged, for longer than the retention (KIP-211);
-  // groups left with neither members nor offsets are forgotten. Returns the offsets dropped.
+  // groups left with neither members nor offsets are forgotten (at once if they are already in
+  // that state: housekeeping calls this every few minutes). Returns the offsets dropped.
   size_t expire_offsets(int64_t now_ms);
 
   // Answers every parked request with NOT_COORDINATOR (shutdown), so clients look again.
