@@ -18,7 +18,11 @@ Connection& Client::bootstrap() {
 }
 
 Connection& Client::connection(NodeId node) {
-  const BrokerAddress& a = brokers_.at(node);
+  auto known = brokers_.find(node);
+  // Callers make sure the node is known (with_node, find_coordinator); should it not be, the
+  // bootstrap broker answers rather than anything throwing on the loop.
+  if (known == brokers_.end()) return bootstrap();
+  const BrokerAddress& a = known->second;
   if (a.host == bootstrap_address_.host && a.port == bootstrap_address_.port) return bootstrap();
   auto& c = connections_[node];
   if (!c || c->failed() || c->host() != a.host || c->port() != a.port)

@@ -21,8 +21,12 @@ namespace ferry::client {
 template <typename T, typename Start>
 KafkaResult<T> run_until_done(uv_loop_t* loop, Start&& start) {
   std::optional<KafkaResult<T>> out;
-  start(
-      std::function<void(KafkaResult<T>)>([&out](KafkaResult<T> r) { out.emplace(std::move(r)); }));
+  // uv_stop: a completion run by a timer before the loop would block in poll must not leave
+  // uv_run waiting there for the next, unrelated event.
+  start(std::function<void(KafkaResult<T>)>([&out, loop](KafkaResult<T> r) {
+    out.emplace(std::move(r));
+    uv_stop(loop);
+  }));
   while (!out && uv_run(loop, UV_RUN_ONCE) != 0) {
   }
   if (!out) {

@@ -1,0 +1,336 @@
+// Connection against a scripted in-process broker on the same loop (no threads): version
+// negotiation, pipelining, timeouts, lost connections, and callbacks that destroy their owner.
+#include "client/connection.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+
+namespace ferry::client {
+namespace {
+
+using protocol::ApiKey;
+using protocol::ErrorCode;
+
+// A broker that answers ApiVersions from `versions` and every other request through `handler`
+// (which may answer nothing). Loop thread only.
+class FakeBroker {
+ public:
+  using Handler = std::function<std::optional<std::vector<std::byte>>(
+      const protocol::RequestHeader&, std::span<const std::byte> body)>;
+
+  explicit FakeBroker(uv_loop_t* loop) : loop_(loop) {
+    uv_tcp_init(loop, &server_);
+    server_.data = this;
+    sockaddr_in addr{};
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    EXPECT_EQ(uv_tcp_bind(&server_, reinterpret_cast<const sockaddr*>(&addr), 0), 0);
+    EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 8, &FakeBroker::on_connection),
+              0);
+    sockaddr_storage bound{};
+    int len = sizeof bound;
+    uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&bound), &len);
+    port = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  ~FakeBroker() {
+    drop_clients();
+    uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
+    uv_run(loop_, UV_RUN_DEFAULT);
+  }
+
+  void drop_clients() {
+    for (auto& c : clients_) {
+      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), nullptr);
+    }
+  }
+
+  uint16_t port = 0;
+  std::map<int16_t, std::pair<int16_t, int16_t>> versions;  // key -> [min, max]
+  int16_t max_api_versions = 3;  // above it, ApiVersions gets UNSUPPORTED_VERSION
+  std::vector<int16_t> api_versions_seen;
+  Handler handler;
+
+ private:
+  struct Client {
+    uv_tcp_t tcp{};
+    FakeBroker* broker = nullptr;
+    std::vector<std::byte> in;
+    char buf[65536];
+  };
+
+  static void on_connection(uv_stream_t* s, int status) {
+    auto* self = static_cast<FakeBroker*>(s->data);
+    if (status < 0) return;
+    auto c = std::make_unique<Client>();
+    c->broker = self;
+    uv_tcp_init(self->loop_, &c->tcp);
+    c->tcp.data = c.get();
+    uv_accept(s, reinterpret_cast<uv_stream_t*>(&c->tcp));
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* cl = static_cast<Client*>(h->data);
+          *b = uv_buf_init(cl->buf, sizeof cl->buf);
+        },
+        [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
+          auto* cl = static_cast<Client*>(st->data);
+          if (n < 0) {
+            if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(st)))
+              uv_close(reinterpret_cast<uv_handle_t*>(st), nullptr);
+            return;
+          }
+          auto* p = reinterpret_cast<const std::byte*>(b->base);
+          cl->in.insert(cl->in.end(), p, p + n);
+          cl->broker->serve(*cl);
+        });
+    self->clients_.push_back(std::move(c));
+  }
+
+  void serve(Client& c) {
+    size_t pos = 0;
+    while (c.in.size() - pos >= 4) {
+      const auto size = static_cast<size_t>(load_i32(c.in.data() + pos));
+      if (c.in.size() - pos - 4 < size) break;
+      std::span<const std::byte> frame(c.in.data() + pos + 4, size);
+      pos += 4 + size;
+      size_t header_bytes = 0;
+      auto h = protocol::decode_request_header(frame, header_bytes);
+      ASSERT_TRUE(h.ok());
+      std::vector<std::byte> out;
+      protocol::Writer w(out);
+      const size_t mark = w.reserve_size();
+      if (h->api_key == static_cast<int16_t>(ApiKey::api_versions)) {
+        api_versions_seen.push_back(h->api_version);
+        // Any version's error answer is in the v0 layout, as Kafka brokers do.
+        const int16_t v = h->api_version > max_api_versions ? int16_t{0} : h->api_version;
+        protocol::encode_response_header(ApiKey::api_versions, v, h->correlation_id, w);
+        protocol::ApiVersionsResponse resp;
+        if (h->api_version > max_api_versions)
+          resp.error_code = protocol::wire(ErrorCode::unsupported_version);
+        resp.api_keys.push_back({static_cast<int16_t>(ApiKey::api_versions), 0, max_api_versions});
+        for (auto& [k, mm] : versions) resp.api_keys.push_back({k, mm.first, mm.second});
+        protocol::encode_message(resp, v, protocol::is_flexible(ApiKey::api_versions, v), w);
+      } else {
+        auto body = handler ? handler(*h, frame.subspan(header_bytes)) : std::nullopt;
+        if (!body) continue;  // no answer
+        protocol::encode_response_header(static_cast<ApiKey>(h->api_key), h->api_version,
+                                         h->correlation_id, w);
+        w.raw(*body);
+      }
+      w.patch_size(mark);
+      auto* req = new std::pair<uv_write_t, std::vector<std::byte>>();
+      req->second = std::move(out);
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->second.data()),
+                                 static_cast<unsigned>(req->second.size()));
+      uv_write(&req->first, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1,
+               [](uv_write_t* r, int) {
+                 delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(r);
+               });
+    }
+    c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(pos));
+  }
+
+  uv_loop_t* loop_;
+  uv_tcp_t server_{};
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+// A ListGroups answer naming one group after the request's correlation id.
+std::vector<std::byte> list_groups_answer(const protocol::RequestHeader& h) {
+  protocol::ListGroupsResponse resp;
+  resp.groups.push_back({"g" + std::to_string(h.correlation_id), "consumer"});
+  std::vector<std::byte> out;
+  protocol::Writer w(out);
+  protocol::encode_message(resp, h.api_version, false, w);
+  return out;
+}
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { uv_loop_init(&loop_); }
+  void TearDown() override {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
+  }
+  // Runs the loop until `done` (bounded by a 5 s guard timer). A prepare handle stops the loop
+  // once `done` holds, so that an iteration whose timers completed it does not block in poll.
+  void run_until(const std::function<bool()>& done) {
+    struct State {
+      const std::function<bool()>* done;
+      bool expired = false;
+    } st{&done};
+    uv_timer_t guard;
+    uv_prepare_t check;
+    uv_timer_init(&loop_, &guard);
+    uv_prepare_init(&loop_, &check);
+    guard.data = &st;
+    check.data = &st;
+    uv_timer_start(
+        &guard, [](uv_timer_t* t) { static_cast<State*>(t->data)->expired = true; }, 5000, 0);
+    uv_prepare_start(&check, [](uv_prepare_t* p) {
+      if ((*static_cast<State*>(p->data)->done)()) uv_stop(p->loop);
+    });
+    while (!done() && !st.expired) uv_run(&loop_, UV_RUN_ONCE);
+    EXPECT_TRUE(done()) << "timed out";
+    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks: the handles live on this stack
+  }
+  ConnectionOptions options(uint64_t request_timeout_ms = 5000) {
+    ConnectionOptions o;
+    o.request_timeout_ms = request_timeout_ms;
+    o.connect_timeout_ms = 5000;
+    return o;
+  }
+  uv_loop_t loop_;
+};
+
+using ListGroupsResult = KafkaResult<protocol::ListGroupsResponse>;
+
+TEST_F(ConnectionTest, NegotiatesTheHighestCommonVersion) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 1};  // we describe 0-2
+  broker.versions[static_cast<int16_t>(ApiKey::metadata)] = {0, 12};    // we describe 0-8
+  broker.handler = [](const auto& h, auto) { return list_groups_answer(h); };
+  Connection c(&loop_, "127.0.0.1", broker.port, options());
+  std::optional<ListGroupsResult> got;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); });
+  ASSERT_TRUE(got->ok()) << got->error().to_string();
+  EXPECT_EQ(c.version(ApiKey::list_groups), 1);
+  EXPECT_EQ(c.version(ApiKey::metadata), 8);
+  EXPECT_EQ(c.version(ApiKey::fetch), -1);
+  EXPECT_EQ(broker.api_versions_seen, std::vector<int16_t>{3});
+}
+
+TEST_F(ConnectionTest, FallsBackToApiVersionsV0) {
+  FakeBroker broker(&loop_);
+  broker.max_api_versions = 2;
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [](const auto& h, auto) { return list_groups_answer(h); };
+  Connection c(&loop_, "127.0.0.1", broker.port, options());
+  std::optional<ListGroupsResult> got;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); });
+  ASSERT_TRUE(got->ok()) << got->error().to_string();
+  EXPECT_EQ(broker.api_versions_seen, (std::vector<int16_t>{3, 0}));
+  EXPECT_EQ(c.version(ApiKey::api_versions), 2);
+}
+
+TEST_F(ConnectionTest, PipelinedRequestsGetTheirOwnResponses) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [](const auto& h, auto) { return list_groups_answer(h); };
+  Connection c(&loop_, "127.0.0.1", broker.port, options());
+  std::vector<std::string> names(3);
+  int done = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    c.send<ApiKey::list_groups>({}, [&, i](ListGroupsResult r) {
+      ASSERT_TRUE(r.ok());
+      names[i] = r->groups.at(0).group_id;
+      ++done;
+    });
+  }
+  run_until([&] { return done == 3; });
+  // Correlation id 1 went to ApiVersions.
+  EXPECT_EQ(names, (std::vector<std::string>{"g2", "g3", "g4"}));
+}
+
+TEST_F(ConnectionTest, AnApiWithoutACommonVersionFailsWithoutBeingSent) {
+  FakeBroker broker(&loop_);
+  int sent = 0;
+  broker.handler = [&](const auto&, auto) -> std::optional<std::vector<std::byte>> {
+    ++sent;
+    return std::nullopt;
+  };
+  Connection c(&loop_, "127.0.0.1", broker.port, options());
+  std::optional<ListGroupsResult> got;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); });
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), ErrorCode::unsupported_version);
+  EXPECT_FALSE(got->error().from_broker());
+  EXPECT_EQ(sent, 0);
+}
+
+TEST_F(ConnectionTest, AnUnansweredRequestTimesOutAndFailsTheConnection) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [](const auto&, auto) { return std::nullopt; };
+  Connection c(&loop_, "127.0.0.1", broker.port, options(50));
+  std::vector<ListGroupsResult> got;
+  for (int i = 0; i < 2; ++i)
+    c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.push_back(std::move(r)); });
+  run_until([&] { return got.size() == 2; });
+  for (const auto& r : got) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), ErrorCode::request_timed_out);
+  }
+  EXPECT_TRUE(c.failed());
+  // Sticky: a later request fails the same way, and not inside send().
+  std::optional<ListGroupsResult> later;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { later.emplace(std::move(r)); });
+  EXPECT_FALSE(later.has_value());
+  run_until([&] { return later.has_value(); });
+  EXPECT_EQ(later->error().code(), ErrorCode::request_timed_out);
+}
+
+TEST_F(ConnectionTest, ARefusedConnectionIsANetworkError) {
+  uint16_t port = 0;
+  {
+    FakeBroker closed(&loop_);  // a port nothing listens on once it is gone
+    port = closed.port;
+  }
+  Connection c(&loop_, "127.0.0.1", port, options());
+  std::optional<ListGroupsResult> got;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); });
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), ErrorCode::network_exception);
+  EXPECT_NE(got->error().message().find("connect to 127.0.0.1:"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, TheBrokerClosingFailsPendingRequests) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [&](const auto&, auto) -> std::optional<std::vector<std::byte>> {
+    broker.drop_clients();
+    return std::nullopt;
+  };
+  Connection c(&loop_, "127.0.0.1", broker.port, options());
+  std::optional<ListGroupsResult> got;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); });
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), ErrorCode::network_exception);
+}
+
+TEST_F(ConnectionTest, ACallbackMayDestroyItsConnection) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [](const auto& h, auto) { return list_groups_answer(h); };
+  auto c = std::make_unique<Connection>(&loop_, "127.0.0.1", broker.port, options());
+  int calls = 0;
+  for (int i = 0; i < 3; ++i) {
+    c->send<ApiKey::list_groups>({}, [&](ListGroupsResult) {
+      ++calls;
+      c.reset();  // the other two callbacks are dropped
+    });
+  }
+  run_until([&] { return c == nullptr; });
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(calls, 1);
+}
+
+}  // namespace
+}  // namespace ferry::client
