@@ -4,6 +4,7 @@
 // the state machine. InitProducerId is answered here too until idempotent producers exist.
 #include "protocol/messages/groups.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "broker/api_table.h"
@@ -15,6 +16,16 @@ namespace {
 
 constexpr int8_t kGroupKey = 0;
 
+// The response entry of topic `name`, appended on first use (responses group by topic).
+template <typename Topics>
+auto& topic_entry(Topics& topics, const std::string& name) {
+  auto it =
+      std::find_if(topics.begin(), topics.end(), [&](const auto& t) { return t.name == name; });
+  if (it != topics.end()) return *it;
+  auto& t = topics.emplace_back();
+  t.name = name;
+  return t;
+}
 
 // Decodes, runs `fill` and responds; for answers that are ready at once.
 template <typename Req, typename Resp, typename Fill>
@@ -136,16 +147,8 @@ void offset_commit(Broker& b, Request&& r) {
   auto finish = [shared, refused](std::vector<CommitEntry> done) {
     done.insert(done.end(), refused.begin(), refused.end());
     protocol::OffsetCommitResponse resp;
-    for (const auto& e : done) {
-      auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
-                             [&](const auto& t) { return t.name == e.topic; });
-      if (it == resp.topics.end()) {
-        resp.topics.emplace_back();
-        it = resp.topics.end() - 1;
-        it->name = e.topic;
-      }
-      it->partitions.push_back({e.partition, wire(e.error)});
-    }
+    for (const auto& e : done)
+      topic_entry(resp.topics, e.topic).partitions.push_back({e.partition, wire(e.error)});
     respond(*shared, resp);
   };
   if (valid.empty()) {
@@ -173,16 +176,8 @@ void offset_fetch(Broker& b, Request& r) {
           return p;
         };
         if (!req.topics) {  // v2+: every committed offset of the group
-          for (const auto& c : b.groups().committed_all(req.group_id)) {
-            auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
-                                   [&](const auto& t) { return t.name == c.topic; });
-            if (it == resp.topics.end()) {
-              resp.topics.emplace_back();
-              it = resp.topics.end() - 1;
-              it->name = c.topic;
-            }
-            it->partitions.push_back(entry(c.partition.value(), &c));
-          }
+          for (const auto& c : b.groups().committed_all(req.group_id))
+            topic_entry(resp.topics, c.topic).partitions.push_back(entry(c.partition.value(), &c));
           return;
         }
         for (const auto& t : *req.topics) {
@@ -212,16 +207,8 @@ void offset_delete(Broker& b, Request&& r) {
         protocol::OffsetDeleteResponse resp;
         resp.error_code = wire(top);
         if (top == ErrorCode::none) {
-          for (const auto& e : done) {
-            auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
-                                   [&](const auto& t) { return t.name == e.topic; });
-            if (it == resp.topics.end()) {
-              resp.topics.emplace_back();
-              it = resp.topics.end() - 1;
-              it->name = e.topic;
-            }
-            it->partitions.push_back({e.partition, wire(e.error)});
-          }
+          for (const auto& e : done)
+            topic_entry(resp.topics, e.topic).partitions.push_back({e.partition, wire(e.error)});
         }
         respond(*shared, resp);
       });
