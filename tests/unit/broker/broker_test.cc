@@ -420,9 +420,45 @@ TEST_F(BrokerTest, CommittedOffsetsGoWithTheirTopic) {
             0);
   fr = call<OffsetFetchResponse>(ApiKey::offset_fetch, 5, fetch);
   EXPECT_EQ(fr.topics.at(0).partitions.at(0).committed_offset, -1);
+  // OffsetDelete: an unknown group is not found.
+  OffsetDeleteRequest od;
+  od.group_id = "no-such-group";
+  od.topics.push_back({"short-lived", {{0}}});
+  EXPECT_EQ(call<OffsetDeleteResponse>(ApiKey::offset_delete, 0, od).error_code, 69);
   // Committing to a topic that does not exist is refused.
   cr = call<OffsetCommitResponse>(ApiKey::offset_commit, 7, commit);
   EXPECT_EQ(cr.topics.at(0).partitions.at(0).error_code, 3);
+}
+
+TEST_F(BrokerTest, OffsetDeleteRemovesCommittedOffsetsOfAnEmptyGroup) {
+  ASSERT_EQ(create_topic("od", 2).topics.at(0).error_code, 0);
+  OffsetCommitRequest commit;
+  commit.group_id = "g2";
+  commit.generation_id_or_member_epoch = -1;
+  commit.topics.push_back({"od", {}});
+  for (int32_t p = 0; p < 2; ++p) {
+    OffsetCommitRequest::Topic::Partition cp;
+    cp.partition_index = p;
+    cp.committed_offset = 5 + p;
+    commit.topics[0].partitions.push_back(cp);
+  }
+  ASSERT_EQ(call<OffsetCommitResponse>(ApiKey::offset_commit, 7, commit)
+                .topics.at(0)
+                .partitions.at(1)
+                .error_code,
+            0);
+  OffsetDeleteRequest od;
+  od.group_id = "g2";
+  od.topics.push_back({"od", {{0}}});
+  auto resp = call<OffsetDeleteResponse>(ApiKey::offset_delete, 0, od);
+  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.topics.at(0).partitions.at(0).error_code, 0);
+  OffsetFetchRequest fetch;
+  fetch.group_id = "g2";
+  fetch.topics = std::vector<OffsetFetchRequest::Topic>{{"od", {0, 1}}};
+  auto fr = call<OffsetFetchResponse>(ApiKey::offset_fetch, 5, fetch);
+  EXPECT_EQ(fr.topics.at(0).partitions.at(0).committed_offset, -1);
+  EXPECT_EQ(fr.topics.at(0).partitions.at(1).committed_offset, 6);
 }
 
 TEST_F(BrokerTest, FindCoordinatorNamesThisBroker) {
