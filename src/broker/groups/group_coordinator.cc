@@ -64,7 +64,9 @@ struct GroupCoordinator::Group {
   std::string leader;
   std::map<std::string, std::unique_ptr<Member>> members;
   std::map<std::string, std::string> static_members;  // instance id -> member id
-  std::set<std::string> pending;                      // ids given out with MEMBER_ID_REQUIRED
+  // Ids given out with MEMBER_ID_REQUIRED, valid until the session timeout of the join that
+  // asked (Kafka's pending members): a client that never comes back is forgotten.
+  std::map<std::string, int64_t> pending;
   std::map<std::pair<std::string, int32_t>, meta::OffsetCommit> offsets;
   std::unique_ptr<UvTimer> join_timer;
   bool initial_delay = false;
@@ -380,7 +382,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
     }
     const std::string id = new_member_id(req.client_id);
     if (req.require_known_member_id) {
-      g.pending.insert(id);
+      g.pending[id] = Clock::system().now_ms() + req.session_timeout_ms;
       JoinResult r;
       r.error = ErrorCode::member_id_required;
       r.member_id = id;
@@ -391,7 +393,9 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
     return;
   }
 
-  if (g.pending.erase(req.member_id) != 0) {
+  if (auto p = g.pending.find(req.member_id);
+      p != g.pending.end() && p->second >= Clock::system().now_ms()) {
+    g.pending.erase(p);
     add_member(g, req, req.member_id, std::move(done));
     return;
   }
@@ -693,6 +697,8 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
   const int64_t retention_ms = static_cast<int64_t>(config_.offsets_retention_minutes) * 60000;
   // Groups left with nothing (a join that never completed, members that all left without
   // committing) are forgotten, as Kafka's periodic group cleanup does.
+  for (auto& [gid, g] : groups_)
+    std::erase_if(g->pending, [&](const auto& p) { return p.second < now_ms; });
   std::erase_if(groups_, [](const auto& kv) {
     const Group& g = *kv.second;
     return g.state == GroupState::empty && g.members.empty() && g.offsets.empty() &&

@@ -365,3 +365,24 @@ TEST_F(GroupCoordinatorTest, OffsetsOfAnEmptyGroupExpireAfterTheRetention) {
 
 }  // namespace
 }  // namespace ferry::broker
+
+namespace ferry::broker {
+namespace {
+
+TEST_F(GroupCoordinatorTest, MemberIdsHandedOutButNeverUsedAreForgotten) {
+  JoinRequest a = join_req("");
+  a.require_known_member_id = true;
+  auto first = join(a);
+  ASSERT_TRUE(first->has_value());
+  ASSERT_EQ((*first)->error, ErrorCode::member_id_required);
+  const std::string id = (*first)->member_id;
+  EXPECT_EQ(coord_->expire_offsets(Clock::system().now_ms()), 0u);
+  EXPECT_EQ(coord_->describe("g").state, "Empty") << "kept while the id may still be used";
+  // The client never came back within its session timeout.
+  coord_->expire_offsets(Clock::system().now_ms() + 60'000);
+  EXPECT_EQ(coord_->describe("g").state, "Dead");
+  EXPECT_EQ((*join(join_req(id)))->error, ErrorCode::unknown_member_id);
+}
+
+}  // namespace
+}  // namespace ferry::broker
