@@ -8,11 +8,9 @@
 // KafkaResult.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 #include "common/result.h"
 #include "protocol/error_code.h"
@@ -49,43 +47,9 @@ class [[nodiscard]] KafkaError {
   bool from_broker_ = false;
 };
 
-// A value or a KafkaError; the same shape as ferry::Result.
+// A value or a KafkaError.
 template <typename T>
-class [[nodiscard]] KafkaResult {
- public:
-  KafkaResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  KafkaResult(KafkaError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  const KafkaError& error() const& {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-  KafkaError&& error() && {
-    assert(!ok());
-    return std::get<1>(std::move(v_));
-  }
-
- private:
-  std::variant<T, KafkaError> v_;
-};
+using KafkaResult = Result<T, KafkaError>;
 
 struct Unit {};
 using KafkaStatus = KafkaResult<Unit>;
