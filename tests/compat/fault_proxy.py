@@ -147,10 +147,10 @@ class _Conn:
                     time.sleep(self.rng.uniform(0.0, 0.02))
                     p._count("drops")
                     break
-                if (api_key == PRODUCE and roll < drop_p + lose_p
-                        and produce_acks(frame[4:]) not in (0,)):
-                    with self.lock:
-                        self.lose.add(corr)
+                if roll < drop_p + lose_p:
+                    if api_key == PRODUCE and produce_acks(frame[4:]) != 0:
+                        with self.lock:
+                            self.lose.add(corr)
                 elif roll < drop_p + lose_p + stall_p:
                     with self.lock:
                         self.stall_next = True
