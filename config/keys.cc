@@ -85,6 +85,12 @@ const std::array kKeys = {
           .doc = "Committed offsets of a consumer group are deleted this long after the group "
                  "became empty.",
           .field = &BrokerConfig::offsets_retention_minutes},
+  KeySpec{.section = Section::broker, .name = "producer.id.expiration.ms", .type = Type::int32,
+          .default_value = "86400000", .min = 1, .max = kI32,
+          .doc = "An idempotent producer's sequence state on a partition is forgotten after it "
+                 "has not written there for this long; a retry after that is no longer "
+                 "recognised as a duplicate.",
+          .field = &BrokerConfig::producer_id_expiration_ms},
 
   // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
   KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,

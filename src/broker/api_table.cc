@@ -1,5 +1,6 @@
 // The API table. Versions stop one below each API's first flexible version (what Debian's and
-// npm's clients need), except ApiVersions, whose v3 is flexible. MinVersion is 0 everywhere:
+// npm's clients need), except ApiVersions, whose v3 is flexible, and InitProducerId, whose v3+
+// carries the epoch bump of KIP-360. MinVersion is 0 everywhere:
 // librdkafka switches features off when an old version is missing (PROTOCOL.md §1.3).
 #include "broker/api_table.h"
 
@@ -27,9 +28,7 @@ constexpr std::array kHandlers{
     ApiHandler{ApiKey::api_versions, 0, 3, true, handle_api_versions},
     ApiHandler{ApiKey::create_topics, 0, 4, true, handle_create_topics},
     ApiHandler{ApiKey::delete_topics, 0, 3, true, handle_delete_topics},
-    // Not advertised until idempotent producers are served: a client that sends it anyway
-    // gets UNSUPPORTED_VERSION rather than a silent hang.
-    ApiHandler{ApiKey::init_producer_id, 0, 1, false, handle_init_producer_id},
+    ApiHandler{ApiKey::init_producer_id, 0, 4, true, handle_init_producer_id},
     ApiHandler{ApiKey::describe_configs, 0, 3, true, handle_describe_configs},
     ApiHandler{ApiKey::alter_configs, 0, 1, true, handle_alter_configs},
     ApiHandler{ApiKey::create_partitions, 0, 1, true, handle_create_partitions},

@@ -37,9 +37,8 @@ void handle_create_partitions(Broker&, Request&&);
 void handle_describe_configs(Broker&, Request&&);
 void handle_alter_configs(Broker&, Request&&);
 void handle_incremental_alter_configs(Broker&, Request&&);
-// Consumer groups and producer ids are not served yet: these answer with Kafka's errors.
 void handle_find_coordinator(Broker&, Request&&);
-void handle_group_request(Broker&, Request&&);
+void handle_group_request(Broker&, Request&&);  // the group APIs, handlers/groups.cc
 void handle_init_producer_id(Broker&, Request&&);
 
 }  // namespace ferry::broker

@@ -81,6 +81,9 @@ Status Broker::start() {
   logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
   topics_ = std::make_unique<TopicManager>(config_, *meta_, *logs_);
   FERRY_TRY(topics_->load());
+  producers_ = std::make_unique<ProducerRegistry>(*meta_, *topics_, clock_,
+                                                  config_.producer_id_expiration_ms);
+  FERRY_TRY(producers_->load());
   groups_ = std::make_unique<GroupCoordinator>(loop_, config_, *meta_);
   FERRY_TRY(groups_->load());
 
@@ -147,6 +150,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
 
 void Broker::housekeeping() {
   groups_->expire_offsets(clock_.now_ms());
+  producers_->housekeeping();
   for (const auto& [tp, log] : logs_->logs()) {
     if (auto st = log->maybe_roll(); !st) {
       FERRY_LOG(warn, "broker", "rolling %s: %s", storage::partition_dir_name(tp).c_str(),
@@ -197,11 +201,18 @@ void Broker::finish_shutdown() {
     done(ok_status());
     return;
   }
-  logs_->close_all([this, done = std::move(done)](Status logs_status) mutable {
-    meta_->close([logs_status, done = std::move(done)](Status meta_status) {
-      done(!logs_status ? logs_status : meta_status);
+  auto close_logs_and_store = [this, done = std::move(done)]() mutable {
+    logs_->close_all([this, done = std::move(done)](Status logs_status) mutable {
+      meta_->close([logs_status, done = std::move(done)](Status meta_status) {
+        done(!logs_status ? logs_status : meta_status);
+      });
     });
-  });
+  };
+  if (!producers_) {
+    close_logs_and_store();
+    return;
+  }
+  producers_->close(std::move(close_logs_and_store));
 }
 
 }  // namespace ferry::broker

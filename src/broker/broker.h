@@ -2,9 +2,10 @@
 // parked fetches) and the listener, and dispatches each request to its API handler.
 //
 // Start-up: DATA/meta.db is opened (migrated), DATA/cluster.id read or created, the partition
-// logs under DATA/logs recovered, then the listener opens. Shutdown: stop accepting and reading,
-// answer parked fetches, let in-flight requests finish (bounded by a deadline), then close the
-// logs (flushing them) and the store.
+// logs under DATA/logs recovered, idempotent producers' state rebuilt, then the listener opens.
+// Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
+// (bounded by a deadline), snapshot producer state, then close the logs (flushing them) and the
+// store.
 //
 // Threading: everything runs on the loop passed in; blocking work (fsync, SQLite commits) runs
 // on libuv's thread pool inside storage and meta and completes back here.
@@ -18,6 +19,7 @@
 
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
+#include "broker/producers/producer_registry.h"
 #include "broker/topic_manager.h"
 #include "common/clock.h"
 #include "common/uv_timer.h"
@@ -45,6 +47,7 @@ class Broker {
   const Clock& clock() const noexcept { return clock_; }
   TopicManager& topics() noexcept { return *topics_; }
   GroupCoordinator& groups() noexcept { return *groups_; }
+  ProducerRegistry& producers() noexcept { return *producers_; }
   meta::MetaStore& meta() noexcept { return *meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
@@ -63,6 +66,7 @@ class Broker {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
+  std::unique_ptr<ProducerRegistry> producers_;
   std::unique_ptr<net::Server> server_;
   FetchWaiters waiters_;
   UvTimer housekeeping_timer_;

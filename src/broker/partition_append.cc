@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "common/log.h"
 #include "platform/crc32c.h"
 #include "protocol/legacy_message_set.h"
 #include "protocol/record_batch.h"
@@ -119,7 +120,38 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
   AppendOutcome outcome;
   for (size_t i = 0; i < batches.size(); ++i) {
     auto b = batches[i];
-    if (settings.log_append_time) stamp_log_append_time(b, now_ms);
+    const BatchView view(b);
+    ProducerRegistry::Partition* producers = nullptr;
+    ProducerBatch producer;
+    if (view.producer_id().value() >= 0) {
+      producer = {view.producer_id().value(), view.producer_epoch(), view.base_sequence(),
+                  view.last_offset_delta()};
+      producers = &broker.producers().partition(topic, partition, log);
+      auto check =
+          producers->producers.check(producer, broker.producers().issued(producer.producer_id));
+      if (!check.error.ok()) {
+        FERRY_LOG(info, "produce", "%s-%d: refused a batch: %s", topic.c_str(), partition,
+                  check.error.message.c_str());
+        fail(std::move(check.error));
+        return;
+      }
+      if (check.duplicate) {
+        // A retry of a batch already stored (its response was lost): answer as the first time.
+        FERRY_LOG(info, "produce",
+                  "%s-%d: duplicate batch from producer %lld (epoch %d, sequence %d..%d) "
+                  "answered with its offset %lld",
+                  topic.c_str(), partition, static_cast<long long>(producer.producer_id),
+                  producer.epoch, producer.base_sequence, producer.last_sequence(),
+                  static_cast<long long>(check.duplicate->first_offset.value()));
+        if (i == 0) outcome.base_offset = check.duplicate->first_offset;
+        if (settings.log_append_time) outcome.log_append_time_ms = check.duplicate->timestamp_ms;
+        continue;
+      }
+    }
+    if (settings.log_append_time) {
+      stamp_log_append_time(b, now_ms);
+      outcome.log_append_time_ms = now_ms;
+    }
     auto info = log->append(b);
     if (!info) {
       // Earlier batches of this request (Produce v0-2 only) stay appended, as in Kafka.
@@ -127,9 +159,13 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
       return;
     }
     if (i == 0) outcome.base_offset = info->base_offset;
+    if (producers != nullptr) {
+      producers->producers.record(producer, info->base_offset, info->last_offset,
+                                  info->max_timestamp, now_ms);
+      broker.producers().appended(topic, partition, *producers);
+    }
     broker.fetch_waiters().notify(topic, partition, info->stored_bytes);
   }
-  if (settings.log_append_time) outcome.log_append_time_ms = now_ms;
   outcome.log_start_offset = log->log_start_offset();
   if (!durable) {
     done(std::move(outcome));

@@ -54,6 +54,14 @@ CREATE TABLE mirror_checkpoints (
   PRIMARY KEY (mirror, topic, partition)
 ) WITHOUT ROWID;
 )sql"},
+    {2, R"sql(
+CREATE TABLE producer_snapshots (
+  topic      TEXT NOT NULL,
+  partition  INTEGER NOT NULL,
+  offset     INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

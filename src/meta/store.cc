@@ -33,6 +33,7 @@ class Applier {
     if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
     FERRY_TRY(exec_named("DELETE FROM group_offsets WHERE topic = ?", m.name));
     FERRY_TRY(exec_named("DELETE FROM producer_state WHERE topic = ?", m.name));
+    FERRY_TRY(exec_named("DELETE FROM producer_snapshots WHERE topic = ?", m.name));
     return exec_named("DELETE FROM mirror_checkpoints WHERE topic = ?", m.name);
   }
 
@@ -82,15 +83,32 @@ class Applier {
     return (*s)->bind(1, m.group).bind(2, m.topic).bind(3, m.partition.value()).run();
   }
 
-  Status operator()(const Mutation::PutProducerState& m) {
-    const ProducerStateRecord& p = m.state;
+  Status operator()(const Mutation::PutProducerSnapshot& m) {
+    // A snapshot that lost the race with its topic's deletion is dropped, not left behind.
+    {
+      auto exists = db_.cached("SELECT 1 FROM topics WHERE name = ?");
+      if (!exists) return std::move(exists).error();
+      auto row = (*exists)->bind(1, m.topic).step();
+      if (!row) return std::move(row).error();
+      if (!*row) return {};
+    }
+    auto del = db_.cached("DELETE FROM producer_state WHERE topic = ? AND partition = ?");
+    if (!del) return std::move(del).error();
+    FERRY_TRY((*del)->bind(1, m.topic).bind(2, m.partition.value()).run());
     auto s = db_.cached(
-        "INSERT OR REPLACE INTO producer_state (topic, partition, producer_id, producer_epoch,"
+        "INSERT INTO producer_state (topic, partition, producer_id, producer_epoch,"
         " last_sequence, last_offset, timestamp_ms, batches) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s) return std::move(s).error();
-    (*s)->bind(1, p.topic).bind(2, p.partition.value()).bind(3, p.producer_id.value());
-    (*s)->bind(4, p.producer_epoch).bind(5, p.last_sequence).bind(6, p.last_offset.value());
-    return (*s)->bind(7, p.timestamp_ms).bind_blob(8, p.batches).run();
+    for (const ProducerStateRecord& p : m.producers) {
+      (*s)->bind(1, m.topic).bind(2, m.partition.value()).bind(3, p.producer_id.value());
+      (*s)->bind(4, p.producer_epoch).bind(5, p.last_sequence).bind(6, p.last_offset.value());
+      FERRY_TRY((*s)->bind(7, p.timestamp_ms).bind_blob(8, p.batches).run());
+      (*s)->reset();
+    }
+    auto off = db_.cached(
+        "INSERT OR REPLACE INTO producer_snapshots (topic, partition, offset) VALUES (?, ?, ?)");
+    if (!off) return std::move(off).error();
+    return (*off)->bind(1, m.topic).bind(2, m.partition.value()).bind(3, m.offset.value()).run();
   }
 
   Status operator()(const Mutation::PutMirrorCheckpoint& m) {
@@ -390,6 +408,23 @@ Result<std::optional<OffsetCommit>> MetaStore::committed_offset(const std::strin
   if (!row) return std::move(row).error();
   if (!*row) return std::optional<OffsetCommit>();
   return std::optional<OffsetCommit>(offset_from_row(**s));
+}
+
+Result<ProducerId> MetaStore::producer_id_limit() {
+  auto next = reader_.query_int("SELECT next_producer_id FROM producer_ids WHERE singleton = 1");
+  if (!next) return std::move(next).error();
+  return ProducerId(*next);
+}
+
+Result<std::optional<Offset>> MetaStore::producer_snapshot_offset(const std::string& topic,
+                                                                  PartitionId p) {
+  auto s =
+      reader_.cached("SELECT offset FROM producer_snapshots WHERE topic = ? AND partition = ?");
+  if (!s) return std::move(s).error();
+  auto row = (*s)->bind(1, topic).bind(2, p.value()).step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<Offset>();
+  return std::optional<Offset>(Offset((*s)->col_int(0)));
 }
 
 Result<std::vector<ProducerStateRecord>> MetaStore::producer_states(const std::string& topic,

@@ -99,8 +99,13 @@ struct Mutation {
     std::string topic;
     PartitionId partition;
   };
-  struct PutProducerState {
-    ProducerStateRecord state;
+  // Replaces the producer-state snapshot of one partition: `producers` as of log offset
+  // `offset` (every batch below it is reflected, none at or above it).
+  struct PutProducerSnapshot {
+    std::string topic;
+    PartitionId partition;
+    Offset offset;
+    std::vector<ProducerStateRecord> producers;
   };
   struct PutMirrorCheckpoint {
     MirrorCheckpoint checkpoint;
@@ -111,7 +116,7 @@ struct Mutation {
     std::shared_ptr<ProducerId> first;
   };
   using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, AlterConfigs, CommitOffsets,
-                          DeleteGroup, DeleteOffsets, PutProducerState, PutMirrorCheckpoint,
+                          DeleteGroup, DeleteOffsets, PutProducerSnapshot, PutMirrorCheckpoint,
                           ReserveProducerIds>;
   Op op;
 
@@ -131,8 +136,9 @@ struct Mutation {
   static Mutation delete_offsets(std::string group, std::string topic, PartitionId p) {
     return {DeleteOffsets{std::move(group), std::move(topic), p}};
   }
-  static Mutation put_producer_state(ProducerStateRecord s) {
-    return {PutProducerState{std::move(s)}};
+  static Mutation put_producer_snapshot(std::string topic, PartitionId p, Offset offset,
+                                        std::vector<ProducerStateRecord> producers) {
+    return {PutProducerSnapshot{std::move(topic), p, offset, std::move(producers)}};
   }
   static Mutation put_mirror_checkpoint(MirrorCheckpoint c) {
     return {PutMirrorCheckpoint{std::move(c)}};
@@ -169,6 +175,10 @@ class MetaStore {
   Result<std::vector<OffsetCommit>> committed_offsets(const std::string& group);
   Result<std::optional<OffsetCommit>> committed_offset(const std::string& group,
                                                        const std::string& topic, PartitionId p);
+  // One past the last producer id ever reserved: every id below it may have been handed out.
+  Result<ProducerId> producer_id_limit();
+  // The partition's producer-state snapshot: its offset (nullopt when none was taken) and rows.
+  Result<std::optional<Offset>> producer_snapshot_offset(const std::string& topic, PartitionId p);
   Result<std::vector<ProducerStateRecord>> producer_states(const std::string& topic, PartitionId p);
   Result<std::optional<Offset>> mirror_checkpoint(const std::string& mirror,
                                                   const std::string& topic, PartitionId p);

@@ -143,6 +143,8 @@ Status Log::recover() {
   return {};
 }
 
+Offset Log::active_segment_base() const noexcept { return segments_.back()->base(); }
+
 Offset Log::log_start_offset() const noexcept { return segments_.front()->base(); }
 
 uint64_t Log::size_bytes() const noexcept {

@@ -109,6 +109,8 @@ class Log : public std::enable_shared_from_this<Log> {
   Offset durable_offset() const noexcept { return durable_offset_; }  // all below is on disk
   uint64_t size_bytes() const noexcept;
   size_t segment_count() const noexcept { return segments_.size(); }
+  // The base offset of the segment appends go to; changes when the log rolls.
+  Offset active_segment_base() const noexcept;
   const std::string& dir() const noexcept { return dir_; }
   const LogConfig& config() const noexcept { return config_; }
   void set_config(const LogConfig& config) { config_ = config; }

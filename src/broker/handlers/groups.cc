@@ -1,7 +1,7 @@
 // Consumer-group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
 // OffsetCommit, OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups): request
 // and response mapping around the GroupCoordinator (groups/group_coordinator.h), which holds
-// the state machine. InitProducerId is answered here too until idempotent producers exist.
+// the state machine.
 #include "protocol/messages/groups.h"
 
 #include <algorithm>
@@ -9,7 +9,6 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
-#include "protocol/messages/producer_id.h"
 
 namespace ferry::broker {
 namespace {
@@ -41,7 +40,8 @@ void find_coordinator(Broker& b, Request& r) {
   answer<protocol::FindCoordinatorRequest, protocol::FindCoordinatorResponse>(
       r, [&](const auto& req, auto& resp) {
         if (req.key_type != kGroupKey) {
-          resp.error_code = wire(ErrorCode::coordinator_not_available);
+          // Only group coordinators exist here (no transactions): a clear, final error.
+          resp.error_code = wire(ErrorCode::unsupported_version);
           resp.error_message = "Transactions are not supported by this broker";
           resp.node_id = -1;
           resp.port = -1;
@@ -288,15 +288,6 @@ void handle_group_request(Broker& b, Request&& r) {
     case ApiKey::delete_groups: return delete_groups(b, std::move(r));
     default: r.slot.close_connection("no handler");
   }
-}
-
-void handle_init_producer_id(Broker&, Request&& r) {
-  answer<protocol::InitProducerIdRequest, protocol::InitProducerIdResponse>(
-      r, [](const auto&, auto& resp) {
-        resp.error_code = wire(ErrorCode::unsupported_version);
-        resp.producer_id = -1;
-        resp.producer_epoch = -1;
-      });
 }
 
 }  // namespace ferry::broker

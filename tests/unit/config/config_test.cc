@@ -588,7 +588,7 @@ TEST(Describe, BrokerEntries) {
       "[broker]\nnode.id = 4\nlog.level = \"warn\"\nauto.create.topics.enable = false\n"
       "default.replication.factor = 3\nconnection.max.pending.bytes = 4096\n");
   std::vector<ConfigEntry> entries = describe_broker_configs(broker);
-  EXPECT_EQ(entries.size(), 14u);
+  EXPECT_EQ(entries.size(), 15u);
   for (const ConfigEntry& e : entries) {
     EXPECT_TRUE(e.read_only) << e.name;
     EXPECT_FALSE(e.sensitive) << e.name;

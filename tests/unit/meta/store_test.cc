@@ -150,15 +150,32 @@ TEST(MetaStore, ProducerIdsAreNeverReusedAcrossReopen) {
 TEST(MetaStore, ProducerStateAndMirrorCheckpoints) {
   test::TempDir dir;
   auto s = open_sync(dir.file("meta.db"));
+  EXPECT_FALSE(s->producer_snapshot_offset("t", PartitionId(2))->has_value());
+  // A snapshot for a topic that does not exist (deleted meanwhile) is dropped.
+  ASSERT_TRUE(
+      s->submit_sync({Mutation::put_producer_snapshot("t", PartitionId(2), Offset(5), {})}).ok());
+  EXPECT_FALSE(s->producer_snapshot_offset("t", PartitionId(2))->has_value());
+  ASSERT_TRUE(s->submit_sync({Mutation::create_topic(topic("t", 3))}).ok());
   ProducerStateRecord p{"t", PartitionId(2), ProducerId(7), 1, 41, Offset(900), 5, "\x01\x02"};
-  ASSERT_TRUE(s->submit_sync({Mutation::put_producer_state(p)}).ok());
+  ProducerStateRecord q{"t", PartitionId(2), ProducerId(9), 0, 3, Offset(950), 6, "\x03"};
+  ASSERT_TRUE(
+      s->submit_sync({Mutation::put_producer_snapshot("t", PartitionId(2), Offset(901), {p, q})})
+          .ok());
+  // A newer snapshot replaces the whole partition's rows: producer 9 is gone.
   p.last_sequence = 46;
-  ASSERT_TRUE(s->submit_sync({Mutation::put_producer_state(p)}).ok());
+  ASSERT_TRUE(
+      s->submit_sync({Mutation::put_producer_snapshot("t", PartitionId(2), Offset(1000), {p})})
+          .ok());
   auto states = s->producer_states("t", PartitionId(2));
   ASSERT_TRUE(states.ok());
   ASSERT_EQ(states->size(), 1u);
   EXPECT_EQ((*states)[0], p);
+  EXPECT_EQ(*s->producer_snapshot_offset("t", PartitionId(2)), std::optional(Offset(1000)));
   EXPECT_TRUE(s->producer_states("t", PartitionId(1))->empty());
+  // Deleting the topic deletes its producer state and snapshot offsets.
+  ASSERT_TRUE(s->submit_sync({Mutation::delete_topic("t")}).ok());
+  EXPECT_TRUE(s->producer_states("t", PartitionId(2))->empty());
+  EXPECT_FALSE(s->producer_snapshot_offset("t", PartitionId(2))->has_value());
   ASSERT_TRUE(s->submit_sync({Mutation::put_mirror_checkpoint(
                                  {"central", "t", PartitionId(0), Offset(77), 1})})
                   .ok());

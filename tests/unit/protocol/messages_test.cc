@@ -171,15 +171,16 @@ TEST(Messages, EveryApiAndVersionRoundTrips) {
   EXPECT_EQ(apis, 23u);
 }
 
-// The descriptions leave out the tagged fields of flexible versions (except ApiVersions v3), so
-// the table must not claim a flexible version of any other API.
-TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersions) {
+// The descriptions leave out the tagged fields of flexible versions (except ApiVersions v3 and
+// InitProducerId v2-4, which have none but the tag buffers), so the table must not claim a
+// flexible version of any other API.
+TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersionsAndInitProducerId) {
   for_each_described_api([&](auto k) {
     constexpr ApiKey key = decltype(k)::value;
     using Desc = Messages<key>;
     EXPECT_EQ(Desc::min_version, 0);
     for (int16_t v = Desc::min_version; v <= Desc::max_version; ++v) {
-      if (key == ApiKey::api_versions && v == 3) {
+      if ((key == ApiKey::api_versions && v == 3) || (key == ApiKey::init_producer_id && v >= 2)) {
         EXPECT_TRUE(is_flexible(key, v));
       } else {
         EXPECT_FALSE(is_flexible(key, v)) << api_name(static_cast<int16_t>(key)) << " v" << v;
@@ -364,6 +365,22 @@ TEST(Golden, ListOffsetsV0AndV1) {
   EXPECT_EQ(encode(r, 1, false),
             bytes({0xFF, 0xFF, 0xFF, 0xFF, 0, 0,    0,    1,    0,    1,    't',  0,    0,   0,
                    1,    0,    0,    0,    0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}));
+}
+
+TEST(Golden, InitProducerIdFlexibleVersionsCarryTheEpochBump) {
+  InitProducerIdRequest r;
+  r.transaction_timeout_ms = 60000;
+  r.producer_id = 5;
+  r.producer_epoch = 2;
+  // v1: NULLABLE_STRING null, timeout; the producer id and epoch do not exist yet.
+  EXPECT_EQ(encode(r, 1, false), bytes({0xFF, 0xFF, 0, 0, 0xEA, 0x60}));
+  // v4 (flexible): COMPACT_NULLABLE_STRING null, timeout, producer id, epoch, empty tag buffer.
+  EXPECT_EQ(encode(r, 4, true),
+            bytes({0x00, 0, 0, 0xEA, 0x60, 0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0x00}));
+  InitProducerIdResponse resp;
+  resp.producer_id = 7;
+  resp.producer_epoch = 1;
+  EXPECT_EQ(encode(resp, 4, true), bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 0x00}));
 }
 
 TEST(Defaults, MatchKafka) {
