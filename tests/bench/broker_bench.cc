@@ -251,16 +251,18 @@ struct Case {
   const char* acks;  // "1" or "all"
   const char* compression;
   size_t records;
+  bool idempotent = false;  // enable.idempotence=true (producer ids and sequence checks)
   std::string name() const {
     std::string s = record_bytes >= 1024 ? std::to_string(record_bytes / 1024) + " KiB"
                                          : std::to_string(record_bytes) + " B";
     s += " p" + std::to_string(partitions) + " acks=" + acks;
     if (std::strcmp(compression, "none") != 0) s += std::string(" ") + compression;
+    if (idempotent) s += " idempotent";
     return s;
   }
   std::string topic() const {
     return "bench-" + std::to_string(record_bytes) + "-p" + std::to_string(partitions) + "-" +
-           acks + "-" + compression;
+           acks + "-" + compression + (idempotent ? "-idem" : "");
   }
 };
 
@@ -313,6 +315,7 @@ Result produce(const std::string& bootstrap, const Case& c) {
   set(conf, "acks", c.acks);
   set(conf, "linger.ms", "5");
   set(conf, "compression.type", c.compression);
+  if (c.idempotent) set(conf, "enable.idempotence", "true");
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_conf_set_opaque(conf, &dl);
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, conf);
@@ -560,6 +563,8 @@ int main(int argc, char** argv) {
       for (const char* acks : {"1", "all"})
         cases.push_back({bytes, parts, acks, "none", n(bytes == 100 ? 2'000'000 : 500'000)});
   if (lz4) cases.push_back({1024, 1, "1", "lz4", n(500'000)});
+  // The cost of the sequence checks: compare with the same case without idempotence.
+  cases.push_back({100, 8, "all", "none", n(2'000'000), true});
   std::erase_if(cases, [&](const Case& c) { return c.name().find(only) == std::string::npos; });
   if (cases.empty()) die("no case matches --case " + only);
 
