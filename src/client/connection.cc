@@ -213,31 +213,65 @@ void Connection::dispatch(Call call) {
     return;
   }
   const int32_t id = next_correlation_id_++;
-  auto* wr = new std::pair<uv_write_t, std::vector<std::byte>>();
-  auto& frame = wr->second;
+  // A one-way request keeps its completion with the write: it is done once written.
+  struct Write {
+    uv_write_t req;
+    std::vector<std::byte> frame;
+    Completion oneway_done;
+    int16_t version;
+    std::weak_ptr<int> life;
+  };
+  auto* wr = new Write{};
+  wr->version = v;
+  wr->life = life_;
+  auto& frame = wr->frame;
   protocol::Writer w(frame);
   const size_t mark = w.reserve_size();
   protocol::encode_request_header({static_cast<int16_t>(call.key), v, id, options_.client_id}, w);
   call.encode(v, w);
   w.patch_size(mark);
-  in_flight_.emplace(id, InFlight{call.key, v, now_ms(loop_) + options_.request_timeout_ms,
-                                  std::move(call.complete)});
+  if (call.oneway) {
+    wr->oneway_done = std::move(call.complete);
+  } else {
+    in_flight_.emplace(id, InFlight{call.key, v, now_ms(loop_) + options_.request_timeout_ms,
+                                    std::move(call.complete)});
+  }
   uv_buf_t buf =
       uv_buf_init(reinterpret_cast<char*>(frame.data()), static_cast<unsigned>(frame.size()));
   int rc = uv_write(
-      &wr->first, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1, [](uv_write_t* req, int status) {
+      &wr->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1, [](uv_write_t* req, int status) {
         auto* self = static_cast<Connection*>(req->handle->data);
-        delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(req);
-        if (self != nullptr && status < 0 && status != UV_ECANCELED) {
-          self->fail(KafkaError::local(ErrorCode::network_exception,
-                                       "write to " + self->address() + ": " + uv_text(status)));
+        std::unique_ptr<Write> done(reinterpret_cast<Write*>(req));
+        if (self == nullptr) {
+          // Closed by fail() (the write was cancelled): a one-way request still fails; when the
+          // connection was destroyed its callbacks are dropped.
+          if (done->oneway_done && !done->life.expired()) {
+            done->oneway_done(KafkaError::local(ErrorCode::network_exception,
+                                                "connection closed before the request was sent"));
+          }
+          return;
+        }
+        KafkaError e;
+        if (status < 0) {
+          e = KafkaError::local(ErrorCode::network_exception,
+                                "write to " + self->address() + ": " + uv_text(status));
+        }
+        if (status < 0 && status != UV_ECANCELED) self->fail(e);
+        // Last: the completion may destroy the connection.
+        if (done->oneway_done) {
+          if (status < 0) {
+            done->oneway_done(e);
+          } else {
+            done->oneway_done(RawResponse{done->version, {}});
+          }
         }
       });
   if (rc < 0) {
     // Failed on a later loop turn: completions never run inside send().
-    delete wr;
     auto e = KafkaError::local(ErrorCode::network_exception,
                                "write to " + address() + ": " + uv_text(rc));
+    if (wr->oneway_done) reject(std::move(wr->oneway_done), e);
+    delete wr;
     defer_.start(0, [this, e] { fail(e); });
     return;
   }

@@ -103,6 +103,27 @@ class Connection {
     submit(std::move(call));
   }
 
+  // Sends `req` expecting no response (Produce with acks=0): `done` runs once the request has
+  // been written to the socket (Unit) or the connection failed first.
+  template <protocol::ApiKey K>
+  void send_oneway(typename protocol::Messages<K>::Request req,
+                   std::function<void(KafkaStatus)> done) {
+    Call call;
+    call.key = K;
+    call.oneway = true;
+    call.encode = [req = std::move(req)](int16_t v, protocol::Writer& w) {
+      protocol::encode_message(req, v, protocol::is_flexible(K, v), w);
+    };
+    call.complete = [done = std::move(done)](KafkaResult<RawResponse> raw) {
+      if (!raw) {
+        done(std::move(raw).error());
+        return;
+      }
+      done(Unit{});
+    };
+    submit(std::move(call));
+  }
+
  private:
   enum class State { idle, connecting, negotiating, ready, failed };
   struct RawResponse {
@@ -113,6 +134,7 @@ class Connection {
   struct Call {
     protocol::ApiKey key = protocol::ApiKey::api_versions;
     int16_t version = -1;  // -1: the negotiated version
+    bool oneway = false;   // no response expected: completes when written
     std::function<void(int16_t version, protocol::Writer&)> encode;
     std::function<void(KafkaResult<RawResponse>)> complete;
   };
