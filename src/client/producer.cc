@@ -120,7 +120,8 @@ void Producer::produce(ProducerRecord record, DeliveryCallback done) {
     return;
   }
   if (record.partition) {
-    append(partition(record.topic, *record.partition), std::move(record), std::move(done));
+    Partition& p = partition(record.topic, *record.partition);
+    append(p, std::move(record), std::move(done));
     return;
   }
   auto& waiting = unassigned_[record.topic];

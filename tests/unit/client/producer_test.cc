@@ -1,0 +1,724 @@
+// Producer against scripted in-process brokers on the same loop (no threads): partitioning,
+// batching, ordering through retries and lost connections, leader changes, idempotent
+// sequences with the KIP-360 epoch bump, and pre-built batches.
+#include "client/producer.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/bytes.h"
+#include "protocol/api.h"
+#include "protocol/messages.h"
+
+namespace ferry::client {
+namespace {
+
+using protocol::ApiKey;
+using protocol::ErrorCode;
+
+class StubBroker;
+
+// What the stub brokers tell clients in Metadata answers.
+struct Cluster {
+  std::vector<StubBroker*> brokers;
+  std::map<std::string, std::vector<int32_t>> leaders;  // topic -> leader node per partition
+  int metadata_requests = 0;
+};
+
+// One batch as a broker received it.
+struct Seen {
+  std::string topic;
+  int32_t partition;
+  int64_t producer_id;
+  int16_t epoch;
+  int32_t base_sequence;
+  int32_t count;
+};
+
+// A Kafka broker reduced to what a producer needs: ApiVersions, Metadata (from the Cluster),
+// InitProducerId and Produce into an in-memory log, with hooks to script errors and drops.
+// Loop thread only.
+class StubBroker {
+ public:
+  // Returns an error code to answer a batch with instead of appending it (0: append).
+  using ProduceHook = std::function<int16_t(const Seen&)>;
+
+  StubBroker(uv_loop_t* loop, Cluster& cluster, int32_t id)
+      : node_id(id), loop_(loop), cluster_(cluster) {
+    cluster.brokers.push_back(this);
+    uv_tcp_init(loop, &server_);
+    server_.data = this;
+    sockaddr_in addr{};
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    EXPECT_EQ(uv_tcp_bind(&server_, reinterpret_cast<const sockaddr*>(&addr), 0), 0);
+    EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 8, &StubBroker::on_connection),
+              0);
+    sockaddr_storage bound{};
+    int len = sizeof bound;
+    uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&bound), &len);
+    port = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  ~StubBroker() {
+    drop_clients();
+    uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
+    // Not UV_RUN_DEFAULT: another broker of the cluster may still be listening on the loop.
+    for (int i = 0; i < 5; ++i) uv_run(loop_, UV_RUN_NOWAIT);
+  }
+
+  void drop_clients() {
+    for (auto& c : clients_) {
+      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), nullptr);
+    }
+  }
+
+  // Records of a partition's log as "key=value" strings (or the value alone for null keys).
+  std::vector<std::string> records(const std::string& topic, int32_t partition) const {
+    std::vector<std::string> out;
+    auto it = log.find({topic, partition});
+    if (it == log.end()) return out;
+    for (const auto& b : it->second) {
+      std::vector<std::byte> scratch;
+      auto recs = protocol::decode_records(protocol::BatchView(b), scratch);
+      EXPECT_TRUE(recs.ok());
+      if (!recs) continue;
+      for (const auto& r : *recs) {
+        std::string s;
+        if (r.key)
+          s = std::string(reinterpret_cast<const char*>(r.key->data()), r.key->size()) + "=";
+        if (r.value)
+          s += std::string(reinterpret_cast<const char*>(r.value->data()), r.value->size());
+        out.push_back(s);
+      }
+    }
+    return out;
+  }
+
+  int32_t node_id;
+  uint16_t port = 0;
+  ProduceHook on_produce;
+  bool drop_on_next_produce = false;  // closes the connection instead of answering, once
+  int16_t init_epoch_bump = 1;
+  std::vector<Seen> seen;
+  std::vector<protocol::InitProducerIdRequest> inits;
+  std::map<std::pair<std::string, int32_t>, std::vector<std::vector<std::byte>>> log;
+  std::map<std::pair<std::string, int32_t>, int64_t> end_offset;
+  // (topic, partition, pid, epoch, base sequence) -> base offset of an appended batch.
+  std::map<std::tuple<std::string, int32_t, int64_t, int16_t, int32_t>, int64_t> appended;
+  // (topic, partition, pid) -> (epoch, next sequence)
+  std::map<std::tuple<std::string, int32_t, int64_t>, std::pair<int16_t, int32_t>> producers;
+
+ private:
+  struct Conn {
+    uv_tcp_t tcp{};
+    StubBroker* broker = nullptr;
+    std::vector<std::byte> in;
+    char buf[65536];
+  };
+
+  static void on_connection(uv_stream_t* s, int status) {
+    auto* self = static_cast<StubBroker*>(s->data);
+    if (status < 0) return;
+    auto c = std::make_unique<Conn>();
+    c->broker = self;
+    uv_tcp_init(self->loop_, &c->tcp);
+    c->tcp.data = c.get();
+    uv_accept(s, reinterpret_cast<uv_stream_t*>(&c->tcp));
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* cl = static_cast<Conn*>(h->data);
+          *b = uv_buf_init(cl->buf, sizeof cl->buf);
+        },
+        [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
+          auto* cl = static_cast<Conn*>(st->data);
+          if (n < 0) {
+            if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(st)))
+              uv_close(reinterpret_cast<uv_handle_t*>(st), nullptr);
+            return;
+          }
+          auto* p = reinterpret_cast<const std::byte*>(b->base);
+          cl->in.insert(cl->in.end(), p, p + n);
+          cl->broker->serve(*cl);
+        });
+    self->clients_.push_back(std::move(c));
+  }
+
+  template <typename M>
+  static void encode(const M& m, ApiKey key, int16_t v, std::vector<std::byte>& out) {
+    protocol::Writer w(out);
+    protocol::encode_message(m, v, protocol::is_flexible(key, v), w);
+  }
+
+  // The answer to one request; nullopt: none (acks=0) or the connection was dropped.
+  std::optional<std::vector<std::byte>> answer(const protocol::RequestHeader& h,
+                                               std::span<const std::byte> body) {
+    const auto key = static_cast<ApiKey>(h.api_key);
+    const int16_t v = h.api_version;
+    const bool flex = protocol::is_flexible(key, v);
+    std::vector<std::byte> out;
+    if (key == ApiKey::metadata) {
+      ++cluster_.metadata_requests;
+      protocol::MetadataRequest req;
+      EXPECT_TRUE(protocol::decode_message(body, v, flex, req).ok());
+      protocol::MetadataResponse resp;
+      for (auto* b : cluster_.brokers)
+        resp.brokers.push_back({b->node_id, "127.0.0.1", b->port, {}});
+      for (const auto& t : req.topics.value_or(std::vector<protocol::MetadataRequest::Topic>{})) {
+        protocol::MetadataResponse::Topic rt;
+        rt.name = t.name;
+        auto it = cluster_.leaders.find(t.name);
+        if (it == cluster_.leaders.end()) {
+          rt.error_code = protocol::wire(ErrorCode::unknown_topic_or_partition);
+        } else {
+          for (size_t i = 0; i < it->second.size(); ++i) {
+            protocol::MetadataResponse::Topic::Partition p;
+            p.partition_index = static_cast<int32_t>(i);
+            p.leader_id = it->second[i];
+            rt.partitions.push_back(p);
+          }
+        }
+        resp.topics.push_back(rt);
+      }
+      encode(resp, key, v, out);
+    } else if (key == ApiKey::init_producer_id) {
+      protocol::InitProducerIdRequest req;
+      EXPECT_TRUE(protocol::decode_message(body, v, flex, req).ok());
+      inits.push_back(req);
+      protocol::InitProducerIdResponse resp;
+      if (v >= 3 && req.producer_id >= 0) {
+        resp.producer_id = req.producer_id;
+        resp.producer_epoch = static_cast<int16_t>(req.producer_epoch + init_epoch_bump);
+      } else {
+        resp.producer_id = 1000 + static_cast<int64_t>(inits.size());
+        resp.producer_epoch = 0;
+      }
+      encode(resp, key, v, out);
+    } else if (key == ApiKey::produce) {
+      protocol::ProduceRequest req;
+      EXPECT_TRUE(protocol::decode_message(body, v, flex, req).ok());
+      if (drop_on_next_produce) {
+        drop_on_next_produce = false;
+        drop_clients();
+        return std::nullopt;
+      }
+      protocol::ProduceResponse resp;
+      for (const auto& t : req.topic_data) {
+        auto& rt = resp.responses.emplace_back();
+        rt.name = t.name;
+        for (const auto& p : t.partition_data) {
+          auto& rp = rt.partition_responses.emplace_back();
+          rp.index = p.index;
+          const std::vector<std::byte> bytes(p.records.data->begin(), p.records.data->end());
+          EXPECT_TRUE(protocol::validate_batch(bytes).ok());
+          protocol::BatchView b(bytes);
+          Seen s{t.name,
+                 p.index,
+                 b.producer_id().value(),
+                 b.producer_epoch(),
+                 b.base_sequence(),
+                 b.record_count()};
+          seen.push_back(s);
+          rp.error_code = on_produce ? on_produce(s) : int16_t{0};
+          if (rp.error_code != 0) {
+            rp.base_offset = -1;
+            continue;
+          }
+          const auto id = std::make_tuple(t.name, p.index, s.producer_id, s.epoch, s.base_sequence);
+          if (s.producer_id >= 0 && appended.count(id) != 0) {
+            rp.base_offset = appended[id];  // a duplicate: the original offset, not appended
+            continue;
+          }
+          if (s.producer_id >= 0) {
+            // The broker's sequence checks (PROTOCOL.md 2.3): a new epoch starts at 0, the same
+            // epoch goes on from the last sequence.
+            auto [state, fresh] =
+                producers.try_emplace(std::make_tuple(t.name, p.index, s.producer_id), s.epoch, 0);
+            auto& [epoch, next] = state->second;
+            const bool ok = s.epoch > epoch ? s.base_sequence == 0
+                                            : s.epoch == epoch && s.base_sequence == next;
+            if (!ok && !(fresh && s.epoch == epoch && s.base_sequence == 0)) {
+              rp.error_code =
+                  protocol::wire(s.epoch < epoch ? ErrorCode::invalid_producer_epoch
+                                                 : ErrorCode::out_of_order_sequence_number);
+              rp.base_offset = -1;
+              continue;
+            }
+            epoch = s.epoch;
+            next = s.base_sequence + s.count;
+          }
+          auto& end = end_offset[{t.name, p.index}];
+          rp.base_offset = end;
+          if (s.producer_id >= 0) appended[id] = end;
+          end += s.count;
+          log[{t.name, p.index}].push_back(bytes);
+        }
+      }
+      if (req.acks == 0) return std::nullopt;
+      encode(resp, key, v, out);
+    } else {
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  void serve(Conn& c) {
+    size_t pos = 0;
+    while (c.in.size() - pos >= 4) {
+      const auto size = static_cast<size_t>(load_i32(c.in.data() + pos));
+      if (c.in.size() - pos - 4 < size) break;
+      std::span<const std::byte> frame(c.in.data() + pos + 4, size);
+      pos += 4 + size;
+      size_t header_bytes = 0;
+      auto h = protocol::decode_request_header(frame, header_bytes);
+      ASSERT_TRUE(h.ok());
+      std::vector<std::byte> out;
+      protocol::Writer w(out);
+      const size_t mark = w.reserve_size();
+      if (h->api_key == static_cast<int16_t>(ApiKey::api_versions)) {
+        protocol::encode_response_header(ApiKey::api_versions, h->api_version, h->correlation_id,
+                                         w);
+        protocol::ApiVersionsResponse resp;
+        for (auto k :
+             {ApiKey::api_versions, ApiKey::metadata, ApiKey::produce, ApiKey::init_producer_id}) {
+          protocol::visit_described_api(static_cast<int16_t>(k), [&](auto key) {
+            using D = protocol::Messages<decltype(key)::value>;
+            resp.api_keys.push_back({static_cast<int16_t>(k), D::min_version, D::max_version});
+          });
+        }
+        protocol::encode_message(resp, h->api_version,
+                                 protocol::is_flexible(ApiKey::api_versions, h->api_version), w);
+      } else {
+        auto body = answer(*h, frame.subspan(header_bytes));
+        if (!body) {
+          if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c.tcp))) return;
+          continue;
+        }
+        protocol::encode_response_header(static_cast<ApiKey>(h->api_key), h->api_version,
+                                         h->correlation_id, w);
+        w.raw(*body);
+      }
+      w.patch_size(mark);
+      auto* req = new std::pair<uv_write_t, std::vector<std::byte>>();
+      req->second = std::move(out);
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->second.data()),
+                                 static_cast<unsigned>(req->second.size()));
+      uv_write(&req->first, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1,
+               [](uv_write_t* r, int) {
+                 delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(r);
+               });
+    }
+    c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(pos));
+  }
+
+  uv_loop_t* loop_;
+  Cluster& cluster_;
+  uv_tcp_t server_{};
+  std::vector<std::unique_ptr<Conn>> clients_;
+};
+
+class ProducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { uv_loop_init(&loop_); }
+  void TearDown() override {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
+  }
+  // Runs the loop until `done` (bounded by a 10 s guard timer).
+  void run_until(const std::function<bool()>& done) {
+    struct State {
+      const std::function<bool()>* done;
+      bool expired = false;
+    } st{&done};
+    uv_timer_t guard;
+    uv_prepare_t check;
+    uv_timer_init(&loop_, &guard);
+    uv_prepare_init(&loop_, &check);
+    guard.data = &st;
+    check.data = &st;
+    uv_timer_start(
+        &guard, [](uv_timer_t* t) { static_cast<State*>(t->data)->expired = true; }, 10000, 0);
+    uv_prepare_start(&check, [](uv_prepare_t* p) {
+      if ((*static_cast<State*>(p->data)->done)()) uv_stop(p->loop);
+    });
+    while (!done() && !st.expired) uv_run(&loop_, UV_RUN_ONCE);
+    EXPECT_TRUE(done()) << "timed out";
+    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  std::unique_ptr<Client> client(const StubBroker& b) {
+    ConnectionOptions o;
+    o.connect_timeout_ms = 5000;
+    o.request_timeout_ms = 5000;
+    ClientOptions co;
+    co.reconnect_backoff_ms = 10;
+    co.reconnect_backoff_max_ms = 100;
+    return std::make_unique<Client>(&loop_, "127.0.0.1", b.port, o, co);
+  }
+  static ProducerOptions options(bool idempotent = false) {
+    ProducerOptions o;
+    o.idempotent = idempotent;
+    o.linger_ms = 1;
+    o.retry_backoff_ms = 10;
+    o.delivery_timeout_ms = 5000;
+    return o;
+  }
+  // Produces values "0".."n-1" with key `key` to topic/partition, 10 per batch.
+  void produce_n(Producer& p, const std::string& topic, std::optional<int32_t> partition, int n,
+                 std::vector<DeliveryReport>& reports, size_t batch_size = 10 * 17) {
+    (void)batch_size;
+    for (int i = 0; i < n; ++i) {
+      ProducerRecord r;
+      r.topic = topic;
+      r.partition = partition;
+      r.value = std::to_string(i);
+      p.produce(std::move(r), [&reports](const DeliveryReport& d) { reports.push_back(d); });
+    }
+  }
+  static std::vector<std::string> numbers(int n) {
+    std::vector<std::string> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::to_string(i));
+    return v;
+  }
+  void close(std::unique_ptr<Client>& c) {
+    c->close();
+    c.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  uv_loop_t loop_;
+};
+
+TEST(Murmur2, MatchesKafkasPartitioner) {
+  // Values from Kafka's and librdkafka's murmur2 tests.
+  auto h = [](std::string_view s) {
+    return murmur2(std::as_bytes(std::span<const char>(s.data(), s.size())));
+  };
+  EXPECT_EQ(h("kafka"), 0xd067cf64U);
+  EXPECT_EQ(h("giberish123456789"), 0x8f552b0cU);
+  EXPECT_EQ(h("1234"), 0x9fc97b14U);
+  EXPECT_EQ(h("234"), 0xe7c009caU);
+  EXPECT_EQ(h("34"), 0x873930daU);
+  EXPECT_EQ(h("4"), 0x5a4b5ca1U);
+  EXPECT_EQ(h(""), 0x106e08d9U);
+  EXPECT_EQ(murmur2_partition("kafka", 3), static_cast<int32_t>((0xd067cf64U & 0x7fffffffU) % 3));
+}
+
+TEST_F(ProducerTest, KeyedRecordsGoToTheirPartitionWithOffsets) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1, 1, 1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    Producer p(*c, options());
+    std::vector<DeliveryReport> reports;
+    for (int i = 0; i < 30; ++i) {
+      ProducerRecord r;
+      r.topic = "t";
+      r.key = "k" + std::to_string(i % 5);
+      r.value = std::to_string(i);
+      p.produce(std::move(r), [&](const DeliveryReport& d) { reports.push_back(d); });
+    }
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 30U);
+    std::map<int32_t, int64_t> next;
+    for (const auto& d : reports) {
+      ASSERT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+      EXPECT_EQ(*d.offset, next[d.partition]++);  // reported in order, offsets dense
+    }
+    for (int k = 0; k < 5; ++k) {
+      const int32_t want = murmur2_partition("k" + std::to_string(k), 3);
+      for (const auto& rec : broker.records("t", want)) {
+        if (rec.rfind("k" + std::to_string(k) + "=", 0) == 0) SUCCEED();
+      }
+      bool found = false;
+      for (const auto& rec : broker.records("t", want))
+        found = found || rec.rfind("k" + std::to_string(k) + "=", 0) == 0;
+      EXPECT_TRUE(found) << "key k" << k << " not in partition " << want;
+    }
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, RetriesKeepTheOrder) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  int failures = 0;
+  broker.on_produce = [&](const Seen&) -> int16_t {
+    // Every other request fails with a retriable error, three times.
+    if (failures < 3 && broker.seen.size() % 2 == 1) {
+      ++failures;
+      return protocol::wire(ErrorCode::not_enough_replicas);
+    }
+    return 0;
+  };
+  auto c = client(broker);
+  {
+    auto o = options();
+    o.batch_size = 40;  // a few records per batch
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 50, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    EXPECT_EQ(failures, 3);
+    ASSERT_EQ(reports.size(), 50U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    EXPECT_EQ(broker.records("t", 0), numbers(50));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, ALostConnectionMidFlightIsRetriedInOrder) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  broker.drop_on_next_produce = true;
+  auto c = client(broker);
+  for (bool idempotent : {false, true}) {
+    SCOPED_TRACE(idempotent ? "idempotent" : "plain");
+    broker.drop_on_next_produce = true;
+    broker.log.clear();
+    broker.end_offset.clear();
+    Producer p(*c, options(idempotent));
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 100, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 100U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    EXPECT_EQ(broker.records("t", 0), numbers(100));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, NotLeaderRefreshesMetadataAndGoesToTheNewLeader) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker a(&loop_, cluster, 1);
+  StubBroker b(&loop_, cluster, 2);
+  a.on_produce = [&](const Seen&) -> int16_t {
+    cluster.leaders["t"] = {2};  // the leadership moved
+    return protocol::wire(ErrorCode::not_leader_or_follower);
+  };
+  auto c = client(a);
+  {
+    Producer p(*c, options());
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 20, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 20U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    EXPECT_EQ(a.records("t", 0), std::vector<std::string>{});
+    EXPECT_EQ(b.records("t", 0), numbers(20));
+    EXPECT_GE(cluster.metadata_requests, 2);
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, IdempotentSequencesAdvanceByRecordCount) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1, 1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    auto o = options(true);
+    o.batch_size = 60;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 40, reports);
+    produce_n(p, "t", 1, 7, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 47U);
+    ASSERT_EQ(broker.inits.size(), 1U);
+    EXPECT_EQ(broker.inits[0].producer_id, -1);
+    std::map<int32_t, int32_t> next;
+    for (const auto& s : broker.seen) {
+      EXPECT_EQ(s.producer_id, 1001);
+      EXPECT_EQ(s.epoch, 0);
+      EXPECT_EQ(s.base_sequence, next[s.partition]) << "partition " << s.partition;
+      next[s.partition] += s.count;
+    }
+    EXPECT_EQ(next[0], 40);
+    EXPECT_EQ(next[1], 7);
+    EXPECT_GT(broker.seen.size(), 2U);
+    EXPECT_EQ(broker.records("t", 0), numbers(40));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, OutOfOrderSequenceBumpsTheEpochAndResetsSequences) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  bool failed_once = false;
+  broker.on_produce = [&](const Seen& s) -> int16_t {
+    if (!failed_once && s.base_sequence > 0) {  // the broker lost the producer's state
+      failed_once = true;
+      return protocol::wire(ErrorCode::out_of_order_sequence_number);
+    }
+    return 0;
+  };
+  auto c = client(broker);
+  {
+    auto o = options(true);
+    o.batch_size = 60;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 60, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 60U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    ASSERT_EQ(broker.inits.size(), 2U);
+    EXPECT_EQ(broker.inits[1].producer_id, 1001);  // KIP-360: the current id and epoch
+    EXPECT_EQ(broker.inits[1].producer_epoch, 0);
+    EXPECT_EQ(p.producer_epoch(), 1);
+    // After the bump the failed batch went again with sequence 0 and epoch 1, and the
+    // sequences went on from there.
+    bool bumped = false;
+    int32_t next = 0;
+    for (const auto& s : broker.seen) {
+      if (s.epoch == 1 && !bumped) {
+        bumped = true;
+        next = 0;
+      }
+      if (bumped) {
+        EXPECT_EQ(s.base_sequence, next);
+        next += s.count;
+      }
+    }
+    EXPECT_TRUE(bumped);
+    EXPECT_EQ(broker.records("t", 0), numbers(60));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, DuplicateSequenceNumberIsASuccess) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  broker.on_produce = [&](const Seen&) -> int16_t {
+    return protocol::wire(ErrorCode::duplicate_sequence_number);
+  };
+  auto c = client(broker);
+  {
+    Producer p(*c, options(true));
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 5, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 5U);
+    for (const auto& d : reports) {
+      ASSERT_TRUE(d.offset.ok());
+      EXPECT_EQ(*d.offset, -1);  // written before; this broker did not say where
+    }
+    EXPECT_EQ(broker.seen.size(), 1U);  // not retried
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, APrebuiltBatchIsRewrittenNotRecompressed) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  std::vector<protocol::RecordInput> in;
+  for (int i = 0; i < 20; ++i) in.push_back({"key", std::string(100, 'x'), 1'700'000'000'000, {}});
+  protocol::BuildOptions bo;
+  bo.compression = protocol::Compression::lz4;
+  bo.base_offset = Offset(77);
+  bo.producer_id = ProducerId(5);  // the source's producer: must not reach the target
+  bo.producer_epoch = 3;
+  bo.base_sequence = 40;
+  auto built = protocol::build_batch(in, bo);
+  ASSERT_TRUE(built.ok());
+  const std::vector<std::byte> original = *built;
+  for (bool idempotent : {false, true}) {
+    SCOPED_TRACE(idempotent ? "idempotent" : "plain");
+    broker.log.clear();
+    Producer p(*c, options(idempotent));
+    std::optional<DeliveryReport> report;
+    p.produce_batch("t", 0, original, [&](const DeliveryReport& d) { report = d; });
+    run_until([&] { return report.has_value(); });
+    ASSERT_TRUE(report->offset.ok()) << report->offset.error().to_string();
+    EXPECT_EQ(report->record_count, 20);
+    const auto& got = broker.log[{"t", 0}].at(0);
+    protocol::BatchView g(got), o(original);
+    EXPECT_TRUE(protocol::validate_batch(got).ok());
+    EXPECT_EQ(g.compression(), protocol::Compression::lz4);
+    EXPECT_EQ(g.size(), o.size());
+    EXPECT_TRUE(std::equal(g.records_bytes().begin(), g.records_bytes().end(),
+                           o.records_bytes().begin(), o.records_bytes().end()));
+    EXPECT_EQ(g.base_offset().value(), 0);
+    EXPECT_EQ(g.record_count(), 20);
+    EXPECT_EQ(g.producer_id().value(), idempotent ? p.producer_id().value() : -1);
+    EXPECT_EQ(g.producer_epoch(), idempotent ? 0 : -1);
+    EXPECT_EQ(g.base_sequence(), idempotent ? 0 : -1);
+    EXPECT_EQ(g.crc(), protocol::compute_batch_crc(got));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, AcksZeroReportsWithoutOffsets) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    auto o = options();
+    o.acks = 0;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 10, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 10U);
+    for (const auto& d : reports) EXPECT_EQ(*d.offset, -1);
+    run_until([&] { return broker.records("t", 0).size() == 10; });
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, AnUnknownTopicFailsAfterTheDeliveryTimeout) {
+  Cluster cluster;
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    auto o = options();
+    o.delivery_timeout_ms = 200;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "missing", std::nullopt, 3, reports);
+    run_until([&] { return reports.size() == 3; });
+    for (const auto& d : reports) {
+      ASSERT_FALSE(d.offset.ok());
+      EXPECT_EQ(d.offset.error().code(), ErrorCode::unknown_topic_or_partition);
+    }
+  }
+  close(c);
+}
+
+}  // namespace
+}  // namespace ferry::client
