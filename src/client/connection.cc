@@ -157,7 +157,19 @@ void Connection::on_api_versions(int16_t sent, KafkaResult<RawResponse> raw) {
   // A broker that does not know `sent` answers in the v0 layout.
   auto st = protocol::decode_message(raw->body, sent,
                                      protocol::is_flexible(ApiKey::api_versions, sent), resp);
-  if ((!st || resp.error_code == protocol::wire(ErrorCode::unsupported_version)) && sent > 0) {
+  if (st && resp.error_code == protocol::wire(ErrorCode::unsupported_version) && sent > 0) {
+    // Some brokers (librdkafka's mock cluster) answer in the layout of the version asked and
+    // list what they support: retry at their highest ApiVersions version, else at v0.
+    int16_t retry = 0;
+    for (const auto& av : resp.api_keys) {
+      if (av.api_key == static_cast<int16_t>(ApiKey::api_versions) && av.max_version < sent &&
+          av.max_version >= 0)
+        retry = av.max_version;
+    }
+    negotiate(retry);
+    return;
+  }
+  if (!st && sent > 0) {
     protocol::ApiVersionsResponse v0;
     if (protocol::decode_message(raw->body, 0, false, v0) &&
         v0.error_code == protocol::wire(ErrorCode::unsupported_version)) {
