@@ -3,8 +3,10 @@
 // and producer state surviving a clean restart and a crash image of the data directory.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "broker_fixture.h"
 #include "protocol/messages/producer_id.h"
@@ -19,6 +21,7 @@ class IdempotenceTest : public BrokerFixture {
  protected:
   void configure(config::BrokerConfig& cfg) override {
     if (!data_dir_.empty()) cfg.data_dir = data_dir_;
+    if (expiration_ms_ > 0) cfg.producer_id_expiration_ms = expiration_ms_;
   }
 
   InitProducerIdResponse init(int16_t version = 1, int64_t pid = -1, int16_t epoch = -1) {
@@ -77,6 +80,7 @@ class IdempotenceTest : public BrokerFixture {
   }
 
   std::string data_dir_;
+  int32_t expiration_ms_ = 0;
 };
 
 TEST_F(IdempotenceTest, InitProducerIdHandsOutDistinctIdsInEveryVersion) {
@@ -231,6 +235,25 @@ TEST_F(IdempotenceTest, ARecreatedTopicStartsWithoutTheOldProducers) {
   auto a = produce("t", batch(pid, 0, 0, 3, "a"));
   EXPECT_EQ(a.error_code, 0);
   EXPECT_EQ(log_end("t"), 3);
+}
+
+TEST_F(IdempotenceTest, IdleProducersAreForgottenAfterTheExpiration) {
+  expiration_ms_ = 50;
+  restart_on(dir_.path());
+  create("t");
+  const int64_t idle = init().producer_id;
+  const int64_t busy = init().producer_id;
+  ASSERT_EQ(produce("t", batch(idle, 0, 0, 3, "idle")).error_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  ASSERT_EQ(produce("t", batch(busy, 0, 0, 1, "busy")).error_code, 0);
+  broker_->producers().housekeeping();
+  // The busy producer is still known; the idle one is not: its retry is no longer recognised
+  // and is stored again, and it may go on at any sequence.
+  EXPECT_EQ(produce("t", batch(busy, 0, 0, 1, "busy")).base_offset, 3);
+  auto again = produce("t", batch(idle, 0, 0, 3, "idle"));
+  EXPECT_EQ(again.error_code, 0);
+  EXPECT_EQ(again.base_offset, 4);
+  EXPECT_EQ(produce("t", batch(idle, 0, 40, 1, "later")).error_code, 45);
 }
 
 }  // namespace
