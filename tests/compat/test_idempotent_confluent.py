@@ -42,8 +42,8 @@ KILL_AT = (0.30, 0.65)
 MIN_LOST = 5           # lost Produce responses the main run must have seen
 SEED = int(os.environ.get("FERRY_COMPAT_SEED", "20261125"))
 
-# Main run: lost responses on ~6% of Produce requests, drops on ~0.5% of requests, stalls on 1%.
-FAULTS_MAIN = dict(lose_p=0.06, drop_p=0.005, stall_p=0.01)
+# Main run: lost responses on ~10% of Produce requests, drops on ~1% of requests, stalls on 1%.
+FAULTS_MAIN = dict(lose_p=0.10, drop_p=0.01, stall_p=0.01)
 FAULTS_CONTROL = dict(lose_p=0.12, drop_p=0.01, stall_p=0.0)
 
 PRODUCER_BASE = {

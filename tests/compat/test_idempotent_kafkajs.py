@@ -45,7 +45,7 @@ KILL_AT = (0.30, 0.65)
 MIN_LOST = 5
 SEED = int(os.environ.get("FERRY_COMPAT_SEED", "20261125"))
 
-FAULTS_MAIN = dict(lose_p=0.08, drop_p=0.005, stall_p=0.01)
+FAULTS_MAIN = dict(lose_p=0.10, drop_p=0.01, stall_p=0.01)
 FAULTS_CONTROL = dict(lose_p=0.30, drop_p=0.0, stall_p=0.0)
 
 
