@@ -1,10 +1,8 @@
 // `ferry groups`: list, describe, delete consumer groups and reset their committed offsets.
 //
 // Each action is a short sequence of requests run one after the other on a private loop with
-// the client library (client/sync.h); the output is an aligned table, or JSON with --json.
+// the client library (app/cli_session.h); the output is an aligned table, or JSON with --json.
 #include "app/groups_cmd.h"
-
-#include <uv.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -18,7 +16,6 @@
 #include "client/client.h"
 #include "client/consumer_protocol.h"
 #include "client/datetime.h"
-#include "client/sync.h"
 
 namespace ferry::app {
 namespace {
