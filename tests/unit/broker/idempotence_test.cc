@@ -32,11 +32,14 @@ class IdempotenceTest : public BrokerFixture {
     return call<InitProducerIdResponse>(ApiKey::init_producer_id, version, req);
   }
 
-  // A batch of `n` records "<tag>-i" from producer `pid`.
+  // A batch of `n` records "<tag>-i" (padded to `value_bytes`) from producer `pid`.
   static std::vector<std::byte> batch(int64_t pid, int16_t epoch, int32_t seq, int n,
-                                      const std::string& tag) {
+                                      const std::string& tag, size_t value_bytes = 0) {
     std::vector<std::string> values;
-    for (int i = 0; i < n; ++i) values.push_back(tag + "-" + std::to_string(i));
+    for (int i = 0; i < n; ++i) {
+      values.push_back(tag + "-" + std::to_string(i));
+      if (values.back().size() < value_bytes) values.back().resize(value_bytes, '.');
+    }
     std::vector<RecordInput> records;
     for (const auto& v : values) records.push_back({std::nullopt, v, 1'700'000'000'000, {}});
     BuildOptions o;
@@ -60,9 +63,10 @@ class IdempotenceTest : public BrokerFixture {
     return resp.responses[0].partition_responses[0];
   }
 
-  void create(const std::string& topic) {
+  void create(const std::string& topic,
+              std::vector<CreateTopicsRequest::Topic::Config> configs = {}) {
     CreateTopicsRequest req;
-    req.topics.push_back({topic, 1, 1, {}, {}});
+    req.topics.push_back({topic, 1, 1, {}, std::move(configs)});
     ASSERT_EQ(call<CreateTopicsResponse>(ApiKey::create_topics, 4, req).topics.at(0).error_code, 0);
   }
 
@@ -220,6 +224,18 @@ TEST_F(IdempotenceTest, StateIsRebuiltFromTheLogAfterACrash) {
   EXPECT_EQ(produce("t", batch(pid, 0, 8, 1, "gap")).error_code, 45);
   EXPECT_EQ(produce("t", batch(pid, 0, 7, 1, "d")).base_offset, 7);
   EXPECT_GT(init().producer_id, id_limit_before);
+}
+
+TEST_F(IdempotenceTest, AnIdempotentAppendThatRollsTheLogSnapshotsTheProducers) {
+  create("t", {{"segment.bytes", "1048576"}});
+  const int64_t pid = init().producer_id;
+  const uint64_t before = broker_->producers().snapshots_written();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(produce("t", batch(pid, 0, i, 1, "big", 400 << 10)).error_code, 0);
+  }
+  ASSERT_GE(broker_->topics().partition("t", 0)->segment_count(), 2u);
+  // No housekeeping tick ran: the roll itself wrote the snapshot.
+  EXPECT_TRUE(run_until([&] { return broker_->producers().snapshots_written() > before; }));
 }
 
 TEST_F(IdempotenceTest, ARecreatedTopicStartsWithoutTheOldProducers) {
