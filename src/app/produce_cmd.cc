@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <map>
 
+#include "app/cli_output.h"
+#include "app/cli_session.h"
 #include "client/client.h"
 #include "client/producer.h"
 
@@ -34,38 +36,6 @@ constexpr size_t kMaxPending = 20'000;
 int usage(const std::string& message) {
   std::fprintf(stderr, "ferry produce: %s\n", message.c_str());
   return kUsage;
-}
-
-std::optional<client::BrokerAddress> parse_bootstrap(const std::string& s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return std::nullopt;
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  uint32_t port = 0;
-  for (char c : s.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535) return std::nullopt;
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port == 0 || port > 65535) return std::nullopt;
-  return client::BrokerAddress{host, static_cast<uint16_t>(port)};
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 struct PartitionSummary {
@@ -124,7 +94,7 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
 
 int run_produce(const ProduceArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
-  if (!bootstrap) return usage("--bootstrap '" + args.bootstrap + "': expected HOST:PORT");
+  if (!bootstrap) return usage(bootstrap.error().message());
   if (args.topic.empty()) return usage("--topic must not be empty");
   if (args.key_separator && args.key_separator->empty())
     return usage("--key-separator must not be empty");
@@ -139,15 +109,8 @@ int run_produce(const ProduceArgs& args) {
     if (in == nullptr) return usage("--file '" + *args.file + "': cannot open");
   }
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  client::ConnectionOptions co;
-  co.client_id = "ferry-produce";
-  co.software_name = "ferry-produce";
-  co.software_version = FERRY_VERSION;
-  co.connect_timeout_ms = args.timeout_ms;
-  co.request_timeout_ms = args.timeout_ms;
-  auto cl = std::make_unique<client::Client>(&loop, bootstrap->host, bootstrap->port, co);
+  auto session = std::make_unique<Session>(*bootstrap, args.timeout_ms, "ferry-produce");
+  uv_loop_t* loop = session->loop();
   client::ProducerOptions po;
   po.acks = acks;
   po.idempotent = args.idempotent;
@@ -156,7 +119,7 @@ int run_produce(const ProduceArgs& args) {
   po.linger_ms = args.linger_ms;
   po.request_timeout_ms = static_cast<int32_t>(args.timeout_ms);
   po.delivery_timeout_ms = args.timeout_ms;
-  auto producer = std::make_unique<client::Producer>(*cl, po);
+  auto producer = std::make_unique<client::Producer>(session->client(), po);
 
   const auto start = std::chrono::steady_clock::now();
   const bool progress = isatty(STDOUT_FILENO) != 0;
@@ -208,9 +171,9 @@ int run_produce(const ProduceArgs& args) {
       });
       ++tally.read;
     }
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(loop, UV_RUN_NOWAIT);
     while (producer->pending() > kMaxPending && !tally.error) {
-      uv_run(&loop, UV_RUN_ONCE);
+      uv_run(loop, UV_RUN_ONCE);
       show_progress(tally, false);
     }
     show_progress(tally, false);
@@ -220,16 +183,13 @@ int run_produce(const ProduceArgs& args) {
   bool flushed = false;
   producer->flush([&flushed] { flushed = true; });
   while (!flushed) {
-    uv_run(&loop, UV_RUN_ONCE);
+    uv_run(loop, UV_RUN_ONCE);
     show_progress(tally, false);
   }
   if (progress && std::chrono::steady_clock::now() - start >= std::chrono::seconds(2))
     show_progress(tally, true);
   producer.reset();
-  cl->close();
-  cl.reset();
-  uv_run(&loop, UV_RUN_DEFAULT);
-  (void)uv_loop_close(&loop);
+  session.reset();  // closes the connections and the loop
 
   const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - start)
@@ -244,10 +204,8 @@ int run_produce(const ProduceArgs& args) {
       if (!first) out += ",";
       first = false;
       out += "{\"partition\":" + std::to_string(p) + ",\"records\":" + std::to_string(s.records) +
-             ",\"first_offset\":" +
-             (s.first_offset < 0 ? std::string("null") : std::to_string(s.first_offset)) +
-             ",\"last_offset\":" +
-             (s.last_offset < 0 ? std::string("null") : std::to_string(s.last_offset)) + "}";
+             ",\"first_offset\":" + json_int_or_null(s.first_offset) +
+             ",\"last_offset\":" + json_int_or_null(s.last_offset) + "}";
     }
     out += "]";
     if (tally.error) {

@@ -4,12 +4,13 @@
 # (Produce v0, magic 0), V0_10_2_0 (v2, magic 1), V1_0_0_0 and V2_0_0_0 (v3, magic 2), with
 # gzip/snappy/lz4 legacy wrappers and batches, and reads every topic back with partition
 # consumers of each version (Fetch v0..v4, so the broker down-converts to magic 0 and 1).
+# One V2_0_0_0 producer is idempotent (InitProducerId v0, producer ids and sequences).
 import os
 import sys
 import tempfile
 
 import harness
-from harness import check_eq, run, step
+from harness import check, check_eq, run, step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SARAMA = "/usr/share/gocode/src/github.com/Shopify/sarama"
@@ -40,6 +41,11 @@ def run_client(exe, ferry):
     sys.stdout.write(p.stdout.decode(errors="replace"))
     sys.stdout.write(p.stderr.decode(errors="replace")[-20000:])
     check_eq(p.returncode, 0, "sarama_client passed all its checks")
+    # The idempotent variant really ran as one: ferry handed sarama a producer id.
+    with open(ferry.log_path, errors="replace") as f:
+        log = f.read()
+    check("client ferry-compat-sarama is idempotent producer" in log,
+          "sarama's idempotent producer got a producer id from ferry (InitProducerId v0)")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ void handle_init_producer_id(Broker& b, Request&& r) {
       respond_with(*shared, std::move(res).error(), {});
       return;
     }
+    FERRY_LOG(info, "producers", "client %s is idempotent producer %lld, epoch %d",
+              shared->header.client_id.value_or("-").c_str(),
+              static_cast<long long>(res->id.value()), res->epoch);
     respond_with(*shared, {}, *res);
   });
 }

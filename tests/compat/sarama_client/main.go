@@ -34,6 +34,8 @@ type variant struct {
 	version *sarama.KafkaVersion // nil: sarama's default
 	codec   sarama.CompressionCodec
 	acks    sarama.RequiredAcks
+	// Producer.Idempotent: InitProducerId v0, then batches with a producer id and sequences.
+	idempotent bool
 }
 
 type record struct {
@@ -105,6 +107,10 @@ func produce(brokers []string, topic string, vr variant, base time.Time) map[int
 	cfg.Producer.Compression = vr.codec
 	cfg.Producer.Flush.Messages = 40 // several messages per set, so compressed wrappers hold many
 	cfg.Producer.Flush.Frequency = 20 * time.Millisecond
+	if vr.idempotent {
+		cfg.Producer.Idempotent = true
+		cfg.Net.MaxOpenRequests = 1
+	}
 	p, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
 		fail("%s: NewSyncProducer: %v", vr.name, err)
@@ -148,8 +154,8 @@ func produce(brokers []string, topic string, vr variant, base time.Time) map[int
 			}
 		}
 	}
-	ok("%s (magic %d, %s, acks %d): %d messages acknowledged, offsets contiguous per partition (%d/%d/%d)",
-		topic, magic(vr.version), vr.codec, vr.acks, perTopic, len(sent[0]), len(sent[1]), len(sent[2]))
+	ok("%s (magic %d, %s, acks %d, idempotent %v): %d messages acknowledged, offsets contiguous per partition (%d/%d/%d)",
+		topic, magic(vr.version), vr.codec, vr.acks, vr.idempotent, perTopic, len(sent[0]), len(sent[1]), len(sent[2]))
 	return sent
 }
 
@@ -252,18 +258,20 @@ func main() {
 	}
 
 	variants := []variant{
-		{"default-none", nil, sarama.CompressionNone, sarama.WaitForLocal},
-		{"default-gzip", nil, sarama.CompressionGZIP, sarama.WaitForAll},
-		{"default-snappy", nil, sarama.CompressionSnappy, sarama.WaitForLocal},
-		{"v0102-none", v(sarama.V0_10_2_0), sarama.CompressionNone, sarama.WaitForAll},
-		{"v0102-gzip", v(sarama.V0_10_2_0), sarama.CompressionGZIP, sarama.WaitForLocal},
-		{"v0102-snappy", v(sarama.V0_10_2_0), sarama.CompressionSnappy, sarama.WaitForAll},
-		{"v0102-lz4", v(sarama.V0_10_2_0), sarama.CompressionLZ4, sarama.WaitForAll},
-		{"v1-none", v(sarama.V1_0_0_0), sarama.CompressionNone, sarama.WaitForAll},
-		{"v1-gzip", v(sarama.V1_0_0_0), sarama.CompressionGZIP, sarama.WaitForAll},
-		{"v1-lz4", v(sarama.V1_0_0_0), sarama.CompressionLZ4, sarama.WaitForLocal},
-		{"v2-none", v(sarama.V2_0_0_0), sarama.CompressionNone, sarama.WaitForAll},
-		{"v2-snappy", v(sarama.V2_0_0_0), sarama.CompressionSnappy, sarama.WaitForAll},
+		{"default-none", nil, sarama.CompressionNone, sarama.WaitForLocal, false},
+		{"default-gzip", nil, sarama.CompressionGZIP, sarama.WaitForAll, false},
+		{"default-snappy", nil, sarama.CompressionSnappy, sarama.WaitForLocal, false},
+		{"v0102-none", v(sarama.V0_10_2_0), sarama.CompressionNone, sarama.WaitForAll, false},
+		{"v0102-gzip", v(sarama.V0_10_2_0), sarama.CompressionGZIP, sarama.WaitForLocal, false},
+		{"v0102-snappy", v(sarama.V0_10_2_0), sarama.CompressionSnappy, sarama.WaitForAll, false},
+		{"v0102-lz4", v(sarama.V0_10_2_0), sarama.CompressionLZ4, sarama.WaitForAll, false},
+		{"v1-none", v(sarama.V1_0_0_0), sarama.CompressionNone, sarama.WaitForAll, false},
+		{"v1-gzip", v(sarama.V1_0_0_0), sarama.CompressionGZIP, sarama.WaitForAll, false},
+		{"v1-lz4", v(sarama.V1_0_0_0), sarama.CompressionLZ4, sarama.WaitForLocal, false},
+		{"v2-none", v(sarama.V2_0_0_0), sarama.CompressionNone, sarama.WaitForAll, false},
+		{"v2-snappy", v(sarama.V2_0_0_0), sarama.CompressionSnappy, sarama.WaitForAll, false},
+		{name: "v2-idempotent", version: v(sarama.V2_0_0_0), codec: sarama.CompressionLZ4,
+			acks: sarama.WaitForAll, idempotent: true},
 	}
 	consumers := []*sarama.KafkaVersion{nil, v(sarama.V0_10_0_0), v(sarama.V0_10_2_0), v(sarama.V1_0_0_0)}
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
@@ -281,7 +289,7 @@ func main() {
 	// records when it down-converts), or the consumer makes no progress.
 	fmt.Println("== mid-batch start with small fetches")
 	createTopic(brokers, "sarama-midbatch")
-	sent := produce(brokers, "sarama-midbatch", variant{"midbatch", v(sarama.V1_0_0_0), sarama.CompressionNone, sarama.WaitForAll}, base)
+	sent := produce(brokers, "sarama-midbatch", variant{"midbatch", v(sarama.V1_0_0_0), sarama.CompressionNone, sarama.WaitForAll, false}, base)
 	for _, cv := range consumers {
 		consumeFrom(brokers, "sarama-midbatch", cv, 2, sent, 7, 200)
 	}

@@ -18,6 +18,7 @@
 #include "common/bytes.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
+#include "unit/client/fake_broker.h"
 
 namespace ferry::client {
 namespace {
@@ -53,33 +54,21 @@ class StubBroker {
   using ProduceHook = std::function<int16_t(const Seen&)>;
 
   StubBroker(uv_loop_t* loop, Cluster& cluster, int32_t id)
-      : node_id(id), loop_(loop), cluster_(cluster) {
+      : node_id(id), cluster_(cluster), fake_(loop) {
     cluster.brokers.push_back(this);
-    uv_tcp_init(loop, &server_);
-    server_.data = this;
-    sockaddr_in addr{};
-    uv_ip4_addr("127.0.0.1", 0, &addr);
-    EXPECT_EQ(uv_tcp_bind(&server_, reinterpret_cast<const sockaddr*>(&addr), 0), 0);
-    EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 8, &StubBroker::on_connection),
-              0);
-    sockaddr_storage bound{};
-    int len = sizeof bound;
-    uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&bound), &len);
-    port = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  }
-  ~StubBroker() {
-    drop_clients();
-    uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
-    // Not UV_RUN_DEFAULT: another broker of the cluster may still be listening on the loop.
-    for (int i = 0; i < 5; ++i) uv_run(loop_, UV_RUN_NOWAIT);
+    port = fake_.port;
+    for (auto k : {ApiKey::metadata, ApiKey::produce, ApiKey::init_producer_id}) {
+      protocol::visit_described_api(static_cast<int16_t>(k), [&](auto key) {
+        using D = protocol::Messages<decltype(key)::value>;
+        fake_.versions[static_cast<int16_t>(k)] = {D::min_version, D::max_version};
+      });
+    }
+    fake_.handler = [this](const protocol::RequestHeader& h, std::span<const std::byte> body) {
+      return answer(h, body);
+    };
   }
 
-  void drop_clients() {
-    for (auto& c : clients_) {
-      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)))
-        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), nullptr);
-    }
-  }
+  void drop_clients() { fake_.drop_clients(); }
 
   // Records of a partition's log as "key=value" strings (or the value alone for null keys).
   std::vector<std::string> records(const std::string& topic, int32_t partition) const {
@@ -118,41 +107,6 @@ class StubBroker {
   std::map<std::tuple<std::string, int32_t, int64_t>, std::pair<int16_t, int32_t>> producers;
 
  private:
-  struct Conn {
-    uv_tcp_t tcp{};
-    StubBroker* broker = nullptr;
-    std::vector<std::byte> in;
-    char buf[65536];
-  };
-
-  static void on_connection(uv_stream_t* s, int status) {
-    auto* self = static_cast<StubBroker*>(s->data);
-    if (status < 0) return;
-    auto c = std::make_unique<Conn>();
-    c->broker = self;
-    uv_tcp_init(self->loop_, &c->tcp);
-    c->tcp.data = c.get();
-    uv_accept(s, reinterpret_cast<uv_stream_t*>(&c->tcp));
-    uv_read_start(
-        reinterpret_cast<uv_stream_t*>(&c->tcp),
-        [](uv_handle_t* h, size_t, uv_buf_t* b) {
-          auto* cl = static_cast<Conn*>(h->data);
-          *b = uv_buf_init(cl->buf, sizeof cl->buf);
-        },
-        [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
-          auto* cl = static_cast<Conn*>(st->data);
-          if (n < 0) {
-            if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(st)))
-              uv_close(reinterpret_cast<uv_handle_t*>(st), nullptr);
-            return;
-          }
-          auto* p = reinterpret_cast<const std::byte*>(b->base);
-          cl->in.insert(cl->in.end(), p, p + n);
-          cl->broker->serve(*cl);
-        });
-    self->clients_.push_back(std::move(c));
-  }
-
   template <typename M>
   static void encode(const M& m, ApiKey key, int16_t v, std::vector<std::byte>& out) {
     protocol::Writer w(out);
@@ -271,59 +225,8 @@ class StubBroker {
     return out;
   }
 
-  void serve(Conn& c) {
-    size_t pos = 0;
-    while (c.in.size() - pos >= 4) {
-      const auto size = static_cast<size_t>(load_i32(c.in.data() + pos));
-      if (c.in.size() - pos - 4 < size) break;
-      std::span<const std::byte> frame(c.in.data() + pos + 4, size);
-      pos += 4 + size;
-      size_t header_bytes = 0;
-      auto h = protocol::decode_request_header(frame, header_bytes);
-      ASSERT_TRUE(h.ok());
-      std::vector<std::byte> out;
-      protocol::Writer w(out);
-      const size_t mark = w.reserve_size();
-      if (h->api_key == static_cast<int16_t>(ApiKey::api_versions)) {
-        protocol::encode_response_header(ApiKey::api_versions, h->api_version, h->correlation_id,
-                                         w);
-        protocol::ApiVersionsResponse resp;
-        for (auto k :
-             {ApiKey::api_versions, ApiKey::metadata, ApiKey::produce, ApiKey::init_producer_id}) {
-          protocol::visit_described_api(static_cast<int16_t>(k), [&](auto key) {
-            using D = protocol::Messages<decltype(key)::value>;
-            resp.api_keys.push_back({static_cast<int16_t>(k), D::min_version, D::max_version});
-          });
-        }
-        protocol::encode_message(resp, h->api_version,
-                                 protocol::is_flexible(ApiKey::api_versions, h->api_version), w);
-      } else {
-        auto body = answer(*h, frame.subspan(header_bytes));
-        if (!body) {
-          if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c.tcp))) return;
-          continue;
-        }
-        protocol::encode_response_header(static_cast<ApiKey>(h->api_key), h->api_version,
-                                         h->correlation_id, w);
-        w.raw(*body);
-      }
-      w.patch_size(mark);
-      auto* req = new std::pair<uv_write_t, std::vector<std::byte>>();
-      req->second = std::move(out);
-      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->second.data()),
-                                 static_cast<unsigned>(req->second.size()));
-      uv_write(&req->first, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1,
-               [](uv_write_t* r, int) {
-                 delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(r);
-               });
-    }
-    c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(pos));
-  }
-
-  uv_loop_t* loop_;
   Cluster& cluster_;
-  uv_tcp_t server_{};
-  std::vector<std::unique_ptr<Conn>> clients_;
+  test::FakeBroker fake_;
 };
 
 class ProducerTest : public ::testing::Test {
