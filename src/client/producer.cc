@@ -111,9 +111,9 @@ Producer::Partition& Producer::partition(const std::string& topic, int32_t index
 void Producer::produce(ProducerRecord record, DeliveryCallback done) {
   ++pending_;
   if (record.timestamp_ms < 0) record.timestamp_ms = wall_ms();
-  if (fatal_) {
-    after(0, [this, topic = record.topic, done = std::move(done)] {
-      if (done) done({topic, -1, *fatal_, 1});
+  if (auto refused = refusal()) {
+    after(0, [this, topic = record.topic, e = *refused, done = std::move(done)] {
+      if (done) done({topic, -1, e, 1});
       --pending_;
       check_flush();
     });
@@ -215,10 +215,12 @@ void Producer::append(Partition& p, ProducerRecord record, DeliveryCallback done
 void Producer::produce_batch(std::string topic, int32_t partition_index,
                              std::vector<std::byte> batch, DeliveryCallback done) {
   ++pending_;
-  if (fatal_ || batch.size() < protocol::batch_layout::kHeaderSize) {
-    KafkaError e = fatal_ ? *fatal_
-                          : KafkaError::local(ErrorCode::corrupt_message,
-                                              "a record batch shorter than its header");
+  auto refused = refusal();
+  const auto declared = protocol::declared_batch_size(batch);
+  if (refused || batch.size() < protocol::batch_layout::kHeaderSize || declared != batch.size()) {
+    KafkaError e = refused ? *refused
+                           : KafkaError::local(ErrorCode::corrupt_message,
+                                               "not one complete record batch");
     after(0, [this, topic, partition_index, e, done = std::move(done)] {
       if (done) done({topic, partition_index, e, 0});
       --pending_;
@@ -254,6 +256,17 @@ void Producer::flush(std::function<void()> done) {
   flush_waiters_.push_back(std::move(done));
   pump_all();
   after(0, [this] { check_flush(); });
+}
+
+void Producer::close(std::function<void()> done) {
+  closed_ = true;
+  flush(std::move(done));
+}
+
+std::optional<KafkaError> Producer::refusal() const {
+  if (fatal_) return fatal_;
+  if (closed_) return KafkaError::local(ErrorCode::unknown_server_error, "the producer is closed");
+  return std::nullopt;
 }
 
 void Producer::check_flush() {

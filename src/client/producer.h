@@ -115,6 +115,9 @@ class Producer {
   // `done` runs once every record queued so far has been reported (at once, on a later loop
   // turn, when nothing is pending). Open batches are closed now.
   void flush(std::function<void()> done);
+  // Refuses new records (their reports say so at once) and runs `done` once everything queued
+  // before has been reported, like flush(). The Producer may be destroyed afterwards.
+  void close(std::function<void()> done);
   // Records and batches queued but not yet reported.
   size_t pending() const noexcept { return pending_; }
 
@@ -168,6 +171,8 @@ class Producer {
   void init_producer_id();
   void fail_everything(const KafkaError& e);
   void check_flush();
+  // Why new records are refused (closed, or a fatal error), if they are.
+  std::optional<KafkaError> refusal() const;
   // Runs `fn` on the loop after `ms` (0: a later loop turn), unless the producer is gone.
   void after(uint64_t ms, std::function<void()> fn);
 
@@ -187,6 +192,7 @@ class Producer {
   bool need_bump_ = false;
   bool init_in_flight_ = false;
   std::optional<KafkaError> fatal_;  // InitProducerId failed for good
+  bool closed_ = false;
   std::list<std::unique_ptr<UvTimer>> timers_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

@@ -625,3 +625,117 @@ TEST_F(ProducerTest, AnUnknownTopicFailsAfterTheDeliveryTimeout) {
 
 }  // namespace
 }  // namespace ferry::client
+
+namespace ferry::client {
+namespace {
+
+TEST_F(ProducerTest, CloseDeliversWhatWasQueuedAndRefusesTheRest) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    Producer p(*c, options(true));
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 10, reports);
+    bool closed = false;
+    p.close([&] { closed = true; });
+    std::optional<DeliveryReport> refused;
+    ProducerRecord late;
+    late.topic = "t";
+    late.value = "late";
+    p.produce(late, [&](const DeliveryReport& d) { refused = d; });
+    EXPECT_FALSE(refused.has_value());  // never inside produce()
+    run_until([&] { return closed && refused.has_value(); });
+    ASSERT_EQ(reports.size(), 10U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok());
+    EXPECT_FALSE(refused->offset.ok());
+    EXPECT_EQ(broker.records("t", 0), numbers(10));
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, ABatchThatIsNotOneCompleteBatchIsRefused) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    Producer p(*c, options());
+    std::optional<DeliveryReport> report;
+    p.produce_batch("t", 0, std::vector<std::byte>(100),
+                    [&](const DeliveryReport& d) { report = d; });
+    run_until([&] { return report.has_value(); });
+    ASSERT_FALSE(report->offset.ok());
+    EXPECT_EQ(report->offset.error().code(), ErrorCode::corrupt_message);
+    EXPECT_TRUE(broker.seen.empty());
+  }
+  close(c);
+}
+
+TEST_F(ProducerTest, TheClientSharesMetadataRequestsAndCachesTheAnswer) {
+  Cluster cluster;
+  cluster.leaders["a"] = {1, 1};
+  cluster.leaders["b"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  int answers = 0;
+  for (const char* t : {"a", "a", "b"}) {
+    c->leader(t, 0, [&](KafkaResult<NodeId> n) {
+      EXPECT_TRUE(n.ok());
+      ++answers;
+    });
+  }
+  run_until([&] { return answers == 3; });
+  // The first request asked for "a"; "b", asked while it was in flight, got one of its own.
+  EXPECT_EQ(cluster.metadata_requests, 2);
+  bool cached = false;
+  c->leader("a", 1, [&](KafkaResult<NodeId> n) { cached = n.ok() && n->value() == 1; });
+  EXPECT_TRUE(cached);  // from the cache, at once
+  EXPECT_EQ(cluster.metadata_requests, 2);
+  c->invalidate_metadata("a");
+  bool again = false;
+  c->leader("a", 0, [&](KafkaResult<NodeId> n) { again = n.ok(); });
+  run_until([&] { return again; });
+  EXPECT_EQ(cluster.metadata_requests, 3);
+  std::optional<KafkaResult<NodeId>> missing;
+  c->leader("a", 7, [&](KafkaResult<NodeId> n) { missing.emplace(std::move(n)); });
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->error().code(), ErrorCode::unknown_topic_or_partition);
+  close(c);
+}
+
+TEST_F(ProducerTest, TheClientBacksOffBeforeReconnecting) {
+  uint16_t port = 0;
+  {
+    test::FakeBroker gone(&loop_);  // a port nothing listens on once it is gone
+    port = gone.port;
+  }
+  ClientOptions co;
+  co.reconnect_backoff_ms = 100;
+  co.reconnect_backoff_max_ms = 1000;
+  Client c(&loop_, "127.0.0.1", port, ConnectionOptions{}, co);
+  // Each attempt after a failure waits: ~100 ms, then ~200 ms, then ~400 ms (+-20%).
+  std::vector<uint64_t> failed_at;
+  std::function<void()> attempt = [&] {
+    c.send_any<ApiKey::metadata>({}, [&](KafkaResult<protocol::MetadataResponse> r) {
+      EXPECT_FALSE(r.ok());
+      failed_at.push_back(uv_now(&loop_));
+      if (failed_at.size() < 4) attempt();
+    });
+  };
+  uv_update_time(&loop_);
+  const uint64_t start = uv_now(&loop_);
+  attempt();
+  run_until([&] { return failed_at.size() == 4; });
+  ASSERT_EQ(failed_at.size(), 4U);
+  EXPECT_LT(failed_at[0] - start, 80U);  // the first attempt does not wait
+  EXPECT_GE(failed_at[1] - failed_at[0], 80U);
+  EXPECT_GE(failed_at[2] - failed_at[1], 160U);
+  EXPECT_GE(failed_at[3] - failed_at[2], 320U);
+  EXPECT_LT(failed_at[3] - failed_at[2], 1000U);
+  c.close();
+}
+
+}  // namespace
+}  // namespace ferry::client
