@@ -218,9 +218,9 @@ void Producer::produce_batch(std::string topic, int32_t partition_index,
   auto refused = refusal();
   const auto declared = protocol::declared_batch_size(batch);
   if (refused || batch.size() < protocol::batch_layout::kHeaderSize || declared != batch.size()) {
-    KafkaError e = refused ? *refused
-                           : KafkaError::local(ErrorCode::corrupt_message,
-                                               "not one complete record batch");
+    KafkaError e =
+        refused ? *refused
+                : KafkaError::local(ErrorCode::corrupt_message, "not one complete record batch");
     after(0, [this, topic, partition_index, e, done = std::move(done)] {
       if (done) done({topic, partition_index, e, 0});
       --pending_;
@@ -503,6 +503,7 @@ void Producer::init_producer_id() {
         }
         if (e) {
           if (e->retriable() || !e->from_broker()) {
+            expire_queued(*e);
             after(options_.retry_backoff_ms, [this] { init_producer_id(); });
           } else if (producer_id_ >= 0) {
             // The broker would not bump this id: start over with a new one.
@@ -524,6 +525,20 @@ void Producer::init_producer_id() {
         }
         pump_all();
       });
+}
+
+void Producer::expire_queued(const KafkaError& e) {
+  const uint64_t now = uv_now(client_.loop());
+  for (auto& [key, p] : partitions_) {
+    if (p->open && now - p->open->created_ms >= options_.delivery_timeout_ms) close_open(*p);
+    while (!p->ready.empty() &&
+           now - p->ready.front()->created_ms >= options_.delivery_timeout_ms) {
+      auto b = std::move(p->ready.front());
+      p->ready.pop_front();
+      finish(*p, std::move(b), e);
+    }
+  }
+  check_flush();
 }
 
 void Producer::fail_everything(const KafkaError& e) {

@@ -40,7 +40,8 @@
 //
 // Threading: loop thread only; delivery reports and flush callbacks run on the loop thread,
 // never inside produce(). Ownership: the Client must outlive the Producer. Destroying the
-// Producer drops pending reports without calling them.
+// Producer drops pending reports without calling them; it must not be destroyed from inside one
+// of its own callbacks (use close() and destroy it afterwards).
 #pragma once
 
 #include <cstddef>
@@ -170,6 +171,9 @@ class Producer {
   void drained(Partition& p);
   void init_producer_id();
   void fail_everything(const KafkaError& e);
+  // Fails the queued batches older than the delivery timeout with `e` (while InitProducerId
+  // keeps failing, nothing is sent).
+  void expire_queued(const KafkaError& e);
   void check_flush();
   // Why new records are refused (closed, or a fatal error), if they are.
   std::optional<KafkaError> refusal() const;

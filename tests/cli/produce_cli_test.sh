@@ -139,6 +139,10 @@ echo x | timeout 60 "$FERRY" produce --bootstrap "127.0.0.1:$DEAD" --topic t --t
   >/dev/null 2>"$WORK/dead.err"
 same "no broker: Kafka error" 1 "$?"
 check "no broker: the error is named" grep -q "^ferry produce: NETWORK_EXCEPTION: " "$WORK/dead.err"
+echo x | timeout 60 "$FERRY" produce --bootstrap "127.0.0.1:$DEAD" --topic t --partition 0 \
+  --idempotent --timeout 1000 >/dev/null 2>"$WORK/dead2.err"
+same "no broker, idempotent, explicit partition: Kafka error" 1 "$?"
+check "no broker, idempotent: the error is named" grep -q "^ferry produce: NETWORK_EXCEPTION: " "$WORK/dead2.err"
 
 if [ $fails -ne 0 ]; then
   echo "$fails check(s) failed"
