@@ -81,6 +81,7 @@ Producer::Producer(Client& client, ProducerOptions options)
       options_(options),
       random_(static_cast<std::minstd_rand::result_type>(uv_hrtime())) {
   options_.max_in_flight = std::clamp(options_.max_in_flight, 1, 5);
+  if (options_.idempotent) options_.acks = -1;  // as Kafka requires
   if (options_.batch_size == 0) options_.batch_size = 1;
 }
 

@@ -67,8 +67,8 @@
 namespace ferry::client {
 
 struct ProducerOptions {
-  int16_t acks = -1;  // 0, 1 or -1 (all)
-  bool idempotent = false;
+  int16_t acks = -1;                                                // 0, 1 or -1 (all)
+  bool idempotent = false;                                          // implies acks = -1
   protocol::Compression compression = protocol::Compression::none;  // none or lz4
   uint64_t linger_ms = 5;
   size_t batch_size = 16384;           // bytes of record data per batch

@@ -96,6 +96,7 @@ class StubBroker {
   uint16_t port = 0;
   ProduceHook on_produce;
   bool drop_on_next_produce = false;  // closes the connection instead of answering, once
+  bool lose_next_response = false;    // appends, then closes the connection instead of answering
   int16_t init_epoch_bump = 1;
   std::vector<Seen> seen;
   std::vector<protocol::InitProducerIdRequest> inits;
@@ -216,6 +217,11 @@ class StubBroker {
           end += s.count;
           log[{t.name, p.index}].push_back(bytes);
         }
+      }
+      if (lose_next_response) {  // appended, but the answer never reaches the producer
+        lose_next_response = false;
+        drop_clients();
+        return std::nullopt;
       }
       if (req.acks == 0) return std::nullopt;
       encode(resp, key, v, out);
@@ -735,6 +741,33 @@ TEST_F(ProducerTest, TheClientBacksOffBeforeReconnecting) {
   EXPECT_GE(failed_at[3] - failed_at[2], 320U);
   EXPECT_LT(failed_at[3] - failed_at[2], 1000U);
   c.close();
+}
+
+TEST_F(ProducerTest, ALostResponseIsNotADuplicateWhenIdempotent) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker broker(&loop_, cluster, 1);
+  broker.lose_next_response = true;
+  auto c = client(broker);
+  {
+    auto o = options(true);
+    o.batch_size = 60;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 50, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 50U);
+    for (size_t i = 0; i < reports.size(); ++i) {
+      ASSERT_TRUE(reports[i].offset.ok()) << reports[i].offset.error().to_string();
+      EXPECT_EQ(*reports[i].offset, static_cast<int64_t>(i));  // the original offsets
+    }
+    EXPECT_FALSE(broker.lose_next_response);
+    EXPECT_EQ(broker.records("t", 0), numbers(50));  // resent, deduplicated by the broker
+    EXPECT_EQ(broker.inits.size(), 1U);              // no epoch bump for a lost response
+  }
+  close(c);
 }
 
 }  // namespace
