@@ -1,20 +1,25 @@
 // `ferry produce`: lines in, records out, through the client library's Producer on a private
 // loop.
 //
-// Input is read on the loop thread between loop turns: a block of lines is handed to the
-// producer, then the loop runs until the producer has sent most of what it holds (so memory
-// stays bounded however long the input is). The first failed delivery stops reading; what was
-// queued is still flushed, and the error decides the exit code.
+// Input is read on the loop thread (LineReader): lines already available are handed to the
+// producer; when none is, the loop runs until input arrives, so the producer's timers and
+// sockets are served meanwhile. Reading pauses while the producer holds more than kMaxPending
+// records, so memory stays bounded however long the input is. The first failed delivery stops
+// reading; what was queued is still flushed, and the error decides the exit code.
 #include "app/produce_cmd.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "app/cli_output.h"
@@ -53,18 +58,81 @@ struct Tally {
   std::optional<KafkaError> error;  // the first failed delivery
 };
 
-// Reads one line without its '\n'; false at the end of the input.
-bool read_line(std::FILE* in, std::string& line) {
-  line.clear();
-  int c;
-  bool any = false;
-  while ((c = std::fgetc(in)) != EOF) {
-    any = true;
-    if (c == '\n') return true;
-    line += static_cast<char>(c);
+// Lines from a file descriptor, read between loop turns. When no input is ready, the loop runs
+// (the producer's timers and sockets) until it is, so that lines typed at a terminal go out as
+// they are typed and lingering batches are sent while the input is quiet.
+class LineReader {
+ public:
+  LineReader(uv_loop_t* loop, int fd) : loop_(loop), fd_(fd) {}
+
+  // The next line without its '\n'; false at the end of the input or on a read error (then
+  // error() is set).
+  bool next(std::string& line) {
+    for (;;) {
+      if (const auto nl = buf_.find('\n', pos_); nl != std::string::npos) {
+        line.assign(buf_, pos_, nl - pos_);
+        pos_ = nl + 1;
+        return true;
+      }
+      if (eof_) {
+        if (pos_ == buf_.size()) return false;
+        line.assign(buf_, pos_, std::string::npos);  // a last line without '\n'
+        pos_ = buf_.size();
+        return true;
+      }
+      buf_.erase(0, pos_);
+      pos_ = 0;
+      fill();
+    }
   }
-  return any;
-}
+  int error() const noexcept { return error_; }
+
+ private:
+  void fill() {
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, 0);
+    if (r == 0) {
+      wait_readable();
+      return;
+    }
+    char chunk[65536];
+    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+    if (n > 0) {
+      buf_.append(chunk, static_cast<size_t>(n));
+    } else if (n == 0) {
+      eof_ = true;
+    } else if (errno != EINTR && errno != EAGAIN) {
+      error_ = errno;
+      eof_ = true;
+    }
+  }
+  // Runs the loop until the descriptor is readable (a terminal or a pipe; regular files always
+  // are, and never get here).
+  void wait_readable() {
+    auto* h = new uv_poll_t;
+    bool ready = false;
+    if (uv_poll_init(loop_, h, fd_) != 0) {
+      delete h;
+      uv_run(loop_, UV_RUN_NOWAIT);
+      return;
+    }
+    h->data = &ready;
+    uv_poll_start(h, UV_READABLE, [](uv_poll_t* ph, int, int) {
+      *static_cast<bool*>(ph->data) = true;
+      uv_poll_stop(ph);
+    });
+    while (!ready) uv_run(loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(h),
+             [](uv_handle_t* ch) { delete reinterpret_cast<uv_poll_t*>(ch); });
+  }
+
+  uv_loop_t* loop_;
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  int error_ = 0;
+};
 
 }  // namespace
 
@@ -103,11 +171,17 @@ int run_produce(const ProduceArgs& args) {
                                                                : int16_t{0};
   if (args.idempotent && acks != -1) return usage("--idempotent needs --acks all");
 
-  std::FILE* in = stdin;
+  int fd = STDIN_FILENO;
   if (args.file) {
-    in = std::fopen(args.file->c_str(), "rb");
-    if (in == nullptr) return usage("--file '" + *args.file + "': cannot open");
+    fd = ::open(args.file->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return usage("--file '" + *args.file + "': " + std::strerror(errno));
   }
+  struct CloseFd {
+    int fd;
+    ~CloseFd() {
+      if (fd != STDIN_FILENO) ::close(fd);
+    }
+  } close_fd{fd};
 
   auto session = std::make_unique<Session>(*bootstrap, args.timeout_ms, "ferry-produce");
   uv_loop_t* loop = session->loop();
@@ -149,36 +223,35 @@ int run_produce(const ProduceArgs& args) {
     }
   };
 
+  LineReader reader(loop, fd);
   std::string line;
-  bool more = true;
-  while (more && !tally.error) {
-    for (int i = 0; i < 1000 && (more = read_line(in, line)); ++i) {
-      client::ProducerRecord rec;
-      rec.topic = args.topic;
-      rec.partition = args.partition;
-      size_t sep = std::string::npos;
-      if (args.key_separator) sep = line.find(*args.key_separator);
-      if (sep != std::string::npos) {
-        rec.key = line.substr(0, sep);
-        rec.value = line.substr(sep + args.key_separator->size());
-      } else {
-        rec.value = line;
-      }
-      const uint64_t bytes = (rec.key ? rec.key->size() : 0) + rec.value->size();
-      producer->produce(std::move(rec), [&tally, &report, bytes](const client::DeliveryReport& r) {
-        if (r.offset) tally.bytes += bytes;
-        report(r);
-      });
-      ++tally.read;
+  while (!tally.error && reader.next(line)) {
+    client::ProducerRecord rec;
+    rec.topic = args.topic;
+    rec.partition = args.partition;
+    size_t sep = std::string::npos;
+    if (args.key_separator) sep = line.find(*args.key_separator);
+    if (sep != std::string::npos) {
+      rec.key = line.substr(0, sep);
+      rec.value = line.substr(sep + args.key_separator->size());
+    } else {
+      rec.value = line;
     }
-    uv_run(loop, UV_RUN_NOWAIT);
+    const uint64_t bytes = (rec.key ? rec.key->size() : 0) + rec.value->size();
+    producer->produce(std::move(rec), [&tally, &report, bytes](const client::DeliveryReport& r) {
+      if (r.offset) tally.bytes += bytes;
+      report(r);
+    });
+    if (++tally.read % 1000 == 0) {
+      uv_run(loop, UV_RUN_NOWAIT);
+      show_progress(tally, false);
+    }
     while (producer->pending() > kMaxPending && !tally.error) {
       uv_run(loop, UV_RUN_ONCE);
       show_progress(tally, false);
     }
-    show_progress(tally, false);
   }
-  if (in != stdin) std::fclose(in);
+  const bool input_failed = reader.error() != 0;
 
   bool flushed = false;
   producer->flush([&flushed] { flushed = true; });
@@ -228,6 +301,10 @@ int run_produce(const ProduceArgs& args) {
   }
   if (tally.error) {
     std::fprintf(stderr, "ferry produce: %s\n", tally.error->to_string().c_str());
+    return kKafkaError;
+  }
+  if (input_failed) {
+    std::fprintf(stderr, "ferry produce: reading the input: %s\n", std::strerror(reader.error()));
     return kKafkaError;
   }
   return kOk;

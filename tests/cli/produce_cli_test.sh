@@ -122,7 +122,25 @@ for i in $(seq 1 40); do
 done
 same "acks 0: records arrive" "$(seq 1 100)" "$(consume noacks '%s\n')"
 
-# 5. Exit codes.
+# 5. Input that arrives slowly (a terminal, a pipe from a slow writer): each line goes out without
+# waiting for the end of the input. The writer sends its second line only once a reader has seen
+# the first (bounded: 10 s).
+{
+  echo first
+  for i in $(seq 1 100); do
+    if [ "$(consume slow '%s\n' 2>/dev/null)" = first ]; then
+      touch "$WORK/slow.seen"
+      break
+    fi
+    sleep 0.1
+  done
+  echo second
+} | produce --topic slow --partition 0 >/dev/null
+same "slow input: exit code" 0 "$?"
+same "slow input: both records" "$(printf 'first\nsecond')" "$(consume slow '%s\n')"
+check "slow input: the first was delivered while the input was open" [ -e "$WORK/slow.seen" ]
+
+# 6. Exit codes.
 echo x | "$FERRY" produce --bootstrap "$BS" >/dev/null 2>&1
 same "no --topic: usage" 2 "$?"
 echo x | "$FERRY" produce --bootstrap "$BS" --topic t --acks 2 >/dev/null 2>&1
