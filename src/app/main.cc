@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/consume_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/serve.h"
 #include "common/log.h"
@@ -140,6 +141,8 @@ int main(int argc, char** argv) {
 
   ferry::app::GroupsArgs groups_args;
   auto* groups = ferry::app::add_groups_command(app, groups_args);
+  ferry::app::ConsumeArgs consume_args;
+  auto* consume = ferry::app::add_consume_command(app, consume_args);
 
   try {
     app.parse(argc, argv);
@@ -160,6 +163,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
+  if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);
