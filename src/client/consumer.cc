@@ -151,16 +151,6 @@ std::optional<int64_t> Consumer::position(const TopicPartition& tp) const {
   return it->second.position;
 }
 
-bool Consumer::caught_up() const {
-  for (const auto& [tp, p] : parts_) {
-    if (p.stopped) continue;
-    if (p.position < 0 || p.pending || !p.buffer.empty() || p.high_watermark < 0 ||
-        p.position < p.high_watermark)
-      return false;
-  }
-  return stable();
-}
-
 std::vector<ConsumerRecord> Consumer::poll(size_t max) {
   std::vector<ConsumerRecord> out;
   bool drained = false;

@@ -34,6 +34,11 @@
 // that stays unreachable) goes to on_error(); retriable ones are retried and also reported
 // there when `report_retriable` is set. Nothing throws.
 //
+// Connections: the consumer sends through its Client, which keeps one connection per broker, so
+// a heartbeat may wait behind a long-poll Fetch to the same broker (at most fetch_max_wait_ms),
+// and consumers meant to be separate group members need separate Clients (a broker answers a
+// connection's requests in order, and JoinGroup is answered only when the rebalance completes).
+//
 // Threading: loop thread only; every callback runs on the loop thread, never inside the call
 // that caused it. Ownership: the caller owns the Consumer and the Client it uses; the Client
 // must outlive the Consumer. The Consumer may be destroyed at any time on the loop thread (also
@@ -138,9 +143,6 @@ class Consumer {
   std::vector<TopicPartition> assignment() const;
   // The next offset to fetch; nullopt while unknown (being looked up) or not assigned.
   std::optional<int64_t> position(const TopicPartition& tp) const;
-  // True when every assigned partition's position is known and nothing is buffered or being
-  // fetched beyond the last fetch answer's high watermark: used to tell "caught up".
-  bool caught_up() const;
   // True while group membership is settled (joined and synced), or always without a group.
   bool stable() const noexcept { return !subscribed_ || group_state_ == GroupState::stable; }
 
