@@ -7,14 +7,15 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <utility>
 
-#include "client/client.h"
+#include "app/cli_output.h"
+#include "app/cli_session.h"
 #include "client/consumer.h"
-#include "client/sync.h"
 
 namespace ferry::app {
 namespace {
@@ -65,33 +66,25 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// A JSON string; bytes that are not UTF-8 are written as the code points U+0080..U+00FF.
-std::string json_string(std::string_view s) {
-  const bool utf8 = valid_utf8(s);
-  std::string out = "\"";
+// Bytes as a JSON string: UTF-8 as it is; otherwise every byte >= 0x80 becomes the character
+// U+0080..U+00FF of the same value, so that any bytes make valid JSON.
+std::string json_text(std::string_view s) {
+  if (valid_utf8(s)) return json_string(s);
+  std::string out;
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || (c >= 0x80 && !utf8)) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += ch;
-        }
+    if (c < 0x80) {
+      out += ch;
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
     }
   }
-  return out + "\"";
+  return json_string(out);
 }
 
 std::string json_bytes(const std::optional<std::string>& s) {
-  return s ? json_string(*s) : std::string("null");
+  return s ? json_text(*s) : std::string("null");
 }
 
 void print_record(const ConsumeArgs& a, const ConsumerRecord& r) {
@@ -103,7 +96,7 @@ void print_record(const ConsumeArgs& a, const ConsumerRecord& r) {
            ",\"value\":" + json_bytes(r.value) + ",\"headers\":[";
     for (size_t i = 0; i < r.headers.size(); ++i) {
       if (i > 0) line += ",";
-      line += "{\"key\":" + json_string(r.headers[i].first) +
+      line += "{\"key\":" + json_text(r.headers[i].first) +
               ",\"value\":" + json_bytes(r.headers[i].second) + "}";
     }
     line += "]}";
@@ -118,24 +111,6 @@ void print_record(const ConsumeArgs& a, const ConsumerRecord& r) {
 }
 
 // ---- running ------------------------------------------------------------------------------------
-
-Result<client::BrokerAddress> parse_bootstrap(const std::string& s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
-    return Error(Errc::invalid_argument, "--bootstrap '" + s + "': expected HOST:PORT");
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  uint32_t port = 0;
-  for (char c : s.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535)
-      return Error(Errc::invalid_argument, "--bootstrap '" + s + "': bad port");
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port == 0 || port > 65535)
-    return Error(Errc::invalid_argument, "--bootstrap '" + s + "': bad port");
-  return client::BrokerAddress{host, static_cast<uint16_t>(port)};
-}
 
 // --offset: a number >= 0, earliest or latest.
 std::optional<client::SeekTarget> parse_offset(const std::string& s) {
@@ -314,22 +289,9 @@ int run_consume(const ConsumeArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int rc = kOk;
-  {
-    client::ConnectionOptions o;
-    o.client_id = "ferry-consume";
-    o.software_name = "ferry-consume";
-    o.software_version = FERRY_VERSION;
-    o.connect_timeout_ms = 10'000;
-    o.request_timeout_ms = 30'000;
-    client::Client c(&loop, bootstrap->host, bootstrap->port, o);
-    rc = consume(&loop, c, args);
-    c.close();
-  }
-  uv_run(&loop, UV_RUN_DEFAULT);  // let the closed handles finish
-  (void)uv_loop_close(&loop);
+  // The request timeout outlasts a long-poll Fetch and a JoinGroup waiting for a rebalance.
+  Session session(*bootstrap, 30'000, "ferry-consume");
+  const int rc = consume(session.loop(), session.client(), args);
   return rc;
 }
 

@@ -1,10 +1,8 @@
 // `ferry groups`: list, describe, delete consumer groups and reset their committed offsets.
 //
 // Each action is a short sequence of requests run one after the other on a private loop with
-// the client library (client/sync.h); the output is an aligned table, or JSON with --json.
+// the client library (app/cli_session.h); the output is an aligned table, or JSON with --json.
 #include "app/groups_cmd.h"
-
-#include <uv.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -13,10 +11,11 @@
 #include <set>
 #include <utility>
 
+#include "app/cli_output.h"
+#include "app/cli_session.h"
 #include "client/client.h"
 #include "client/consumer_protocol.h"
 #include "client/datetime.h"
-#include "client/sync.h"
 
 namespace ferry::app {
 namespace {
@@ -43,123 +42,10 @@ int kafka_failure(const KafkaError& e) {
 
 // ---- output helpers -------------------------------------------------------------------------
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_offset(int64_t v) { return v < 0 ? "null" : std::to_string(v); }
 std::string text_offset(int64_t v) { return v < 0 ? "-" : std::to_string(v); }
 std::string text_or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
-// Columns separated by two spaces, each as wide as its widest cell.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void print() const {
-    std::vector<size_t> width(rows_[0].size(), 0);
-    for (const auto& r : rows_) {
-      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-    }
-    for (const auto& r : rows_) {
-      std::string line;
-      for (size_t i = 0; i < r.size(); ++i) {
-        line += r[i];
-        if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-      }
-      std::printf("%s\n", line.c_str());
-    }
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
 // ---- talking to the cluster -----------------------------------------------------------------
-
-Result<client::BrokerAddress> parse_bootstrap(const std::string& s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
-    return Error(Errc::invalid_argument, "--bootstrap '" + s + "': expected HOST:PORT");
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  uint32_t port = 0;
-  for (char c : s.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535)
-      return Error(Errc::invalid_argument, "--bootstrap '" + s + "': bad port");
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port == 0 || port > 65535)
-    return Error(Errc::invalid_argument, "--bootstrap '" + s + "': bad port");
-  return client::BrokerAddress{host, static_cast<uint16_t>(port)};
-}
-
-// A loop and a client, used synchronously; closes both on destruction.
-class Session {
- public:
-  Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms) {
-    uv_loop_init(&loop_);
-    client::ConnectionOptions o;
-    o.client_id = "ferry-groups";
-    o.software_name = "ferry-groups";
-    o.software_version = FERRY_VERSION;
-    o.connect_timeout_ms = timeout_ms;
-    o.request_timeout_ms = timeout_ms;
-    client_.emplace(&loop_, bootstrap.host, bootstrap.port, o);
-  }
-  ~Session() {
-    client_->close();
-    client_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);  // let the closed handles finish
-    (void)uv_loop_close(&loop_);
-  }
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
-
-  template <ApiKey K>
-  using Resp = typename protocol::Messages<K>::Response;
-  template <ApiKey K>
-  using Req = typename protocol::Messages<K>::Request;
-
-  template <ApiKey K>
-  KafkaResult<Resp<K>> coordinator(const std::string& group, Req<K> req) {
-    return client::run_until_done<Resp<K>>(&loop_, [&](auto done) {
-      client_->send_to_coordinator<K>(group, std::move(req), std::move(done));
-    });
-  }
-  template <ApiKey K>
-  KafkaResult<Resp<K>> node(NodeId id, Req<K> req) {
-    return client::run_until_done<Resp<K>>(
-        &loop_, [&](auto done) { client_->send_to_node<K>(id, std::move(req), std::move(done)); });
-  }
-  KafkaResult<protocol::MetadataResponse> metadata(std::optional<std::vector<std::string>> topics) {
-    return client::run_until_done<protocol::MetadataResponse>(
-        &loop_, [&](auto done) { client_->metadata(std::move(topics), std::move(done)); });
-  }
-
- private:
-  uv_loop_t loop_;
-  std::optional<client::Client> client_;
-};
 
 struct PartitionInfo {
   int32_t leader = -1;
@@ -386,8 +272,9 @@ int describe(Session& s, const GroupsArgs& args) {
     for (const auto& r : rows) {
       parts += std::string(parts.empty() ? "" : ",") + "{\"topic\":" + json_string(r.tp.first) +
                ",\"partition\":" + std::to_string(r.tp.second) +
-               ",\"current_offset\":" + json_offset(r.current) +
-               ",\"log_end_offset\":" + json_offset(r.end) + ",\"lag\":" + json_offset(r.lag) +
+               ",\"current_offset\":" + json_int_or_null(r.current) +
+               ",\"log_end_offset\":" + json_int_or_null(r.end) +
+               ",\"lag\":" + json_int_or_null(r.lag) +
                ",\"consumer_id\":" + (r.owner ? json_string(r.owner->member_id) : "null") +
                ",\"host\":" + (r.owner ? json_string(r.owner->host) : "null") +
                ",\"client_id\":" + (r.owner ? json_string(r.owner->client_id) : "null") + "}";
@@ -530,7 +417,7 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
       auto cur = current->find(tp);
       out += std::string(out.empty() ? "" : ",") + "{\"topic\":" + json_string(tp.first) +
              ",\"partition\":" + std::to_string(tp.second) +
-             ",\"current_offset\":" + json_offset(cur == current->end() ? -1 : cur->second) +
+             ",\"current_offset\":" + json_int_or_null(cur == current->end() ? -1 : cur->second) +
              ",\"new_offset\":" + std::to_string(off) + "}";
     }
     std::printf("{\"group\":%s,\"executed\":%s,\"partitions\":[%s]}\n", json_string(group).c_str(),
@@ -593,7 +480,7 @@ int run_groups(const GroupsArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
 
-  Session s(*bootstrap, args.timeout_ms);
+  Session s(*bootstrap, args.timeout_ms, "ferry-groups");
   if (args.list) return list_groups(s, args);
   if (args.describe) return describe(s, args);
   if (args.remove) return remove(s, args);

@@ -11,6 +11,7 @@
 #include "app/consume_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/serve.h"
+#include "app/topics_cmd.h"
 #include "common/log.h"
 #include "meta/store.h"
 #include "platform/crc32c.h"
@@ -141,6 +142,8 @@ int main(int argc, char** argv) {
 
   ferry::app::GroupsArgs groups_args;
   auto* groups = ferry::app::add_groups_command(app, groups_args);
+  ferry::app::TopicsArgs topics_args;
+  auto* topics = ferry::app::add_topics_command(app, topics_args);
   ferry::app::ConsumeArgs consume_args;
   auto* consume = ferry::app::add_consume_command(app, consume_args);
 
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
+  if (topics->parsed()) return ferry::app::run_topics(topics_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;

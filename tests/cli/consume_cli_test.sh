@@ -136,6 +136,17 @@ assert all(isinstance(r["timestamp"], int) and r["timestamp"] > 0 for r in rows)
 PYEOF
 check "--json lines parse as the records" test $? = 0
 
+# Bytes that are not UTF-8 still make valid JSON: each byte >= 0x80 as U+0080..U+00FF.
+printf 'bin:\xff\xfeok\n' | timeout 30 kcat -P -b "$BS" -t multi -p 0 -K: 2>>"$WORK/kcat.err"
+consume --topic multi --partition 0 --offset earliest --max-messages 1 --json >"$WORK/bin.out"
+"$PY" - "$WORK/bin.out" <<'PYEOF'
+import json, sys
+row = json.loads(open(sys.argv[1], encoding="utf-8").read())
+assert row["value"].encode("latin-1") == b"\xff\xfeok", row
+assert row["key"] == "bin", row
+PYEOF
+check "--json with bytes that are not UTF-8 parses" test $? = 0
+
 # Exit codes.
 out=$(consume --topic no-such-topic --max-messages 1 2>&1)
 rc=$?

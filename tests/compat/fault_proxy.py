@@ -13,8 +13,9 @@
 #           response to it has arrived (so the batch was surely appended), then closes both
 #           sockets without relaying that response: the client has to retry a batch the broker
 #           has already stored.
-#   drop    the connection is closed at a random moment: either instead of forwarding a request,
-#           or a few milliseconds after forwarding it (its response may or may not have come).
+#   drop    the connection is closed at a random moment: instead of forwarding a request, after
+#           forwarding only part of it (ferry reads a truncated frame), or a few milliseconds
+#           after forwarding it (its response may or may not have come).
 #   stall   ferry's next response is held for a few seconds before it is relayed.
 #
 # Probabilities are per request and can be changed while the proxy runs (configure()); each
@@ -139,12 +140,17 @@ class _Conn:
                     p._count("produce_requests")
                 roll = self.rng.random()
                 if roll < drop_p:
-                    # A drop at a random moment: before or just after forwarding this request.
-                    if self.rng.random() < 0.5:
-                        p._count("drops")
-                        break
-                    self.upstream.sendall(frame)
-                    time.sleep(self.rng.uniform(0.0, 0.02))
+                    # A drop at a random moment: instead of forwarding this request, in the
+                    # middle of it (ferry gets a truncated frame), or just after it.
+                    how = self.rng.random()
+                    if how < 1 / 3:
+                        pass
+                    elif how < 2 / 3:
+                        self.upstream.sendall(frame[:self.rng.randrange(1, len(frame))])
+                        time.sleep(0.005)
+                    else:
+                        self.upstream.sendall(frame)
+                        time.sleep(self.rng.uniform(0.0, 0.02))
                     p._count("drops")
                     break
                 if roll < drop_p + lose_p:

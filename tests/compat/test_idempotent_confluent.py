@@ -19,7 +19,11 @@
 #      ferry (restarted with SIGTERM without the proxy's address): every sequence number exactly
 #      once, in its partition, strictly increasing within each partition. The proxy must have
 #      lost a minimum of Produce responses, and ferry's logs must show it answered retried
-#      batches from its producer state ("duplicate batch").
+#      batches from its producer state ("duplicate batch"). Each kill comes right after the
+#      proxy has lost a Produce response (and it keeps losing them until ferry is down), so the
+#      client has stored-but-unacknowledged batches to retry against the restarted ferry: the
+#      log of each restarted run must show such a "duplicate batch" answer, which only the
+#      producer state persisted across SIGKILL can give.
 #
 # FERRY_COMPAT_SEED sets the proxy's random seed (printed; default fixed).
 import glob
@@ -38,8 +42,8 @@ KILL_AT = (0.30, 0.65)
 MIN_LOST = 5           # lost Produce responses the main run must have seen
 SEED = int(os.environ.get("FERRY_COMPAT_SEED", "20261125"))
 
-# Main run: lost responses on ~6% of Produce requests, drops on ~0.5% of requests, stalls on 1%.
-FAULTS_MAIN = dict(lose_p=0.06, drop_p=0.005, stall_p=0.01)
+# Main run: lost responses on ~10% of Produce requests, drops on ~1% of requests, stalls on 1%.
+FAULTS_MAIN = dict(lose_p=0.10, drop_p=0.01, stall_p=0.01)
 FAULTS_CONTROL = dict(lose_p=0.12, drop_p=0.01, stall_p=0.0)
 
 PRODUCER_BASE = {
@@ -155,13 +159,38 @@ def analyse(topic, got, n):
     return {"dups": dups, "missing": missing, "disorder": disorder, "wrong_part": wrong_part}
 
 
-def duplicate_log_lines(ferry):
+def duplicate_log_lines(ferry, starts=None):
+    """Ferry's "duplicate batch" log lines, of every run or of the runs numbered in `starts`."""
     lines = []
-    for path in sorted(glob.glob(os.path.join(ferry.workdir, "ferry-*.log"))):
+    paths = glob.glob(os.path.join(ferry.workdir, "ferry-*.log"))
+    for path in sorted(paths, key=lambda x: int(x.rsplit("-", 1)[1].split(".")[0])):
+        n = int(path.rsplit("-", 1)[1].split(".")[0])
+        if starts is not None and n not in starts:
+            continue
         with open(path, "rb") as f:
             lines += [l for l in f.read().decode(errors="replace").splitlines()
                       if "duplicate batch" in l]
     return lines
+
+
+def kill_after_lost_response(ferry, proxy, faults):
+    """SIGKILL at a moment when the broker holds a batch whose response the client never got:
+    the proxy loses every Produce response until one is lost, ferry is killed at once (still
+    losing them all), then restarted with `faults` restored. The client must retry those batches
+    against the restarted ferry, which can only recognise them from the producer state it
+    persisted. Returns (responses lost just before the kill, number of the new ferry run)."""
+    before = proxy.counts()["lost_responses"]
+    proxy.configure(lose_p=1.0)
+    try:
+        harness.wait_for(lambda: proxy.counts()["lost_responses"] > before, 10,
+                         "a Produce response lost just before the kill", interval_s=0.005)
+    finally:
+        lost = proxy.counts()["lost_responses"] - before
+        ferry.kill9()
+        proxy.configure(**faults)
+    ferry.fixed_port = True
+    ferry.start()
+    return lost, ferry.starts
 
 
 def body(args):
@@ -206,9 +235,9 @@ def body(args):
 
         def on_progress(delivered):
             if len(kills) < len(KILL_AT) and delivered >= KILL_AT[len(kills)] * N_MAIN:
-                print(f"  {delivered} of {N_MAIN} delivered: kill -9", flush=True)
-                kills.append(delivered)
-                ferry.restart(hard=True)
+                print(f"  {delivered} of {N_MAIN} delivered: kill -9 once a response is lost",
+                      flush=True)
+                kills.append((delivered,) + kill_after_lost_response(ferry, proxy, FAULTS_MAIN))
 
         t0 = time.monotonic()
         ok, errors = produce(proxy_addr, "idem-main", N_MAIN, {
@@ -220,8 +249,10 @@ def body(args):
         print(f"  idempotent produce took {took:.1f}s; proxy: {faults}", flush=True)
         check_eq(errors[:5], [], f"every delivery report is a success ({len(errors)} errors)")
         check_eq(ok, N_MAIN, f"{N_MAIN} messages delivered")
-        check_eq(len(kills), 2, f"ferry was killed with SIGKILL twice during the run (at {kills} "
-                 "delivered)")
+        check_eq(len(kills), 2, "ferry was killed with SIGKILL twice during the run (at "
+                 f"{[k[0] for k in kills]} delivered)")
+        for delivered, lost, run in kills:
+            check(lost > 0, f"kill at {delivered}: {lost} Produce responses lost just before it")
         check(faults["lost_responses"] >= MIN_LOST,
               f"the proxy lost {faults['lost_responses']} Produce responses (>= {MIN_LOST})")
 
@@ -240,6 +271,12 @@ def body(args):
               "state ('duplicate batch' in its logs)")
         for l in lines[:3]:
             print(f"    | {l}", flush=True)
+        for delivered, lost, run in kills:
+            after_kill = duplicate_log_lines(ferry, {run})
+            check(len(after_kill) > 0, f"after the kill at {delivered}, the restarted ferry "
+                  f"(run {run}) answered {len(after_kill)} retried batches from its persisted "
+                  "producer state")
+            print(f"    | {after_kill[0]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@
 #   2. 20000 messages with idempotent: true, two SIGKILLs: every send acknowledged; read back
 #      directly from ferry (restarted with SIGTERM without the proxy's address), every sequence
 #      number exactly once, in its partition, strictly increasing within each partition; the proxy
-#      lost a minimum of Produce responses and ferry logged "duplicate batch" answers.
+#      lost a minimum of Produce responses and ferry logged "duplicate batch" answers. Each kill
+#      comes right after a lost Produce response (see kill_after_lost_response in
+#      test_idempotent_confluent.py), and each restarted ferry must answer a retried batch from
+#      the producer state it persisted.
 #
 # Needs `npm ci --prefix tests/compat` (tests/run-all.sh does it). FERRY_COMPAT_SEED sets the
 # proxy's random seed.
@@ -31,7 +34,8 @@ import time
 import harness
 from harness import check, check_eq, step, CheckFailed
 from fault_proxy import FaultProxy
-from test_idempotent_confluent import PARTS, analyse, duplicate_log_lines, read_direct
+from test_idempotent_confluent import (PARTS, analyse, duplicate_log_lines,
+                                       kill_after_lost_response, read_direct)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_CONTROL = 2000
@@ -41,7 +45,7 @@ KILL_AT = (0.30, 0.65)
 MIN_LOST = 5
 SEED = int(os.environ.get("FERRY_COMPAT_SEED", "20261125"))
 
-FAULTS_MAIN = dict(lose_p=0.08, drop_p=0.005, stall_p=0.01)
+FAULTS_MAIN = dict(lose_p=0.10, drop_p=0.01, stall_p=0.01)
 FAULTS_CONTROL = dict(lose_p=0.30, drop_p=0.0, stall_p=0.0)
 
 
@@ -152,9 +156,9 @@ def body(args):
 
         def on_progress(delivered):
             if len(kills) < len(KILL_AT) and delivered >= KILL_AT[len(kills)] * N_MAIN:
-                print(f"  {delivered} of {N_MAIN} acknowledged: kill -9", flush=True)
-                kills.append(delivered)
-                ferry.restart(hard=True)
+                print(f"  {delivered} of {N_MAIN} acknowledged: kill -9 once a response is lost",
+                      flush=True)
+                kills.append((delivered,) + kill_after_lost_response(ferry, proxy, FAULTS_MAIN))
 
         t0 = time.monotonic()
         acked = run_producer(node, proxy_addr, "kj-idem-main", N_MAIN, True,
@@ -165,8 +169,10 @@ def body(args):
         faults = {k: after[k] - before[k] for k in after}
         print(f"  idempotent produce took {took:.1f}s; proxy: {faults}", flush=True)
         check_eq(acked, N_MAIN, f"{N_MAIN} messages acknowledged")
-        check_eq(len(kills), 2, f"ferry was killed with SIGKILL twice during the run (at {kills} "
-                 "acknowledged)")
+        check_eq(len(kills), 2, "ferry was killed with SIGKILL twice during the run (at "
+                 f"{[k[0] for k in kills]} acknowledged)")
+        for delivered, lost, run in kills:
+            check(lost > 0, f"kill at {delivered}: {lost} Produce responses lost just before it")
         check(faults["lost_responses"] >= MIN_LOST,
               f"the proxy lost {faults['lost_responses']} Produce responses (>= {MIN_LOST})")
 
@@ -185,6 +191,12 @@ def body(args):
               "state ('duplicate batch' in its logs)")
         for l in lines[:3]:
             print(f"    | {l}", flush=True)
+        for delivered, lost, run in kills:
+            after_kill = duplicate_log_lines(ferry, {run})
+            check(len(after_kill) > 0, f"after the kill at {delivered}, the restarted ferry "
+                  f"(run {run}) answered {len(after_kill)} retried batches from its persisted "
+                  "producer state")
+            print(f"    | {after_kill[0]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,18 +29,23 @@ Status ProducerRegistry::load() {
   if (!limit) return std::move(limit).error();
   limit_ = *limit;
   next_id_ = block_end_ = limit_;
-  size_t producers = 0;
+  size_t states = 0;
+  size_t with_state = 0;
   for (const auto& [name, topic] : topics_.topics()) {
     for (size_t p = 0; p < topic.partitions.size(); ++p) {
       if (!topic.partitions[p]) continue;
       const auto id = static_cast<int32_t>(p);
       FERRY_TRY(load_partition(name, id, topic.partitions[p]));
-      producers += partitions_[{name, id}].producers.size();
+      const size_t n = partitions_[{name, id}].producers.size();
+      states += n;
+      with_state += n > 0 ? 1 : 0;
     }
   }
-  if (producers > 0) {
-    FERRY_LOG(info, "producers", "loaded the state of %zu idempotent producer(s) on %zu partitions",
-              producers, partitions_.size());
+  if (states > 0) {
+    FERRY_LOG(info, "producers",
+              "idempotent producer state loaded: %zu (producer, partition) entries on %zu of %zu "
+              "partitions",
+              states, with_state, partitions_.size());
   }
   return ok_status();
 }

@@ -22,7 +22,7 @@ std::string describe(const ProducerBatch& b) {
          " sequence " + std::to_string(b.base_sequence) + ".." + std::to_string(b.last_sequence());
 }
 
-std::string encode_batches(const std::deque<BatchMetadata>& batches) {
+std::string encode_batches(const std::vector<BatchMetadata>& batches) {
   std::string out(batches.size() * kEncodedBatchBytes, '\0');
   auto* p = reinterpret_cast<std::byte*>(out.data());
   for (const BatchMetadata& m : batches) {
@@ -36,7 +36,7 @@ std::string encode_batches(const std::deque<BatchMetadata>& batches) {
   return out;
 }
 
-bool decode_batches(const std::string& blob, std::deque<BatchMetadata>& out) {
+bool decode_batches(const std::string& blob, std::vector<BatchMetadata>& out) {
   if (blob.size() % kEncodedBatchBytes != 0 ||
       blob.size() > kProducerBatchesRetained * kEncodedBatchBytes) {
     return false;
@@ -112,8 +112,9 @@ void PartitionProducers::record(const ProducerBatch& b, Offset first, Offset las
     e.epoch = b.epoch;
     e.batches.clear();
   }
+  if (e.batches.size() == kProducerBatchesRetained) e.batches.erase(e.batches.begin());
+  if (e.batches.capacity() < kProducerBatchesRetained) e.batches.reserve(kProducerBatchesRetained);
   e.batches.push_back({b.base_sequence, b.last_sequence(), first, last, timestamp_ms});
-  while (e.batches.size() > kProducerBatchesRetained) e.batches.pop_front();
   e.last_append_ms = std::max(e.last_append_ms, now_ms);
   changed_ = true;
 }

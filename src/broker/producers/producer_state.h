@@ -23,7 +23,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -61,8 +60,10 @@ struct BatchMetadata {
 
 struct ProducerEntry {
   int16_t epoch = -1;
-  std::deque<BatchMetadata> batches;  // oldest first, at most kProducerBatchesRetained
-  int64_t last_append_ms = 0;         // broker clock; idle producers expire from this
+  // Oldest first, at most kProducerBatchesRetained (a vector: a few hundred bytes per producer
+  // and partition, where a deque would take a 512-byte block).
+  std::vector<BatchMetadata> batches;
+  int64_t last_append_ms = 0;  // broker clock; idle producers expire from this
 };
 
 // The outcome of checking a batch before its append.

@@ -3,8 +3,10 @@
 // and producer state surviving a clean restart and a crash image of the data directory.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "broker_fixture.h"
 #include "protocol/messages/producer_id.h"
@@ -19,6 +21,7 @@ class IdempotenceTest : public BrokerFixture {
  protected:
   void configure(config::BrokerConfig& cfg) override {
     if (!data_dir_.empty()) cfg.data_dir = data_dir_;
+    if (expiration_ms_ > 0) cfg.producer_id_expiration_ms = expiration_ms_;
   }
 
   InitProducerIdResponse init(int16_t version = 1, int64_t pid = -1, int16_t epoch = -1) {
@@ -29,11 +32,14 @@ class IdempotenceTest : public BrokerFixture {
     return call<InitProducerIdResponse>(ApiKey::init_producer_id, version, req);
   }
 
-  // A batch of `n` records "<tag>-i" from producer `pid`.
+  // A batch of `n` records "<tag>-i" (padded to `value_bytes`) from producer `pid`.
   static std::vector<std::byte> batch(int64_t pid, int16_t epoch, int32_t seq, int n,
-                                      const std::string& tag) {
+                                      const std::string& tag, size_t value_bytes = 0) {
     std::vector<std::string> values;
-    for (int i = 0; i < n; ++i) values.push_back(tag + "-" + std::to_string(i));
+    for (int i = 0; i < n; ++i) {
+      values.push_back(tag + "-" + std::to_string(i));
+      if (values.back().size() < value_bytes) values.back().resize(value_bytes, '.');
+    }
     std::vector<RecordInput> records;
     for (const auto& v : values) records.push_back({std::nullopt, v, 1'700'000'000'000, {}});
     BuildOptions o;
@@ -57,9 +63,10 @@ class IdempotenceTest : public BrokerFixture {
     return resp.responses[0].partition_responses[0];
   }
 
-  void create(const std::string& topic) {
+  void create(const std::string& topic,
+              std::vector<CreateTopicsRequest::Topic::Config> configs = {}) {
     CreateTopicsRequest req;
-    req.topics.push_back({topic, 1, 1, {}, {}});
+    req.topics.push_back({topic, 1, 1, {}, std::move(configs)});
     ASSERT_EQ(call<CreateTopicsResponse>(ApiKey::create_topics, 4, req).topics.at(0).error_code, 0);
   }
 
@@ -77,6 +84,7 @@ class IdempotenceTest : public BrokerFixture {
   }
 
   std::string data_dir_;
+  int32_t expiration_ms_ = 0;
 };
 
 TEST_F(IdempotenceTest, InitProducerIdHandsOutDistinctIdsInEveryVersion) {
@@ -218,6 +226,18 @@ TEST_F(IdempotenceTest, StateIsRebuiltFromTheLogAfterACrash) {
   EXPECT_GT(init().producer_id, id_limit_before);
 }
 
+TEST_F(IdempotenceTest, AnIdempotentAppendThatRollsTheLogSnapshotsTheProducers) {
+  create("t", {{"segment.bytes", "1048576"}});
+  const int64_t pid = init().producer_id;
+  const uint64_t before = broker_->producers().snapshots_written();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(produce("t", batch(pid, 0, i, 1, "big", 400 << 10)).error_code, 0);
+  }
+  ASSERT_GE(broker_->topics().partition("t", 0)->segment_count(), 2u);
+  // No housekeeping tick ran: the roll itself wrote the snapshot.
+  EXPECT_TRUE(run_until([&] { return broker_->producers().snapshots_written() > before; }));
+}
+
 TEST_F(IdempotenceTest, ARecreatedTopicStartsWithoutTheOldProducers) {
   create("t");
   const int64_t pid = init().producer_id;
@@ -231,6 +251,25 @@ TEST_F(IdempotenceTest, ARecreatedTopicStartsWithoutTheOldProducers) {
   auto a = produce("t", batch(pid, 0, 0, 3, "a"));
   EXPECT_EQ(a.error_code, 0);
   EXPECT_EQ(log_end("t"), 3);
+}
+
+TEST_F(IdempotenceTest, IdleProducersAreForgottenAfterTheExpiration) {
+  expiration_ms_ = 50;
+  restart_on(dir_.path());
+  create("t");
+  const int64_t idle = init().producer_id;
+  const int64_t busy = init().producer_id;
+  ASSERT_EQ(produce("t", batch(idle, 0, 0, 3, "idle")).error_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  ASSERT_EQ(produce("t", batch(busy, 0, 0, 1, "busy")).error_code, 0);
+  broker_->producers().housekeeping();
+  // The busy producer is still known; the idle one is not: its retry is no longer recognised
+  // and is stored again, and it may go on at any sequence.
+  EXPECT_EQ(produce("t", batch(busy, 0, 0, 1, "busy")).base_offset, 3);
+  auto again = produce("t", batch(idle, 0, 0, 3, "idle"));
+  EXPECT_EQ(again.error_code, 0);
+  EXPECT_EQ(again.base_offset, 4);
+  EXPECT_EQ(produce("t", batch(idle, 0, 40, 1, "later")).error_code, 45);
 }
 
 }  // namespace

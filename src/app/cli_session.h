@@ -1,0 +1,67 @@
+// The connection side shared by the operator commands: parsing --bootstrap, and a private loop
+// with a client used synchronously (one request at a time, as a command-line tool works).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "client/client.h"
+#include "client/sync.h"
+#include "common/result.h"
+
+namespace ferry::app {
+
+// "HOST:PORT", with an IPv6 host in brackets ("[::1]:9092").
+Result<client::BrokerAddress> parse_bootstrap(const std::string& s);
+
+// A loop and a client, used synchronously from the main thread; closes both on destruction.
+class Session {
+ public:
+  // `name` is the client id and ApiVersions software name ("ferry-groups").
+  Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms, const std::string& name);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  uv_loop_t* loop() { return &loop_; }
+  client::Client& client() { return *client_; }
+
+  // Runs one asynchronous call to completion: `start(done)` issues it.
+  template <typename T, typename Start>
+  client::KafkaResult<T> run(Start&& start) {
+    return client::run_until_done<T>(&loop_, std::forward<Start>(start));
+  }
+
+  template <protocol::ApiKey K>
+  using Resp = typename protocol::Messages<K>::Response;
+  template <protocol::ApiKey K>
+  using Req = typename protocol::Messages<K>::Request;
+
+  template <protocol::ApiKey K>
+  client::KafkaResult<Resp<K>> coordinator(const std::string& group, Req<K> req) {
+    return run<Resp<K>>([&](auto done) {
+      client_->send_to_coordinator<K>(group, std::move(req), std::move(done));
+    });
+  }
+  template <protocol::ApiKey K>
+  client::KafkaResult<Resp<K>> node(NodeId id, Req<K> req) {
+    return run<Resp<K>>(
+        [&](auto done) { client_->send_to_node<K>(id, std::move(req), std::move(done)); });
+  }
+  client::KafkaResult<protocol::MetadataResponse> metadata(
+      std::optional<std::vector<std::string>> topics) {
+    return run<protocol::MetadataResponse>(
+        [&](auto done) { client_->metadata(std::move(topics), std::move(done)); });
+  }
+
+ private:
+  uv_loop_t loop_;
+  std::optional<client::Client> client_;
+};
+
+}  // namespace ferry::app
