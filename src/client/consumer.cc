@@ -165,6 +165,7 @@ std::vector<ConsumerRecord> Consumer::poll(size_t max) {
     if (out.size() >= max) break;
   }
   if (drained && !closing_) schedule_soon(0);
+  notify_records();  // what is left stays announced: nothing else would call on_records again
   return out;
 }
 

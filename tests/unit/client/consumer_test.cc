@@ -309,6 +309,22 @@ TEST_F(ConsumerTest, SeveralBatchesAndAPartialTailInOneAnswer) {
   run_until([&] { return std::count(fetch_offsets.begin(), fetch_offsets.end(), 4) > 0; });
 }
 
+TEST_F(ConsumerTest, RecordsLeftInTheBufferAreAnnouncedAgain) {
+  fetch_script = [](int, int64_t offset) {
+    if (offset == 0) return std::make_pair(ErrorCode::none, make_batch(0, 5));
+    return std::make_pair(ErrorCode::none, std::vector<std::byte>{});
+  };
+  auto& c = consumer(OffsetReset::earliest);
+  c.on_records([&] {
+    for (auto& r : c.poll(2)) records.push_back(std::move(r));
+  });
+  c.assign({kTp});
+  c.seek(kTp, SeekTarget::at(0));
+  run_until([&] { return records.size() >= 5; });
+  EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_FALSE(c.has_records());
+}
+
 TEST(ConsumerSubscription, RoundTripsAndToleratesNewerVersions) {
   ConsumerSubscription s;
   s.topics = {"a", "b"};
