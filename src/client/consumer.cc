@@ -86,8 +86,8 @@ void Consumer::notify_records() {
   });
 }
 
-void Consumer::report(const KafkaError& e) {
-  if (e.retriable() && !config_.report_retriable) return;
+void Consumer::report(const KafkaError& e, bool always) {
+  if (e.retriable() && !config_.report_retriable && !always) return;
   post([this, e] {
     if (on_error_) on_error_(e);
   });
@@ -528,7 +528,8 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
     if (protocol::compute_batch_crc(batch.bytes()) != batch.crc()) {
       report(KafkaError::local(ErrorCode::corrupt_message,
                                "fetch " + name_of(tp) + ": bad CRC in the batch at offset " +
-                                   std::to_string(batch.base_offset().value())));
+                                   std::to_string(batch.base_offset().value())),
+             true);
       retry_later(part);
       return;
     }
@@ -536,7 +537,7 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
     if (!batch.is_control()) {
       auto records = protocol::decode_records(batch, scratch);
       if (!records) {
-        report(KafkaError::local(ErrorCode::corrupt_message, records.error()));
+        report(KafkaError::local(ErrorCode::corrupt_message, records.error()), true);
         retry_later(part);
         return;
       }

@@ -31,8 +31,9 @@
 //
 // Errors are values: a failure the consumer cannot retry by itself (OFFSET_OUT_OF_RANGE with
 // reset none, a corrupt batch, a group error such as GROUP_AUTHORIZATION_FAILED, a coordinator
-// that stays unreachable) goes to on_error(); retriable ones are retried and also reported
-// there when `report_retriable` is set. Nothing throws.
+// that stays unreachable, a batch that fails its CRC or does not decode - the consumer retries it,
+// but the same bytes will come back) goes to on_error(); retriable ones are retried and also
+// reported there when `report_retriable` is set. Nothing throws.
 //
 // Connections: the consumer sends through its Client, which keeps one connection per broker, so
 // a heartbeat may wait behind a long-poll Fetch to the same broker (at most fetch_max_wait_ms),
@@ -181,7 +182,8 @@ class Consumer {
   void on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
                           const protocol::FetchResponse::Topic::Partition& p);
   void retry_later(Part& part);
-  void report(const KafkaError& e);
+  // Hands `e` to on_error (retriable errors only with report_retriable, or when `always`).
+  void report(const KafkaError& e, bool always = false);
   // Runs `fn` on a later loop turn (callbacks never run inside the call that caused them).
   void post(std::function<void()> fn);
   void run_posted();

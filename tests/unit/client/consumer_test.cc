@@ -14,6 +14,7 @@
 
 #include "client/consumer_protocol.h"
 #include "common/bytes.h"
+#include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "unit/client/fake_broker.h"
 
@@ -59,6 +60,24 @@ std::vector<std::byte> make_batch(int64_t base, int n,
   auto bytes = std::move(b).value();
   protocol::set_base_offset(bytes, Offset(base));
   return bytes;
+}
+
+// `plain` (an uncompressed batch) with its records section compressed with `codec`: the header
+// kept, the codec bits, batchLength and CRC rewritten.
+std::vector<std::byte> recompress(const std::vector<std::byte>& plain,
+                                  protocol::Compression codec) {
+  namespace bl = protocol::batch_layout;
+  protocol::BatchView v(plain);
+  auto packed = protocol::compress(codec, v.records_bytes());
+  EXPECT_TRUE(packed.ok());
+  std::vector<std::byte> out(plain.begin(), plain.begin() + bl::kHeaderSize);
+  out.insert(out.end(), packed->begin(), packed->end());
+  store_be16(out.data() + bl::kAttributes,
+             static_cast<uint16_t>((v.attributes() & ~protocol::batch_attr::kCompressionMask) |
+                                   static_cast<uint16_t>(codec)));
+  store_i32(out.data() + bl::kBatchLength, static_cast<int32_t>(out.size() - bl::kLogOverhead));
+  store_be32(out.data() + bl::kCrc, protocol::compute_batch_crc(out));
+  return out;
 }
 
 // One topic "t" with one partition led by node 0 (the fake broker). Fetches are answered by
@@ -161,6 +180,7 @@ class ConsumerTest : public ::testing::Test {
       }
       return encode_body(resp, h.api_version);
     }
+    if (group_handler) return group_handler(h, body);
     return std::nullopt;
   }
 
@@ -190,6 +210,9 @@ class ConsumerTest : public ::testing::Test {
   Script fetch_script = [](int, int64_t) {
     return std::make_pair(ErrorCode::none, std::vector<std::byte>{});
   };
+  std::function<std::optional<std::vector<std::byte>>(const protocol::RequestHeader&,
+                                                      std::span<const std::byte>)>
+      group_handler;
   int64_t earliest = 0;
   int64_t latest = 0;
   int metadata_calls = 0;
@@ -323,6 +346,195 @@ TEST_F(ConsumerTest, RecordsLeftInTheBufferAreAnnouncedAgain) {
   run_until([&] { return records.size() >= 5; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_FALSE(c.has_records());
+}
+
+TEST_F(ConsumerTest, EveryCodecIsDecoded) {
+  using protocol::Compression;
+  // Offsets 0-1 gzip, 2-3 snappy, 4-5 lz4, 6-7 zstd, in one answer.
+  fetch_script = [](int, int64_t offset) {
+    std::vector<std::byte> all;
+    if (offset != 0) return std::make_pair(ErrorCode::none, all);
+    int64_t base = 0;
+    for (auto codec :
+         {Compression::gzip, Compression::snappy, Compression::lz4, Compression::zstd}) {
+      auto b = recompress(make_batch(base, 2), codec);
+      EXPECT_TRUE(protocol::validate_batch(b).ok());
+      all.insert(all.end(), b.begin(), b.end());
+      base += 2;
+    }
+    return std::make_pair(ErrorCode::none, all);
+  };
+  auto& c = consumer(OffsetReset::earliest);
+  c.assign({kTp});
+  c.seek(kTp, SeekTarget::at(0));
+  run_until([&] { return records.size() >= 8; });
+  EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  for (const auto& r : records) EXPECT_EQ(r.value, "v" + std::to_string(r.offset));
+  EXPECT_TRUE(errors.empty());
+}
+
+TEST_F(ConsumerTest, ACorruptBatchIsReportedNotDelivered) {
+  fetch_script = [](int, int64_t offset) {
+    auto b = make_batch(0, 2);
+    b.back() ^= std::byte{1};  // the CRC no longer matches
+    if (offset != 0) b.clear();
+    return std::make_pair(ErrorCode::none, b);
+  };
+  auto& c = consumer(OffsetReset::earliest);
+  c.assign({kTp});
+  c.seek(kTp, SeekTarget::at(0));
+  run_until([&] { return !errors.empty(); });
+  EXPECT_EQ(errors.at(0).code(), ErrorCode::corrupt_message);
+  EXPECT_TRUE(records.empty());
+}
+
+// The group protocol against a scripted coordinator: MEMBER_ID_REQUIRED, the leader's range
+// assignment, starting from the committed offset, a heartbeat answered UNKNOWN_MEMBER_ID (rejoin
+// with a new member id), commit with the current generation, LeaveGroup on close.
+TEST_F(ConsumerTest, GroupMembership) {
+  for (auto k :
+       {ApiKey::find_coordinator, ApiKey::join_group, ApiKey::sync_group, ApiKey::heartbeat,
+        ApiKey::offset_fetch, ApiKey::offset_commit, ApiKey::leave_group})
+    broker_->versions[static_cast<int16_t>(k)] = {0, 20};
+  latest = 5;
+  fetch_script = [](int, int64_t offset) {
+    if (offset == 3) return std::make_pair(ErrorCode::none, make_batch(3, 2));
+    return std::make_pair(ErrorCode::none, std::vector<std::byte>{});
+  };
+  std::vector<std::string> joins;      // member ids sent
+  std::vector<std::string> protocols;  // assignor names offered
+  std::vector<std::vector<std::byte>> sync_assignments;
+  int heartbeats = 0;
+  int generation = 0;
+  std::vector<std::string> commits;  // "generation/member/offset"
+  std::vector<std::string> leaves;
+  group_handler = [&](const protocol::RequestHeader& h,
+                      std::span<const std::byte> body) -> std::optional<std::vector<std::byte>> {
+    const auto key = static_cast<ApiKey>(h.api_key);
+    const bool flex = protocol::is_flexible(key, h.api_version);
+    auto answer = [&](const auto& m) {
+      std::vector<std::byte> out;
+      protocol::Writer w(out);
+      protocol::encode_message(m, h.api_version, flex, w);
+      return out;
+    };
+    switch (key) {
+      case ApiKey::find_coordinator: {
+        protocol::FindCoordinatorResponse r;
+        r.node_id = 0;
+        r.host = "127.0.0.1";
+        r.port = broker_->port;
+        return answer(r);
+      }
+      case ApiKey::join_group: {
+        protocol::JoinGroupRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        joins.push_back(req.member_id);
+        protocols.push_back(req.protocols.at(0).name);
+        protocol::JoinGroupResponse r;
+        if (req.member_id.empty()) {
+          r.error_code = protocol::wire(ErrorCode::member_id_required);
+          r.member_id = "m-" + std::to_string(joins.size());
+          return answer(r);
+        }
+        r.generation_id = ++generation;
+        r.protocol_name = req.protocols.at(0).name;
+        r.leader = req.member_id;
+        r.member_id = req.member_id;
+        r.members.push_back({req.member_id, std::nullopt, req.protocols.at(0).metadata});
+        return answer(r);
+      }
+      case ApiKey::sync_group: {
+        protocol::SyncGroupRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        protocol::SyncGroupResponse r;
+        for (const auto& a : req.assignments) {
+          if (a.member_id == req.member_id) r.assignment = a.assignment;
+        }
+        sync_assignments.push_back(r.assignment);
+        return answer(r);
+      }
+      case ApiKey::heartbeat: {
+        protocol::HeartbeatResponse r;
+        if (++heartbeats == 2) r.error_code = protocol::wire(ErrorCode::unknown_member_id);
+        return answer(r);
+      }
+      case ApiKey::offset_fetch: {
+        protocol::OffsetFetchRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        protocol::OffsetFetchResponse r;
+        r.topics.push_back({"t", {}});
+        protocol::OffsetFetchResponse::Topic::Partition p;
+        p.partition_index = 0;
+        p.committed_offset = 3;
+        r.topics.back().partitions.push_back(p);
+        return answer(r);
+      }
+      case ApiKey::offset_commit: {
+        protocol::OffsetCommitRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        protocol::OffsetCommitResponse r;
+        for (const auto& t : req.topics) {
+          r.topics.push_back({t.name, {}});
+          for (const auto& p : t.partitions) {
+            commits.push_back(std::to_string(req.generation_id_or_member_epoch) + "/" +
+                              req.member_id + "/" + std::to_string(p.committed_offset));
+            r.topics.back().partitions.push_back({p.partition_index, 0});
+          }
+        }
+        return answer(r);
+      }
+      case ApiKey::leave_group: {
+        protocol::LeaveGroupRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        leaves.push_back(req.members.empty() ? req.member_id : req.members.at(0).member_id);
+        return answer(protocol::LeaveGroupResponse{});
+      }
+      default: return std::nullopt;
+    }
+  };
+  ConsumerConfig cfg;
+  cfg.group_id = "g";
+  cfg.auto_offset_reset = OffsetReset::earliest;
+  cfg.retry_backoff_ms = 10;
+  cfg.fetch_max_wait_ms = 20;
+  cfg.heartbeat_interval_ms = 20;
+  cfg.enable_auto_commit = false;
+  consumer_ = std::make_unique<Consumer>(*client_, cfg);
+  auto& c = *consumer_;
+  std::vector<std::vector<TopicPartition>> assignments;
+  c.on_assignment([&](const std::vector<TopicPartition>& a) { assignments.push_back(a); });
+  c.on_error([&](const KafkaError& e) { errors.push_back(e); });
+  c.on_records([&] {
+    for (auto& r : c.poll(100)) records.push_back(std::move(r));
+  });
+  c.subscribe({"t"});
+  // First generation: records from the committed offset 3; then the second heartbeat's
+  // UNKNOWN_MEMBER_ID makes it rejoin from scratch and read from offset 3 again.
+  run_until([&] { return records.size() >= 4 && c.stable() && heartbeats >= 3; });
+  EXPECT_EQ(joins, (std::vector<std::string>{"", "m-1", "", "m-3"}));
+  EXPECT_EQ(protocols.at(0), "range");
+  EXPECT_EQ(offsets(), (std::vector<int64_t>{3, 4, 3, 4}));
+  ASSERT_GE(assignments.size(), 3u);  // [t-0], [] while rejoining, [t-0]
+  EXPECT_EQ(assignments[0], std::vector<TopicPartition>{kTp});
+  EXPECT_TRUE(assignments[1].empty());
+  EXPECT_EQ(assignments[2], std::vector<TopicPartition>{kTp});
+  auto a = decode_consumer_assignment(sync_assignments.at(0));
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->assigned.size(), 1u);
+  EXPECT_EQ(a->assigned[0].topic, "t");
+  EXPECT_EQ(a->assigned[0].partitions, std::vector<int32_t>{0});
+
+  std::optional<KafkaStatus> committed;
+  c.commit([&](KafkaStatus st) { committed.emplace(std::move(st)); });
+  run_until([&] { return committed.has_value(); });
+  EXPECT_TRUE(committed->ok());
+  EXPECT_EQ(commits, std::vector<std::string>{"2/m-3/5"});
+  bool closed = false;
+  c.close([&] { closed = true; });
+  run_until([&] { return closed; });
+  EXPECT_EQ(leaves, std::vector<std::string>{"m-3"});
+  EXPECT_TRUE(errors.empty());
 }
 
 TEST(ConsumerSubscription, RoundTripsAndToleratesNewerVersions) {
