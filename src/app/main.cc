@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/consume_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
@@ -143,6 +144,8 @@ int main(int argc, char** argv) {
   auto* groups = ferry::app::add_groups_command(app, groups_args);
   ferry::app::TopicsArgs topics_args;
   auto* topics = ferry::app::add_topics_command(app, topics_args);
+  ferry::app::ConsumeArgs consume_args;
+  auto* consume = ferry::app::add_consume_command(app, consume_args);
 
   try {
     app.parse(argc, argv);
@@ -164,6 +167,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
   if (topics->parsed()) return ferry::app::run_topics(topics_args);
+  if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);
