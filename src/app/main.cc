@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/consume_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
@@ -146,6 +147,8 @@ int main(int argc, char** argv) {
   auto* topics = ferry::app::add_topics_command(app, topics_args);
   ferry::app::ProduceArgs produce_args;
   auto* produce = ferry::app::add_produce_command(app, produce_args);
+  ferry::app::ConsumeArgs consume_args;
+  auto* consume = ferry::app::add_consume_command(app, consume_args);
 
   try {
     app.parse(argc, argv);
@@ -168,6 +171,7 @@ int main(int argc, char** argv) {
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
   if (topics->parsed()) return ferry::app::run_topics(topics_args);
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
+  if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);
