@@ -8,7 +8,8 @@
 //
 // Routing: send_any() goes to the bootstrap broker; send_to_node() to a broker named in the
 // last Metadata answer (fetching Metadata first when the node is unknown); send_to_coordinator()
-// to the coordinator of a group, found once with FindCoordinator and then cached;
+// to the coordinator of a group, found with FindCoordinator and cached until a request to it
+// fails or the caller forgets it (NOT_COORDINATOR);
 // send_to_leader() to the leader of a partition from the metadata cache. Callbacks of send_*()
 // never run before the call returns. No request is retried (a caller sees NOT_COORDINATOR,
 // NOT_LEADER_OR_FOLLOWER and the like and decides).
@@ -125,16 +126,24 @@ class Client {
         });
   }
 
+  // Sends to the coordinator of `group`. A failed connection or timeout forgets the cached
+  // coordinator; so should the caller on NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE in the
+  // response (forget_coordinator(), or is_coordinator_error()).
   template <protocol::ApiKey K>
   void send_to_coordinator(const std::string& group, typename protocol::Messages<K>::Request req,
                            Callback<K> done) {
-    find_coordinator(group, [this, req = std::move(req),
+    find_coordinator(group, [this, group, req = std::move(req),
                              done = std::move(done)](KafkaResult<NodeId> node) mutable {
       if (!node) {
         done(std::move(node).error());
         return;
       }
-      send_to_node<K>(*node, std::move(req), std::move(done));
+      send_to_node<K>(*node, std::move(req),
+                      [this, group, done = std::move(done)](
+                          KafkaResult<typename protocol::Messages<K>::Response> r) {
+                        if (!r && !r.error().from_broker()) forget_coordinator(group);
+                        done(std::move(r));
+                      });
     });
   }
 
@@ -182,6 +191,15 @@ class Client {
   // The coordinator of `group`, cached after the first answer; a cached answer is given at once
   // (before find_coordinator returns), a new one on a later loop turn.
   void find_coordinator(const std::string& group, std::function<void(KafkaResult<NodeId>)> done);
+  // Drops the cached coordinator of `group`: the next request finds it again.
+  void forget_coordinator(const std::string& group) { coordinators_.erase(group); }
+  // NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS: the group's
+  // coordinator moved or is starting; find it again and retry.
+  static bool is_coordinator_error(protocol::ErrorCode code) noexcept {
+    return code == protocol::ErrorCode::not_coordinator ||
+           code == protocol::ErrorCode::coordinator_not_available ||
+           code == protocol::ErrorCode::coordinator_load_in_progress;
+  }
 
   // Closes every connection; pending requests fail with NETWORK_EXCEPTION.
   void close();

@@ -622,6 +622,7 @@ void Consumer::do_commit(std::function<void(KafkaStatus)> done) {
         }
         if (first) {
           const auto c = first->code();
+          if (Client::is_coordinator_error(c)) client_.forget_coordinator(*config_.group_id);
           if (subscribed_ && !closing_ &&
               (c == ErrorCode::illegal_generation || c == ErrorCode::unknown_member_id ||
                c == ErrorCode::rebalance_in_progress)) {
@@ -805,10 +806,15 @@ void Consumer::heartbeat() {
           if (closing_ || epoch != group_epoch_) return;
           if (!r) {
             report(r.error());
-            heartbeat();  // the session timeout decides; keep trying
-            return;
+            heartbeat();  // the session timeout decides; keep trying (the coordinator is
+            return;       // found again: send_to_coordinator forgot it)
           }
           const auto code = static_cast<ErrorCode>(r->error_code);
+          if (Client::is_coordinator_error(code)) {
+            client_.forget_coordinator(*config_.group_id);
+            heartbeat();
+            return;
+          }
           switch (code) {
             case ErrorCode::none: heartbeat(); return;
             case ErrorCode::rebalance_in_progress: rejoin(false); return;
@@ -846,7 +852,12 @@ void Consumer::rejoin(bool reset_member) {
 }
 
 void Consumer::group_retry(const KafkaError& e) {
-  report(e);
+  // A coordinator that moved or is unreachable is found again before the next join; that is
+  // routine (a broker restart), not an error for the application.
+  if (!e.from_broker() || Client::is_coordinator_error(e.code())) {
+    client_.forget_coordinator(*config_.group_id);
+  }
+  if (!Client::is_coordinator_error(e.code())) report(e);
   group_state_ = GroupState::joining;
   ++group_epoch_;
   heartbeat_.start(std::max<uint64_t>(config_.retry_backoff_ms, 100), [this] { join(); });

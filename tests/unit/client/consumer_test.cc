@@ -537,6 +537,99 @@ TEST_F(ConsumerTest, GroupMembership) {
   EXPECT_TRUE(errors.empty());
 }
 
+// The coordinator answers NOT_COORDINATOR to the first JoinGroup and to a heartbeat: each time
+// the consumer finds the coordinator again (FindCoordinator) and carries on, without reporting
+// an error to the application.
+TEST_F(ConsumerTest, ACoordinatorThatMovedIsFoundAgain) {
+  for (auto k : {ApiKey::find_coordinator, ApiKey::join_group, ApiKey::sync_group,
+                 ApiKey::heartbeat, ApiKey::offset_fetch, ApiKey::leave_group})
+    broker_->versions[static_cast<int16_t>(k)] = {0, 20};
+  int finds = 0;
+  int joins = 0;
+  int heartbeats = 0;
+  group_handler = [&](const protocol::RequestHeader& h,
+                      std::span<const std::byte> body) -> std::optional<std::vector<std::byte>> {
+    const auto key = static_cast<ApiKey>(h.api_key);
+    const bool flex = protocol::is_flexible(key, h.api_version);
+    auto answer = [&](const auto& m) {
+      std::vector<std::byte> out;
+      protocol::Writer w(out);
+      protocol::encode_message(m, h.api_version, flex, w);
+      return out;
+    };
+    switch (key) {
+      case ApiKey::find_coordinator: {
+        ++finds;
+        protocol::FindCoordinatorResponse r;
+        r.node_id = 0;
+        r.host = "127.0.0.1";
+        r.port = broker_->port;
+        return answer(r);
+      }
+      case ApiKey::join_group: {
+        protocol::JoinGroupRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        protocol::JoinGroupResponse r;
+        if (++joins == 1) {
+          r.error_code = protocol::wire(ErrorCode::not_coordinator);
+          return answer(r);
+        }
+        const std::string id = req.member_id.empty() ? "m" : req.member_id;
+        r.generation_id = 1;
+        r.protocol_name = req.protocols.at(0).name;
+        r.leader = id;
+        r.member_id = id;
+        r.members.push_back({id, std::nullopt, req.protocols.at(0).metadata});
+        return answer(r);
+      }
+      case ApiKey::sync_group: {
+        protocol::SyncGroupRequest req;
+        EXPECT_TRUE(protocol::decode_message(body, h.api_version, flex, req).ok());
+        protocol::SyncGroupResponse r;
+        for (const auto& a : req.assignments) {
+          if (a.member_id == req.member_id) r.assignment = a.assignment;
+        }
+        return answer(r);
+      }
+      case ApiKey::heartbeat: {
+        protocol::HeartbeatResponse r;
+        if (++heartbeats == 1) r.error_code = protocol::wire(ErrorCode::not_coordinator);
+        return answer(r);
+      }
+      case ApiKey::offset_fetch: {
+        protocol::OffsetFetchResponse r;
+        r.topics.push_back({"t", {}});
+        protocol::OffsetFetchResponse::Topic::Partition p;
+        p.partition_index = 0;
+        p.committed_offset = -1;
+        r.topics.back().partitions.push_back(p);
+        return answer(r);
+      }
+      case ApiKey::leave_group: return answer(protocol::LeaveGroupResponse{});
+      default: return std::nullopt;
+    }
+  };
+  ConsumerConfig cfg;
+  cfg.group_id = "g";
+  cfg.retry_backoff_ms = 10;
+  cfg.fetch_max_wait_ms = 20;
+  cfg.heartbeat_interval_ms = 20;
+  cfg.enable_auto_commit = false;
+  consumer_ = std::make_unique<Consumer>(*client_, cfg);
+  auto& c = *consumer_;
+  c.on_error([&](const KafkaError& e) { errors.push_back(e); });
+  c.subscribe({"t"});
+  run_until([&] { return c.stable() && heartbeats >= 3; });
+  EXPECT_TRUE(c.stable());
+  EXPECT_EQ(joins, 2);
+  // One lookup at the start, one after the refused join, one after the refused heartbeat.
+  EXPECT_EQ(finds, 3);
+  EXPECT_TRUE(errors.empty()) << errors.at(0).message();
+  bool closed = false;
+  c.close([&] { closed = true; });
+  run_until([&] { return closed; });
+}
+
 TEST(ConsumerSubscription, RoundTripsAndToleratesNewerVersions) {
   ConsumerSubscription s;
   s.topics = {"a", "b"};
