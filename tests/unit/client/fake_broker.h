@@ -142,10 +142,11 @@ class FakeBroker {
       req->second = std::move(out);
       uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->second.data()),
                                  static_cast<unsigned>(req->second.size()));
-      uv_write(&req->first, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1,
-               [](uv_write_t* r, int) {
-                 delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(r);
-               });
+      const int rc = uv_write(
+          &req->first, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1, [](uv_write_t* r, int) {
+            delete reinterpret_cast<std::pair<uv_write_t, std::vector<std::byte>>*>(r);
+          });
+      if (rc != 0) delete req;  // not queued (the connection is closing): no callback comes
     }
     c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(pos));
   }

@@ -552,8 +552,9 @@ TEST_F(ProducerTest, APrebuiltBatchIsRewrittenNotRecompressed) {
   cluster.leaders["t"] = {1};
   StubBroker broker(&loop_, cluster, 1);
   auto c = client(broker);
+  const std::string value(100, 'x');  // RecordInput views it: it must outlive build_batch
   std::vector<protocol::RecordInput> in;
-  for (int i = 0; i < 20; ++i) in.push_back({"key", std::string(100, 'x'), 1'700'000'000'000, {}});
+  for (int i = 0; i < 20; ++i) in.push_back({"key", value, 1'700'000'000'000, {}});
   protocol::BuildOptions bo;
   bo.compression = protocol::Compression::lz4;
   bo.base_offset = Offset(77);
