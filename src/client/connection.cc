@@ -196,14 +196,24 @@ void Connection::on_api_versions(int16_t sent, KafkaResult<RawResponse> raw) {
     }
   });
   state_ = State::ready;
-  auto queued = std::move(queued_);
-  queued_.clear();
-  for (auto& c : queued) dispatch(std::move(c));
+  dispatch_queued();
+}
+
+void Connection::dispatch_queued() {
+  while (state_ == State::ready && !queued_.empty() &&
+         in_flight_.size() < std::max<size_t>(options_.max_in_flight, 1)) {
+    Call c = std::move(queued_.front());
+    queued_.pop_front();
+    dispatch(std::move(c));
+  }
 }
 
 void Connection::submit(Call call) {
   switch (state_) {
-    case State::ready: dispatch(std::move(call)); return;
+    case State::ready:
+      queued_.push_back(std::move(call));
+      dispatch_queued();
+      return;
     case State::failed: reject(std::move(call.complete), error_); return;
     case State::idle:
       queued_.push_back(std::move(call));
@@ -369,6 +379,7 @@ void Connection::on_read(std::span<const std::byte> data) {
     call.complete(RawResponse{call.version, frame.subspan(r.position())});
     if (life.expired()) return;  // the callback destroyed this connection
     if (state_ == State::failed) return;
+    dispatch_queued();
   }
   in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
 }

@@ -12,8 +12,9 @@
 // and our message descriptions (protocol/messages.h, Messages<K>) support. A request for an API
 // without a common version fails with UNSUPPORTED_VERSION without being sent.
 //
-// Requests are pipelined: each gets the next correlation id and is written at once; responses
-// are matched by correlation id and decoded through the same message descriptions. A request
+// Requests are pipelined: each gets the next correlation id and is written at once, up to
+// max_in_flight awaiting responses (later ones wait, in order); responses are matched by
+// correlation id and decoded through the same message descriptions. A request
 // unanswered after request_timeout_ms fails the whole connection with REQUEST_TIMED_OUT (the
 // stream can no longer be trusted to line up), as Kafka's clients do.
 //
@@ -52,6 +53,8 @@ struct ConnectionOptions {
   std::string software_version = "0";
   uint64_t connect_timeout_ms = 10'000;
   uint64_t request_timeout_ms = 30'000;
+  // Requests awaiting a response at once; later ones wait in order until one is answered.
+  size_t max_in_flight = 100;
 };
 
 class Connection {
@@ -151,6 +154,8 @@ class Connection {
   void negotiate(int16_t api_versions_version);
   void on_api_versions(int16_t sent_version, KafkaResult<RawResponse> raw);
   void dispatch(Call call);
+  // Dispatches queued calls while fewer than max_in_flight await responses.
+  void dispatch_queued();
   void on_read(std::span<const std::byte> data);
   void arm_timer();
   void fail(KafkaError error);

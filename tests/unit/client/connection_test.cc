@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -121,6 +122,31 @@ TEST_F(ConnectionTest, PipelinedRequestsGetTheirOwnResponses) {
   run_until([&] { return done == 3; });
   // Correlation id 1 went to ApiVersions.
   EXPECT_EQ(names, (std::vector<std::string>{"g2", "g3", "g4"}));
+}
+
+TEST_F(ConnectionTest, AtMostMaxInFlightRequestsAwaitResponses) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  std::vector<std::string> names;  // responses the client has completed, in order
+  size_t received = 0;
+  size_t most_outstanding = 0;  // requests received whose response the client has not seen
+  broker.handler = [&](const auto& h, auto) -> std::optional<std::vector<std::byte>> {
+    ++received;
+    most_outstanding = std::max(most_outstanding, received - names.size());
+    return list_groups_answer(h);
+  };
+  auto o = options();
+  o.max_in_flight = 2;
+  Connection c(&loop_, "127.0.0.1", broker.port, o);
+  for (int i = 0; i < 6; ++i) {
+    c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) {
+      ASSERT_TRUE(r.ok());
+      names.push_back(r->groups.at(0).group_id);
+    });
+  }
+  run_until([&] { return names.size() == 6; });
+  EXPECT_EQ(most_outstanding, 2u);
+  EXPECT_EQ(names, (std::vector<std::string>{"g2", "g3", "g4", "g5", "g6", "g7"}));
 }
 
 TEST_F(ConnectionTest, AnApiWithoutACommonVersionFailsWithoutBeingSent) {
