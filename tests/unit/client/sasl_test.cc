@@ -59,6 +59,26 @@ TEST(Sasl, ScramSha256MatchesRfc7677) {
   EXPECT_FALSE(done->has_value());
 }
 
+// RFC 7677's inputs with SHA-512; the expected strings were computed independently (Python's
+// hashlib.pbkdf2_hmac and hmac, which reproduce the RFC's SHA-256 strings above).
+TEST(Sasl, ScramSha512MatchesAnIndependentComputation) {
+  auto m = make_scram_client(config(SaslMechanism::scram_sha_512, "user", "pencil"),
+                             "rOprNGfwEbeRWgbNEkqO");
+  ASSERT_TRUE(m->initial().ok());
+  auto final_msg = m->on_challenge(
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  ASSERT_TRUE(final_msg.ok()) << final_msg.error().to_string();
+  ASSERT_TRUE(final_msg->has_value());
+  EXPECT_EQ(
+      **final_msg,
+      "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+      "p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dybEmDYXYTxwnYPJQ==");
+  auto done = m->on_challenge(
+      "v=ZQnYEgWQMFmmsM8aQMF0nDDCy/AgCzkwk8CmMZYcMg0vSVlKDanekLtifDSeVGT4+5ZxXnJq199RVG2rR7N7Zw==");
+  ASSERT_TRUE(done.ok()) << done.error().to_string();
+  EXPECT_FALSE(done->has_value());
+}
+
 TEST(Sasl, ScramSha512RoundTripWithARandomNonce) {
   ScramServer server(SaslMechanism::scram_sha_512, "correct horse", "pepper-salt", 4096);
   auto m = make_sasl_client(config(SaslMechanism::scram_sha_512, "al,ice=x", "correct horse"));
