@@ -255,7 +255,8 @@ void Connection::on_sasl_handshake(KafkaResult<RawResponse> raw) {
   sasl_ = make_sasl_client(*options_.sasl);
   auto first = sasl_->initial();
   if (!first) {
-    fail(KafkaError::local(ErrorCode::sasl_authentication_failed, first.error().message()));
+    fail(KafkaError::local(ErrorCode::sasl_authentication_failed,
+                           "SASL with " + address() + ": " + first.error().message()));
     return;
   }
   sasl_send(std::move(first).value());
@@ -295,7 +296,7 @@ void Connection::on_sasl_authenticate(int16_t sent, KafkaResult<RawResponse> raw
   auto next = sasl_->on_challenge(challenge);
   if (!next) {
     fail(KafkaError::local(ErrorCode::sasl_authentication_failed,
-                           "with broker " + address() + ": " + next.error().message()));
+                           "SASL with " + address() + ": " + next.error().message()));
     return;
   }
   if (!next->has_value()) {

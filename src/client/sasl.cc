@@ -196,6 +196,8 @@ class ScramClient final : public SaslClient {
     const std::string without_proof = "c=biws,r=" + std::string(*r);
     auth_message_ = client_first_bare_ + "," + std::string(msg) + "," + without_proof;
     const std::string signature = scram::hmac(mech_, stored_key, auth_message_);
+    if (client_key.empty() || server_key_.empty() || signature.size() != client_key.size())
+      return fail("SCRAM: hashing failed");
     std::string proof = client_key;
     for (size_t k = 0; k < proof.size(); ++k) proof[k] = static_cast<char>(proof[k] ^ signature[k]);
     wipe(client_key);
@@ -212,7 +214,8 @@ class ScramClient final : public SaslClient {
     auto got = scram::base64_decode(v);
     const std::string want = scram::hmac(mech_, server_key_, auth_message_);
     wipe(server_key_);
-    if (!got || got->size() != want.size()) return fail("SCRAM: bad server signature");
+    if (!got || want.empty() || got->size() != want.size())
+      return fail("SCRAM: bad server signature");
     unsigned char diff = 0;
     for (size_t k = 0; k < want.size(); ++k)
       diff |= static_cast<unsigned char>((*got)[k] ^ want[k]);
