@@ -1,5 +1,9 @@
-// Bootstrap parsing and the synchronous client session of the operator commands.
+// Bootstrap and SASL options, and the synchronous client session of the operator commands.
 #include "app/cli_session.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace ferry::app {
 
@@ -21,8 +25,62 @@ Result<client::BrokerAddress> parse_bootstrap(const std::string& s) {
   return client::BrokerAddress{host, static_cast<uint16_t>(port)};
 }
 
+void add_sasl_options(CLI::App* cmd, SaslArgs& a) {
+  cmd->add_option("--sasl-mechanism", a.mechanism,
+                  "Authenticate with SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+  cmd->add_option("--sasl-username", a.username, "SASL user name");
+  cmd->add_option("--sasl-password", a.password,
+                  "SASL password (visible to other local users: prefer --sasl-password-file)");
+  cmd->add_option("--sasl-password-file", a.password_file, "Read the SASL password from this file");
+}
+
+Result<std::optional<client::SaslConfig>> sasl_config(const SaslArgs& a) {
+  if (!a.mechanism) {
+    if (a.username || a.password || a.password_file)
+      return Error(Errc::invalid_argument,
+                   "--sasl-username and --sasl-password* need --sasl-mechanism");
+    return std::optional<client::SaslConfig>();
+  }
+  client::SaslConfig c;
+  auto m = client::parse_sasl_mechanism(*a.mechanism);
+  if (!m) {
+    return Error(Errc::invalid_argument, "--sasl-mechanism '" + *a.mechanism +
+                                             "': expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+  }
+  c.mechanism = *m;
+  if (!a.username || a.username->empty())
+    return Error(Errc::invalid_argument, "--sasl-mechanism needs --sasl-username");
+  c.username = *a.username;
+  if (a.password && a.password_file)
+    return Error(Errc::invalid_argument, "give --sasl-password or --sasl-password-file, not both");
+  if (a.password) {
+    c.password = *a.password;
+  } else if (a.password_file) {
+    std::FILE* f = std::fopen(a.password_file->c_str(), "rb");
+    if (f == nullptr) {
+      return Error(Errc::invalid_argument,
+                   "--sasl-password-file " + *a.password_file + ": " + std::strerror(errno));
+    }
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) c.password.append(buf, n);
+    const bool bad = std::ferror(f) != 0;
+    std::fclose(f);
+    if (bad)
+      return Error(Errc::invalid_argument,
+                   "--sasl-password-file " + *a.password_file + ": read error");
+    if (!c.password.empty() && c.password.back() == '\n') c.password.pop_back();
+    if (!c.password.empty() && c.password.back() == '\r') c.password.pop_back();
+  } else {
+    return Error(Errc::invalid_argument,
+                 "--sasl-mechanism needs --sasl-password or --sasl-password-file");
+  }
+  if (c.password.empty()) return Error(Errc::invalid_argument, "the SASL password is empty");
+  return std::optional<client::SaslConfig>(std::move(c));
+}
+
 Session::Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms,
-                 const std::string& name) {
+                 const std::string& name, std::optional<client::SaslConfig> sasl) {
   uv_loop_init(&loop_);
   client::ConnectionOptions o;
   o.client_id = name;
@@ -30,6 +88,7 @@ Session::Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms,
   o.software_version = FERRY_VERSION;
   o.connect_timeout_ms = timeout_ms;
   o.request_timeout_ms = timeout_ms;
+  o.sasl = std::move(sasl);
   client_.emplace(&loop_, bootstrap.host, bootstrap.port, o);
 }
 

@@ -261,6 +261,7 @@ int consume(uv_loop_t* loop, client::Client& c, const ConsumeArgs& a) {
 CLI::App* add_consume_command(CLI::App& app, ConsumeArgs& a) {
   auto* c = app.add_subcommand("consume", "Print the records of a topic");
   c->add_option("--bootstrap", a.bootstrap, "HOST:PORT of a broker (default 127.0.0.1:9092)");
+  add_sasl_options(c, a.sasl);
   c->add_option("--topic", a.topic, "The topic to read")->required();
   c->add_flag("--from-beginning", a.from_beginning,
               "Start at the log start when there is no committed offset (default: the end)");
@@ -288,9 +289,11 @@ int run_consume(const ConsumeArgs& args) {
   if (args.group && args.partition) return usage("--partition does not go with --group");
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
+  auto sasl = sasl_config(args.sasl);
+  if (!sasl) return usage(sasl.error().message());
 
   // The request timeout outlasts a long-poll Fetch and a JoinGroup waiting for a rebalance.
-  Session session(*bootstrap, 30'000, "ferry-consume");
+  Session session(*bootstrap, 30'000, "ferry-consume", std::move(sasl).value());
   const int rc = consume(session.loop(), session.client(), args);
   return rc;
 }

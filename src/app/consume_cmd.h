@@ -18,10 +18,13 @@
 #include <optional>
 #include <string>
 
+#include "app/cli_session.h"
+
 namespace ferry::app {
 
 struct ConsumeArgs {
   std::string bootstrap = "127.0.0.1:9092";
+  SaslArgs sasl;
   std::string topic;
   bool from_beginning = false;
   std::optional<std::string> group;

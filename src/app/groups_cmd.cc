@@ -437,6 +437,7 @@ CLI::App* add_groups_command(CLI::App& app, GroupsArgs& a) {
   auto* g = app.add_subcommand(
       "groups", "List, describe and delete consumer groups, and reset their offsets");
   g->add_option("--bootstrap", a.bootstrap, "HOST:PORT of a broker (default 127.0.0.1:9092)");
+  add_sasl_options(g, a.sasl);
   g->add_flag("--list", a.list, "List the consumer groups");
   g->add_flag("--describe", a.describe, "Show a group's members, offsets and lag");
   g->add_flag("--delete", a.remove, "Delete a group with no active members");
@@ -479,8 +480,10 @@ int run_groups(const GroupsArgs& args) {
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
+  auto sasl = sasl_config(args.sasl);
+  if (!sasl) return usage(sasl.error().message());
 
-  Session s(*bootstrap, args.timeout_ms, "ferry-groups");
+  Session s(*bootstrap, args.timeout_ms, "ferry-groups", std::move(sasl).value());
   if (args.list) return list_groups(s, args);
   if (args.describe) return describe(s, args);
   if (args.remove) return remove(s, args);

@@ -16,10 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "app/cli_session.h"
+
 namespace ferry::app {
 
 struct GroupsArgs {
   std::string bootstrap = "127.0.0.1:9092";
+  SaslArgs sasl;
   bool list = false;
   bool describe = false;
   bool remove = false;  // --delete

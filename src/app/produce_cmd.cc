@@ -140,6 +140,7 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
   auto* p = app.add_subcommand("produce", "Write lines from stdin (or a file) to a topic");
   p->add_option("--topic", a.topic, "The topic to write to")->required();
   p->add_option("--bootstrap", a.bootstrap, "HOST:PORT of a broker (default 127.0.0.1:9092)");
+  add_sasl_options(p, a.sasl);
   p->add_option("--partition", a.partition, "Write every record to this partition")
       ->check(CLI::Range(0, INT32_MAX));
   p->add_option("--key-separator", a.key_separator,
@@ -163,6 +164,8 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
 int run_produce(const ProduceArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
+  auto sasl = sasl_config(args.sasl);
+  if (!sasl) return usage(sasl.error().message());
   if (args.topic.empty()) return usage("--topic must not be empty");
   if (args.key_separator && args.key_separator->empty())
     return usage("--key-separator must not be empty");
@@ -183,7 +186,8 @@ int run_produce(const ProduceArgs& args) {
     }
   } close_fd{fd};
 
-  auto session = std::make_unique<Session>(*bootstrap, args.timeout_ms, "ferry-produce");
+  auto session = std::make_unique<Session>(*bootstrap, args.timeout_ms, "ferry-produce",
+                                           std::move(sasl).value());
   uv_loop_t* loop = session->loop();
   client::ProducerOptions po;
   po.acks = acks;

@@ -15,10 +15,13 @@
 #include <optional>
 #include <string>
 
+#include "app/cli_session.h"
+
 namespace ferry::app {
 
 struct ProduceArgs {
   std::string bootstrap = "127.0.0.1:9092";
+  SaslArgs sasl;
   std::string topic;
   std::optional<int32_t> partition;
   std::optional<std::string> key_separator;

@@ -273,6 +273,7 @@ int remove(SyncAdmin& admin, const TopicsArgs& args) {
 CLI::App* add_topics_command(CLI::App& app, TopicsArgs& a) {
   auto* t = app.add_subcommand("topics", "Create, list, describe, alter and delete topics");
   t->add_option("--bootstrap", a.bootstrap, "HOST:PORT of a broker (default 127.0.0.1:9092)");
+  add_sasl_options(t, a.sasl);
   t->add_flag("--create", a.create, "Create a topic");
   t->add_flag("--list", a.list, "List the topics");
   t->add_flag("--describe", a.describe, "Show topics' partitions, replicas and configs");
@@ -322,8 +323,10 @@ int run_topics(const TopicsArgs& args) {
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(bootstrap.error().message());
+  auto sasl = sasl_config(args.sasl);
+  if (!sasl) return usage(sasl.error().message());
 
-  Session s(*bootstrap, args.timeout_ms, "ferry-topics");
+  Session s(*bootstrap, args.timeout_ms, "ferry-topics", std::move(sasl).value());
   SyncAdmin admin(s, static_cast<int32_t>(args.timeout_ms));
   if (args.create) return create(admin, args, std::move(configs));
   if (args.list) return list(admin, args);

@@ -18,10 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "app/cli_session.h"
+
 namespace ferry::app {
 
 struct TopicsArgs {
   std::string bootstrap = "127.0.0.1:9092";
+  SaslArgs sasl;
   bool create = false;
   bool list = false;
   bool describe = false;

@@ -195,6 +195,15 @@ void Connection::on_api_versions(int16_t sent, KafkaResult<RawResponse> raw) {
       if (hi >= lo) versions_[static_cast<size_t>(static_cast<int16_t>(key))] = hi;
     }
   });
+  if (options_.sasl) {
+    start_sasl();
+    return;
+  }
+  become_ready();
+}
+
+void Connection::become_ready() {
+  sasl_.reset();
   state_ = State::ready;
   dispatch_queued();
 }
@@ -206,6 +215,102 @@ void Connection::dispatch_queued() {
     queued_.pop_front();
     dispatch(std::move(c));
   }
+}
+
+// SASL inside Kafka framing: SaslHandshake v1, then SaslAuthenticate rounds. These calls go
+// straight to dispatch(); requests sent meanwhile stay queued until become_ready().
+void Connection::start_sasl() {
+  state_ = State::authenticating;
+  const auto& cfg = *options_.sasl;
+  const std::string mech(sasl_mechanism_name(cfg.mechanism));
+  if (version(ApiKey::sasl_handshake) < 1 || version(ApiKey::sasl_authenticate) < 0) {
+    fail(KafkaError::local(ErrorCode::unsupported_sasl_mechanism,
+                           "broker " + address() +
+                               " does not offer SASL authentication (SaslHandshake v1 and "
+                               "SaslAuthenticate); cannot authenticate with " +
+                               mech));
+    return;
+  }
+  protocol::SaslHandshakeRequest req;
+  req.mechanism = mech;
+  Call call;
+  call.key = ApiKey::sasl_handshake;
+  call.version = 1;
+  call.encode = [req = std::move(req)](int16_t v, protocol::Writer& w) {
+    protocol::encode_message(req, v, false, w);
+  };
+  call.complete = [this](KafkaResult<RawResponse> raw) { on_sasl_handshake(std::move(raw)); };
+  dispatch(std::move(call));
+}
+
+void Connection::on_sasl_handshake(KafkaResult<RawResponse> raw) {
+  if (!raw) return;  // the connection has failed already
+  protocol::SaslHandshakeResponse resp;
+  if (auto st = protocol::decode_message(raw->body, raw->version, false, resp); !st) {
+    fail(KafkaError::local(ErrorCode::corrupt_message, "SaslHandshake: " + st.error().to_string()));
+    return;
+  }
+  const std::string mech(sasl_mechanism_name(options_.sasl->mechanism));
+  if (resp.error_code != 0) {
+    std::string enabled;
+    for (const auto& m : resp.mechanisms) enabled += (enabled.empty() ? "" : ", ") + m;
+    if (enabled.empty()) enabled = "none";
+    fail(KafkaError::broker(resp.error_code, "broker " + address() + " does not accept SASL " +
+                                                 mech + "; its enabled mechanisms: " + enabled));
+    return;
+  }
+  sasl_ = make_sasl_client(*options_.sasl);
+  auto first = sasl_->initial();
+  if (!first) {
+    fail(KafkaError::local(ErrorCode::sasl_authentication_failed,
+                           "SASL with " + address() + ": " + first.error().message()));
+    return;
+  }
+  sasl_send(std::move(first).value());
+}
+
+void Connection::sasl_send(std::string message) {
+  const int16_t v = version(ApiKey::sasl_authenticate);
+  protocol::SaslAuthenticateRequest req;
+  req.auth_bytes.resize(message.size());
+  std::memcpy(req.auth_bytes.data(), message.data(), message.size());
+  Call call;
+  call.key = ApiKey::sasl_authenticate;
+  call.version = v;
+  call.encode = [req = std::move(req)](int16_t version, protocol::Writer& w) {
+    protocol::encode_message(req, version, false, w);
+  };
+  call.complete = [this, v](KafkaResult<RawResponse> raw) {
+    on_sasl_authenticate(v, std::move(raw));
+  };
+  dispatch(std::move(call));
+}
+
+void Connection::on_sasl_authenticate(int16_t sent, KafkaResult<RawResponse> raw) {
+  if (!raw) return;  // the connection has failed already
+  protocol::SaslAuthenticateResponse resp;
+  if (auto st = protocol::decode_message(raw->body, sent, false, resp); !st) {
+    fail(KafkaError::local(ErrorCode::corrupt_message,
+                           "SaslAuthenticate: " + st.error().to_string()));
+    return;
+  }
+  if (resp.error_code != 0) {
+    fail(KafkaError::broker(resp.error_code, resp.error_message.value_or("")));
+    return;
+  }
+  const std::string_view challenge(reinterpret_cast<const char*>(resp.auth_bytes.data()),
+                                   resp.auth_bytes.size());
+  auto next = sasl_->on_challenge(challenge);
+  if (!next) {
+    fail(KafkaError::local(ErrorCode::sasl_authentication_failed,
+                           "SASL with " + address() + ": " + next.error().message()));
+    return;
+  }
+  if (!next->has_value()) {
+    become_ready();
+    return;
+  }
+  sasl_send(std::move(**next));
 }
 
 void Connection::submit(Call call) {
@@ -220,7 +325,8 @@ void Connection::submit(Call call) {
       connect();
       return;
     case State::connecting:
-    case State::negotiating: queued_.push_back(std::move(call)); return;
+    case State::negotiating:
+    case State::authenticating: queued_.push_back(std::move(call)); return;
   }
 }
 

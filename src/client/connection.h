@@ -4,8 +4,16 @@
 //   c.send<ApiKey::list_groups>({}, [](KafkaResult<protocol::ListGroupsResponse> r) { ... });
 //
 // Lifecycle: idle -> connecting (address resolution, TCP connect, bounded by connect_timeout_ms)
-// -> negotiating (ApiVersions) -> ready; any failure -> failed (sticky: later sends fail with the
-// same error; make a new Connection to retry). Requests sent before `ready` wait in a queue.
+// -> negotiating (ApiVersions) [-> authenticating (SASL, when options.sasl is set)] -> ready;
+// any failure -> failed (sticky: later sends fail with the same error; make a new Connection to
+// retry). Requests sent before `ready` wait in a queue.
+//
+// SASL: SaslHandshake v1 names the mechanism (a broker without it fails the connection with
+// UNSUPPORTED_SASL_MECHANISM and the mechanisms it has enabled), then SaslAuthenticate (v1 when
+// the broker has it, else v0) carries the mechanism's messages until it is complete (sasl.h).
+// A failure fails the connection with SASL_AUTHENTICATION_FAILED and the broker's message. The
+// session lifetime of SaslAuthenticate v1 is not acted on: no re-authentication (KIP-368); a
+// broker that ends the session closes the connection and the client reconnects.
 //
 // Versions: ApiVersions is sent at its highest described version (falling back to v0 when the
 // broker answers UNSUPPORTED_VERSION); each API then uses the highest version both the broker
@@ -35,11 +43,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "client/kafka_error.h"
+#include "client/sasl.h"
 #include "common/uv_timer.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
@@ -55,6 +65,7 @@ struct ConnectionOptions {
   uint64_t request_timeout_ms = 30'000;
   // Requests awaiting a response at once; later ones wait in order until one is answered.
   size_t max_in_flight = 100;
+  std::optional<SaslConfig> sasl;  // authenticate after ApiVersions when set
 };
 
 class Connection {
@@ -128,7 +139,7 @@ class Connection {
   }
 
  private:
-  enum class State { idle, connecting, negotiating, ready, failed };
+  enum class State { idle, connecting, negotiating, authenticating, ready, failed };
   struct RawResponse {
     int16_t version = 0;
     std::span<const std::byte> body;
@@ -153,6 +164,11 @@ class Connection {
   void on_connected();
   void negotiate(int16_t api_versions_version);
   void on_api_versions(int16_t sent_version, KafkaResult<RawResponse> raw);
+  void start_sasl();
+  void on_sasl_handshake(KafkaResult<RawResponse> raw);
+  void sasl_send(std::string message);
+  void on_sasl_authenticate(int16_t sent, KafkaResult<RawResponse> raw);
+  void become_ready();
   void dispatch(Call call);
   // Dispatches queued calls while fewer than max_in_flight await responses.
   void dispatch_queued();
@@ -182,6 +198,7 @@ class Connection {
   std::map<int32_t, InFlight> in_flight_;
   int32_t next_correlation_id_ = 1;
   std::array<int16_t, 128> versions_{};  // by api key; -1 = none
+  std::unique_ptr<SaslClient> sasl_;     // during State::authenticating
   std::vector<std::byte> in_;
   std::vector<std::byte> read_chunk_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);  // expires when destroyed

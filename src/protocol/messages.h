@@ -26,6 +26,7 @@
 #include "protocol/messages/metadata.h"
 #include "protocol/messages/produce.h"
 #include "protocol/messages/producer_id.h"
+#include "protocol/messages/sasl.h"
 #include "protocol/messages/topics.h"
 #include "protocol/schema.h"
 
@@ -58,12 +59,14 @@ template <> struct Messages<ApiKey::leave_group> : MessagePair<LeaveGroupRequest
 template <> struct Messages<ApiKey::sync_group> : MessagePair<SyncGroupRequest, SyncGroupResponse, 0, 3> {};
 template <> struct Messages<ApiKey::describe_groups> : MessagePair<DescribeGroupsRequest, DescribeGroupsResponse, 0, 4> {};
 template <> struct Messages<ApiKey::list_groups> : MessagePair<ListGroupsRequest, ListGroupsResponse, 0, 2> {};
+template <> struct Messages<ApiKey::sasl_handshake> : MessagePair<SaslHandshakeRequest, SaslHandshakeResponse, 0, 1> {};
 template <> struct Messages<ApiKey::api_versions> : MessagePair<ApiVersionsRequest, ApiVersionsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::create_topics> : MessagePair<CreateTopicsRequest, CreateTopicsResponse, 0, 4> {};
 template <> struct Messages<ApiKey::delete_topics> : MessagePair<DeleteTopicsRequest, DeleteTopicsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::init_producer_id> : MessagePair<InitProducerIdRequest, InitProducerIdResponse, 0, 4> {};
 template <> struct Messages<ApiKey::describe_configs> : MessagePair<DescribeConfigsRequest, DescribeConfigsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::alter_configs> : MessagePair<AlterConfigsRequest, AlterConfigsResponse, 0, 1> {};
+template <> struct Messages<ApiKey::sasl_authenticate> : MessagePair<SaslAuthenticateRequest, SaslAuthenticateResponse, 0, 1> {};
 template <> struct Messages<ApiKey::create_partitions> : MessagePair<CreatePartitionsRequest, CreatePartitionsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::delete_groups> : MessagePair<DeleteGroupsRequest, DeleteGroupsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::incremental_alter_configs> : MessagePair<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, 0, 0> {};
@@ -79,10 +82,11 @@ using DescribedApis =
     ApiList<ApiKey::produce, ApiKey::fetch, ApiKey::list_offsets, ApiKey::metadata,
             ApiKey::offset_commit, ApiKey::offset_fetch, ApiKey::find_coordinator,
             ApiKey::join_group, ApiKey::heartbeat, ApiKey::leave_group, ApiKey::sync_group,
-            ApiKey::describe_groups, ApiKey::list_groups, ApiKey::api_versions,
-            ApiKey::create_topics, ApiKey::delete_topics, ApiKey::init_producer_id,
-            ApiKey::describe_configs, ApiKey::alter_configs, ApiKey::create_partitions,
-            ApiKey::delete_groups, ApiKey::incremental_alter_configs, ApiKey::offset_delete>;
+            ApiKey::describe_groups, ApiKey::list_groups, ApiKey::sasl_handshake,
+            ApiKey::api_versions, ApiKey::create_topics, ApiKey::delete_topics,
+            ApiKey::init_producer_id, ApiKey::describe_configs, ApiKey::alter_configs,
+            ApiKey::sasl_authenticate, ApiKey::create_partitions, ApiKey::delete_groups,
+            ApiKey::incremental_alter_configs, ApiKey::offset_delete>;
 
 template <ApiKey K>
 using ApiConstant = std::integral_constant<ApiKey, K>;

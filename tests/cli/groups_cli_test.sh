@@ -265,6 +265,25 @@ check "an unknown topic exits 1" test $? = 1
 out=$(timeout 60 "$FERRY" groups --bootstrap 127.0.0.1:1 --list 2>&1)
 check "no broker exits 1 ($out)" test $? = 1
 
+# SASL options: usage errors exit 2; ferry serve offers no SASL, so authenticating exits 1 with a
+# clear message that never shows the password.
+groups --list --sasl-mechanism GSSAPI --sasl-username u --sasl-password p >/dev/null 2>&1
+check "an unknown --sasl-mechanism exits 2" test $? = 2
+groups --list --sasl-mechanism PLAIN --sasl-password p >/dev/null 2>&1
+check "--sasl-mechanism without --sasl-username exits 2" test $? = 2
+groups --list --sasl-username u >/dev/null 2>&1
+check "--sasl-username without --sasl-mechanism exits 2" test $? = 2
+groups --list --sasl-mechanism PLAIN --sasl-username u --sasl-password-file "$WORK/missing" \
+  >/dev/null 2>&1
+check "an unreadable --sasl-password-file exits 2" test $? = 2
+printf 'Sup3rSecret\n' >"$WORK/password"
+out=$(groups --list --sasl-mechanism SCRAM-SHA-256 --sasl-username u \
+  --sasl-password-file "$WORK/password" 2>&1)
+rc=$?
+check "SASL against a broker without it exits 1 (got $rc)" test "$rc" = 1
+check "... naming UNSUPPORTED_SASL_MECHANISM ($out)" grep -q UNSUPPORTED_SASL_MECHANISM <<<"$out"
+check "... without the password" test "$(grep -c Sup3rSecret <<<"$out")" = 0
+
 stop "$BROKER"
 check "the broker stopped cleanly (exit $RC)" test "$RC" = 0
 echo "$fails failure(s)"
