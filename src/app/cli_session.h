@@ -58,28 +58,6 @@ class Session {
     return client::run_until_done<T>(&loop_, std::forward<Start>(start));
   }
 
-  template <protocol::ApiKey K>
-  using Resp = typename protocol::Messages<K>::Response;
-  template <protocol::ApiKey K>
-  using Req = typename protocol::Messages<K>::Request;
-
-  template <protocol::ApiKey K>
-  client::KafkaResult<Resp<K>> coordinator(const std::string& group, Req<K> req) {
-    return run<Resp<K>>([&](auto done) {
-      client_->send_to_coordinator<K>(group, std::move(req), std::move(done));
-    });
-  }
-  template <protocol::ApiKey K>
-  client::KafkaResult<Resp<K>> node(NodeId id, Req<K> req) {
-    return run<Resp<K>>(
-        [&](auto done) { client_->send_to_node<K>(id, std::move(req), std::move(done)); });
-  }
-  client::KafkaResult<protocol::MetadataResponse> metadata(
-      std::optional<std::vector<std::string>> topics) {
-    return run<protocol::MetadataResponse>(
-        [&](auto done) { client_->metadata(std::move(topics), std::move(done)); });
-  }
-
  private:
   uv_loop_t loop_;
   std::optional<client::Client> client_;

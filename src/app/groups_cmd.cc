@@ -1,30 +1,35 @@
 // `ferry groups`: list, describe, delete consumer groups and reset their committed offsets.
 //
-// Each action is a short sequence of requests run one after the other on a private loop with
-// the client library (app/cli_session.h); the output is an aligned table, or JSON with --json.
+// Each action is a short sequence of the client library's administration calls (client/admin.h,
+// client/group_admin.h) run one after the other on a private loop (app/cli_session.h); the output
+// is an aligned table, or JSON with --json.
 #include "app/groups_cmd.h"
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "app/cli_output.h"
 #include "app/cli_session.h"
-#include "client/client.h"
+#include "client/admin.h"
 #include "client/consumer_protocol.h"
 #include "client/datetime.h"
+#include "client/group_admin.h"
 
 namespace ferry::app {
 namespace {
 
+using client::GroupAdmin;
 using client::KafkaError;
 using client::KafkaResult;
-using protocol::ApiKey;
+using client::TopicPartition;
 using protocol::ErrorCode;
-using TopicPartition = std::pair<std::string, int32_t>;
 
 constexpr int kOk = 0;
 constexpr int kKafkaError = 1;
@@ -47,116 +52,66 @@ std::string text_or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
 // ---- talking to the cluster -----------------------------------------------------------------
 
-struct PartitionInfo {
-  int32_t leader = -1;
-};
-
-// The partitions of `topics` with their leaders; a topic-level error fails the whole call.
-KafkaResult<std::map<TopicPartition, PartitionInfo>> partitions_of(
-    Session& s, const std::vector<std::string>& topics) {
-  std::map<TopicPartition, PartitionInfo> out;
+// The partitions of `topics`; a topic-level error fails the whole call.
+KafkaResult<std::vector<TopicPartition>> partitions_of(Session& s,
+                                                       const std::vector<std::string>& topics) {
+  std::vector<TopicPartition> out;
   if (topics.empty()) return out;
-  auto md = s.metadata(topics);
-  if (!md) return std::move(md).error();
-  for (const auto& t : md->topics) {
-    if (t.error_code != 0) {
+  client::Admin admin(s.client());
+  auto described = s.run<std::vector<client::TopicDescription>>(
+      [&](auto done) { admin.describe_topics(topics, std::move(done)); });
+  if (!described) return std::move(described).error();
+  for (const auto& t : *described) {
+    if (t.error) {
       return KafkaError::broker(
-          t.error_code,
-          "topic '" + t.name +
-              "': " + std::string(protocol::error_message(static_cast<ErrorCode>(t.error_code))));
+          t.error->code(),
+          "topic '" + t.name + "': " + std::string(protocol::error_message(t.error->code())));
     }
-    for (const auto& p : t.partitions) out[{t.name, p.partition_index}] = {p.leader_id};
+    for (const auto& p : t.partitions) out.push_back({t.name, p.partition});
   }
   return out;
 }
 
-// ListOffsets for each partition at its timestamp (-1 latest, -2 earliest), asked of each
-// partition's leader. A partition-level error leaves the partition out of the result.
-KafkaResult<std::map<TopicPartition, int64_t>> list_offsets(
-    Session& s, const std::map<TopicPartition, PartitionInfo>& parts,
-    const std::map<TopicPartition, int64_t>& timestamps) {
-  std::map<int32_t, protocol::ListOffsetsRequest> by_leader;
-  for (const auto& [tp, ts] : timestamps) {
-    auto it = parts.find(tp);
-    if (it == parts.end()) continue;
-    auto& req = by_leader[it->second.leader];
-    auto t = std::find_if(req.topics.begin(), req.topics.end(),
-                          [&](const auto& x) { return x.name == tp.first; });
-    if (t == req.topics.end()) {
-      req.topics.emplace_back();
-      t = req.topics.end() - 1;
-      t->name = tp.first;
-    }
-    protocol::ListOffsetsRequest::Topic::Partition p;
-    p.partition_index = tp.second;
-    p.timestamp = ts;
-    t->partitions.push_back(p);
-  }
+// The offset of each partition at `spec`, asked of each partition's leader. A partition-level
+// error leaves the partition out of the result.
+KafkaResult<std::map<TopicPartition, int64_t>> offsets_at(Session& s, GroupAdmin& admin,
+                                                          const std::vector<TopicPartition>& parts,
+                                                          client::OffsetSpec spec) {
+  std::map<TopicPartition, client::OffsetSpec> asked;
+  for (const auto& tp : parts) asked[tp] = spec;
+  auto r = s.run<std::map<TopicPartition, client::ListedOffset>>(
+      [&](auto done) { admin.list_offsets(std::move(asked), std::move(done)); });
+  if (!r) return std::move(r).error();
   std::map<TopicPartition, int64_t> out;
-  for (auto& [leader, req] : by_leader) {
-    auto r = s.node<ApiKey::list_offsets>(NodeId(leader), std::move(req));
-    if (!r) return std::move(r).error();
-    for (const auto& t : r->topics) {
-      for (const auto& p : t.partitions) {
-        if (p.error_code != 0) continue;
-        int64_t off = p.offset;
-        if (off < 0 && !p.old_style_offsets.empty()) off = p.old_style_offsets.front();
-        out[{t.name, p.partition_index}] = off;
-      }
-    }
+  for (const auto& [tp, o] : *r) {
+    if (!o.error) out[tp] = o.offset;
   }
   return out;
 }
 
-std::map<TopicPartition, int64_t> with_timestamp(const std::map<TopicPartition, PartitionInfo>& p,
-                                                 int64_t ts) {
-  std::map<TopicPartition, int64_t> out;
-  for (const auto& [tp, info] : p) out[tp] = ts;
-  return out;
-}
-
-// Committed offsets of `group` (all of them when `topics` is null).
+// Committed offsets of `group` (all of them when `only` is null); a partition-level error fails
+// the whole call.
 KafkaResult<std::map<TopicPartition, int64_t>> committed(
-    Session& s, const std::string& group, const std::map<TopicPartition, PartitionInfo>* only) {
-  protocol::OffsetFetchRequest req;
-  req.group_id = group;
-  if (only == nullptr) {
-    req.topics.reset();
-  } else {
-    for (const auto& [tp, info] : *only) {
-      auto t = std::find_if(req.topics->begin(), req.topics->end(),
-                            [&](const auto& x) { return x.name == tp.first; });
-      if (t == req.topics->end()) {
-        req.topics->emplace_back();
-        t = req.topics->end() - 1;
-        t->name = tp.first;
-      }
-      t->partition_indexes.push_back(tp.second);
-    }
-  }
-  auto r = s.coordinator<ApiKey::offset_fetch>(group, std::move(req));
+    Session& s, GroupAdmin& admin, const std::string& group,
+    std::optional<std::vector<TopicPartition>> only) {
+  auto r = s.run<std::map<TopicPartition, client::CommittedOffset>>(
+      [&](auto done) { admin.committed_offsets(group, std::move(only), std::move(done)); });
   if (!r) return std::move(r).error();
-  if (r->error_code != 0) return KafkaError::broker(r->error_code);
   std::map<TopicPartition, int64_t> out;
-  for (const auto& t : r->topics) {
-    for (const auto& p : t.partitions) {
-      if (p.error_code != 0) return KafkaError::broker(p.error_code);
-      if (p.committed_offset >= 0) out[{t.name, p.partition_index}] = p.committed_offset;
-    }
+  for (const auto& [tp, c] : *r) {
+    if (c.error) return *c.error;
+    if (c.offset >= 0) out[tp] = c.offset;
   }
   return out;
 }
 
-KafkaResult<protocol::DescribeGroupsResponse::Group> describe_group(Session& s,
-                                                                    const std::string& group) {
-  protocol::DescribeGroupsRequest req;
-  req.groups = {group};
-  auto r = s.coordinator<ApiKey::describe_groups>(group, std::move(req));
+KafkaResult<client::GroupDescription> describe_group(Session& s, GroupAdmin& admin,
+                                                     const std::string& group) {
+  auto r = s.run<std::vector<client::GroupDescription>>(
+      [&](auto done) { admin.describe_groups({group}, std::move(done)); });
   if (!r) return std::move(r).error();
-  if (r->groups.empty())
-    return KafkaError::local(ErrorCode::unknown_server_error, "empty DescribeGroups answer");
-  auto g = std::move(r->groups.front());
-  if (g.error_code != 0) return KafkaError::broker(g.error_code);
+  auto g = std::move(r->front());
+  if (g.error) return *g.error;
   return g;
 }
 
@@ -167,25 +122,19 @@ KafkaError no_such_group(const std::string& group) {
 
 // ---- the actions ----------------------------------------------------------------------------
 
-int list_groups(Session& s, const GroupsArgs& args) {
-  auto md = s.metadata(std::vector<std::string>{});
-  if (!md) return kafka_failure(md.error());
-  std::map<std::string, std::string> groups;  // id -> protocol type
-  for (const auto& b : md->brokers) {
-    auto r = s.node<ApiKey::list_groups>(NodeId(b.node_id), {});
-    if (!r) return kafka_failure(r.error());
-    if (r->error_code != 0) return kafka_failure(KafkaError::broker(r->error_code));
-    for (const auto& g : r->groups) groups[g.group_id] = g.protocol_type;
-  }
+int list_groups(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
+  auto groups = s.run<std::vector<client::GroupListing>>(
+      [&](auto done) { admin.list_groups(std::move(done)); });
+  if (!groups) return kafka_failure(groups.error());
   if (args.json) {
     std::string out = "[";
-    for (const auto& [id, type] : groups) {
+    for (const auto& [id, type] : *groups) {
       if (out.size() > 1) out += ",";
       out += "{\"group\":" + json_string(id) + ",\"protocol_type\":" + json_string(type) + "}";
     }
     std::printf("%s]\n", out.c_str());
   } else {
-    for (const auto& [id, type] : groups) std::printf("%s\n", id.c_str());
+    for (const auto& [id, type] : *groups) std::printf("%s\n", id.c_str());
   }
   return kOk;
 }
@@ -196,20 +145,20 @@ struct Owner {
   std::string client_id;
 };
 
-int describe(Session& s, const GroupsArgs& args) {
+int describe(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   const std::string& group = *args.group;
-  auto g = describe_group(s, group);
+  auto g = describe_group(s, admin, group);
   if (!g) return kafka_failure(g.error());
-  auto offsets = committed(s, group, nullptr);
+  auto offsets = committed(s, admin, group, std::nullopt);
   if (!offsets) return kafka_failure(offsets.error());
-  if (g->group_state == "Dead" && offsets->empty()) return kafka_failure(no_such_group(group));
+  if (g->state == "Dead" && offsets->empty()) return kafka_failure(no_such_group(group));
 
   std::map<TopicPartition, Owner> owners;
   std::string members_json;
   for (const auto& m : g->members) {
     std::string assigned_json;
     if (g->protocol_type == "consumer") {
-      auto a = client::decode_consumer_assignment(m.member_assignment);
+      auto a = client::decode_consumer_assignment(m.assignment);
       if (!a) {
         std::fprintf(stderr, "ferry groups: member %s: %s\n", m.member_id.c_str(),
                      a.error().to_string().c_str());
@@ -237,14 +186,12 @@ int describe(Session& s, const GroupsArgs& args) {
   std::set<std::string> topic_set;
   for (const auto& [tp, o] : *offsets) shown.insert(tp);
   for (const auto& [tp, o] : owners) shown.insert(tp);
-  for (const auto& tp : shown) topic_set.insert(tp.first);
+  for (const auto& tp : shown) topic_set.insert(tp.topic);
   std::map<TopicPartition, int64_t> log_end;
   if (!topic_set.empty()) {
     auto parts = partitions_of(s, {topic_set.begin(), topic_set.end()});
     if (!parts) return kafka_failure(parts.error());
-    std::map<TopicPartition, int64_t> ts;
-    for (const auto& tp : shown) ts[tp] = -1;
-    auto ends = list_offsets(s, *parts, ts);
+    auto ends = offsets_at(s, admin, {shown.begin(), shown.end()}, client::OffsetSpec::latest());
     if (!ends) return kafka_failure(ends.error());
     log_end = std::move(*ends);
   }
@@ -270,8 +217,8 @@ int describe(Session& s, const GroupsArgs& args) {
   if (args.json) {
     std::string parts;
     for (const auto& r : rows) {
-      parts += std::string(parts.empty() ? "" : ",") + "{\"topic\":" + json_string(r.tp.first) +
-               ",\"partition\":" + std::to_string(r.tp.second) +
+      parts += std::string(parts.empty() ? "" : ",") + "{\"topic\":" + json_string(r.tp.topic) +
+               ",\"partition\":" + std::to_string(r.tp.partition) +
                ",\"current_offset\":" + json_int_or_null(r.current) +
                ",\"log_end_offset\":" + json_int_or_null(r.end) +
                ",\"lag\":" + json_int_or_null(r.lag) +
@@ -282,17 +229,17 @@ int describe(Session& s, const GroupsArgs& args) {
     std::printf(
         "{\"group\":%s,\"state\":%s,\"protocol_type\":%s,\"protocol\":%s,\"members\":[%s],"
         "\"partitions\":[%s]}\n",
-        json_string(group).c_str(), json_string(g->group_state).c_str(),
-        json_string(g->protocol_type).c_str(), json_string(g->protocol_data).c_str(),
+        json_string(group).c_str(), json_string(g->state).c_str(),
+        json_string(g->protocol_type).c_str(), json_string(g->protocol).c_str(),
         members_json.c_str(), parts.c_str());
     return kOk;
   }
-  std::printf("Consumer group '%s': state %s, %zu member%s\n\n", group.c_str(),
-              g->group_state.c_str(), g->members.size(), g->members.size() == 1 ? "" : "s");
+  std::printf("Consumer group '%s': state %s, %zu member%s\n\n", group.c_str(), g->state.c_str(),
+              g->members.size(), g->members.size() == 1 ? "" : "s");
   Table t({"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID",
            "HOST", "CLIENT-ID"});
   for (const auto& r : rows) {
-    t.add({group, r.tp.first, std::to_string(r.tp.second), text_offset(r.current),
+    t.add({group, r.tp.topic, std::to_string(r.tp.partition), text_offset(r.current),
            text_offset(r.end), text_offset(r.lag), r.owner ? text_or_dash(r.owner->member_id) : "-",
            r.owner ? text_or_dash(r.owner->host) : "-",
            r.owner ? text_or_dash(r.owner->client_id) : "-"});
@@ -301,27 +248,24 @@ int describe(Session& s, const GroupsArgs& args) {
   return kOk;
 }
 
-int remove(Session& s, const GroupsArgs& args) {
+int remove(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   const std::string& group = *args.group;
-  protocol::DeleteGroupsRequest req;
-  req.groups_names = {group};
-  auto r = s.coordinator<ApiKey::delete_groups>(group, std::move(req));
+  auto r = s.run<std::vector<client::GroupOutcome>>(
+      [&](auto done) { admin.delete_groups({group}, std::move(done)); });
   if (!r) return kafka_failure(r.error());
-  for (const auto& res : r->results) {
-    if (res.error_code == protocol::wire(ErrorCode::group_id_not_found))
+  for (const auto& res : *r) {
+    if (!res.error) continue;
+    if (res.error->code() == ErrorCode::group_id_not_found)
       return kafka_failure(no_such_group(group));
-    if (res.error_code != 0) {
-      return kafka_failure(KafkaError::broker(
-          res.error_code,
-          "Deleting consumer group '" + group + "' failed: " +
-              std::string(protocol::error_message(static_cast<ErrorCode>(res.error_code)))));
-    }
+    return kafka_failure(KafkaError::broker(
+        res.error->code(), "Deleting consumer group '" + group + "' failed: " +
+                               std::string(protocol::error_message(res.error->code()))));
   }
   std::printf("Deletion of requested consumer groups ('%s') was successful.\n", group.c_str());
   return kOk;
 }
 
-int reset_offsets(Session& s, const GroupsArgs& args) {
+int reset_offsets(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   const std::string& group = *args.group;
   int64_t datetime_ms = 0;
   if (args.to_datetime) {
@@ -331,27 +275,27 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
   }
   auto parts = partitions_of(s, args.topics);
   if (!parts) return kafka_failure(parts.error());
-  auto current = committed(s, group, &*parts);
+  auto current = committed(s, admin, group, *parts);
   if (!current) return kafka_failure(current.error());
-  auto start = list_offsets(s, *parts, with_timestamp(*parts, -2));
+  auto start = offsets_at(s, admin, *parts, client::OffsetSpec::earliest());
   if (!start) return kafka_failure(start.error());
-  auto end = list_offsets(s, *parts, with_timestamp(*parts, -1));
+  auto end = offsets_at(s, admin, *parts, client::OffsetSpec::latest());
   if (!end) return kafka_failure(end.error());
   std::map<TopicPartition, int64_t> by_time;
   if (args.to_datetime) {
-    auto r = list_offsets(s, *parts, with_timestamp(*parts, datetime_ms));
+    auto r = offsets_at(s, admin, *parts, client::OffsetSpec::at_time(datetime_ms));
     if (!r) return kafka_failure(r.error());
     by_time = std::move(*r);
   }
 
   std::map<TopicPartition, int64_t> plan;
-  for (const auto& [tp, info] : *parts) {
+  for (const auto& tp : *parts) {
     auto lo = start->find(tp);
     auto hi = end->find(tp);
     if (lo == start->end() || hi == end->end()) {
       return kafka_failure(
           KafkaError::local(ErrorCode::leader_not_available,
-                            "no offsets for " + tp.first + "-" + std::to_string(tp.second)));
+                            "no offsets for " + tp.topic + "-" + std::to_string(tp.partition)));
     }
     int64_t target = 0;
     if (args.to_earliest) {
@@ -368,8 +312,8 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
       auto it = current->find(tp);
       if (it == current->end()) {
         return kafka_failure(KafkaError::local(ErrorCode::invalid_request,
-                                               "cannot shift the offset of " + tp.first + "-" +
-                                                   std::to_string(tp.second) +
+                                               "cannot shift the offset of " + tp.topic + "-" +
+                                                   std::to_string(tp.partition) +
                                                    ": the group has no committed offset there"));
       }
       target = it->second + *args.shift_by;
@@ -378,33 +322,16 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
   }
 
   if (args.execute) {
-    protocol::OffsetCommitRequest req;
-    req.group_id = group;
-    req.generation_id_or_member_epoch = -1;
-    req.member_id = "";
-    for (const auto& [tp, off] : plan) {
-      if (req.topics.empty() || req.topics.back().name != tp.first) {
-        req.topics.emplace_back();
-        req.topics.back().name = tp.first;
-      }
-      protocol::OffsetCommitRequest::Topic::Partition p;
-      p.partition_index = tp.second;
-      p.committed_offset = off;
-      p.committed_metadata = "";
-      req.topics.back().partitions.push_back(p);
-    }
-    auto r = s.coordinator<ApiKey::offset_commit>(group, std::move(req));
+    auto r = s.run<std::map<TopicPartition, std::optional<KafkaError>>>(
+        [&](auto done) { admin.alter_committed_offsets(group, plan, std::move(done)); });
     if (!r) return kafka_failure(r.error());
-    for (const auto& t : r->topics) {
-      for (const auto& p : t.partitions) {
-        if (p.error_code != 0) {
-          return kafka_failure(KafkaError::broker(
-              p.error_code,
-              "committing offsets of group '" + group + "' failed: " +
-                  std::string(protocol::error_message(static_cast<ErrorCode>(p.error_code))) +
-                  " Offsets can only be reset while the group has no active "
-                  "members."));
-        }
+    for (const auto& [tp, error] : *r) {
+      if (error) {
+        return kafka_failure(KafkaError::broker(
+            error->code(), "committing offsets of group '" + group +
+                               "' failed: " + std::string(protocol::error_message(error->code())) +
+                               " Offsets can only be reset while the group has no active "
+                               "members."));
       }
     }
   } else if (!args.json) {
@@ -415,8 +342,8 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
     std::string out;
     for (const auto& [tp, off] : plan) {
       auto cur = current->find(tp);
-      out += std::string(out.empty() ? "" : ",") + "{\"topic\":" + json_string(tp.first) +
-             ",\"partition\":" + std::to_string(tp.second) +
+      out += std::string(out.empty() ? "" : ",") + "{\"topic\":" + json_string(tp.topic) +
+             ",\"partition\":" + std::to_string(tp.partition) +
              ",\"current_offset\":" + json_int_or_null(cur == current->end() ? -1 : cur->second) +
              ",\"new_offset\":" + std::to_string(off) + "}";
     }
@@ -426,7 +353,7 @@ int reset_offsets(Session& s, const GroupsArgs& args) {
   }
   Table t({"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"});
   for (const auto& [tp, off] : plan)
-    t.add({group, tp.first, std::to_string(tp.second), std::to_string(off)});
+    t.add({group, tp.topic, std::to_string(tp.partition), std::to_string(off)});
   t.print();
   return kOk;
 }
@@ -484,10 +411,11 @@ int run_groups(const GroupsArgs& args) {
   if (!sasl) return usage(sasl.error().message());
 
   Session s(*bootstrap, args.timeout_ms, "ferry-groups", std::move(sasl).value());
-  if (args.list) return list_groups(s, args);
-  if (args.describe) return describe(s, args);
-  if (args.remove) return remove(s, args);
-  return reset_offsets(s, args);
+  GroupAdmin admin(s.client());
+  if (args.list) return list_groups(s, admin, args);
+  if (args.describe) return describe(s, admin, args);
+  if (args.remove) return remove(s, admin, args);
+  return reset_offsets(s, admin, args);
 }
 
 }  // namespace ferry::app
