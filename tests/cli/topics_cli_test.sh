@@ -8,63 +8,8 @@
 set -uo pipefail
 FERRY=$1
 PY=/usr/bin/python3
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fails=0
-check() {  # check DESCRIPTION CONDITION...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-same() {  # same DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then
-    echo "ok: $1"
-  else
-    printf 'FAIL: %s\n--- expected\n%s\n--- got\n%s\n' "$1" "$2" "$3"
-    fails=$((fails + 1))
-  fi
-}
-wait_for() {  # wait_for FILE TEXT: bounded (20 s)
-  local file=$1 text=$2 i
-  for i in $(seq 1 400); do
-    grep -q "$text" "$file" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-stop() {  # stop PID: SIGTERM, then SIGKILL after 15 s
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  RC=$?
-}
-
-cat >"$WORK/ferry.toml" <<TOML
-[broker]
-data.dir = "$WORK/data"
-listen = "127.0.0.1:0"
-auto.create.topics.enable = false
-TOML
-"$FERRY" serve --config "$WORK/ferry.toml" >"$WORK/serve.log" 2>&1 &
-BROKER=$!
-PIDS+=("$BROKER")
-if ! wait_for "$WORK/serve.log" "serving on 127.0.0.1:"; then
-  cat "$WORK/serve.log"
-  echo "FAIL: the broker did not start"
-  exit 1
-fi
-PORT=$(grep -o "serving on 127.0.0.1:[0-9]*" "$WORK/serve.log" | head -1 | cut -d: -f2)
-BS=127.0.0.1:$PORT
+. "$(dirname "$0")/lib.sh"
+start_broker 'auto.create.topics.enable = false'
 topics() { timeout 60 "$FERRY" topics --bootstrap "$BS" --timeout 10000 "$@"; }
 # The partition count of TOPIC as kcat sees it in Metadata ("" when kcat does not list it).
 kcat_partitions() {
