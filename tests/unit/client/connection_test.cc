@@ -17,6 +17,7 @@
 
 #include "common/bytes.h"
 #include "unit/client/fake_broker.h"
+#include "unit/client/loop_test.h"
 #include "unit/client/scram_server.h"
 
 namespace ferry::client {
@@ -36,44 +37,14 @@ std::vector<std::byte> list_groups_answer(const protocol::RequestHeader& h) {
   return out;
 }
 
-class ConnectionTest : public ::testing::Test {
+class ConnectionTest : public test::LoopTest {
  protected:
-  void SetUp() override { uv_loop_init(&loop_); }
-  void TearDown() override {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
-  }
-  // Runs the loop until `done` (bounded by a 5 s guard timer). A prepare handle stops the loop
-  // once `done` holds, so that an iteration whose timers completed it does not block in poll.
-  void run_until(const std::function<bool()>& done) {
-    struct State {
-      const std::function<bool()>* done;
-      bool expired = false;
-    } st{&done};
-    uv_timer_t guard;
-    uv_prepare_t check;
-    uv_timer_init(&loop_, &guard);
-    uv_prepare_init(&loop_, &check);
-    guard.data = &st;
-    check.data = &st;
-    uv_timer_start(
-        &guard, [](uv_timer_t* t) { static_cast<State*>(t->data)->expired = true; }, 5000, 0);
-    uv_prepare_start(&check, [](uv_prepare_t* p) {
-      if ((*static_cast<State*>(p->data)->done)()) uv_stop(p->loop);
-    });
-    while (!done() && !st.expired) uv_run(&loop_, UV_RUN_ONCE);
-    EXPECT_TRUE(done()) << "timed out";
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);  // runs the close callbacks: the handles live on this stack
-  }
   ConnectionOptions options(uint64_t request_timeout_ms = 5000) {
     ConnectionOptions o;
     o.request_timeout_ms = request_timeout_ms;
     o.connect_timeout_ms = 5000;
     return o;
   }
-  uv_loop_t loop_;
 };
 
 using ListGroupsResult = KafkaResult<protocol::ListGroupsResponse>;

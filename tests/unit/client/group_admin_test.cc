@@ -18,6 +18,7 @@
 #include "client/sync.h"
 #include "unit/broker/broker_fixture.h"
 #include "unit/client/fake_broker.h"
+#include "unit/client/loop_test.h"
 
 namespace ferry::client {
 namespace {
@@ -28,18 +29,11 @@ using test::FakeBroker;
 
 template <typename M>
 std::vector<std::byte> encode(const M& m, ApiKey key, int16_t version) {
-  std::vector<std::byte> out;
-  protocol::Writer w(out);
-  protocol::encode_message(m, version, protocol::is_flexible(key, version), w);
-  return out;
+  return test::encode_body(m, key, version);
 }
-
 template <typename M>
 M decode(std::span<const std::byte> body, ApiKey key, int16_t version) {
-  M m;
-  auto st = protocol::decode_message(body, version, protocol::is_flexible(key, version), m);
-  EXPECT_TRUE(st.ok());
-  return m;
+  return test::decode_body<M>(body, key, version);
 }
 
 // A node of a two-node cluster with topic "t" (partitions 0 and 2 led by node 1, partition 1 by

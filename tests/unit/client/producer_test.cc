@@ -19,6 +19,7 @@
 #include "protocol/api.h"
 #include "protocol/messages.h"
 #include "unit/client/fake_broker.h"
+#include "unit/client/loop_test.h"
 
 namespace ferry::client {
 namespace {
@@ -235,36 +236,8 @@ class StubBroker {
   test::FakeBroker fake_;
 };
 
-class ProducerTest : public ::testing::Test {
+class ProducerTest : public test::LoopTest {
  protected:
-  void SetUp() override { uv_loop_init(&loop_); }
-  void TearDown() override {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
-  }
-  // Runs the loop until `done` (bounded by a 10 s guard timer).
-  void run_until(const std::function<bool()>& done) {
-    struct State {
-      const std::function<bool()>* done;
-      bool expired = false;
-    } st{&done};
-    uv_timer_t guard;
-    uv_prepare_t check;
-    uv_timer_init(&loop_, &guard);
-    uv_prepare_init(&loop_, &check);
-    guard.data = &st;
-    check.data = &st;
-    uv_timer_start(
-        &guard, [](uv_timer_t* t) { static_cast<State*>(t->data)->expired = true; }, 10000, 0);
-    uv_prepare_start(&check, [](uv_prepare_t* p) {
-      if ((*static_cast<State*>(p->data)->done)()) uv_stop(p->loop);
-    });
-    while (!done() && !st.expired) uv_run(&loop_, UV_RUN_ONCE);
-    EXPECT_TRUE(done()) << "timed out";
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-  }
   std::unique_ptr<Client> client(const StubBroker& b) {
     ConnectionOptions o;
     o.connect_timeout_ms = 5000;
@@ -304,7 +277,6 @@ class ProducerTest : public ::testing::Test {
     c.reset();
     uv_run(&loop_, UV_RUN_NOWAIT);
   }
-  uv_loop_t loop_;
 };
 
 TEST(Murmur2, MatchesKafkasPartitioner) {
