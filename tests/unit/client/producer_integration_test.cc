@@ -1,6 +1,7 @@
 // The producer against real brokers: an in-process ferry broker on the test's loop (records
 // read back with Fetch), and, where librdkafka-dev is installed, librdkafka's mock cluster (an
-// independent Kafka implementation with several brokers, leader moves and injected errors).
+// independent Kafka implementation with several brokers, leader moves and injected errors), where
+// a group consumer also reads back what was produced.
 #include <gtest/gtest.h>
 #include <uv.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/consumer.h"
 #include "client/producer.h"
 #include "unit/broker/broker_fixture.h"
 
@@ -266,6 +268,55 @@ TEST_F(ProducerOnMockCluster, IdempotentProduceToEveryLeader) {
     auto reports = produce_keyed(p, "orders", 2000, 40, runner());
     EXPECT_GE(p.producer_id().value(), 0);
     expect_read_back(*c, "orders", 6, 2000, reports, runner());
+  }
+  c->close();
+  c.reset();
+}
+
+// The consumer against the same independent implementation: a group member reads back what the
+// producer wrote to three partitions on different leaders, in order, and commits.
+TEST_F(ProducerOnMockCluster, AGroupConsumerReadsBackWhatWasProduced) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(mock_, "readings", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto c = client();
+  std::vector<DeliveryReport> reports;
+  {
+    Producer p(*c, ProducerOptions{});
+    reports = produce_keyed(p, "readings", 600, 12, runner());
+  }
+  std::map<int32_t, std::vector<int64_t>> want;  // offsets per partition, as acknowledged
+  for (const auto& r : reports) {
+    ASSERT_TRUE(r.offset.ok()) << r.offset.error().to_string();
+    want[r.partition].push_back(*r.offset);
+  }
+  ASSERT_EQ(want.size(), 3u);
+
+  {
+    ConsumerConfig cfg;
+    cfg.group_id = "readers";
+    cfg.auto_offset_reset = OffsetReset::earliest;
+    cfg.fetch_max_wait_ms = 50;
+    cfg.heartbeat_interval_ms = 100;
+    cfg.enable_auto_commit = false;
+    Consumer consumer(*c, cfg);
+    std::vector<ConsumerRecord> got;
+    std::vector<KafkaError> errors;
+    consumer.on_error([&](const KafkaError& e) { errors.push_back(e); });
+    consumer.on_records([&] {
+      for (auto& r : consumer.poll(1000)) got.push_back(std::move(r));
+    });
+    consumer.subscribe({"readings"});
+    ASSERT_TRUE(run_until([&] { return got.size() >= 600; })) << got.size() << " records";
+    std::map<int32_t, std::vector<int64_t>> seen;
+    for (const auto& r : got) seen[r.partition].push_back(r.offset);
+    EXPECT_EQ(seen, want);
+    std::optional<KafkaStatus> committed;
+    consumer.commit([&](KafkaStatus st) { committed.emplace(std::move(st)); });
+    ASSERT_TRUE(run_until([&] { return committed.has_value(); }));
+    EXPECT_TRUE(committed->ok()) << committed->error().to_string();
+    bool closed = false;
+    consumer.close([&] { closed = true; });
+    ASSERT_TRUE(run_until([&] { return closed; }));
+    EXPECT_TRUE(errors.empty()) << errors.front().to_string();
   }
   c->close();
   c.reset();
