@@ -193,6 +193,39 @@ def kill_after_lost_response(ferry, proxy, faults):
     return lost, ferry.starts
 
 
+def check_faults_and_read_back(ferry, proxy_addr, topic, n, kills, faults):
+    """The checks after an idempotent run under faults: the faults happened (each kill right
+    after lost responses), and `topic` read back directly from ferry holds sequence numbers
+    0..n-1 exactly once, in their partitions, in order; and ferry answered retried batches from
+    its producer state, also after each restart."""
+    for delivered, lost, run in kills:
+        check(lost > 0, f"kill at {delivered}: {lost} Produce responses lost just before it")
+    check(faults["lost_responses"] >= MIN_LOST,
+          f"the proxy lost {faults['lost_responses']} Produce responses (>= {MIN_LOST})")
+
+    step("read back directly from ferry")
+    got = read_direct(ferry, proxy_addr, topic)
+    res = analyse(topic, got, n)
+    check_eq(res["wrong_part"][:5], [], "every sequence number in partition i % 4")
+    check_eq(res["dups"][:5], [], f"no sequence number stored twice ({len(res['dups'])} "
+             "duplicates)")
+    check_eq(res["missing"][:5], [], f"no sequence number missing ({len(res['missing'])} "
+             "missing)")
+    check_eq(res["disorder"][:5], [], "sequence numbers strictly increase in each partition")
+    check(True, f"all {n} sequence numbers exactly once, in order per partition")
+    lines = duplicate_log_lines(ferry)
+    check(len(lines) > 0, f"ferry answered {len(lines)} retried batches from its producer "
+          "state ('duplicate batch' in its logs)")
+    for l in lines[:3]:
+        print(f"    | {l}", flush=True)
+    for delivered, lost, run in kills:
+        after_kill = duplicate_log_lines(ferry, {run})
+        check(len(after_kill) > 0, f"after the kill at {delivered}, the restarted ferry "
+              f"(run {run}) answered {len(after_kill)} retried batches from its persisted "
+              "producer state")
+        print(f"    | {after_kill[0]}", flush=True)
+
+
 def body(args):
     try:
         import confluent_kafka  # noqa: F401
@@ -251,32 +284,7 @@ def body(args):
         check_eq(ok, N_MAIN, f"{N_MAIN} messages delivered")
         check_eq(len(kills), 2, "ferry was killed with SIGKILL twice during the run (at "
                  f"{[k[0] for k in kills]} delivered)")
-        for delivered, lost, run in kills:
-            check(lost > 0, f"kill at {delivered}: {lost} Produce responses lost just before it")
-        check(faults["lost_responses"] >= MIN_LOST,
-              f"the proxy lost {faults['lost_responses']} Produce responses (>= {MIN_LOST})")
-
-        step("read back directly from ferry")
-        got = read_direct(ferry, proxy_addr, "idem-main")
-        res = analyse("idem-main", got, N_MAIN)
-        check_eq(res["wrong_part"][:5], [], "every sequence number in partition i % 4")
-        check_eq(res["dups"][:5], [], f"no sequence number stored twice ({len(res['dups'])} "
-                 "duplicates)")
-        check_eq(res["missing"][:5], [], f"no sequence number missing ({len(res['missing'])} "
-                 "missing)")
-        check_eq(res["disorder"][:5], [], "sequence numbers strictly increase in each partition")
-        check(True, f"all {N_MAIN} sequence numbers exactly once, in order per partition")
-        lines = duplicate_log_lines(ferry)
-        check(len(lines) > 0, f"ferry answered {len(lines)} retried batches from its producer "
-              "state ('duplicate batch' in its logs)")
-        for l in lines[:3]:
-            print(f"    | {l}", flush=True)
-        for delivered, lost, run in kills:
-            after_kill = duplicate_log_lines(ferry, {run})
-            check(len(after_kill) > 0, f"after the kill at {delivered}, the restarted ferry "
-                  f"(run {run}) answered {len(after_kill)} retried batches from its persisted "
-                  "producer state")
-            print(f"    | {after_kill[0]}", flush=True)
+        check_faults_and_read_back(ferry, proxy_addr, "idem-main", N_MAIN, kills, faults)
 
 
 if __name__ == "__main__":
