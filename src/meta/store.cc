@@ -16,9 +16,11 @@ class Applier {
   explicit Applier(Db& db) : db_(db) {}
 
   Status operator()(const Mutation::CreateTopic& m) {
-    auto s = db_.cached("INSERT INTO topics (name, partitions, created_ms) VALUES (?, ?, ?)");
+    auto s = db_.cached(
+        "INSERT INTO topics (name, partitions, created_ms, topic_id) VALUES (?, ?, ?, ?)");
     if (!s) return std::move(s).error();
     (*s)->bind(1, m.topic.name).bind(2, m.topic.partitions).bind(3, m.topic.created_ms);
+    (*s)->bind(4, m.topic.topic_id);
     if (auto st = (*s)->run(); !st) {
       if (st.error().code() == Errc::invalid_argument) {
         return Error(Errc::already_exists, "topic " + m.topic.name + " already exists");
@@ -41,6 +43,14 @@ class Applier {
     auto s = db_.cached("UPDATE topics SET partitions = ? WHERE name = ?");
     if (!s) return std::move(s).error();
     FERRY_TRY((*s)->bind(1, m.partitions).bind(2, m.name).run());
+    if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
+    return {};
+  }
+
+  Status operator()(const Mutation::SetTopicId& m) {
+    auto s = db_.cached("UPDATE topics SET topic_id = ? WHERE name = ?");
+    if (!s) return std::move(s).error();
+    FERRY_TRY((*s)->bind(1, m.topic_id).bind(2, m.name).run());
     if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
     return {};
   }
@@ -230,10 +240,12 @@ void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Statu
 }
 
 Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
-  assert(loop_ == nullptr && "submit_sync is for stores without a loop");
-  Status result;
-  submit(std::move(mutations), [&result](Status st) { result = std::move(st); });
-  return result;
+  assert(!job_in_flight_ && queue_.empty() && "submit_sync while writes are queued");
+  std::vector<Submission> batch;
+  batch.push_back(Submission{std::move(mutations), {}, Status{}});
+  commit(writer_, batch);
+  ++transactions_;
+  return batch.front().result;
 }
 
 void MetaStore::start_job() {
@@ -313,7 +325,7 @@ void MetaStore::close(std::function<void(Status)> done) {
 Result<std::vector<TopicRecord>> MetaStore::list_topics() {
   std::vector<TopicRecord> out;
   auto s = reader_.cached(
-      "SELECT t.name, t.partitions, t.created_ms, c.key, c.value FROM topics t"
+      "SELECT t.name, t.partitions, t.created_ms, c.key, c.value, t.topic_id FROM topics t"
       " LEFT JOIN topic_configs c ON c.topic = t.name ORDER BY t.name, c.key");
   if (!s) return std::move(s).error();
   for (;;) {
@@ -326,6 +338,7 @@ Result<std::vector<TopicRecord>> MetaStore::list_topics() {
       t.name = name;
       t.partitions = static_cast<int32_t>((*s)->col_int(1));
       t.created_ms = (*s)->col_int(2);
+      t.topic_id = (*s)->col_text(5);
       out.push_back(std::move(t));
     }
     if (sqlite3_column_type((*s)->raw(), 3) != SQLITE_NULL) {
@@ -336,7 +349,7 @@ Result<std::vector<TopicRecord>> MetaStore::list_topics() {
 }
 
 Result<std::optional<TopicRecord>> MetaStore::get_topic(const std::string& name) {
-  auto s = reader_.cached("SELECT partitions, created_ms FROM topics WHERE name = ?");
+  auto s = reader_.cached("SELECT partitions, created_ms, topic_id FROM topics WHERE name = ?");
   if (!s) return std::move(s).error();
   auto row = (*s)->bind(1, name).step();
   if (!row) return std::move(row).error();
@@ -345,6 +358,7 @@ Result<std::optional<TopicRecord>> MetaStore::get_topic(const std::string& name)
   t.name = name;
   t.partitions = static_cast<int32_t>((*s)->col_int(0));
   t.created_ms = (*s)->col_int(1);
+  t.topic_id = (*s)->col_text(2);
   auto c = reader_.cached("SELECT key, value FROM topic_configs WHERE topic = ? ORDER BY key");
   if (!c) return std::move(c).error();
   (*c)->bind(1, name);

@@ -33,6 +33,7 @@ namespace ferry::meta {
 
 struct TopicRecord {
   std::string name;
+  std::string topic_id;  // 22-character base64url UUID; '' only for rows not yet given one
   int32_t partitions = 1;
   int64_t created_ms = 0;
   std::map<std::string, std::string> configs;  // only keys set explicitly on the topic
@@ -82,6 +83,10 @@ struct Mutation {
     std::string name;
     int32_t partitions;
   };
+  struct SetTopicId {
+    std::string name;
+    std::string topic_id;
+  };
   struct AlterConfigs {
     std::string name;
     std::map<std::string, std::string> set;
@@ -115,15 +120,18 @@ struct Mutation {
     int64_t count;
     std::shared_ptr<ProducerId> first;
   };
-  using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, AlterConfigs, CommitOffsets,
-                          DeleteGroup, DeleteOffsets, PutProducerSnapshot, PutMirrorCheckpoint,
-                          ReserveProducerIds>;
+  using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
+                          CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
+                          PutMirrorCheckpoint, ReserveProducerIds>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
   static Mutation delete_topic(std::string name) { return {DeleteTopic{std::move(name)}}; }
   static Mutation set_partitions(std::string name, int32_t n) {
     return {SetPartitions{std::move(name), n}};
+  }
+  static Mutation set_topic_id(std::string name, std::string id) {
+    return {SetTopicId{std::move(name), std::move(id)}};
   }
   static Mutation alter_configs(std::string name, std::map<std::string, std::string> set,
                                 std::vector<std::string> remove = {}) {
@@ -165,7 +173,8 @@ class MetaStore {
   // Queues `mutations` as one all-or-nothing submission; `done` (may be empty) fires on the loop
   // after the transaction holding it committed (ok) or the submission was rolled back (error).
   void submit(std::vector<Mutation> mutations, std::function<void(Status)> done = {});
-  // Commits at once on the calling thread. Only for stores without a loop (tools, tests).
+  // Commits at once on the calling thread: for stores without a loop (tools, tests) and for
+  // start-up, before anything was submitted (nothing may be queued or in flight).
   Status submit_sync(std::vector<Mutation> mutations);
 
   // Reads (loop thread).
