@@ -78,10 +78,11 @@ struct LogOptions {
 
 class Log : public std::enable_shared_from_this<Log> {
  public:
-  // Opens (creating if needed) the log in `dir`, recovering its tail: the last segment (and the
-  // one before it, which may still have been unsynced at a roll) is scanned from its last index
-  // entry; a torn or corrupt tail is truncated at the last valid batch and logged. Earlier
-  // segments are not read. Missing or inconsistent index files are rebuilt.
+  // Opens (creating if needed) the log in `dir`, recovering its tail: every segment from the
+  // recovery point on (the file `recovery.point`: all segments below it were durable in full),
+  // and at least the last two, is scanned from its last index entry; a torn or corrupt tail is
+  // truncated at the last valid batch and logged, and segments after a truncated one are
+  // removed. Earlier segments are not read. Missing or inconsistent index files are rebuilt.
   static Result<std::shared_ptr<Log>> open(const std::string& dir, const LogConfig& config,
                                            const LogOptions& options = {});
   ~Log();
@@ -142,7 +143,8 @@ class Log : public std::enable_shared_from_this<Log> {
   Status recover();
   Status roll(Offset new_base);
   bool should_roll(size_t next_batch_bytes) const;
-  bool sealed_segments_durable() const;
+  std::optional<Offset> read_recovery_point() const;
+  Status write_recovery_point(Offset base);
   void schedule_flush(bool now);
   std::unique_ptr<FlushJob> prepare_flush();
   void complete_flush(FlushJob& job);
@@ -167,6 +169,9 @@ class Log : public std::enable_shared_from_this<Log> {
   bool flush_wanted_ = false;  // another flush was asked for while one ran
   bool closed_ = false;
   bool dir_dirty_ = false;  // a segment file was created since the last directory fsync
+  // The base of the oldest segment that may hold bytes not yet durable, as last written to
+  // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
+  Offset recovery_point_{0};
   std::optional<Error> failure_;
   struct Waiter {
     Offset until;  // durable once durable_offset_ >= until
