@@ -1,9 +1,11 @@
 // MetaStore: group-committed writes on the thread pool, reads on the loop (see store.h).
 #include "meta/store.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "common/log.h"
+#include "platform/file.h"
 
 namespace ferry::meta {
 namespace {
@@ -199,28 +201,96 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& path, uv_l
       new MetaStore(std::move(writer).value(), std::move(reader).value(), loop, *version));
 }
 
-void MetaStore::commit(Db& db, std::vector<Submission>& batch) {
+void MetaStore::commit_once(Db& db, const std::vector<Submission*>& batch) {
   Status begin = db.exec("BEGIN IMMEDIATE");
   if (!begin) {
-    for (auto& s : batch) s.result = begin;
+    for (auto* s : batch) s->result = begin;
     return;
   }
   Applier apply(db);
-  for (auto& s : batch) {
-    s.result = db.exec("SAVEPOINT submission");
-    for (const auto& m : s.mutations) {
-      if (!s.result) break;
-      s.result = std::visit(apply, m.op);
+  for (auto* s : batch) {
+    s->result = db.exec("SAVEPOINT submission");
+    for (const auto& m : s->mutations) {
+      if (!s->result) break;
+      s->result = std::visit(apply, m.op);
     }
-    if (!s.result) (void)db.exec("ROLLBACK TO submission");
+    if (!s->result) (void)db.exec("ROLLBACK TO submission");
     (void)db.exec("RELEASE submission");
   }
   if (Status st = db.exec("COMMIT"); !st) {
     (void)db.exec("ROLLBACK");
-    for (auto& s : batch) {
-      if (s.result) s.result = st;
+    for (auto* s : batch) {
+      if (s->result) s->result = st;
     }
   }
+}
+
+// Thread pool (or inline): one transaction for the batch; submissions that failed because the
+// disk is full are tried once more after the space reserve was deleted.
+void MetaStore::commit(Db& db, std::vector<Submission>& batch, SpaceReserve* reserve) {
+  std::vector<Submission*> all;
+  for (auto& s : batch) all.push_back(&s);
+  commit_once(db, all);
+  std::vector<Submission*> full;
+  for (auto* s : all) {
+    if (!s->result && s->result.error().code() == Errc::no_space) full.push_back(s);
+  }
+  if (full.empty() || reserve == nullptr || !reserve->release()) return;
+  for (auto* s : full) s->result = Status{};
+  commit_once(db, full);
+}
+
+bool MetaStore::SpaceReserve::release() {
+  if (!platform::exists(path)) return false;
+  if (!platform::remove_file_durable(path)) return false;
+  released.store(true);
+  return true;
+}
+
+void MetaStore::set_space_reserve(std::string path, uint64_t bytes) {
+  reserve_ = std::make_unique<SpaceReserve>();
+  reserve_->path = std::move(path);
+  reserve_->bytes = bytes;
+  if (platform::exists(reserve_->path)) return;
+  reserve_->released.store(true);
+  restore_space_reserve();
+}
+
+bool MetaStore::space_reserve_released() const noexcept {
+  return reserve_ && reserve_->released.load();
+}
+
+void MetaStore::restore_space_reserve() {
+  if (!reserve_ || !reserve_->released.load() || job_in_flight_ || closed_) return;
+  auto space =
+      platform::free_space(platform::exists(reserve_->path) ? reserve_->path : writer_.path());
+  if (!space || space->available_bytes < 2 * reserve_->bytes) return;
+  // Written, not fallocated: every file system then really holds the blocks for us.
+  const std::string tmp = reserve_->path + ".tmp";
+  Status st;
+  {
+    auto f = platform::File::open(tmp, platform::File::Mode::create);
+    if (!f) {
+      st = std::move(f).error();
+    } else {
+      std::vector<std::byte> zeros(64 << 10);
+      for (uint64_t at = 0; st && at < reserve_->bytes; at += zeros.size()) {
+        auto n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), reserve_->bytes - at));
+        st = f->pwrite_all(std::span(zeros).first(n), at);
+      }
+      if (st) st = f->sync();
+    }
+  }
+  if (st) st = platform::rename_durable(tmp, reserve_->path);
+  if (!st) {
+    (void)platform::remove_file_durable(tmp);
+    FERRY_LOG(warn, "meta", "cannot create the space reserve %s: %s", reserve_->path.c_str(),
+              st.error().to_string().c_str());
+    return;
+  }
+  reserve_->released.store(false);
+  FERRY_LOG(info, "meta", "space reserve %s in place (%llu bytes)", reserve_->path.c_str(),
+            static_cast<unsigned long long>(reserve_->bytes));
 }
 
 void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Status)> done) {
@@ -229,7 +299,7 @@ void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Statu
   if (loop_ == nullptr) {
     std::vector<Submission> batch;
     batch.swap(queue_);
-    commit(writer_, batch);
+    commit(writer_, batch, reserve_.get());
     ++transactions_;
     for (auto& s : batch) {
       if (s.done) s.done(s.result);
@@ -243,7 +313,7 @@ Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
   assert(!job_in_flight_ && queue_.empty() && "submit_sync while writes are queued");
   std::vector<Submission> batch;
   batch.push_back(Submission{std::move(mutations), {}, Status{}});
-  commit(writer_, batch);
+  commit(writer_, batch, reserve_.get());
   ++transactions_;
   return batch.front().result;
 }
@@ -258,7 +328,7 @@ void MetaStore::start_job() {
       loop_, &job->req,
       [](uv_work_t* req) {  // thread pool: the writer connection is this job's alone
         auto* j = static_cast<CommitJob*>(req->data);
-        commit(j->store->writer_, j->batch);
+        commit(j->store->writer_, j->batch, j->store->reserve_.get());
       },
       [](uv_work_t* req, int) {  // loop
         std::unique_ptr<CommitJob> j(static_cast<CommitJob*>(req->data));
@@ -294,6 +364,21 @@ void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
 
 Status MetaStore::close_now() {
   reader_.close();  // first: an open reader would make the TRUNCATE checkpoint wait
+  Status st = checkpoint();
+  if (!st && st.error().code() == Errc::no_space && reserve_ && reserve_->release()) {
+    st = checkpoint();
+  }
+  if (!st && st.error().code() == Errc::no_space) {
+    // Every commit is durable in the WAL, which the next open folds in: not a failed close.
+    FERRY_LOG(warn, "meta", "%s: the disk is full, the WAL is checkpointed at the next start",
+              writer_.path().c_str());
+    st = Status{};
+  }
+  writer_.close();
+  return st;
+}
+
+Status MetaStore::checkpoint() {
   Status st;
   {
     auto s = writer_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -305,7 +390,6 @@ Status MetaStore::close_now() {
       st = Error(Errc::io, writer_.path() + ": WAL checkpoint was blocked by a reader");
     }
   }  // the statement is finalized before the connection closes
-  writer_.close();
   return st;
 }
 

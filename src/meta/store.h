@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -192,6 +193,17 @@ class MetaStore {
   Result<std::optional<Offset>> mirror_checkpoint(const std::string& mirror,
                                                   const std::string& topic, PartitionId p);
 
+  // A full disk. SQLite needs free blocks to commit (WAL frames) and to checkpoint, so a store
+  // given a reserve keeps a file of `bytes` zeros at `path` (created now if missing and there
+  // is room). A commit or checkpoint that fails with SQLITE_FULL deletes the reserve and is
+  // tried once more, so a topic deletion that frees space can still be committed when the disk
+  // is full. restore_space_reserve() (loop thread, e.g. on a housekeeping tick) recreates it
+  // once the disk has at least twice `bytes` free again.
+  void set_space_reserve(std::string path, uint64_t bytes);
+  void restore_space_reserve();
+  // Whether the reserve was used and is not yet recreated.
+  bool space_reserve_released() const noexcept;
+
   // Transactions committed so far (group commit makes this lower than the submissions).
   uint64_t transactions() const noexcept { return transactions_; }
 
@@ -206,11 +218,21 @@ class MetaStore {
     Status result;
   };
   struct CommitJob;
+  struct SpaceReserve {
+    std::string path;
+    uint64_t bytes = 0;
+    // Set by whoever deleted the file (a commit job on the thread pool, or inline); read on the
+    // loop once that job is back.
+    std::atomic<bool> released{false};
+    bool release();  // deletes the file; false if there was none
+  };
   MetaStore(Db writer, Db reader, uv_loop_t* loop, int version);
   void start_job();
   void finish_job(std::unique_ptr<CommitJob> job);
-  static void commit(Db& db, std::vector<Submission>& batch);
+  static void commit(Db& db, std::vector<Submission>& batch, SpaceReserve* reserve);
+  static void commit_once(Db& db, const std::vector<Submission*>& batch);
   Status close_now();
+  Status checkpoint();
 
   Db writer_;  // used by the commit job (thread pool) or inline; never by loop code mid-job
   Db reader_;  // loop thread only
@@ -221,6 +243,7 @@ class MetaStore {
   bool closed_ = false;
   uint64_t transactions_ = 0;
   std::function<void(Status)> on_closed_;
+  std::unique_ptr<SpaceReserve> reserve_;
 };
 
 }  // namespace ferry::meta

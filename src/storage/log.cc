@@ -219,7 +219,12 @@ bool Log::should_roll(size_t next_batch_bytes) const {
 
 Status Log::roll(Offset new_base) {
   auto seg = std::make_unique<Segment>(dir_, new_base, 0, *pool_, config_.index_interval_bytes);
-  FERRY_TRY(seg->create(config_.preallocate_bytes));
+  if (auto st = seg->create(config_.preallocate_bytes); !st) {
+    // A file created before the reservation failed (a full disk) must not block the next try.
+    if (st.error().code() != Errc::already_exists)
+      (void)platform::remove_file_durable(seg->log_path());
+    return st;
+  }
   seg->set_created_ms(clock_->now_ms());
   seg->set_next_offset(new_base);
   bool had_segments = !segments_.empty();
@@ -257,13 +262,26 @@ Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions o
   }
   protocol::BatchView stored = recompressed.empty() ? in : protocol::BatchView(recompressed);
 
-  if (should_roll(stored.size())) FERRY_TRY(roll(end_offset_));
+  if (full_ && clock_->now_ms() < full_probe_ms_) {
+    return Error(Errc::no_space, dir_ + ": disk full, appends paused until space is freed");
+  }
+  if (should_roll(stored.size())) {
+    if (auto st = roll(end_offset_); !st) {
+      if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
+      return std::move(st).error();
+    }
+  }
   Offset base = end_offset_;
   if (auto st = active().append(stored, base); !st) {
+    if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
     // The file may hold a partial batch now; refuse further appends until reopened (recovery
     // truncates the partial tail).
     fail(st.error());
     return std::move(st).error();
+  }
+  if (full_) {
+    full_ = false;
+    FERRY_LOG(info, "storage", "%s: appends resumed, the disk has space again", dir_.c_str());
   }
   AppendInfo info;
   info.base_offset = base;
@@ -401,6 +419,23 @@ void Log::fire_waiters() {
                            std::make_move_iterator(waiters_.begin() + static_cast<long>(ready)));
   waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<long>(ready));
   for (auto& w : done) w.cb(Status{});  // callbacks may append or flush again
+}
+
+// A write found the disk full: cut the partial batch (if any) so the file ends with a whole
+// batch again, and pause appends. Durable data and pending durability waits are untouched.
+Error Log::enter_full(Error error) {
+  Segment& seg = active();
+  if (auto st = seg.truncate(seg.size()); !st) {
+    fail(st.error());
+    return error;
+  }
+  if (!full_) {
+    FERRY_LOG(warn, "storage", "%s: disk full, appends paused until space is freed: %s",
+              dir_.c_str(), error.to_string().c_str());
+  }
+  full_ = true;
+  full_probe_ms_ = clock_->now_ms() + kFullProbeIntervalMs;
+  return error;
 }
 
 void Log::fail(Error error) {
