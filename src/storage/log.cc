@@ -155,7 +155,14 @@ Status Log::recover() {
   }
   // Everything kept is durable now: only the active segment can take unsynced bytes.
   recovery_point_ = point.value_or(Offset(-1));
-  if (recovery_point_ != active().base()) FERRY_TRY(write_recovery_point(active().base()));
+  if (recovery_point_ != active().base()) {
+    // Best effort (a full disk must not keep the log from opening): an older value on disk
+    // only makes the next recovery scan more.
+    if (auto st = write_recovery_point(active().base()); !st) {
+      FERRY_LOG(warn, "storage", "%s: writing %s: %s", dir_.c_str(), kRecoveryPointFile,
+                st.error().to_string().c_str());
+    }
+  }
   Segment& last = active();
   end_offset_ = last.next_offset();
   durable_offset_ = end_offset_;
