@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -64,7 +65,36 @@ Result<File> File::open(const std::string& path, Mode mode) {
   return File(fd, path);
 }
 
+namespace {
+
+// The test seam's budget: -1 = off.
+std::atomic<int64_t> g_write_space{-1};
+
+// Takes up to `want` bytes from the test budget; returns how many may be written.
+size_t take_write_space(size_t want) {
+  int64_t left = g_write_space.load();
+  for (;;) {
+    if (left < 0) return want;
+    const int64_t take = std::min<int64_t>(left, static_cast<int64_t>(want));
+    if (g_write_space.compare_exchange_weak(left, left - take)) return static_cast<size_t>(take);
+  }
+}
+
+}  // namespace
+
+void set_write_space_for_testing(std::optional<uint64_t> bytes) {
+  g_write_space.store(bytes ? static_cast<int64_t>(*bytes) : -1);
+}
+
 Status File::pwrite_all(std::span<const std::byte> data, uint64_t offset) {
+  if (size_t fits = take_write_space(data.size()); fits < data.size()) {
+    if (fits > 0) {
+      std::span<const std::byte> part = data.first(fits);
+      if (::pwrite(fd_, part.data(), part.size(), static_cast<off_t>(offset)) < 0)
+        return Error::from_errno(errno, "write " + path_);
+    }
+    return Error::from_errno(ENOSPC, "write " + path_);
+  }
   while (!data.empty()) {
     size_t chunk = std::min(data.size(), kMaxChunk);
     ssize_t n = ::pwrite(fd_, data.data(), chunk, static_cast<off_t>(offset));
@@ -80,6 +110,13 @@ Status File::pwrite_all(std::span<const std::byte> data, uint64_t offset) {
 }
 
 Status File::pwritev_all(std::span<const std::span<const std::byte>> parts, uint64_t offset) {
+  if (g_write_space.load() >= 0) {  // the test seam: one part at a time, each taking budget
+    for (auto p : parts) {
+      FERRY_TRY(pwrite_all(p, offset));
+      offset += p.size();
+    }
+    return {};
+  }
   constexpr size_t kMaxParts = 8;
   if (parts.size() > kMaxParts) {
     for (auto p : parts) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -84,6 +85,12 @@ struct SpaceInfo {
   uint64_t available_bytes = 0;  // to an unprivileged writer
 };
 Result<SpaceInfo> free_space(const std::string& path);
+
+// Test seam: pretends the file system has `bytes` left for File::pwrite_all/pwritev_all. A write
+// that does not fit writes what fits, then fails with ENOSPC (as a real full disk does); each
+// write takes what it wrote from the budget. nullopt (the default) turns the limit off.
+// Process-wide and thread-safe; only tests set it.
+void set_write_space_for_testing(std::optional<uint64_t> bytes);
 
 inline std::span<const std::byte> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};

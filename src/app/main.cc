@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/consume_cmd.h"
+#include "app/data_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
@@ -149,6 +150,8 @@ int main(int argc, char** argv) {
   auto* produce = ferry::app::add_produce_command(app, produce_args);
   ferry::app::ConsumeArgs consume_args;
   auto* consume = ferry::app::add_consume_command(app, consume_args);
+  ferry::app::DataArgs data_args;
+  auto* prune = ferry::app::add_data_command(app, data_args);
 
   try {
     app.parse(argc, argv);
@@ -172,6 +175,7 @@ int main(int argc, char** argv) {
   if (topics->parsed()) return ferry::app::run_topics(topics_args);
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
+  if (prune->parsed()) return ferry::app::run_data_prune(data_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

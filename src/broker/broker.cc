@@ -16,6 +16,9 @@ namespace {
 constexpr uint64_t kHousekeepingMs = 5 * 60 * 1000;
 // How long shutdown waits for in-flight requests before closing their connections.
 constexpr uint64_t kDrainDeadlineMs = 5000;
+// DATA/space.reserve: deleted when meta.db cannot commit on a full disk, so that a topic
+// deletion (which then frees space) still commits; recreated on a housekeeping tick.
+constexpr uint64_t kSpaceReserveBytes = 2u << 20;
 
 // A Kafka-style cluster id: 16 random bytes in unpadded base64url (22 characters).
 std::string new_cluster_id() {
@@ -75,6 +78,7 @@ Status Broker::start() {
   auto meta = meta::MetaStore::open(config_.data_dir + "/meta.db", loop_);
   if (!meta) return std::move(meta).error();
   meta_ = std::move(*meta);
+  meta_->set_space_reserve(config_.data_dir + "/space.reserve", kSpaceReserveBytes);
   storage::LogOptions log_options;
   log_options.loop = loop_;
   log_options.clock = &clock_;
@@ -149,6 +153,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
 }
 
 void Broker::housekeeping() {
+  meta_->restore_space_reserve();
   groups_->expire_offsets(clock_.now_ms());
   producers_->housekeeping();
   for (const auto& [tp, log] : logs_->logs()) {

@@ -1,6 +1,8 @@
 // TopicManager: topic lifecycle over the metadata store and the log manager.
 #include "broker/topic_manager.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "config/keys.h"
@@ -53,29 +55,17 @@ Status TopicManager::load() {
     auto it = settings.find(tp.topic);
     return it != settings.end() ? it->second.log : storage::LogConfig{};
   }));
-  // Directories of deleted topics or partitions: finish the deletion.
-  std::vector<storage::TopicPartition> orphans;
-  for (const auto& [tp, log] : logs_.logs()) {
-    bool known = false;
-    for (const auto& r : *records) {
-      if (r.name == tp.topic && tp.partition.value() < r.partitions) known = true;
-    }
-    if (!known) orphans.push_back(tp);
-  }
-  for (const auto& tp : orphans) {
-    FERRY_LOG(info, "broker", "removing %s: its topic no longer exists",
-              storage::partition_dir_name(tp).c_str());
-    FERRY_TRY(logs_.remove(tp));
-  }
+  FERRY_TRY(reconcile(*records));
   for (auto& r : *records) {
     Topic t;
-    t.settings = settings.at(r.name);
-    for (int32_t p = 0; p < r.partitions; ++p) {
-      auto log = open_partition(r.name, p, t.settings);
+    t.settings = settings.count(r.name) != 0 ? settings.at(r.name)
+                                             : *config::topic_settings(r.configs, config_);
+    t.record = std::move(r);
+    for (int32_t p = 0; p < t.record.partitions; ++p) {
+      auto log = open_partition(t.record, p, t.settings);
       if (!log) return std::move(log).error();
       t.partitions.push_back(std::move(*log));
     }
-    t.record = std::move(r);
     std::string name = t.record.name;
     topics_.emplace(std::move(name), std::move(t));
   }
@@ -83,10 +73,130 @@ Status TopicManager::load() {
   return ok_status();
 }
 
+// Start-up: brings meta.db and the partition directories into agreement without deleting data.
+// Every topic gets its id (meta.db's, else the one its directories carry, else a new one); a
+// directory whose identity names another topic id or another partition is quarantined; a
+// directory meta.db does not know is adopted (its topic created with default configs, or its
+// topic's partition count raised); directories without an identity file get one.
+Status TopicManager::reconcile(std::vector<meta::TopicRecord>& records) {
+  struct Found {
+    storage::TopicPartition tp;
+    std::optional<storage::PartitionIdentity> identity;
+  };
+  std::map<std::string, std::vector<Found>> dirs;  // by topic name, partitions ascending
+  std::vector<storage::TopicPartition> present;
+  for (const auto& [tp, log] : logs_.logs()) present.push_back(tp);
+  for (const auto& tp : present) {
+    const std::string dir = logs_.dir_of(tp);
+    auto identity = storage::read_partition_identity(dir);
+    if (!identity) {
+      FERRY_LOG(warn, "broker", "%s: unreadable identity file, rewriting it: %s", dir.c_str(),
+                identity.error().to_string().c_str());
+      dirs[tp.topic].push_back({tp, std::nullopt});
+      continue;
+    }
+    if (*identity && ((*identity)->topic != tp.topic || (*identity)->partition != tp.partition)) {
+      FERRY_LOG(warn, "broker",
+                "%s: its identity file names partition %d of topic %s; moving it aside "
+                "(quarantine, see `ferry data prune`)",
+                dir.c_str(), (*identity)->partition.value(), (*identity)->topic.c_str());
+      FERRY_TRY(logs_.quarantine(tp, (*identity)->topic_id));
+      continue;
+    }
+    dirs[tp.topic].push_back({tp, *identity});
+  }
+
+  std::vector<meta::Mutation> mutations;
+  std::vector<meta::TopicRecord> adopted;
+  std::map<std::string, meta::TopicRecord*> known;
+  for (auto& r : records) known[r.name] = &r;
+  std::set<std::string> names;
+  for (const auto& [name, found] : dirs) names.insert(name);
+  for (const auto& [name, r] : known) names.insert(name);
+
+  for (const std::string& name : names) {
+    meta::TopicRecord* record = known.count(name) != 0 ? known[name] : nullptr;
+    std::vector<Found>& found = dirs[name];
+    if (record == nullptr && !validate_topic_name(name).ok()) {
+      FERRY_LOG(warn, "broker", "%s: directories of \"%s\" are not a legal topic; left as they are",
+                logs_.logs_dir().c_str(), name.c_str());
+      continue;
+    }
+    std::string id = record != nullptr ? record->topic_id : std::string();
+    if (id.empty()) {
+      for (const auto& f : found) {
+        if (f.identity) {
+          id = f.identity->topic_id;
+          break;
+        }
+      }
+    }
+    if (id.empty()) id = storage::new_topic_id();
+    int32_t partitions = 0;
+    for (const auto& f : found) {
+      if (f.identity && f.identity->topic_id != id) {
+        // The topic was deleted and re-created under the same name while meta.db (or this
+        // directory) came from another time: these files belong to the other incarnation.
+        FERRY_LOG(warn, "broker",
+                  "%s holds topic %s with id %s, but the topic %s has id %s; moving it aside as "
+                  "%s (its data is kept; delete it with `ferry data prune --execute`)",
+                  logs_.dir_of(f.tp).c_str(), name.c_str(), f.identity->topic_id.c_str(),
+                  name.c_str(), id.c_str(),
+                  storage::set_aside_dir_name(storage::partition_dir_name(f.tp),
+                                              f.identity->topic_id, storage::SetAside::stray)
+                      .c_str());
+        FERRY_TRY(logs_.quarantine(f.tp, f.identity->topic_id));
+        continue;
+      }
+      if (!f.identity) {
+        FERRY_TRY(storage::write_partition_identity(
+            logs_.dir_of(f.tp), storage::PartitionIdentity{id, name, f.tp.partition}));
+      }
+      partitions = std::max(partitions, f.tp.partition.value() + 1);
+    }
+    if (record == nullptr) {
+      if (partitions == 0) continue;  // everything found was quarantined
+      meta::TopicRecord r;
+      r.name = name;
+      r.topic_id = id;
+      r.partitions = partitions;
+      r.created_ms = Clock::system().now_ms();
+      FERRY_LOG(warn, "broker",
+                "adopting topic %s (id %s, %d partitions) found in %s but not in meta.db: its "
+                "records are kept, its configs are back to the defaults",
+                name.c_str(), id.c_str(), partitions, logs_.logs_dir().c_str());
+      mutations.push_back(meta::Mutation::create_topic(r));
+      adopted.push_back(std::move(r));
+      continue;
+    }
+    if (record->topic_id.empty()) {
+      record->topic_id = id;
+      mutations.push_back(meta::Mutation::set_topic_id(name, id));
+    }
+    if (partitions > record->partitions) {
+      FERRY_LOG(warn, "broker",
+                "topic %s: adopting partitions %d..%d found in %s but not in meta.db", name.c_str(),
+                record->partitions, partitions - 1, logs_.logs_dir().c_str());
+      record->partitions = partitions;
+      mutations.push_back(meta::Mutation::set_partitions(name, partitions));
+    }
+  }
+  if (!mutations.empty()) {
+    if (auto st = meta_.submit_sync(std::move(mutations)); !st) {
+      return Error(st.error().code(),
+                   "recording adopted topics and topic ids in meta.db: " + st.error().message());
+    }
+  }
+  for (auto& r : adopted) records.push_back(std::move(r));
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return ok_status();
+}
+
 Result<std::shared_ptr<storage::Log>> TopicManager::open_partition(
-    const std::string& topic, int32_t p, const config::TopicSettings& settings) {
-  storage::TopicPartition tp{topic, PartitionId(p)};
-  auto log = logs_.get_or_create(tp, settings.log);
+    const meta::TopicRecord& topic, int32_t p, const config::TopicSettings& settings) {
+  storage::TopicPartition tp{topic.name, PartitionId(p)};
+  auto log = logs_.get_or_create(tp, settings.log, topic.topic_id);
   if (log) (*log)->set_config(settings.log);
   return log;
 }
@@ -137,6 +247,7 @@ void TopicManager::create(CreateSpec spec, bool validate_only, Done done) {
   record.name = spec.name;
   record.partitions = partitions;
   record.created_ms = Clock::system().now_ms();
+  record.topic_id = storage::new_topic_id();
   record.configs = std::move(spec.configs);
   pending_.insert(record.name);
   meta_.submit({meta::Mutation::create_topic(record)},
@@ -151,7 +262,7 @@ void TopicManager::create(CreateSpec spec, bool validate_only, Done done) {
                  Topic t;
                  t.settings = *config::topic_settings(record.configs, config_);
                  for (int32_t p = 0; p < record.partitions; ++p) {
-                   auto log = open_partition(record.name, p, t.settings);
+                   auto log = open_partition(record, p, t.settings);
                    if (!log) {
                      // The topic is committed; its missing partitions are created at the next
                      // start. Report the failure now.
@@ -200,11 +311,13 @@ void TopicManager::remove(const std::string& name, Done done) {
         }
         if (t != topics_.end()) {
           const size_t n = t->second.partitions.size();
+          const std::string id = t->second.record.topic_id;
           topics_.erase(t);
           for (size_t p = 0; p < n; ++p) {
             storage::TopicPartition tp{name, PartitionId(static_cast<int32_t>(p))};
-            if (auto rs = logs_.remove(tp); !rs) {
-              FERRY_LOG(warn, "broker", "removing %s failed (retried at next start): %s",
+            if (auto rs = logs_.remove(tp, id); !rs) {
+              // Still under its live name: the next start adopts it again (never deletes it).
+              FERRY_LOG(warn, "broker", "removing %s failed: %s",
                         storage::partition_dir_name(tp).c_str(), rs.error().to_string().c_str());
             }
           }
@@ -250,7 +363,7 @@ void TopicManager::add_partitions(const std::string& name, int32_t total, bool v
                    return;
                  }
                  for (auto p = static_cast<int32_t>(topic->partitions.size()); p < total; ++p) {
-                   auto log = open_partition(name, p, topic->settings);
+                   auto log = open_partition(topic->record, p, topic->settings);
                    if (!log) {
                      done(to_kafka_error(log.error()));
                      return;

@@ -3,9 +3,12 @@
 // Every change goes to the metadata store first and takes effect in memory and on disk once
 // the store has committed it, so a crash at any point leaves either the old or the new topic:
 //   create:  commit topic row -> create partition logs -> visible
-//   delete:  hidden at once -> commit removal -> remove partition directories
-//            (directories of topics the store no longer knows are removed at start-up, which
-//            finishes a deletion cut short by a crash)
+//   delete:  hidden at once -> commit removal -> rename each partition directory to its
+//            tombstone (fsync of DATA/logs) -> remove the tombstone off the loop (tombstones
+//            left by a crash are removed at start-up)
+// Data is never deleted because meta.db does not mention it: at start-up, partition
+// directories of topics meta.db does not know are adopted (see reconcile()), and directories
+// of another incarnation of a topic (a different topic id) are quarantined, not merged.
 //   add partitions / alter configs: commit -> create logs / apply settings to open logs
 // While a creation is being committed the topic is "pending": Metadata answers
 // LEADER_NOT_AVAILABLE for it and a second create gets TOPIC_ALREADY_EXISTS.
@@ -49,8 +52,9 @@ class TopicManager {
   TopicManager(const config::BrokerConfig& config, meta::MetaStore& meta,
                storage::LogManager& logs);
 
-  // Loads topics from the store, opens their logs and removes partition directories the store
-  // does not know (an interrupted deletion). Start-up only.
+  // Loads topics from the store and opens their logs, adopting partition directories the store
+  // does not know (WARN per topic, default configs) and quarantining directories whose
+  // identity names another topic id. Start-up only (commits with submit_sync).
   Status load();
 
   // A live topic (not pending, not being deleted), or nullptr.
@@ -79,7 +83,8 @@ class TopicManager {
 
  private:
   KafkaError validate_create(const CreateSpec& spec, int32_t& partitions) const;
-  Result<std::shared_ptr<storage::Log>> open_partition(const std::string& topic, int32_t p,
+  Status reconcile(std::vector<meta::TopicRecord>& records);
+  Result<std::shared_ptr<storage::Log>> open_partition(const meta::TopicRecord& topic, int32_t p,
                                                        const config::TopicSettings& settings);
 
   const config::BrokerConfig& config_;

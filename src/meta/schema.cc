@@ -62,6 +62,11 @@ CREATE TABLE producer_snapshots (
   PRIMARY KEY (topic, partition)
 ) WITHOUT ROWID;
 )sql"},
+    // Topic ids (Kafka's 16-byte UUIDs in their 22-character base64url form). Rows from
+    // version 2 get '' and are given an id when the broker next loads them.
+    {3, R"sql(
+ALTER TABLE topics ADD COLUMN topic_id TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -1,9 +1,11 @@
 // MetaStore: group-committed writes on the thread pool, reads on the loop (see store.h).
 #include "meta/store.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "common/log.h"
+#include "platform/file.h"
 
 namespace ferry::meta {
 namespace {
@@ -16,9 +18,11 @@ class Applier {
   explicit Applier(Db& db) : db_(db) {}
 
   Status operator()(const Mutation::CreateTopic& m) {
-    auto s = db_.cached("INSERT INTO topics (name, partitions, created_ms) VALUES (?, ?, ?)");
+    auto s = db_.cached(
+        "INSERT INTO topics (name, partitions, created_ms, topic_id) VALUES (?, ?, ?, ?)");
     if (!s) return std::move(s).error();
     (*s)->bind(1, m.topic.name).bind(2, m.topic.partitions).bind(3, m.topic.created_ms);
+    (*s)->bind(4, m.topic.topic_id);
     if (auto st = (*s)->run(); !st) {
       if (st.error().code() == Errc::invalid_argument) {
         return Error(Errc::already_exists, "topic " + m.topic.name + " already exists");
@@ -41,6 +45,14 @@ class Applier {
     auto s = db_.cached("UPDATE topics SET partitions = ? WHERE name = ?");
     if (!s) return std::move(s).error();
     FERRY_TRY((*s)->bind(1, m.partitions).bind(2, m.name).run());
+    if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
+    return {};
+  }
+
+  Status operator()(const Mutation::SetTopicId& m) {
+    auto s = db_.cached("UPDATE topics SET topic_id = ? WHERE name = ?");
+    if (!s) return std::move(s).error();
+    FERRY_TRY((*s)->bind(1, m.topic_id).bind(2, m.name).run());
     if (sqlite3_changes(db_.raw()) == 0) return not_found("topic " + m.name + " does not exist");
     return {};
   }
@@ -189,28 +201,96 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& path, uv_l
       new MetaStore(std::move(writer).value(), std::move(reader).value(), loop, *version));
 }
 
-void MetaStore::commit(Db& db, std::vector<Submission>& batch) {
+void MetaStore::commit_once(Db& db, const std::vector<Submission*>& batch) {
   Status begin = db.exec("BEGIN IMMEDIATE");
   if (!begin) {
-    for (auto& s : batch) s.result = begin;
+    for (auto* s : batch) s->result = begin;
     return;
   }
   Applier apply(db);
-  for (auto& s : batch) {
-    s.result = db.exec("SAVEPOINT submission");
-    for (const auto& m : s.mutations) {
-      if (!s.result) break;
-      s.result = std::visit(apply, m.op);
+  for (auto* s : batch) {
+    s->result = db.exec("SAVEPOINT submission");
+    for (const auto& m : s->mutations) {
+      if (!s->result) break;
+      s->result = std::visit(apply, m.op);
     }
-    if (!s.result) (void)db.exec("ROLLBACK TO submission");
+    if (!s->result) (void)db.exec("ROLLBACK TO submission");
     (void)db.exec("RELEASE submission");
   }
   if (Status st = db.exec("COMMIT"); !st) {
     (void)db.exec("ROLLBACK");
-    for (auto& s : batch) {
-      if (s.result) s.result = st;
+    for (auto* s : batch) {
+      if (s->result) s->result = st;
     }
   }
+}
+
+// Thread pool (or inline): one transaction for the batch; submissions that failed because the
+// disk is full are tried once more after the space reserve was deleted.
+void MetaStore::commit(Db& db, std::vector<Submission>& batch, SpaceReserve* reserve) {
+  std::vector<Submission*> all;
+  for (auto& s : batch) all.push_back(&s);
+  commit_once(db, all);
+  std::vector<Submission*> full;
+  for (auto* s : all) {
+    if (!s->result && s->result.error().code() == Errc::no_space) full.push_back(s);
+  }
+  if (full.empty() || reserve == nullptr || !reserve->release()) return;
+  for (auto* s : full) s->result = Status{};
+  commit_once(db, full);
+}
+
+bool MetaStore::SpaceReserve::release() {
+  if (!platform::exists(path)) return false;
+  if (!platform::remove_file_durable(path)) return false;
+  released.store(true);
+  return true;
+}
+
+void MetaStore::set_space_reserve(std::string path, uint64_t bytes) {
+  reserve_ = std::make_unique<SpaceReserve>();
+  reserve_->path = std::move(path);
+  reserve_->bytes = bytes;
+  if (platform::exists(reserve_->path)) return;
+  reserve_->released.store(true);
+  restore_space_reserve();
+}
+
+bool MetaStore::space_reserve_released() const noexcept {
+  return reserve_ && reserve_->released.load();
+}
+
+void MetaStore::restore_space_reserve() {
+  if (!reserve_ || !reserve_->released.load() || job_in_flight_ || closed_) return;
+  auto space =
+      platform::free_space(platform::exists(reserve_->path) ? reserve_->path : writer_.path());
+  if (!space || space->available_bytes < 2 * reserve_->bytes) return;
+  // Written, not fallocated: every file system then really holds the blocks for us.
+  const std::string tmp = reserve_->path + ".tmp";
+  Status st;
+  {
+    auto f = platform::File::open(tmp, platform::File::Mode::create);
+    if (!f) {
+      st = std::move(f).error();
+    } else {
+      std::vector<std::byte> zeros(64 << 10);
+      for (uint64_t at = 0; st && at < reserve_->bytes; at += zeros.size()) {
+        auto n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), reserve_->bytes - at));
+        st = f->pwrite_all(std::span(zeros).first(n), at);
+      }
+      if (st) st = f->sync();
+    }
+  }
+  if (st) st = platform::rename_durable(tmp, reserve_->path);
+  if (!st) {
+    (void)platform::remove_file_durable(tmp);
+    FERRY_LOG(warn, "meta", "cannot create the space reserve %s: %s", reserve_->path.c_str(),
+              st.error().to_string().c_str());
+    return;
+  }
+  reserve_->released.store(false);
+  FERRY_LOG(info, "meta", "space reserve %s in place (%llu bytes)", reserve_->path.c_str(),
+            static_cast<unsigned long long>(reserve_->bytes));
 }
 
 void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Status)> done) {
@@ -219,7 +299,7 @@ void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Statu
   if (loop_ == nullptr) {
     std::vector<Submission> batch;
     batch.swap(queue_);
-    commit(writer_, batch);
+    commit(writer_, batch, reserve_.get());
     ++transactions_;
     for (auto& s : batch) {
       if (s.done) s.done(s.result);
@@ -230,10 +310,12 @@ void MetaStore::submit(std::vector<Mutation> mutations, std::function<void(Statu
 }
 
 Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
-  assert(loop_ == nullptr && "submit_sync is for stores without a loop");
-  Status result;
-  submit(std::move(mutations), [&result](Status st) { result = std::move(st); });
-  return result;
+  assert(!job_in_flight_ && queue_.empty() && "submit_sync while writes are queued");
+  std::vector<Submission> batch;
+  batch.push_back(Submission{std::move(mutations), {}, Status{}});
+  commit(writer_, batch, reserve_.get());
+  ++transactions_;
+  return batch.front().result;
 }
 
 void MetaStore::start_job() {
@@ -246,7 +328,7 @@ void MetaStore::start_job() {
       loop_, &job->req,
       [](uv_work_t* req) {  // thread pool: the writer connection is this job's alone
         auto* j = static_cast<CommitJob*>(req->data);
-        commit(j->store->writer_, j->batch);
+        commit(j->store->writer_, j->batch, j->store->reserve_.get());
       },
       [](uv_work_t* req, int) {  // loop
         std::unique_ptr<CommitJob> j(static_cast<CommitJob*>(req->data));
@@ -282,6 +364,21 @@ void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
 
 Status MetaStore::close_now() {
   reader_.close();  // first: an open reader would make the TRUNCATE checkpoint wait
+  Status st = checkpoint();
+  if (!st && st.error().code() == Errc::no_space && reserve_ && reserve_->release()) {
+    st = checkpoint();
+  }
+  if (!st && st.error().code() == Errc::no_space) {
+    // Every commit is durable in the WAL, which the next open folds in: not a failed close.
+    FERRY_LOG(warn, "meta", "%s: the disk is full, the WAL is checkpointed at the next start",
+              writer_.path().c_str());
+    st = Status{};
+  }
+  writer_.close();
+  return st;
+}
+
+Status MetaStore::checkpoint() {
   Status st;
   {
     auto s = writer_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -293,7 +390,6 @@ Status MetaStore::close_now() {
       st = Error(Errc::io, writer_.path() + ": WAL checkpoint was blocked by a reader");
     }
   }  // the statement is finalized before the connection closes
-  writer_.close();
   return st;
 }
 
@@ -313,7 +409,7 @@ void MetaStore::close(std::function<void(Status)> done) {
 Result<std::vector<TopicRecord>> MetaStore::list_topics() {
   std::vector<TopicRecord> out;
   auto s = reader_.cached(
-      "SELECT t.name, t.partitions, t.created_ms, c.key, c.value FROM topics t"
+      "SELECT t.name, t.partitions, t.created_ms, c.key, c.value, t.topic_id FROM topics t"
       " LEFT JOIN topic_configs c ON c.topic = t.name ORDER BY t.name, c.key");
   if (!s) return std::move(s).error();
   for (;;) {
@@ -326,6 +422,7 @@ Result<std::vector<TopicRecord>> MetaStore::list_topics() {
       t.name = name;
       t.partitions = static_cast<int32_t>((*s)->col_int(1));
       t.created_ms = (*s)->col_int(2);
+      t.topic_id = (*s)->col_text(5);
       out.push_back(std::move(t));
     }
     if (sqlite3_column_type((*s)->raw(), 3) != SQLITE_NULL) {
@@ -336,7 +433,7 @@ Result<std::vector<TopicRecord>> MetaStore::list_topics() {
 }
 
 Result<std::optional<TopicRecord>> MetaStore::get_topic(const std::string& name) {
-  auto s = reader_.cached("SELECT partitions, created_ms FROM topics WHERE name = ?");
+  auto s = reader_.cached("SELECT partitions, created_ms, topic_id FROM topics WHERE name = ?");
   if (!s) return std::move(s).error();
   auto row = (*s)->bind(1, name).step();
   if (!row) return std::move(row).error();
@@ -345,6 +442,7 @@ Result<std::optional<TopicRecord>> MetaStore::get_topic(const std::string& name)
   t.name = name;
   t.partitions = static_cast<int32_t>((*s)->col_int(0));
   t.created_ms = (*s)->col_int(1);
+  t.topic_id = (*s)->col_text(2);
   auto c = reader_.cached("SELECT key, value FROM topic_configs WHERE topic = ? ORDER BY key");
   if (!c) return std::move(c).error();
   (*c)->bind(1, name);

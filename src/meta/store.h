@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -33,6 +34,7 @@ namespace ferry::meta {
 
 struct TopicRecord {
   std::string name;
+  std::string topic_id;  // 22-character base64url UUID; '' only for rows not yet given one
   int32_t partitions = 1;
   int64_t created_ms = 0;
   std::map<std::string, std::string> configs;  // only keys set explicitly on the topic
@@ -82,6 +84,10 @@ struct Mutation {
     std::string name;
     int32_t partitions;
   };
+  struct SetTopicId {
+    std::string name;
+    std::string topic_id;
+  };
   struct AlterConfigs {
     std::string name;
     std::map<std::string, std::string> set;
@@ -115,15 +121,18 @@ struct Mutation {
     int64_t count;
     std::shared_ptr<ProducerId> first;
   };
-  using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, AlterConfigs, CommitOffsets,
-                          DeleteGroup, DeleteOffsets, PutProducerSnapshot, PutMirrorCheckpoint,
-                          ReserveProducerIds>;
+  using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
+                          CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
+                          PutMirrorCheckpoint, ReserveProducerIds>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
   static Mutation delete_topic(std::string name) { return {DeleteTopic{std::move(name)}}; }
   static Mutation set_partitions(std::string name, int32_t n) {
     return {SetPartitions{std::move(name), n}};
+  }
+  static Mutation set_topic_id(std::string name, std::string id) {
+    return {SetTopicId{std::move(name), std::move(id)}};
   }
   static Mutation alter_configs(std::string name, std::map<std::string, std::string> set,
                                 std::vector<std::string> remove = {}) {
@@ -165,7 +174,8 @@ class MetaStore {
   // Queues `mutations` as one all-or-nothing submission; `done` (may be empty) fires on the loop
   // after the transaction holding it committed (ok) or the submission was rolled back (error).
   void submit(std::vector<Mutation> mutations, std::function<void(Status)> done = {});
-  // Commits at once on the calling thread. Only for stores without a loop (tools, tests).
+  // Commits at once on the calling thread: for stores without a loop (tools, tests) and for
+  // start-up, before anything was submitted (nothing may be queued or in flight).
   Status submit_sync(std::vector<Mutation> mutations);
 
   // Reads (loop thread).
@@ -183,6 +193,17 @@ class MetaStore {
   Result<std::optional<Offset>> mirror_checkpoint(const std::string& mirror,
                                                   const std::string& topic, PartitionId p);
 
+  // A full disk. SQLite needs free blocks to commit (WAL frames) and to checkpoint, so a store
+  // given a reserve keeps a file of `bytes` zeros at `path` (created now if missing and there
+  // is room). A commit or checkpoint that fails with SQLITE_FULL deletes the reserve and is
+  // tried once more, so a topic deletion that frees space can still be committed when the disk
+  // is full. restore_space_reserve() (loop thread, e.g. on a housekeeping tick) recreates it
+  // once the disk has at least twice `bytes` free again.
+  void set_space_reserve(std::string path, uint64_t bytes);
+  void restore_space_reserve();
+  // Whether the reserve was used and is not yet recreated.
+  bool space_reserve_released() const noexcept;
+
   // Transactions committed so far (group commit makes this lower than the submissions).
   uint64_t transactions() const noexcept { return transactions_; }
 
@@ -197,11 +218,21 @@ class MetaStore {
     Status result;
   };
   struct CommitJob;
+  struct SpaceReserve {
+    std::string path;
+    uint64_t bytes = 0;
+    // Set by whoever deleted the file (a commit job on the thread pool, or inline); read on the
+    // loop once that job is back.
+    std::atomic<bool> released{false};
+    bool release();  // deletes the file; false if there was none
+  };
   MetaStore(Db writer, Db reader, uv_loop_t* loop, int version);
   void start_job();
   void finish_job(std::unique_ptr<CommitJob> job);
-  static void commit(Db& db, std::vector<Submission>& batch);
+  static void commit(Db& db, std::vector<Submission>& batch, SpaceReserve* reserve);
+  static void commit_once(Db& db, const std::vector<Submission*>& batch);
   Status close_now();
+  Status checkpoint();
 
   Db writer_;  // used by the commit job (thread pool) or inline; never by loop code mid-job
   Db reader_;  // loop thread only
@@ -212,6 +243,7 @@ class MetaStore {
   bool closed_ = false;
   uint64_t transactions_ = 0;
   std::function<void(Status)> on_closed_;
+  std::unique_ptr<SpaceReserve> reserve_;
 };
 
 }  // namespace ferry::meta

@@ -2,6 +2,7 @@
 #include "storage/log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 
 #include "common/log.h"
@@ -19,6 +20,14 @@ namespace {
 constexpr uint32_t kScanLimit = 256u << 20;
 // Positions and relative offsets in the index are 32-bit.
 constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 31;
+// The recovery point file: the base offset (decimal ASCII, then LF) of the oldest segment that
+// may hold bytes not yet durable. See docs/storage-format.md.
+constexpr const char* kRecoveryPointFile = "recovery.point";
+
+Status write_recovery_point_file(const std::string& dir, Offset base) {
+  const std::string text = std::to_string(base.value()) + "\n";
+  return platform::write_file_atomic(dir + "/" + kRecoveryPointFile, platform::as_bytes(text));
+}
 
 }  // namespace
 
@@ -31,7 +40,11 @@ struct Log::FlushJob {
   std::string dir;
   bool sync_dir = false;
   Offset synced_to;
+  // After the syncs: every segment below this base is durable in full; written to
+  // recovery.point when set.
+  std::optional<Offset> recovery_point;
   Status result;
+  Status recovery_point_result;
 
   // Thread pool (or inline without a loop): touches nothing but the job.
   void run() {
@@ -48,6 +61,7 @@ struct Log::FlushJob {
         return;
       }
     }
+    if (recovery_point) recovery_point_result = write_recovery_point_file(dir, *recovery_point);
   }
 };
 
@@ -101,7 +115,7 @@ Status Log::recover() {
   }
   if (bases.empty()) {
     FERRY_TRY(roll(end_offset_));
-    FERRY_TRY(platform::sync_dir(dir_));
+    FERRY_TRY(write_recovery_point(end_offset_));  // fsyncs the directory too
     dir_dirty_ = false;
     return {};
   }
@@ -111,24 +125,43 @@ Status Log::recover() {
     segments_.push_back(
         std::make_unique<Segment>(dir_, base, *size, *pool_, config_.index_interval_bytes));
   }
-  // Only the last two segments can hold bytes that were not yet durable at a crash: a roll
-  // waits until every older segment is synced (see should_roll).
+  // Segments below the recovery point were durable in full; from it on, any may have lost an
+  // unsynced tail at a crash (rolls do not wait for syncs). Without the file (a log written
+  // before it existed, when a roll waited for older segments to be synced) and in any case,
+  // the last two segments are scanned.
   size_t first_tail = segments_.size() >= 2 ? segments_.size() - 2 : 0;
+  const std::optional<Offset> point = read_recovery_point();
+  if (point) {
+    size_t at = segment_index_for(*point);
+    first_tail = std::min(first_tail, at);
+  }
   for (size_t i = first_tail; i < segments_.size(); ++i) {
     Segment& seg = *segments_[i];
     auto cut = seg.recover_tail(kScanLimit);
     if (!cut) return std::move(cut).error();
     if (i + 1 < segments_.size() && (*cut || seg.next_offset() != segments_[i + 1]->base())) {
-      // The newer segment follows a hole (its predecessor lost its unsynced tail): none of it
-      // was acknowledged as durable, and it cannot be kept without a gap. Drop it.
-      FERRY_LOG(warn, "storage", "%s: removing segment that follows a truncated one",
-                segments_[i + 1]->log_path().c_str());
-      FERRY_TRY(segments_[i + 1]->remove());
-      segments_.pop_back();
+      // The newer segments follow a hole (this one lost its unsynced tail): none of them was
+      // acknowledged as durable, and they cannot be kept without a gap. Drop them.
+      while (segments_.size() > i + 1) {
+        FERRY_LOG(warn, "storage", "%s: removing segment that follows a truncated one",
+                  segments_.back()->log_path().c_str());
+        FERRY_TRY(segments_.back()->remove());
+        segments_.pop_back();
+      }
     }
     auto f = seg.log_file();
     if (!f) return std::move(f).error();
     FERRY_TRY((*f)->datasync());  // what recovery kept is now durable, whatever happened before
+  }
+  // Everything kept is durable now: only the active segment can take unsynced bytes.
+  recovery_point_ = point.value_or(Offset(-1));
+  if (recovery_point_ != active().base()) {
+    // Best effort (a full disk must not keep the log from opening): an older value on disk
+    // only makes the next recovery scan more.
+    if (auto st = write_recovery_point(active().base()); !st) {
+      FERRY_LOG(warn, "storage", "%s: writing %s: %s", dir_.c_str(), kRecoveryPointFile,
+                st.error().to_string().c_str());
+    }
   }
   Segment& last = active();
   end_offset_ = last.next_offset();
@@ -153,11 +186,30 @@ uint64_t Log::size_bytes() const noexcept {
   return total;
 }
 
-bool Log::sealed_segments_durable() const {
-  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
-    if (segments_[i]->durable_size() < segments_[i]->size()) return false;
+std::optional<Offset> Log::read_recovery_point() const {
+  const std::string path = dir_ + "/" + kRecoveryPointFile;
+  if (!platform::exists(path)) return std::nullopt;
+  auto f = platform::File::open(path, platform::File::Mode::read_only);
+  if (!f) return std::nullopt;
+  char buf[32] = {};
+  auto n = f->pread_some({reinterpret_cast<std::byte*>(buf), sizeof buf - 1}, 0);
+  if (!n || *n < 2 || buf[*n - 1] != '\n') {
+    FERRY_LOG(warn, "storage", "%s: unreadable, scanning every segment's tail", path.c_str());
+    return Offset(INT64_MIN);
   }
-  return true;
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(buf, buf + *n - 1, value);
+  if (ec != std::errc() || ptr != buf + *n - 1) {
+    FERRY_LOG(warn, "storage", "%s: unreadable, scanning every segment's tail", path.c_str());
+    return Offset(INT64_MIN);
+  }
+  return Offset(value);
+}
+
+Status Log::write_recovery_point(Offset base) {
+  FERRY_TRY(write_recovery_point_file(dir_, base));
+  recovery_point_ = base;
+  return {};
 }
 
 bool Log::should_roll(size_t next_batch_bytes) const {
@@ -167,15 +219,19 @@ bool Log::should_roll(size_t next_batch_bytes) const {
   bool full = seg.size() + next_batch_bytes > limit;
   bool old = clock_->now_ms() - seg.created_ms() >= config_.segment_ms;
   bool offsets_exhausted = end_offset_ - seg.base() > int64_t{INT32_MAX} / 2;
-  if (!full && !old && !offsets_exhausted) return false;
-  // Keep at most one sealed segment that is not yet durable, so recovery only needs to look at
-  // the last two. The active segment grows a little past segment.bytes meanwhile.
-  return sealed_segments_durable() || seg.size() + next_batch_bytes > kMaxSegmentBytes;
+  // A roll does not wait for older segments to be durable: the recovery point (advanced by
+  // the flush that syncs them) tells recovery where unsynced bytes can start.
+  return full || old || offsets_exhausted;
 }
 
 Status Log::roll(Offset new_base) {
   auto seg = std::make_unique<Segment>(dir_, new_base, 0, *pool_, config_.index_interval_bytes);
-  FERRY_TRY(seg->create(config_.preallocate_bytes));
+  if (auto st = seg->create(config_.preallocate_bytes); !st) {
+    // A file created before the reservation failed (a full disk) must not block the next try.
+    if (st.error().code() != Errc::already_exists)
+      (void)platform::remove_file_durable(seg->log_path());
+    return st;
+  }
   seg->set_created_ms(clock_->now_ms());
   seg->set_next_offset(new_base);
   bool had_segments = !segments_.empty();
@@ -213,13 +269,26 @@ Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions o
   }
   protocol::BatchView stored = recompressed.empty() ? in : protocol::BatchView(recompressed);
 
-  if (should_roll(stored.size())) FERRY_TRY(roll(end_offset_));
+  if (full_ && clock_->now_ms() < full_probe_ms_) {
+    return Error(Errc::no_space, dir_ + ": disk full, appends paused until space is freed");
+  }
+  if (should_roll(stored.size())) {
+    if (auto st = roll(end_offset_); !st) {
+      if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
+      return std::move(st).error();
+    }
+  }
   Offset base = end_offset_;
   if (auto st = active().append(stored, base); !st) {
+    if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
     // The file may hold a partial batch now; refuse further appends until reopened (recovery
     // truncates the partial tail).
     fail(st.error());
     return std::move(st).error();
+  }
+  if (full_) {
+    full_ = false;
+    FERRY_LOG(info, "storage", "%s: appends resumed, the disk has space again", dir_.c_str());
   }
   AppendInfo info;
   info.base_offset = base;
@@ -306,6 +375,8 @@ std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
   job->dir = dir_;
   job->sync_dir = dir_dirty_;
   job->synced_to = end_offset_;
+  // Every segment before the active one is synced in full by this job (no other flush runs).
+  if (active().base() > recovery_point_) job->recovery_point = active().base();
   dir_dirty_ = false;
   unflushed_records_ = 0;
   return job;
@@ -328,6 +399,15 @@ void Log::complete_flush(FlushJob& job) {
     }
   }
   durable_offset_ = std::max(durable_offset_, job.synced_to);
+  if (job.recovery_point) {
+    if (job.recovery_point_result) {
+      recovery_point_ = std::max(recovery_point_, *job.recovery_point);
+    } else {
+      // The data is durable; only the hint is stale (recovery scans more). Tried again later.
+      FERRY_LOG(warn, "storage", "%s: writing %s: %s", dir_.c_str(), kRecoveryPointFile,
+                job.recovery_point_result.error().to_string().c_str());
+    }
+  }
   ++flush_count_;
   fire_waiters();
   if (flush_wanted_) {
@@ -346,6 +426,23 @@ void Log::fire_waiters() {
                            std::make_move_iterator(waiters_.begin() + static_cast<long>(ready)));
   waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<long>(ready));
   for (auto& w : done) w.cb(Status{});  // callbacks may append or flush again
+}
+
+// A write found the disk full: cut the partial batch (if any) so the file ends with a whole
+// batch again, and pause appends. Durable data and pending durability waits are untouched.
+Error Log::enter_full(Error error) {
+  Segment& seg = active();
+  if (auto st = seg.truncate(seg.size()); !st) {
+    fail(st.error());
+    return error;
+  }
+  if (!full_) {
+    FERRY_LOG(warn, "storage", "%s: disk full, appends paused until space is freed: %s",
+              dir_.c_str(), error.to_string().c_str());
+  }
+  full_ = true;
+  full_probe_ms_ = clock_->now_ms() + kFullProbeIntervalMs;
+  return error;
 }
 
 void Log::fail(Error error) {

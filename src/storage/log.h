@@ -13,6 +13,12 @@
 //
 // Errors are sticky: after a failed write or fsync the log refuses appends with failed_state,
 // fails pending durability callbacks, and keeps serving reads of what it holds.
+// Except a full disk: a write that fails with ENOSPC (or EDQUOT) is cut back to the last whole
+// batch and the log becomes "full": appends fail with no_space (Kafka's retriable
+// KAFKA_STORAGE_ERROR) without touching the disk, except one probe append per
+// kFullProbeIntervalMs, which resumes appends (logged at INFO) once space was freed. Reads,
+// flushes and retention go on while full. An fsync that fails, with ENOSPC or otherwise, stays
+// sticky: what reached the disk is then unknown.
 #pragma once
 
 #include <uv.h>
@@ -78,10 +84,11 @@ struct LogOptions {
 
 class Log : public std::enable_shared_from_this<Log> {
  public:
-  // Opens (creating if needed) the log in `dir`, recovering its tail: the last segment (and the
-  // one before it, which may still have been unsynced at a roll) is scanned from its last index
-  // entry; a torn or corrupt tail is truncated at the last valid batch and logged. Earlier
-  // segments are not read. Missing or inconsistent index files are rebuilt.
+  // Opens (creating if needed) the log in `dir`, recovering its tail: every segment from the
+  // recovery point on (the file `recovery.point`: all segments below it were durable in full),
+  // and at least the last two, is scanned from its last index entry; a torn or corrupt tail is
+  // truncated at the last valid batch and logged, and segments after a truncated one are
+  // removed. Earlier segments are not read. Missing or inconsistent index files are rebuilt.
   static Result<std::shared_ptr<Log>> open(const std::string& dir, const LogConfig& config,
                                            const LogOptions& options = {});
   ~Log();
@@ -118,6 +125,9 @@ class Log : public std::enable_shared_from_this<Log> {
   uint64_t flush_count() const noexcept { return flush_count_; }
   // The sticky error, if the log has failed.
   const std::optional<Error>& failure() const noexcept { return failure_; }
+  // Whether appends are paused because the disk was full at the last write.
+  bool full() const noexcept { return full_; }
+  static constexpr int64_t kFullProbeIntervalMs = 1000;
 
   // Requests a flush of everything appended so far; `done` (may be empty) fires on the loop when
   // it is durable. Inline when the log has no loop.
@@ -142,12 +152,14 @@ class Log : public std::enable_shared_from_this<Log> {
   Status recover();
   Status roll(Offset new_base);
   bool should_roll(size_t next_batch_bytes) const;
-  bool sealed_segments_durable() const;
+  std::optional<Offset> read_recovery_point() const;
+  Status write_recovery_point(Offset base);
   void schedule_flush(bool now);
   std::unique_ptr<FlushJob> prepare_flush();
   void complete_flush(FlushJob& job);
   void fire_waiters();
   void fail(Error error);
+  Error enter_full(Error error);
   Segment& active() { return *segments_.back(); }
   size_t segment_index_for(Offset offset) const;
   Offset segment_end(size_t i) const;
@@ -167,7 +179,12 @@ class Log : public std::enable_shared_from_this<Log> {
   bool flush_wanted_ = false;  // another flush was asked for while one ran
   bool closed_ = false;
   bool dir_dirty_ = false;  // a segment file was created since the last directory fsync
+  // The base of the oldest segment that may hold bytes not yet durable, as last written to
+  // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
+  Offset recovery_point_{0};
   std::optional<Error> failure_;
+  bool full_ = false;
+  int64_t full_probe_ms_ = 0;  // when appends may next try the disk while full
   struct Waiter {
     Offset until;  // durable once durable_offset_ >= until
     DurableCallback cb;

@@ -37,6 +37,19 @@ Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)
   auto names = platform::list_dir(logs_dir_);
   if (!names) return std::move(names).error();
   for (const auto& name : *names) {
+    if (auto kind = parse_set_aside_dir_name(name)) {
+      if (*kind == SetAside::deleted) {
+        FERRY_LOG(info, "storage", "%s/%s: finishing the deletion of a deleted topic's partition",
+                  logs_dir_.c_str(), name.c_str());
+        FERRY_TRY(platform::remove_tree(logs_dir_ + "/" + name));
+        FERRY_TRY(platform::sync_dir(logs_dir_));
+      } else {
+        FERRY_LOG(warn, "storage",
+                  "%s/%s: quarantined partition data is kept; remove it with `ferry data prune`",
+                  logs_dir_.c_str(), name.c_str());
+      }
+      continue;
+    }
     auto tp = parse_partition_dir_name(name);
     if (!tp) {
       FERRY_LOG(warn, "storage", "%s/%s: not a partition directory, ignored", logs_dir_.c_str(),
@@ -55,24 +68,95 @@ std::shared_ptr<Log> LogManager::get(const TopicPartition& tp) const {
   return it == logs_.end() ? nullptr : it->second;
 }
 
+std::string LogManager::dir_of(const TopicPartition& tp) const {
+  return logs_dir_ + "/" + partition_dir_name(tp);
+}
+
 Result<std::shared_ptr<Log>> LogManager::get_or_create(const TopicPartition& tp,
-                                                       const LogConfig& config) {
+                                                       const LogConfig& config,
+                                                       const std::string& topic_id) {
   if (auto existing = get(tp)) return existing;
-  auto log = Log::open(logs_dir_ + "/" + partition_dir_name(tp), config, options_);
+  const std::string dir = dir_of(tp);
+  // The identity goes in before the first segment, so a directory with data always says
+  // whose data it is (a crash in between leaves an empty directory, adopted at the next start).
+  FERRY_TRY(platform::create_dirs(dir));
+  if (!platform::exists(dir + "/" + kPartitionIdentityFile)) {
+    FERRY_TRY(write_partition_identity(dir, PartitionIdentity{topic_id, tp.topic, tp.partition}));
+  }
+  auto log = Log::open(dir, config, options_);
   if (!log) return std::move(log).error();
   logs_[tp] = *log;
   return log;
 }
 
-Status LogManager::remove(const TopicPartition& tp) {
+Status LogManager::set_aside(const TopicPartition& tp, const std::string& topic_id, SetAside kind,
+                             std::string* path) {
   auto it = logs_.find(tp);
-  std::string dir = logs_dir_ + "/" + partition_dir_name(tp);
   if (it != logs_.end()) {
     it->second->close();
     logs_.erase(it);
   }
-  FERRY_TRY(platform::remove_tree(dir));
+  const std::string dir = dir_of(tp);
+  *path = logs_dir_ + "/" + set_aside_dir_name(partition_dir_name(tp), topic_id, kind);
+  if (!platform::exists(dir)) return {};
+  if (platform::exists(*path)) FERRY_TRY(platform::remove_tree(*path));  // an earlier attempt
+  return platform::rename_durable(dir, *path);
+}
+
+namespace {
+
+// Removes a tombstone on the thread pool; errors are logged (open_all retries at next start).
+struct RemoveTreeJob {
+  uv_work_t req{};
+  std::string path;
+  std::string logs_dir;
+  Status result;
+};
+
+void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string logs_dir) {
+  auto job = std::make_unique<RemoveTreeJob>();
+  job->path = std::move(path);
+  job->logs_dir = std::move(logs_dir);
+  job->req.data = job.get();
+  int rc = uv_queue_work(
+      loop, &job->req,
+      [](uv_work_t* req) {  // thread pool: touches only the job
+        auto* j = static_cast<RemoveTreeJob*>(req->data);
+        j->result = platform::remove_tree(j->path);
+        if (j->result) j->result = platform::sync_dir(j->logs_dir);
+      },
+      [](uv_work_t* req, int) {  // loop
+        std::unique_ptr<RemoveTreeJob> j(static_cast<RemoveTreeJob*>(req->data));
+        if (!j->result) {
+          FERRY_LOG(warn, "storage", "removing %s failed (retried at next start): %s",
+                    j->path.c_str(), j->result.error().to_string().c_str());
+        }
+      });
+  if (rc != 0) {
+    FERRY_LOG(warn, "storage", "removing %s is left to the next start: %s", job->path.c_str(),
+              uv_strerror(rc));
+    return;
+  }
+  (void)job.release();  // owned by the completion callback
+}
+
+}  // namespace
+
+Status LogManager::remove(const TopicPartition& tp, const std::string& topic_id) {
+  std::string tombstone;
+  FERRY_TRY(set_aside(tp, topic_id, SetAside::deleted, &tombstone));
+  if (!platform::exists(tombstone)) return {};
+  if (options_.loop != nullptr) {
+    remove_tree_in_background(options_.loop, tombstone, logs_dir_);
+    return {};
+  }
+  FERRY_TRY(platform::remove_tree(tombstone));
   return platform::sync_dir(logs_dir_);
+}
+
+Status LogManager::quarantine(const TopicPartition& tp, const std::string& topic_id) {
+  std::string path;
+  return set_aside(tp, topic_id, SetAside::stray, &path);
 }
 
 Result<RetentionResult> LogManager::apply_retention(

@@ -2,6 +2,10 @@
 //
 // Opens every partition directory found at start-up (recovering each tail), creates and deletes
 // partition logs, and runs retention across them. Owns the FilePool the logs share.
+// Deleting a partition renames its directory to a tombstone ("<dir>.<topic id>-delete", see
+// partition_identity.h), fsyncs DATA/logs, then removes the tree (on the thread pool when the
+// log options have a loop). Tombstones left by a crash are removed by open_all(); nothing else
+// under DATA/logs is ever removed by the broker.
 // Threading: loop thread only, like Log.
 #pragma once
 
@@ -13,6 +17,7 @@
 #include <utility>
 
 #include "storage/log.h"
+#include "storage/partition_identity.h"
 
 namespace ferry::storage {
 
@@ -35,15 +40,26 @@ class LogManager {
   LogManager(const LogManager&) = delete;
   LogManager& operator=(const LogManager&) = delete;
 
-  // Opens every partition directory under logs_dir with `config_for(tp)`.
+  // Removes tombstones of deleted partitions, then opens every partition directory under
+  // logs_dir with `config_for(tp)`. Quarantined directories are left alone (logged).
   Status open_all(const std::function<LogConfig(const TopicPartition&)>& config_for);
 
   // The log of `tp`, or nullptr.
   std::shared_ptr<Log> get(const TopicPartition& tp) const;
-  // Opens or creates the log of `tp`.
-  Result<std::shared_ptr<Log>> get_or_create(const TopicPartition& tp, const LogConfig& config);
-  // Closes the log and removes its directory.
-  Status remove(const TopicPartition& tp);
+  // Opens or creates the log of `tp`. A new directory gets its identity file (topic id
+  // `topic_id`) before its first segment.
+  Result<std::shared_ptr<Log>> get_or_create(const TopicPartition& tp, const LogConfig& config,
+                                             const std::string& topic_id);
+  // Closes the log, renames its directory to the tombstone name (durably) and removes the
+  // tombstone (asynchronously with a loop). An error means the directory is still in place.
+  Status remove(const TopicPartition& tp, const std::string& topic_id);
+  // Closes the log and renames its directory to the quarantine name (durably); its files are
+  // kept until an operator prunes them.
+  Status quarantine(const TopicPartition& tp, const std::string& topic_id);
+
+  // DATA/logs/<topic>-<partition>.
+  std::string dir_of(const TopicPartition& tp) const;
+  const std::string& logs_dir() const noexcept { return logs_dir_; }
 
   // Retention over all logs; `floor_for` gives each partition's keep-until-mirrored floor.
   Result<RetentionResult> apply_retention(
@@ -57,6 +73,9 @@ class LogManager {
   FilePool& pool() { return pool_; }
 
  private:
+  Status set_aside(const TopicPartition& tp, const std::string& topic_id, SetAside kind,
+                   std::string* path);
+
   std::string logs_dir_;
   LogOptions options_;
   FilePool pool_;

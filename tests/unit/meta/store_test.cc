@@ -218,6 +218,34 @@ TEST(MetaStore, MigratesAnOlderDatabaseForward) {
   EXPECT_EQ(open_sync(path, std::span(next).first(next.size() - 1))->schema_version(), v);
 }
 
+TEST(MetaStore, TopicIdsAreStoredAndVersion2RowsGetAnEmptyOne) {
+  test::TempDir dir;
+  std::string path = dir.file("meta.db");
+  {  // a version 2 database with one topic
+    auto s = open_sync(path, builtin_migrations().first(2));
+    ASSERT_EQ(s->schema_version(), 2);
+    s->close();
+    auto db = Db::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        db->exec("INSERT INTO topics (name, partitions, created_ms) VALUES ('old', 1, 5)").ok());
+  }
+  auto s = open_sync(path);
+  EXPECT_EQ(s->schema_version(), 3);
+  EXPECT_EQ(s->get_topic("old")->value().topic_id, "");
+  ASSERT_TRUE(s->submit_sync({Mutation::set_topic_id("old", "AAAAAAAAAAAAAAAAAAAAAA")}).ok());
+  EXPECT_EQ(s->get_topic("old")->value().topic_id, "AAAAAAAAAAAAAAAAAAAAAA");
+  EXPECT_EQ(s->submit_sync({Mutation::set_topic_id("nope", "x")}).error().code(), Errc::not_found);
+  TopicRecord t = topic("new", 2);
+  t.topic_id = "BBBBBBBBBBBBBBBBBBBBBB";
+  ASSERT_TRUE(s->submit_sync({Mutation::create_topic(t)}).ok());
+  auto all = s->list_topics();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].topic_id, "BBBBBBBBBBBBBBBBBBBBBB");
+  EXPECT_EQ((*all)[1].topic_id, "AAAAAAAAAAAAAAAAAAAAAA");
+}
+
 TEST(MetaStore, AFileThatIsNotADatabaseFailsClearly) {
   test::TempDir dir;
   std::string path = dir.file("meta.db");
