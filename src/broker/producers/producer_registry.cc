@@ -206,7 +206,11 @@ void ProducerRegistry::housekeeping() {
 
 void ProducerRegistry::close(std::function<void()> done) {
   close_done_ = std::move(done);
+  // A snapshot can complete inside housekeeping() (a failed log answers its flush at once):
+  // count this call as in flight so `done` fires once, after every snapshot it starts.
+  ++snapshots_in_flight_;
   housekeeping();
+  --snapshots_in_flight_;
   if (snapshots_in_flight_ == 0 && close_done_) {
     auto d = std::move(close_done_);
     close_done_ = nullptr;
