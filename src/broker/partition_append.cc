@@ -26,7 +26,7 @@ using protocol::Compression;
 
 // Compressed bytes in one partition's batches from which their records are checked on libuv's
 // thread pool instead of the loop (docs/benchmarks.md has the cost per codec and size).
-constexpr size_t kOffLoopBytes = 64u << 10;
+constexpr size_t kOffLoopBytes = 32u << 10;
 
 // Marks a batch as LogAppendTime with `now_ms` as its max timestamp, as Kafka's broker does for
 // topics with message.timestamp.type=LogAppendTime, and recomputes the CRC.
