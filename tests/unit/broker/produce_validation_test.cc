@@ -223,5 +223,21 @@ TEST_F(ProduceValidationTest, AppendsKeepRequestOrderWhileLargeBatchesAreChecked
   EXPECT_EQ(fetch_all("order", 0, err), (std::pair<int64_t, int>{14, 14}));
 }
 
+// Produce v0-2 may carry several batches per partition: one bad batch refuses them all, and
+// none is stored (the append used to store the ones before it).
+TEST_F(ProduceValidationTest, ABadBatchAmongSeveralStoresNone) {
+  create_topic("several", 1);
+  auto records = ferry::test::make_batch(2, "a");
+  auto bad = ferry::test::make_batch(2, "b");
+  bad.back() = std::byte{0x7F};  // the last record's header count no longer fits
+  refresh_crc(bad);
+  records.insert(records.end(), bad.begin(), bad.end());
+  auto req = produce_request("several", {{0, &records}});
+  auto resp = call<ProduceResponse>(ApiKey::produce, 2, req);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 87);
+  int16_t err = -1;
+  EXPECT_EQ(fetch_all("several", 0, err).first, 0);
+}
+
 }  // namespace
 }  // namespace ferry::broker::test
