@@ -22,9 +22,12 @@ struct AppendOutcome {
 };
 
 // Validates and appends `records` (the RECORDS field of a Produce v`produce_version` request,
-// which the caller owns and which may be rewritten in place) to topic/partition. `done` fires
-// once: right away after the write (or the error) unless `durable`, in which case after the
-// bytes reach the disk (acks=all). Loop thread.
+// which may be rewritten in place and must stay valid until `done` fires: the caller keeps it
+// alive through `done`'s captures) to topic/partition, as protocol/batch_validator.h describes.
+// `done` fires once, on the loop: after the write (or the error) unless `durable`, in which case
+// after the bytes reach the disk (acks=all). Compressed batches of 32 KiB and more are checked on
+// libuv's thread pool first, so `done` may fire after this returns even for acks=1; a
+// partition's appends are still written in the order of the calls. Loop thread.
 void append_partition(Broker& broker, const std::string& topic, int32_t partition,
                       std::span<std::byte> records, int16_t produce_version, bool durable,
                       std::function<void(AppendOutcome)> done);

@@ -62,9 +62,9 @@ const char* parse_headers(std::span<const std::byte>& body, std::vector<Record::
 }
 
 // Parses one length-prefixed record from the front of `in`, advancing it. Every field is
-// bounds-checked; `out` (optional) receives the record. Without `out` nothing is allocated, so
-// validation costs a walk over the varints.
-const char* parse_record(std::span<const std::byte>& in, Record* out) {
+// bounds-checked; `out` receives the record, or with `delta_only` just its offsetDelta (nothing
+// is allocated then, so validation costs a walk over the varints).
+const char* parse_record(std::span<const std::byte>& in, Record* out, bool delta_only) {
   auto length = read_varint(in);
   if (!length || *length <= 0 || static_cast<size_t>(*length) > in.size()) {
     return "bad record length";
@@ -81,12 +81,12 @@ const char* parse_record(std::span<const std::byte>& in, Record* out) {
   if (!take_bytes(body, &key) || !take_bytes(body, &value)) {
     return "bad record key or value length";
   }
-  if (const char* e = parse_headers(body, out != nullptr ? &out->headers : nullptr)) return e;
+  if (const char* e = parse_headers(body, delta_only ? nullptr : &out->headers)) return e;
   if (!body.empty()) return "record longer than its fields";
-  if (out != nullptr) {
+  out->offset_delta = *od;
+  if (!delta_only) {
     out->attributes = attributes;
     out->timestamp_delta = *ts;
-    out->offset_delta = *od;
     out->key = key;
     out->value = value;
   }
@@ -94,17 +94,27 @@ const char* parse_record(std::span<const std::byte>& in, Record* out) {
 }
 
 // Walks an uncompressed records section: exactly `count` records that use every byte. Appends
-// them to `out` when given.
-Status parse_records(std::span<const std::byte> in, int32_t count, std::vector<Record>* out) {
+// them to `out` when given. With `check_deltas`, offset deltas must increase strictly and stay
+// within [0, last_delta]: true of every batch Kafka writes, compacted ones included.
+Status parse_records(std::span<const std::byte> in, int32_t count, std::vector<Record>* out,
+                     bool check_deltas = false, int32_t last_delta = 0) {
   if (count < 0) return corrupt("negative recordCount");
   if (static_cast<size_t>(count) > in.size() / kMinRecordSize) {
     return corrupt("recordCount " + std::to_string(count) + " does not fit the records section");
   }
   if (out != nullptr) out->reserve(static_cast<size_t>(count));
+  int64_t previous = -1;
   for (int32_t i = 0; i < count; ++i) {
     Record r;
-    if (const char* e = parse_record(in, out != nullptr ? &r : nullptr)) {
+    if (const char* e = parse_record(in, &r, out == nullptr)) {
       return corrupt("record " + std::to_string(i) + ": " + e);
+    }
+    if (check_deltas) {
+      if (r.offset_delta <= previous || r.offset_delta > last_delta) {
+        return corrupt("record " + std::to_string(i) + ": offsetDelta " +
+                       std::to_string(r.offset_delta) + " out of order or past lastOffsetDelta");
+      }
+      previous = r.offset_delta;
     }
     if (out != nullptr) out->push_back(std::move(r));
   }
@@ -172,13 +182,17 @@ Status validate_batch(std::span<const std::byte> bytes) {
   // says the bytes are the producer's, not that they are well-formed, and consumers must be
   // able to decode whatever the log serves.
   if (v.compression() == Compression::none) {
-    return parse_records(v.records_bytes(), v.record_count(), nullptr);
+    return check_records(v.records_bytes(), v.record_count(), v.last_offset_delta());
   }
   // Compressed records are stored and served as they came; only their presence is checked.
   if (v.record_count() > 0 && v.records_bytes().empty()) {
     return corrupt("compressed batch without data");
   }
   return {};
+}
+
+Status check_records(std::span<const std::byte> records, int32_t count, int32_t last_offset_delta) {
+  return parse_records(records, count, nullptr, true, last_offset_delta);
 }
 
 void set_producer_fields(std::span<std::byte> batch, ProducerId pid, int16_t epoch,

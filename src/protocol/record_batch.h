@@ -125,12 +125,18 @@ class BatchView {
 // CRC32C over bytes [21, end) of a batch of at least 61 bytes.
 uint32_t compute_batch_crc(std::span<const std::byte> batch) noexcept;
 
-// Validates one complete batch: size >= 61 and == 12 + batchLength, magic 2, CRC, a record
-// count >= 0 with lastOffsetDelta consistent with it, a known codec, and for uncompressed
-// batches that the records parse and their number equals recordCount. Never trusts a length
-// field before checking it against `bytes`. Errors are Errc::corrupt (or unsupported for an
-// unknown codec/magic).
+// Validates one complete batch as storage needs it: size >= 61 and == 12 + batchLength, magic 2,
+// CRC, a record count >= 0 with lastOffsetDelta consistent with it, a known codec, and for
+// uncompressed batches check_records. Never trusts a length field before checking it against
+// `bytes`. Errors are Errc::corrupt (or unsupported for an unknown codec/magic). The stricter
+// rules for batches a client produces are in protocol/batch_validator.h.
 Status validate_batch(std::span<const std::byte> bytes);
+
+// Checks an uncompressed records section: exactly `count` well-formed records (lengths, varints,
+// key, value and headers within bounds) that use every byte, with offset deltas strictly
+// increasing within [0, last_offset_delta] (true of every batch Kafka writes, compacted ones
+// included). Allocates nothing. Errors are Errc::corrupt.
+Status check_records(std::span<const std::byte> records, int32_t count, int32_t last_offset_delta);
 
 // Given the bytes at the start of a buffer, returns the size of the first batch as declared by
 // its header (12 + batchLength), or nullopt if fewer than 12 bytes are available or the declared

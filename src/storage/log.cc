@@ -481,14 +481,21 @@ Result<ReadResult> Log::read(Offset from, size_t max_bytes, std::optional<Offset
     if (r.next_offset >= seg_end) continue;
     size_t budget = max_bytes > r.data.size() ? max_bytes - r.data.size() : 0;
     if (!r.data.empty() && budget == 0) break;
-    auto next =
-        segments_[i]->read(r.next_offset, budget, upper, r.data, &r.batch_count, kScanLimit);
+    const size_t at = r.data.size();
+    uint64_t position = 0;
+    auto next = segments_[i]->read(r.next_offset, budget, upper, r.data, &r.batch_count, kScanLimit,
+                                   &position);
     if (!next) return std::move(next).error();
+    if (r.data.size() > at) r.sources.push_back({segments_[i]->base(), position, at});
     bool whole_segment = *next >= seg_end;
     r.next_offset = std::max(r.next_offset, *next);
     if (!whole_segment) break;  // budget or upper bound reached inside this segment
   }
   return r;
+}
+
+std::string Log::segment_path(Offset segment) const {
+  return dir_ + "/" + segment_file_name(segment, SegmentFile::log);
 }
 
 Result<std::optional<Offset>> Log::offset_for_timestamp(int64_t timestamp_ms) {

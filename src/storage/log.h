@@ -67,6 +67,14 @@ struct ReadResult {
   std::vector<std::byte> data;  // whole batches, back to back
   Offset next_offset;           // the offset after the last batch returned
   size_t batch_count = 0;
+  // Where the bytes came from, one entry per segment read, in order: data[data_offset...] was
+  // read from the segment with base `segment` at file position `position` (for error reports).
+  struct Source {
+    Offset segment;
+    uint64_t position = 0;
+    size_t data_offset = 0;
+  };
+  std::vector<Source> sources;
 };
 
 struct RetentionResult {
@@ -106,6 +114,8 @@ class Log : public std::enable_shared_from_this<Log> {
   // `from == log end` returns no data.
   Result<ReadResult> read(Offset from, size_t max_bytes,
                           std::optional<Offset> upper_bound = std::nullopt);
+  // The path of the segment file with base offset `segment` (it need not exist any more).
+  std::string segment_path(Offset segment) const;
 
   // ListOffsets by timestamp: the offset of the first record with timestamp >= `timestamp_ms`,
   // or nullopt if there is none.

@@ -267,7 +267,7 @@ uint64_t Segment::index_position_for_timestamp(int64_t timestamp) const {
 }
 
 Result<Offset> Segment::read(Offset from, size_t budget, Offset upper, std::vector<std::byte>& out,
-                             size_t* batches, uint32_t max_batch_bytes) {
+                             size_t* batches, uint32_t max_batch_bytes, uint64_t* start_position) {
   FERRY_TRY(ensure_index(max_batch_bytes));
   auto f = log_file();
   if (!f) return std::move(f).error();
@@ -288,6 +288,7 @@ Result<Offset> Segment::read(Offset from, size_t budget, Offset upper, std::vect
     if (first.last_offset >= from) break;
     pos += first.size;
   }
+  if (start_position != nullptr) *start_position = pos;
   // Copy whole batches from there in one read, then cut at the last one that fits.
   size_t limit = out.empty() ? std::max<size_t>(budget, first.size) : budget;
   size_t want = static_cast<size_t>(std::min<uint64_t>(limit, size_ - pos));
@@ -303,6 +304,7 @@ Result<Offset> Segment::read(Offset from, size_t budget, Offset upper, std::vect
   while (used + bl::kHeaderSize <= *n) {
     ScannedBatch b = decode_header(out.data() + old + used, pos + used);
     if (b.size < bl::kHeaderSize) {
+      if (used > 0) break;  // the batches before a damaged header are still served
       out.resize(old);
       return bad(pos + used);
     }

@@ -85,9 +85,11 @@ class Segment {
 
   // Reads whole batches starting at the one holding `from`: appends to `out`, at most
   // `budget` bytes unless `out` is empty (then the first batch is returned whole), only batches
-  // that end at or below `upper`. Returns the offset after the last batch appended (or `from`).
+  // that end at or below `upper`. Returns the offset after the last batch appended (or `from`);
+  // `start_position` (optional) receives the file position the appended bytes begin at.
   Result<Offset> read(Offset from, size_t budget, Offset upper, std::vector<std::byte>& out,
-                      size_t* batches, uint32_t max_batch_bytes);
+                      size_t* batches, uint32_t max_batch_bytes,
+                      uint64_t* start_position = nullptr);
 
   // Truncates the .log (and index) to `position`.
   Status truncate(uint64_t position);

@@ -11,18 +11,90 @@
 // rebuilt from scratch when appends bring min_bytes or the wait ends. Errors answer at once.
 // Fetch sessions (KIP-227): every response carries session id 0, i.e. no session was created, so
 // clients keep sending full fetches; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+//
+// Every batch read is checked (framing and CRC32C) before it is sent: a batch damaged on disk is
+// never handed out. The batches before it are served; a fetch that starts at it is answered
+// CORRUPT_MESSAGE for that partition (docs/protocol.md says why), and the segment file and
+// byte position are logged at ERROR, once per position and minute.
 #include "protocol/messages/fetch.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "common/log.h"
+#include "protocol/batch_validator.h"
 #include "protocol/legacy_message_set.h"
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
 namespace {
+
+// Logs a damaged batch at ERROR the first time its position is read, then at most once a minute
+// per position with the number of refused reads in between. Loop thread only (one table per
+// loop thread); bounded to 1024 positions.
+// `where` names the segment file and byte position.
+void report_damaged_batch(const std::string& where, int64_t offset, const std::string& why,
+                          int64_t now_ms) {
+  struct Seen {
+    int64_t logged_ms = 0;
+    uint64_t suppressed = 0;
+  };
+  thread_local std::map<std::string, Seen> seen;
+  constexpr int64_t kEveryMs = 60'000;
+  auto it = seen.find(where);
+  if (it != seen.end() && now_ms - it->second.logged_ms < kEveryMs) {
+    ++it->second.suppressed;
+    return;
+  }
+  if (it == seen.end()) {
+    if (seen.size() >= 1024) seen.clear();
+    it = seen.emplace(where, Seen{}).first;
+  }
+  FERRY_LOG(error, "fetch",
+            "%s: damaged record batch (from offset %" PRId64
+            "): %s; not served, fetches from it get CORRUPT_MESSAGE (%" PRIu64
+            " more reads refused since the last report)",
+            where.c_str(), offset, why.c_str(), it->second.suppressed);
+  it->second.logged_ms = now_ms;
+  it->second.suppressed = 0;
+}
+
+// Cuts `read` to its intact front (whole batches with a matching CRC32C) and reports the first
+// damaged batch. Returns false when nothing at the start is intact.
+bool keep_intact_batches(Broker& b, storage::Log& log, storage::ReadResult& read,
+                         int64_t fetch_offset) {
+  const auto intact = protocol::intact_prefix(read.data);
+  if (!intact.fault) return true;
+  // The segment and file position of the first damaged byte.
+  std::string path = log.dir();
+  uint64_t position = 0;
+  for (const auto& src : read.sources) {
+    if (src.data_offset > intact.bytes) break;
+    path = log.segment_path(src.segment);
+    position = src.position + (intact.bytes - src.data_offset);
+  }
+  int64_t offset = fetch_offset;
+  if (intact.bytes > 0) {
+    // The batch after the last intact one starts at that one's next offset.
+    size_t pos = 0;
+    while (pos < intact.bytes) {
+      const auto size =
+          protocol::declared_batch_size(std::span<const std::byte>(read.data).subspan(pos));
+      const protocol::BatchView v(std::span<const std::byte>(read.data).subspan(pos, *size));
+      offset = v.next_offset().value();
+      pos += *size;
+    }
+  }
+  report_damaged_batch(path + " at byte " + std::to_string(position), offset, *intact.fault,
+                       b.clock().now_ms());
+  read.data.resize(intact.bytes);
+  return intact.bytes > 0;
+}
 
 struct FetchState {
   Request request;
@@ -104,8 +176,18 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       limit = std::max<size_t>(limit, 1);     // the first batch comes whole anyway
       auto read = log->read(Offset(p.fetch_offset), limit);
       if (!read) {
+        if (read.error().code() == Errc::corrupt) {
+          // The message names the segment file and position.
+          report_damaged_batch(read.error().message(), p.fetch_offset, "unreadable batch header",
+                               b.clock().now_ms());
+        }
         auto e = to_kafka_error(read.error());
         rp.error_code = e.wire();
+        any_error = true;
+        continue;
+      }
+      if (!keep_intact_batches(b, *log, *read, p.fetch_offset)) {
+        rp.error_code = static_cast<int16_t>(ErrorCode::corrupt_message);
         any_error = true;
         continue;
       }
