@@ -93,7 +93,7 @@ const std::array kKeys = {
                  "a slower frame closes the connection (ferry's own key).",
           .field = &BrokerConfig::request_frame_timeout_ms},
   KeySpec{.section = Section::broker, .name = "queued.max.request.bytes", .type = Type::int64,
-          .default_value = "33554432", .min = 1048576, .max = kI64,
+          .default_value = "16777216", .min = 1048576, .max = kI64,
           .doc = "Memory for request frames being read or handled and responses not yet sent, "
                  "all connections together; when it is used up the broker stops reading "
                  "requests until responses drain. Also caps socket.request.max.bytes.",

@@ -104,8 +104,13 @@ bool Connection::reserve_frame() {
     }
     return false;
   }
-  charged_ += size;
-  if (frame_pool_ == MemoryBudget::Pool::reserve) charged_reserve_ += size;
+  if (frame_pool_ == MemoryBudget::Pool::reserve) {
+    // Held until the request's response is ready (complete()).
+    charged_reserve_ = budget_->reserve_cost(size);
+    charged_ += charged_reserve_;
+  } else {
+    charged_ += size;
+  }
   frame_reserved_ = true;
   frame_.reserve(static_cast<size_t>(size));
   frame_timing_ = true;
@@ -346,7 +351,11 @@ void Connection::complete(uint64_t seq, OutFrame frame) {
   const uint64_t request_bytes = it->request_bytes;
   const MemoryBudget::Pool request_pool = it->pool;
   it->frame = std::move(frame);
-  uncharge(request_bytes, request_pool);
+  if (request_pool == MemoryBudget::Pool::reserve) {
+    uncharge(charged_reserve_, request_pool);
+  } else {
+    uncharge(request_bytes, request_pool);
+  }
   if (closing_) return;
   flush_ready();
 }

@@ -9,8 +9,9 @@ bool MemoryBudget::try_reserve(uint64_t bytes, bool holder_empty, Pool* pool) no
     *pool = Pool::main;
     return true;
   }
-  if (holder_empty && reserve_used_ <= reserve_ && bytes <= reserve_ - reserve_used_) {
-    reserve_used_ += bytes;
+  const uint64_t cost = reserve_cost(bytes);
+  if (holder_empty && reserve_used_ <= reserve_ && cost <= reserve_ - reserve_used_) {
+    reserve_used_ += cost;
     *pool = Pool::reserve;
     return true;
   }

@@ -14,8 +14,14 @@
 //
 // Room for newcomers. An eighth of the capacity is a reserve that only connections holding no
 // charge may use, for one frame at a time, when the rest is taken; connections that pile up
-// partial frames or unread responses cannot lock a well-behaved client out. Responses are
-// charged to the main part.
+// partial frames or unread responses cannot lock a well-behaved client out. A frame admitted
+// from the reserve costs at least kReserveUnit there until its response is ready, which bounds
+// how many such requests are handled at once. Responses are charged to the main part.
+//
+// What is not bounded by the capacity: each connection that holds nothing can have one request
+// admitted from the reserve and so one response queued beyond the capacity. A client that never
+// reads keeps that response until connections.max.idle.ms closes it; max.connections times the
+// largest response is the worst case.
 //
 // No deadlock. The connection caps frames at the capacity (socket.request.max.bytes' effective
 // value), and a connection holding nothing may take a frame of any such size into the main part
@@ -52,12 +58,19 @@ class MemoryBudget {
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
+  // What a frame admitted from the reserve costs there.
+  static constexpr uint64_t kReserveUnit = 1u << 20;
+  uint64_t reserve_cost(uint64_t bytes) const noexcept {
+    const uint64_t unit = kReserveUnit < reserve_ ? kReserveUnit : reserve_;
+    return bytes > unit ? bytes : unit;
+  }
+
   uint64_t capacity() const noexcept { return capacity_; }
   uint64_t used() const noexcept { return used_ + reserve_used_; }
   size_t waiting() const noexcept { return waiters_.size(); }
 
   // Reserves `bytes` for a request frame if it fits, setting *pool. `holder_empty`: the caller
-  // holds no charge (it may then use the reserve).
+  // holds no charge (it may then use the reserve, where it is charged reserve_cost(bytes)).
   bool try_reserve(uint64_t bytes, bool holder_empty, Pool* pool) noexcept;
   // Charges a response to the main part (always succeeds; may exceed the capacity).
   void charge(uint64_t bytes) noexcept { used_ += bytes; }
