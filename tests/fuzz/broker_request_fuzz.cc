@@ -89,9 +89,9 @@ struct Harness {
   }
 
   // Runs the loop until the sentinel's response arrived (true), or the connection closed or
-  // the deadline passed (false).
-  bool await_sentinel() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  // `wait_ms` passed (false).
+  bool await_sentinel(int wait_ms = 300) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     uint8_t buf[65536];
     while (std::chrono::steady_clock::now() < deadline) {
       uv_run(&loop, UV_RUN_NOWAIT);
@@ -146,6 +146,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const uint8_t kSentinel[] = {0x00, 0x12, 0x00, 0x00, 0x7f, 0x5e, 0x5e,
                                       0x5e, 0x00, 0x04, 'f',  'u',  'z',  'z'};
   put_frame(bytes, kSentinel, sizeof kSentinel);
-  if (!h->send_all(bytes) || !h->await_sentinel()) h->connect();
+  if (!h->send_all(bytes) || !h->await_sentinel()) {
+    // A fresh connection must be answered: the broker is still serving.
+    h->connect();
+    std::vector<uint8_t> probe;
+    put_frame(probe, kSentinel, sizeof kSentinel);
+    if (!h->send_all(probe) || !h->await_sentinel(5000)) std::abort();
+  }
   return 0;
 }
