@@ -135,6 +135,9 @@ bool Connection::retry_budget() {
 
 bool Connection::check_deadlines(uint64_t now) {
   if (closing_) return false;
+  // While this side does not read (the budget is full, the client's responses pile up) the
+  // frame's clock is not the client's fault: it restarts when reading does.
+  if (frame_timing_ && (!reading_ || budget_waiting_)) frame_started_ms_ = now;
   if (frame_timing_ && !budget_waiting_ && now - frame_started_ms_ >= limits_.frame_timeout_ms) {
     FERRY_LOG_RATELIMITED(warn, "net", "request frame timeout",
                           "connection %llu from %s: request frame incomplete after %llu ms "

@@ -23,9 +23,10 @@
 // larger than the whole budget is refused like one above socket.request.max.bytes.
 //
 // Deadlines (checked by the Server's sweep, check_deadlines()). A request frame must arrive
-// whole within `frame_timeout_ms` of its first byte (time spent waiting for the budget does not
-// count); a connection with no request being handled and no byte read or written for `idle_ms`
-// is closed (connections.max.idle.ms).
+// whole within `frame_timeout_ms` of its first byte (time this side spends not reading, waiting
+// for the budget or for the client to read its responses, does not count); a connection with no
+// request being handled and no byte read or written for `idle_ms` is closed
+// (connections.max.idle.ms).
 //
 // Each request gets its own frame buffer, sized from its size prefix. Small requests are copied
 // into it from a read buffer shared by all connections; the missing part of a large one is read
