@@ -1,6 +1,7 @@
 // libFuzzer target for the broker's request path over a real socket: framing in net::Connection,
 // header decoding and API dispatch in Broker::on_request, and every handler behind it, on a
-// broker with a data directory of its own (created once per process under $TMPDIR).
+// broker with a data directory of its own (created once per process under $TMPDIR, removed at
+// exit).
 //
 // Input: one request frame's contents (header and body, as a client sends them after the size
 // prefix). The target adds a correct size prefix, sends the frame on a loopback connection,
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -136,6 +138,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* h = [] {
     auto* harness = new Harness;
     harness->connect();
+    // libFuzzer ends with exit(): the data directory goes with the process.
+    static std::string dir = harness->data_dir;
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
     return harness;
   }();
   // Frames shorter than a request header are refused by the framing itself: keep them, they
