@@ -2,6 +2,7 @@
 // value against the key table. Errors read "<file>:<line>: <key>: <what is wrong>".
 #include "config/broker_config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -252,6 +253,11 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     }
     assign_broker_field(*key, *text, config);
     if (leaf.name == "listen") listen_line = leaf.line;
+    if (leaf.name == "max.connections.per.ip.overrides") {
+      if (auto parsed = parse_connection_overrides(*text); !parsed) {
+        problem(leaf.line, leaf.name, parsed.error().message());
+      }
+    }
     if (leaf.name == "advertised") {
       advertised_set = true;
       if (is_wildcard(config.advertised)) {
@@ -281,6 +287,40 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     return Error(Errc::invalid_argument, std::move(message));
   }
   return config;
+}
+
+Result<std::map<std::string, int32_t>> parse_connection_overrides(std::string_view text) {
+  std::map<std::string, int32_t> out;
+  text = trim(text);
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = trim(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return Error(Errc::invalid_argument,
+                   "expected address:count, got \"" + std::string(item) + "\"");
+    }
+    const std::string_view host = trim(item.substr(0, colon));
+    const std::string_view count_text = trim(item.substr(colon + 1));
+    int32_t count = -1;
+    const auto [end, ec] =
+        std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    if (ec != std::errc() || end != count_text.data() + count_text.size() || count < 0) {
+      return Error(Errc::invalid_argument, "count for " + std::string(host) +
+                                               " must be a non-negative integer, got \"" +
+                                               std::string(count_text) + "\"");
+    }
+    unsigned char addr[16];
+    const std::string host_str(host);
+    if (inet_pton(AF_INET, host_str.c_str(), addr) != 1 &&
+        inet_pton(AF_INET6, host_str.c_str(), addr) != 1) {
+      return Error(Errc::invalid_argument,
+                   "\"" + host_str + "\" is not a numeric IPv4 or IPv6 address");
+    }
+    out[host_str] = count;
+  }
+  return out;
 }
 
 Result<BrokerConfig> load_config_file(const std::filesystem::path& path) {

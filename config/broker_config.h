@@ -44,6 +44,11 @@ struct BrokerConfig {
   int32_t socket_request_max_bytes = 104857600;           // socket.request.max.bytes
   int64_t connection_max_pending_bytes = 16 << 20;        // connection.max.pending.bytes
   int32_t max_connections = 1024;                         // max.connections
+  int32_t max_connections_per_ip = 256;                   // max.connections.per.ip
+  std::string max_connections_per_ip_overrides;           // max.connections.per.ip.overrides
+  int64_t connections_max_idle_ms = 600000;               // connections.max.idle.ms
+  int32_t request_frame_timeout_ms = 30000;               // request.frame.timeout.ms
+  int64_t queued_max_request_bytes = 16 << 20;            // queued.max.request.bytes
   int32_t fetch_max_bytes = 52428800;                     // fetch.max.bytes
   int32_t group_initial_rebalance_delay_ms = 3000;        // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;              // offsets.retention.minutes
@@ -54,6 +59,10 @@ struct BrokerConfig {
 
   bool operator==(const BrokerConfig&) const = default;
 };
+
+// Parses max.connections.per.ip.overrides, "address:count,address:count" (Kafka's format;
+// IPv6 addresses as in "::1:4", the count after the last colon). Empty text: no overrides.
+Result<std::map<std::string, int32_t>> parse_connection_overrides(std::string_view text);
 
 // Parses the text of a ferry.toml. `source_name` (usually the path) prefixes error messages,
 // which read "<source>:<line>: <key>: <what is wrong>" (several problems: one per line).

@@ -69,8 +69,35 @@ const std::array kKeys = {
           .field = &BrokerConfig::connection_max_pending_bytes},
   KeySpec{.section = Section::broker, .name = "max.connections", .type = Type::int32,
           .default_value = "1024", .min = 1, .max = kI32,
-          .doc = "Most client connections open at once.",
+          .doc = "Most client connections open at once. At the limit a new client is admitted by "
+                 "closing the connection idle the longest among those with no request in "
+                 "progress.",
           .field = &BrokerConfig::max_connections},
+  KeySpec{.section = Section::broker, .name = "max.connections.per.ip", .type = Type::int32,
+          .default_value = "256", .min = 0, .max = kI32,
+          .doc = "Most connections open at once from one client address; more are refused.",
+          .field = &BrokerConfig::max_connections_per_ip},
+  KeySpec{.section = Section::broker, .name = "max.connections.per.ip.overrides",
+          .type = Type::string, .default_doc = "none",
+          .doc = "Exceptions to max.connections.per.ip: \"address:count,address:count\" with "
+                 "numeric IPv4 or IPv6 addresses.",
+          .field = &BrokerConfig::max_connections_per_ip_overrides},
+  KeySpec{.section = Section::broker, .name = "connections.max.idle.ms", .type = Type::int64,
+          .default_value = "600000", .min = 100, .max = kI64,
+          .doc = "A connection with no request in progress and nothing read or written for this "
+                 "long is closed.",
+          .field = &BrokerConfig::connections_max_idle_ms},
+  KeySpec{.section = Section::broker, .name = "request.frame.timeout.ms", .type = Type::int32,
+          .default_value = "30000", .min = 100, .max = kI32,
+          .doc = "Time a client has to send the rest of a request once its first byte arrived; "
+                 "a slower frame closes the connection (ferry's own key).",
+          .field = &BrokerConfig::request_frame_timeout_ms},
+  KeySpec{.section = Section::broker, .name = "queued.max.request.bytes", .type = Type::int64,
+          .default_value = "16777216", .min = 1048576, .max = kI64,
+          .doc = "Memory for request frames being read or handled and responses not yet sent, "
+                 "all connections together; when it is used up the broker stops reading "
+                 "requests until responses drain. Also caps socket.request.max.bytes.",
+          .field = &BrokerConfig::queued_max_request_bytes},
   KeySpec{.section = Section::broker, .name = "fetch.max.bytes", .type = Type::int32,
           .default_value = "52428800", .min = 1024, .max = kI32,
           .doc = "Most record bytes one Fetch response carries, whatever the client asks for.",
@@ -239,7 +266,7 @@ std::string describe_range(const KeySpec& key) {
       if (key.max == type_max) return "at least " + std::to_string(key.min);
       return "between " + std::to_string(key.min) + " and " + std::to_string(key.max);
     }
-    case Type::string: return "not empty";
+    case Type::string: return key.default_value.empty() ? "may be empty" : "not empty";
     case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
     case Type::list: return "items from: " + join_items(key.allowed);
@@ -263,7 +290,8 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view raw)
       return std::nullopt;
     }
     case Type::string:
-      if (text.empty()) return "must not be empty";
+      // A string key whose default is empty (a list of exceptions) may be set back to empty.
+      if (text.empty() && !key.default_value.empty()) return "must not be empty";
       return std::nullopt;
     case Type::host_port: {
       Result<HostPort> hp = parse_host_port(text);

@@ -45,6 +45,20 @@ std::string toml_value(const KeySpec& key) {
   return "\"" + std::string(key.default_value) + "\"";
 }
 
+// The key as written in the file: quoted when another key of its section extends it
+// (max.connections.per.ip and max.connections.per.ip.overrides), since a dotted TOML key cannot
+// be both a value and a table.
+std::string toml_key(const KeySpec& key) {
+  const std::string name(key.name);
+  for (const KeySpec& other : all_keys()) {
+    if (other.section == key.section && other.name.size() > name.size() &&
+        other.name.substr(0, name.size() + 1) == name + ".") {
+      return "\"" + name + "\"";
+    }
+  }
+  return name;
+}
+
 std::string_view type_name(Type type) {
   switch (type) {
     case Type::boolean: return "boolean";
@@ -67,7 +81,7 @@ void render_section(std::string& out, Section section) {
     text += " Type: " + std::string(type_name(key.type)) + ", " + describe_range(key) + ".";
     if (!key.default_doc.empty()) text += " Default: " + std::string(key.default_doc) + ".";
     comment(out, text);
-    out += "# " + std::string(key.name) + " = " + toml_value(key) + "\n";
+    out += "# " + toml_key(key) + " = " + toml_value(key) + "\n";
   }
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "broker/api_table.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "platform/file.h"
 
@@ -97,6 +98,18 @@ Status Broker::start() {
   so.limits.max_request_bytes = config_.socket_request_max_bytes;
   so.limits.max_pending_bytes = static_cast<size_t>(config_.connection_max_pending_bytes);
   so.max_connections = static_cast<size_t>(config_.max_connections);
+  so.max_connections_per_ip = static_cast<size_t>(config_.max_connections_per_ip);
+  if (auto overrides = config::parse_connection_overrides(config_.max_connections_per_ip_overrides);
+      overrides) {
+    for (const auto& [host, count] : *overrides) {
+      so.max_connections_per_ip_overrides[host] = static_cast<size_t>(count);
+    }
+  } else {
+    return std::move(overrides).error();
+  }
+  so.limits.idle_ms = static_cast<uint64_t>(config_.connections_max_idle_ms);
+  so.limits.frame_timeout_ms = static_cast<uint64_t>(config_.request_frame_timeout_ms);
+  so.queued_max_request_bytes = static_cast<uint64_t>(config_.queued_max_request_bytes);
   server_ = std::make_unique<net::Server>(
       loop_, so, [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
         on_request(std::move(slot), std::move(frame), c.peer());
@@ -118,31 +131,48 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
   size_t header_bytes = 0;
   auto header = protocol::decode_request_header(frame, header_bytes);
   if (!header) {
-    FERRY_LOG(warn, "broker", "unreadable request header: %s", header.error().message().c_str());
+    // What the frame claims to be: its first four bytes (frames are at least 8 bytes long).
+    const int16_t key = load_i16(frame.data());
+    const int16_t version = load_i16(frame.data() + 2);
+    std::string_view name = protocol::api_name(key);
+    if (name.empty()) name = "an unknown API";
+    FERRY_LOG_RATELIMITED(warn, "broker", "unreadable request header",
+                          "unreadable request header from %s (claims %.*s, key %d v%d): %s; "
+                          "closing its connection",
+                          peer.c_str(), static_cast<int>(name.size()), name.data(), key, version,
+                          log::escape(header.error().message()).c_str());
     slot.close_connection("unreadable request header");
     return;
   }
+  // Client-supplied strings go through log::escape (only when a line is written).
+  auto client_id = [&header] {
+    return header->client_id ? log::escape(*header->client_id) : std::string("-");
+  };
   const ApiHandler* h = find_api_handler(header->api_key);
   if (h == nullptr) {
-    FERRY_LOG(warn, "broker", "client %s sent unknown API key %d; closing its connection",
-              header->client_id ? header->client_id->c_str() : "-", header->api_key);
+    FERRY_LOG_RATELIMITED(warn, "broker", "unknown API key",
+                          "client %s at %s sent unknown API key %d; closing its connection",
+                          client_id().c_str(), peer.c_str(), header->api_key);
     slot.close_connection("unknown API key");
     return;
   }
   const int16_t v = header->api_version;
   // ApiVersions answers any version itself (UNSUPPORTED_VERSION in the v0 layout).
   if (h->key != protocol::ApiKey::api_versions && (v < h->min_version || v > h->max_version)) {
-    FERRY_LOG(warn, "broker", "client %s sent %.*s v%d (supported %d-%d); closing its connection",
-              header->client_id ? header->client_id->c_str() : "-",
-              static_cast<int>(protocol::api_name(header->api_key).size()),
-              protocol::api_name(header->api_key).data(), v, h->min_version, h->max_version);
+    FERRY_LOG_RATELIMITED(warn, "broker", "unsupported API version",
+                          "client %s at %s sent %.*s v%d (supported %d-%d); closing its "
+                          "connection",
+                          client_id().c_str(), peer.c_str(),
+                          static_cast<int>(protocol::api_name(header->api_key).size()),
+                          protocol::api_name(header->api_key).data(), v, h->min_version,
+                          h->max_version);
     slot.close_connection("unsupported version");
     return;
   }
-  FERRY_LOG(trace, "broker", "%.*s v%d correlation %d from %s",
+  FERRY_LOG(trace, "broker", "%.*s v%d correlation %d from %s at %s",
             static_cast<int>(protocol::api_name(header->api_key).size()),
             protocol::api_name(header->api_key).data(), v, header->correlation_id,
-            header->client_id ? header->client_id->c_str() : "-");
+            client_id().c_str(), peer.c_str());
   Request r;
   r.header = std::move(*header);
   r.frame = std::move(frame);

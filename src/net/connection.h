@@ -16,6 +16,18 @@
 // resumes as responses complete and drain. A client that sends faster than the disk or never
 // reads its responses therefore costs a bounded amount of memory.
 //
+// Broker-wide memory. Every frame is charged to the server's MemoryBudget
+// (queued.max.request.bytes) once its size prefix is read and before its body is read, until
+// its response is ready; every response from then until the socket took it. A frame that does
+// not fit pauses this connection's reading until room is released (memory_budget.h). A frame
+// larger than the whole budget is refused like one above socket.request.max.bytes.
+//
+// Deadlines (checked by the Server's sweep, check_deadlines()). A request frame must arrive
+// whole within `frame_timeout_ms` of its first byte (time this side spends not reading, waiting
+// for the budget or for the client to read its responses, does not count); a connection with no
+// request being handled and no byte read or written for `idle_ms` is closed
+// (connections.max.idle.ms).
+//
 // Each request gets its own frame buffer, sized from its size prefix. Small requests are copied
 // into it from a read buffer shared by all connections; the missing part of a large one is read
 // from the socket directly into it. Either way the frame is handed over without another copy.
@@ -38,6 +50,7 @@
 
 #include "common/buffer.h"
 #include "common/splice.h"
+#include "net/memory_budget.h"
 
 namespace ferry::net {
 
@@ -85,18 +98,23 @@ struct ConnectionLimits {
   // Enough pipelined produce data to keep the disk busy while a group-committed fdatasync runs
   // (acks=all), small enough to keep a gateway's broker well under 64 MiB.
   size_t max_in_flight_request_bytes = 32u << 20;
+  // connections.max.idle.ms: no byte read or written and no request being handled.
+  uint64_t idle_ms = 600000;
+  // request.frame.timeout.ms: from the first byte of a request frame to its last.
+  uint64_t frame_timeout_ms = 30000;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public std::enable_shared_from_this<Connection>, public BudgetWaiter {
  public:
   // Called for each complete request frame (without its size prefix), in arrival order.
   using RequestFn = std::function<void(Connection&, ResponseSlot, Buffer frame)>;
   using ClosedFn = std::function<void(Connection&)>;
 
   // Takes an accepted, initialised TCP handle (heap-allocated; the Connection closes and frees
-  // it). Call start() once the shared_ptr exists.
+  // it). `budget` is shared by all connections of a server. Call start() once the shared_ptr
+  // exists.
   Connection(uv_tcp_t* tcp, uint64_t id, std::string peer, ConnectionLimits limits,
-             RequestFn on_request, ClosedFn on_closed);
+             std::shared_ptr<MemoryBudget> budget, RequestFn on_request, ClosedFn on_closed);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -114,12 +132,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const noexcept { return closing_; }
   size_t in_flight() const noexcept { return slots_.size(); }
   size_t pending_bytes() const noexcept { return pending_bytes_; }
+  // Bytes this connection holds in the memory budget.
+  uint64_t charged_bytes() const noexcept { return charged_; }
+  // uv_now() of the last byte read or written (or of the accept).
+  uint64_t last_activity_ms() const noexcept { return last_activity_ms_; }
+  // No request read and not yet answered: closing it loses no work (eviction candidates).
+  bool quiet() const noexcept { return slots_.empty(); }
+  // Closes the connection if a deadline passed at `now_ms` (uv_now); true when it did.
+  bool check_deadlines(uint64_t now_ms);
+
+  // BudgetWaiter: room was released; takes the frame waiting for it if it fits now.
+  bool retry_budget() override;
 
  private:
   friend class ResponseSlot;
   struct Slot {
     uint64_t seq;
-    size_t request_bytes;  // the request's frame size, until the slot completes
+    size_t request_bytes;     // the request's frame size, until the slot completes
+    MemoryBudget::Pool pool;  // where request_bytes are charged
     bool done = false;
     OutFrame frame;  // empty when completed without a response
   };
@@ -136,11 +166,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uv_buf_t read_buffer();
   void dispatch_frame();  // hands the complete frame_ to the handler
   void maybe_finish_drain();
+  // Charges the frame whose prefix was read; false (and queued as a waiter) when it does not fit.
+  bool reserve_frame();
+  void uncharge(uint64_t bytes, MemoryBudget::Pool pool);
+  uint64_t now_ms() const noexcept;
 
   uv_tcp_t* tcp_;
   uint64_t id_;
   std::string peer_;
   ConnectionLimits limits_;
+  std::shared_ptr<MemoryBudget> budget_;
   RequestFn on_request_;
   ClosedFn on_closed_;
 
@@ -159,6 +194,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool stop_reading_ = false;
   bool drain_then_close_ = false;
   bool closing_ = false;
+  uint64_t charged_ = 0;          // bytes held in budget_: frames read, responses unsent
+  uint64_t charged_reserve_ = 0;  // the part of charged_ from the budget's reserve
+  MemoryBudget::Pool frame_pool_ = MemoryBudget::Pool::main;
+  bool frame_reserved_ = false;  // frame_size_ bytes are charged for the frame being received
+  bool budget_waiting_ = false;  // queued in budget_ for the frame whose prefix was read
+  uint64_t last_activity_ms_ = 0;
+  bool frame_timing_ = false;  // a frame's first byte arrived: its deadline runs
+  uint64_t frame_started_ms_ = 0;
 };
 
 }  // namespace ferry::net

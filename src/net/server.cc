@@ -2,7 +2,9 @@
 #include "net/server.h"
 
 #include <netdb.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/log.h"
@@ -34,6 +36,13 @@ std::string peer_name(uv_tcp_t* tcp) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
+// The address part of "host:port" (IPv6 addresses are not bracketed by peer_name).
+std::string host_of(const std::string& peer) { return peer.substr(0, peer.rfind(':')); }
+
+// Descriptors the broker needs besides its connections: partition files (the file pool),
+// meta.db and its WAL, the listener, libuv's internals.
+constexpr rlim_t kFdsBesidesConnections = 512;
+
 Result<sockaddr_storage> resolve(const std::string& host, uint16_t port) {
   sockaddr_storage ss{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0) return ss;
@@ -60,14 +69,42 @@ Result<sockaddr_storage> resolve(const std::string& host, uint16_t port) {
 }  // namespace
 
 Server::Server(uv_loop_t* loop, ServerOptions options, Connection::RequestFn on_request)
-    : loop_(loop), options_(std::move(options)), on_request_(std::move(on_request)) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      on_request_(std::move(on_request)),
+      budget_(std::make_shared<MemoryBudget>(options_.queued_max_request_bytes)) {
+  const uint64_t shortest = std::min(options_.limits.idle_ms, options_.limits.frame_timeout_ms);
+  sweep_interval_ms_ = std::clamp<uint64_t>(shortest / 4, 5, 1000);
+}
 
 Server::~Server() {
   close_all();
   if (listener_ != nullptr) close_and_free(listener_);
 }
 
+void Server::raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t need = static_cast<rlim_t>(options_.max_connections) + kFdsBesidesConnections;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    const rlim_t want = rl.rlim_max == RLIM_INFINITY ? need : std::min(need, rl.rlim_max);
+    if (want > rl.rlim_cur) {
+      rlimit raised = rl;
+      raised.rlim_cur = want;
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    }
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    FERRY_LOG(warn, "net",
+              "max.connections (%zu) needs about %llu file descriptors but the limit is %llu "
+              "(ulimit -n); connections beyond it will fail to be accepted",
+              options_.max_connections, static_cast<unsigned long long>(need),
+              static_cast<unsigned long long>(rl.rlim_cur));
+  }
+}
+
 Status Server::listen() {
+  raise_fd_limit();
   auto addr = resolve(options_.host, options_.port);
   if (!addr) return std::move(addr).error();
   listener_ = new uv_tcp_t;
@@ -91,12 +128,45 @@ Status Server::listen() {
   uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  sweep_timer_ = std::make_unique<UvTimer>(loop_);
+  sweep_timer_->start(sweep_interval_ms_, [this] { sweep(); });
+  sweep_timer_->unref();
   return ok_status();
+}
+
+void Server::sweep() {
+  const uint64_t now = uv_now(loop_);
+  // check_deadlines may close (and erase) a connection: iterate over a copy.
+  std::vector<std::shared_ptr<Connection>> conns;
+  conns.reserve(conns_.size());
+  for (const auto& [id, c] : conns_) conns.push_back(c);
+  for (const auto& c : conns) c->check_deadlines(now);
+  sweep_timer_->start(sweep_interval_ms_, [this] { sweep(); });
+  sweep_timer_->unref();
+}
+
+bool Server::evict_one(const std::string& newcomer) {
+  std::shared_ptr<Connection> victim;
+  for (const auto& [id, c] : conns_) {
+    if (!c->quiet() || c->closed()) continue;
+    if (!victim || c->last_activity_ms() < victim->last_activity_ms()) victim = c;
+  }
+  if (!victim) return false;
+  FERRY_LOG_RATELIMITED(warn, "net", "connection evicted",
+                        "max.connections (%zu) reached: closing connection %llu from %s, idle "
+                        "for %llu ms, to admit %s",
+                        options_.max_connections, static_cast<unsigned long long>(victim->id()),
+                        victim->peer().c_str(),
+                        static_cast<unsigned long long>(uv_now(loop_) - victim->last_activity_ms()),
+                        newcomer.c_str());
+  victim->close("evicted at max.connections");
+  return true;
 }
 
 void Server::on_connection(int status) {
   if (status != 0) {
-    FERRY_LOG(warn, "net", "accept failed: %s", uv_strerror(status));
+    FERRY_LOG_RATELIMITED(warn, "net", "accept failed", "accept failed: %s (%zu connections open)",
+                          uv_strerror(status), conns_.size());
     return;
   }
   auto* tcp = new uv_tcp_t;
@@ -106,24 +176,44 @@ void Server::on_connection(int status) {
     close_and_free(tcp);
     return;
   }
-  if (conns_.size() >= options_.max_connections) {
-    FERRY_LOG(warn, "net", "refusing a connection: max.connections (%zu) reached",
-              options_.max_connections);
+  std::string peer = peer_name(tcp);
+  const std::string host = host_of(peer);
+  const auto override_it = options_.max_connections_per_ip_overrides.find(host);
+  const size_t per_ip_limit = override_it != options_.max_connections_per_ip_overrides.end()
+                                  ? override_it->second
+                                  : options_.max_connections_per_ip;
+  auto count_it = per_ip_.find(host);
+  if ((count_it != per_ip_.end() ? count_it->second : 0) >= per_ip_limit) {
+    FERRY_LOG_RATELIMITED(warn, "net", "max.connections.per.ip",
+                          "refusing a connection from %s: max.connections.per.ip (%zu) reached",
+                          peer.c_str(), per_ip_limit);
+    close_and_free(tcp);
+    return;
+  }
+  if (conns_.size() >= options_.max_connections && !evict_one(peer)) {
+    FERRY_LOG_RATELIMITED(warn, "net", "max.connections",
+                          "refusing a connection from %s: max.connections (%zu) reached and "
+                          "every connection has a request in progress",
+                          peer.c_str(), options_.max_connections);
     close_and_free(tcp);
     return;
   }
   uv_tcp_nodelay(tcp, 1);
   const uint64_t id = next_id_++;
-  auto conn = std::make_shared<Connection>(tcp, id, peer_name(tcp), options_.limits, on_request_,
-                                           [this](Connection& c) { on_closed(c); });
+  auto conn = std::make_shared<Connection>(tcp, id, std::move(peer), options_.limits, budget_,
+                                           on_request_, [this](Connection& c) { on_closed(c); });
   conns_.emplace(id, conn);
+  ++per_ip_[host];
   FERRY_LOG(debug, "net", "connection %llu from %s", static_cast<unsigned long long>(id),
             conn->peer().c_str());
   conn->start();
 }
 
 void Server::on_closed(Connection& c) {
-  conns_.erase(c.id());
+  if (conns_.erase(c.id()) > 0) {
+    auto it = per_ip_.find(host_of(c.peer()));
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  }
   if (conns_.empty() && drained_) {
     auto done = std::move(drained_);
     drained_ = nullptr;
@@ -154,6 +244,7 @@ void Server::drain(std::function<void()> done) {
 void Server::close_all() {
   auto conns = std::move(conns_);
   conns_.clear();
+  per_ip_.clear();
   drained_ = nullptr;
   for (auto& [id, c] : conns) c->close("shutting down");
 }

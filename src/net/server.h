@@ -1,5 +1,19 @@
 // The TCP listener: accepts connections and hands each one's requests to the broker.
 //
+// Connection limits, checked when a connection is accepted:
+// - max_connections_per_ip (max.connections.per.ip, with per-address exceptions from
+//   max.connections.per.ip.overrides): a connection from an address that already has that many
+//   is refused.
+// - max_connections (max.connections): at the limit, the connection idle the longest among
+//   those with no request being handled or answered is closed to admit the newcomer (so idle
+//   sockets cannot lock clients out); only when every connection is busy is the newcomer
+//   refused. Evictions and refusals are logged, rate-limited.
+// The server also owns the connections' MemoryBudget (queued.max.request.bytes) and a sweep
+// timer that enforces the idle and frame deadlines of each connection (connection.h).
+//
+// File descriptors: listen() raises the process's soft RLIMIT_NOFILE towards what
+// max_connections needs (up to the hard limit) and warns when it cannot.
+//
 // Threading: everything runs on the loop thread that owns the Server.
 #pragma once
 
@@ -12,7 +26,9 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/uv_timer.h"
 #include "net/connection.h"
+#include "net/memory_budget.h"
 
 namespace ferry::net {
 
@@ -21,6 +37,11 @@ struct ServerOptions {
   uint16_t port = 9092;  // 0: an ephemeral port, see port()
   ConnectionLimits limits;
   size_t max_connections = 1024;
+  size_t max_connections_per_ip = 256;
+  // Per-address exceptions to max_connections_per_ip: numeric address ("10.0.0.7", "::1").
+  std::map<std::string, size_t> max_connections_per_ip_overrides;
+  // queued.max.request.bytes: request and response bytes held for all connections together.
+  uint64_t queued_max_request_bytes = 16u << 20;
 };
 
 class Server {
@@ -44,10 +65,15 @@ class Server {
   void close_all();
 
   size_t connection_count() const noexcept { return conns_.size(); }
+  const MemoryBudget& budget() const noexcept { return *budget_; }
 
  private:
   void on_connection(int status);
   void on_closed(Connection& c);
+  // Closes the longest-idle quiet connection; false when every connection is busy.
+  bool evict_one(const std::string& newcomer);
+  void sweep();
+  void raise_fd_limit();
 
   uv_loop_t* loop_;
   ServerOptions options_;
@@ -56,6 +82,10 @@ class Server {
   uint16_t port_ = 0;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::shared_ptr<Connection>> conns_;
+  std::map<std::string, size_t> per_ip_;  // open connections per peer address
+  std::shared_ptr<MemoryBudget> budget_;
+  std::unique_ptr<UvTimer> sweep_timer_;
+  uint64_t sweep_interval_ms_ = 1000;
   std::function<void()> drained_;
 };
 
