@@ -390,7 +390,7 @@ void Log::complete_flush(FlushJob& job) {
   }
   for (const auto& [base, size] : job.targets) {
     auto it = std::find_if(segments_.begin(), segments_.end(),
-                           [&](const auto& s) { return s->base() == base; });
+                           [b = base](const auto& s) { return s->base() == b; });
     if (it == segments_.end()) continue;
     (*it)->set_durable_size(std::max((*it)->durable_size(), size));
     if (auto st = (*it)->persist_index(); !st) {
