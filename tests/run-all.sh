@@ -16,7 +16,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
 
-NATIVE_PKGS=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev
+NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
@@ -40,6 +40,11 @@ apt_retry() {
   return 1
 }
 
+# ccache (one of the native packages installed below) makes a rebuild of unchanged sources cheap;
+# paths are taken relative to the checkout, so another checkout of the same tree shares the
+# cache. A cold cache costs next to nothing.
+export CCACHE_BASEDIR="$ROOT"
+
 PASSED=0
 FAILED=0
 BROKEN=()   # legs whose build or tests failed
@@ -50,8 +55,11 @@ run_leg() {
   local name=$1 dir=$2
   shift 2
   local start=$SECONDS
+  local launcher=()
+  command -v ccache >/dev/null &&
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   log "$name: configure and build"
-  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DFERRY_WERROR=ON "$@" ||
+  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DFERRY_WERROR=ON "${launcher[@]}" "$@" ||
     ! cmake --build "$dir" -j"$JOBS"; then
     BROKEN+=("$name (build)")
     return
@@ -159,5 +167,6 @@ fi
 log "summary"
 for s in "${SKIPPED[@]}"; do warn_banner "$s leg did not run"; done
 for b in "${BROKEN[@]}"; do echo "FAILED: $b"; done
+echo "run-all took $SECONDS s"
 echo "$PASSED passed, $FAILED failed"
 [ ${#BROKEN[@]} -eq 0 ]

@@ -19,6 +19,7 @@
 
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
+#include "broker/partition_append.h"
 #include "broker/producers/producer_registry.h"
 #include "broker/topic_manager.h"
 #include "common/clock.h"
@@ -50,6 +51,7 @@ class Broker {
   ProducerRegistry& producers() noexcept { return *producers_; }
   meta::MetaStore& meta() noexcept { return *meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
+  AppendQueues& append_queues() noexcept { return append_queues_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   bool stopping() const noexcept { return stopping_; }
 
@@ -69,6 +71,7 @@ class Broker {
   std::unique_ptr<ProducerRegistry> producers_;
   std::unique_ptr<net::Server> server_;
   FetchWaiters waiters_;
+  AppendQueues append_queues_;
   UvTimer housekeeping_timer_;
   std::unique_ptr<UvTimer> drain_timer_;
   std::function<void(Status)> shutdown_done_;

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "broker/broker.h"
@@ -64,6 +63,8 @@ KafkaError fault_error(const BatchCheck& c) {
   return {ErrorCode::unknown_server_error, c.reason};
 }
 
+}  // namespace
+
 // One partition's share of a Produce request between validation and the write. The batches view
 // the request frame (kept alive by `done`, which holds the request) or `converted`.
 struct PendingAppend {
@@ -98,23 +99,14 @@ struct PendingAppend {
   }
 };
 
-// Appends waiting for their records check, per partition log, in request order: a partition's
-// batches are written in the order the requests arrived even when a large batch is checked on
-// the thread pool while a small one behind it would be ready at once. Loop thread only (one map
-// per loop thread; a Log belongs to one loop).
-using AppendQueues =
-    std::unordered_map<const storage::Log*, std::deque<std::shared_ptr<PendingAppend>>>;
-AppendQueues& append_queues() {
-  thread_local AppendQueues queues;
-  return queues;
-}
+namespace {
 
 void write_checked(PendingAppend& p);
 
 // Writes the checked appends at the front of `log`'s queue.
-void drain(const storage::Log* log) {
+void drain(Broker& broker, const storage::Log* log) {
+  auto& queues = broker.append_queues().by_log;
   for (;;) {
-    auto& queues = append_queues();
     auto it = queues.find(log);
     if (it == queues.end()) return;
     if (it->second.empty() || !it->second.front()->checked) return;
@@ -228,27 +220,41 @@ void write_checked(PendingAppend& p) {
   });
 }
 
-// Checks the records of `p` on libuv's thread pool, then writes it (in queue order) on the loop.
-bool check_off_loop(uv_loop_t* loop, const std::shared_ptr<PendingAppend>& p) {
-  p->req.data = new std::shared_ptr<PendingAppend>(p);
-  const int rc = uv_queue_work(
-      loop, &p->req,
-      [](uv_work_t* req) {
-        (*static_cast<std::shared_ptr<PendingAppend>*>(req->data))->check_records();
-      },
-      [](uv_work_t* req, int status) {
-        std::unique_ptr<std::shared_ptr<PendingAppend>> owner(
-            static_cast<std::shared_ptr<PendingAppend>*>(req->data));
-        PendingAppend& done = **owner;
-        if (status != 0) done.error = {ErrorCode::unknown_server_error, "records check cancelled"};
-        done.checked = true;
-        drain(done.log.get());
-      });
-  if (rc != 0) {
+// Starts the next waiting off-loop check unless one runs. A check that cannot be queued runs
+// here, on the loop. Each completed check writes what its partition's queue then allows.
+void start_off_loop_check(Broker& broker) {
+  AppendQueues& q = broker.append_queues();
+  while (!q.off_loop_running && !q.off_loop.empty()) {
+    std::shared_ptr<PendingAppend> p = std::move(q.off_loop.front());
+    q.off_loop.pop_front();
+    p->req.data = new std::shared_ptr<PendingAppend>(p);
+    const int rc = uv_queue_work(
+        broker.loop(), &p->req,
+        [](uv_work_t* req) {
+          (*static_cast<std::shared_ptr<PendingAppend>*>(req->data))->check_records();
+        },
+        [](uv_work_t* req, int status) {
+          std::unique_ptr<std::shared_ptr<PendingAppend>> owner(
+              static_cast<std::shared_ptr<PendingAppend>*>(req->data));
+          PendingAppend& done = **owner;
+          if (status != 0) {
+            done.error = {ErrorCode::unknown_server_error, "records check cancelled"};
+          }
+          done.checked = true;
+          Broker& b = *done.broker;
+          b.append_queues().off_loop_running = false;
+          drain(b, done.log.get());
+          start_off_loop_check(b);
+        });
+    if (rc == 0) {
+      q.off_loop_running = true;
+      return;
+    }
     delete static_cast<std::shared_ptr<PendingAppend>*>(p->req.data);
-    return false;
+    p->check_records();
+    p->checked = true;
+    drain(broker, p->log.get());
   }
-  return true;
 }
 
 }  // namespace
@@ -346,14 +352,17 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
   p->limits.max_inflated_bytes =
       std::min(protocol::kMaxInflatedBytes,
                static_cast<size_t>(std::max(broker.config().socket_request_max_bytes, 0)));
-  auto& queue = append_queues()[log.get()];
   const bool off_loop = !p->legacy && compressed_bytes >= kOffLoopBytes && broker.loop() != nullptr;
-  if (!off_loop || !check_off_loop(broker.loop(), p)) {
-    p->check_records();
-    p->checked = true;
+  AppendQueues& queues = broker.append_queues();
+  queues.by_log[log.get()].push_back(p);
+  if (off_loop) {
+    queues.off_loop.push_back(std::move(p));
+    start_off_loop_check(broker);
+    return;
   }
-  queue.push_back(std::move(p));
-  drain(log.get());
+  p->check_records();
+  p->checked = true;
+  drain(broker, log.get());
 }
 
 }  // namespace ferry::broker

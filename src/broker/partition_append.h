@@ -3,16 +3,37 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 
 #include "broker/kafka_error.h"
 #include "common/strong_types.h"
 
+namespace ferry::storage {
+class Log;
+}
+
 namespace ferry::broker {
 
 class Broker;
+struct PendingAppend;
+
+// Appends waiting for their records check. Owned by the Broker (one per loop); loop thread only.
+// - `by_log`: per partition log, in request order: a partition's batches are written in the
+//   order the requests arrived even when a large batch is checked on the thread pool while a
+//   small one behind it would be ready at once.
+// - `off_loop`: checks waiting for the thread pool. One runs at a time, so the decompressed
+//   records held off the loop stay within one batch's bound (protocol::kMaxInflatedBytes) however
+//   many large batches arrive together.
+struct AppendQueues {
+  std::unordered_map<const storage::Log*, std::deque<std::shared_ptr<PendingAppend>>> by_log;
+  std::deque<std::shared_ptr<PendingAppend>> off_loop;
+  bool off_loop_running = false;
+};
 
 struct AppendOutcome {
   KafkaError error;
@@ -26,8 +47,9 @@ struct AppendOutcome {
 // alive through `done`'s captures) to topic/partition, as protocol/batch_validator.h describes.
 // `done` fires once, on the loop: after the write (or the error) unless `durable`, in which case
 // after the bytes reach the disk (acks=all). Compressed batches of 32 KiB and more are checked on
-// libuv's thread pool first, so `done` may fire after this returns even for acks=1; a
-// partition's appends are still written in the order of the calls. Loop thread.
+// libuv's thread pool first (one at a time, see AppendQueues), so `done` may fire after this
+// returns even for acks=1; a partition's appends are still written in the order of the calls.
+// Loop thread.
 void append_partition(Broker& broker, const std::string& topic, int32_t partition,
                       std::span<std::byte> records, int16_t produce_version, bool durable,
                       std::function<void(AppendOutcome)> done);

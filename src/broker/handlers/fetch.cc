@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <map>
 #include <memory>
 #include <string>
 
@@ -34,40 +33,19 @@
 namespace ferry::broker {
 namespace {
 
-// Logs a damaged batch at ERROR the first time its position is read, then at most once a minute
-// per position with the number of refused reads in between. Loop thread only (one table per
-// loop thread); bounded to 1024 positions.
-// `where` names the segment file and byte position.
-void report_damaged_batch(const std::string& where, int64_t offset, const std::string& why,
-                          int64_t now_ms) {
-  struct Seen {
-    int64_t logged_ms = 0;
-    uint64_t suppressed = 0;
-  };
-  thread_local std::map<std::string, Seen> seen;
-  constexpr int64_t kEveryMs = 60'000;
-  auto it = seen.find(where);
-  if (it != seen.end() && now_ms - it->second.logged_ms < kEveryMs) {
-    ++it->second.suppressed;
-    return;
-  }
-  if (it == seen.end()) {
-    if (seen.size() >= 1024) seen.clear();
-    it = seen.emplace(where, Seen{}).first;
-  }
-  FERRY_LOG(error, "fetch",
-            "%s: damaged record batch (from offset %" PRId64
-            "): %s; not served, fetches from it get CORRUPT_MESSAGE (%" PRIu64
-            " more reads refused since the last report)",
-            where.c_str(), offset, why.c_str(), it->second.suppressed);
-  it->second.logged_ms = now_ms;
-  it->second.suppressed = 0;
+// Logs a damaged batch at ERROR, rate-limited per position (`where` names the segment file and
+// byte position and is the limiter's cause), so a consumer retrying the same offset costs a few
+// lines, each counting the reads refused in between.
+void report_damaged_batch(const std::string& where, int64_t offset, const std::string& why) {
+  FERRY_LOG_RATELIMITED(error, "fetch", where.c_str(),
+                        "%s: damaged record batch (from offset %" PRId64
+                        "): %s; not served, fetches from it get CORRUPT_MESSAGE",
+                        where.c_str(), offset, why.c_str());
 }
 
 // Cuts `read` to its intact front (whole batches with a matching CRC32C) and reports the first
 // damaged batch. Returns false when nothing at the start is intact.
-bool keep_intact_batches(Broker& b, storage::Log& log, storage::ReadResult& read,
-                         int64_t fetch_offset) {
+bool keep_intact_batches(storage::Log& log, storage::ReadResult& read, int64_t fetch_offset) {
   const auto intact = protocol::intact_prefix(read.data);
   if (!intact.fault) return true;
   // The segment and file position of the first damaged byte.
@@ -90,8 +68,7 @@ bool keep_intact_batches(Broker& b, storage::Log& log, storage::ReadResult& read
       pos += *size;
     }
   }
-  report_damaged_batch(path + " at byte " + std::to_string(position), offset, *intact.fault,
-                       b.clock().now_ms());
+  report_damaged_batch(path + " at byte " + std::to_string(position), offset, *intact.fault);
   read.data.resize(intact.bytes);
   return intact.bytes > 0;
 }
@@ -178,15 +155,14 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       if (!read) {
         if (read.error().code() == Errc::corrupt) {
           // The message names the segment file and position.
-          report_damaged_batch(read.error().message(), p.fetch_offset, "unreadable batch header",
-                               b.clock().now_ms());
+          report_damaged_batch(read.error().message(), p.fetch_offset, "unreadable batch header");
         }
         auto e = to_kafka_error(read.error());
         rp.error_code = e.wire();
         any_error = true;
         continue;
       }
-      if (!keep_intact_batches(b, *log, *read, p.fetch_offset)) {
+      if (!keep_intact_batches(*log, *read, p.fetch_offset)) {
         rp.error_code = static_cast<int16_t>(ErrorCode::corrupt_message);
         any_error = true;
         continue;
