@@ -1,12 +1,10 @@
 // Broker: start-up, request dispatch, housekeeping and shutdown. See broker.h.
 #include "broker/broker.h"
 
-#include <array>
-#include <random>
-
 #include "broker/api_table.h"
 #include "common/bytes.h"
 #include "common/log.h"
+#include "common/uuid.h"
 #include "platform/file.h"
 
 namespace ferry::broker {
@@ -20,28 +18,6 @@ constexpr uint64_t kDrainDeadlineMs = 5000;
 // DATA/space.reserve: deleted when meta.db cannot commit on a full disk, so that a topic
 // deletion (which then frees space) still commits; recreated on a housekeeping tick.
 constexpr uint64_t kSpaceReserveBytes = 2u << 20;
-
-// A Kafka-style cluster id: 16 random bytes in unpadded base64url (22 characters).
-std::string new_cluster_id() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::random_device rd;
-  std::array<uint8_t, 16> b{};
-  for (auto& x : b) x = static_cast<uint8_t>(rd());
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t x : b) {
-    acc = (acc << 8) | x;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
 
 }  // namespace
 
@@ -68,7 +44,7 @@ Status Broker::load_cluster_id() {
       cluster_id_.pop_back();
     if (!cluster_id_.empty()) return ok_status();
   }
-  cluster_id_ = new_cluster_id();
+  cluster_id_ = new_uuid();  // Kafka's cluster ids have the same form
   const std::string text = cluster_id_ + "\n";
   return platform::write_file_atomic(path, platform::as_bytes(text));
 }

@@ -1,55 +1,22 @@
 // Partition identity files and set-aside directory names (see partition_identity.h).
 #include "storage/partition_identity.h"
 
-#include <array>
 #include <charconv>
-#include <cstdint>
-#include <random>
 
+#include "common/uuid.h"
 #include "platform/file.h"
 
 namespace ferry::storage {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr const char* kDeleteSuffix = "-delete";
 constexpr const char* kStraySuffix = "-stray";
 
-bool base64url_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
 }  // namespace
 
-std::string new_topic_id() {
-  std::random_device rd;
-  std::array<uint8_t, 16> b{};
-  for (auto& x : b) x = static_cast<uint8_t>(rd());
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t x : b) {
-    acc = (acc << 8) | x;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);  // 128 = 21*6 + 2: 4 bits of padding
-  return out;
-}
+std::string new_topic_id() { return new_uuid(); }
 
-bool valid_topic_id(const std::string& id) {
-  if (id.size() != 22) return false;
-  for (char c : id) {
-    if (!base64url_char(c)) return false;
-  }
-  return true;
-}
+bool valid_topic_id(const std::string& id) { return valid_uuid(id); }
 
 std::string encode_partition_identity(const PartitionIdentity& id) {
   return "version: " + std::to_string(kPartitionIdentityVersion) + "\ntopic_id: " + id.topic_id +
