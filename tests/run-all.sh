@@ -41,9 +41,9 @@ apt_retry() {
 }
 
 # ccache (one of the native packages installed below) makes a rebuild of unchanged sources cheap;
-# paths are taken relative to the checkout, so another checkout of the same tree shares the
-# cache. A cold cache costs next to nothing.
-export CCACHE_BASEDIR="$ROOT"
+# paths are taken relative to the checkout and the build directory is left out of the hash, so
+# another checkout of the same tree shares the cache. A cold cache costs next to nothing.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1  # debug info keeps the build dir it came from
 
 PASSED=0
 FAILED=0
