@@ -111,16 +111,19 @@ struct RemoveTreeJob {
   std::string path;
   std::string logs_dir;
   Status result;
+  std::shared_ptr<LogManager::Removals> removals;  // counts this job while it runs
 };
 
-void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string logs_dir) {
+void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string logs_dir,
+                               std::shared_ptr<LogManager::Removals> removals) {
   auto job = std::make_unique<RemoveTreeJob>();
   job->path = std::move(path);
   job->logs_dir = std::move(logs_dir);
+  job->removals = std::move(removals);
   job->req.data = job.get();
   int rc = uv_queue_work(
       loop, &job->req,
-      [](uv_work_t* req) {  // thread pool: touches only the job
+      [](uv_work_t* req) {  // thread pool: touches only the job's path strings and result
         auto* j = static_cast<RemoveTreeJob*>(req->data);
         j->result = platform::remove_tree(j->path);
         if (j->result) j->result = platform::sync_dir(j->logs_dir);
@@ -131,12 +134,18 @@ void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string lo
           FERRY_LOG(warn, "storage", "removing %s failed (retried at next start): %s",
                     j->path.c_str(), j->result.error().to_string().c_str());
         }
+        if (--j->removals->in_flight == 0 && j->removals->idle) {
+          auto idle = std::move(j->removals->idle);
+          j->removals->idle = nullptr;
+          idle();
+        }
       });
   if (rc != 0) {
     FERRY_LOG(warn, "storage", "removing %s is left to the next start: %s", job->path.c_str(),
               uv_strerror(rc));
     return;
   }
+  ++job->removals->in_flight;
   (void)job.release();  // owned by the completion callback
 }
 
@@ -147,7 +156,7 @@ Status LogManager::remove(const TopicPartition& tp, const std::string& topic_id)
   FERRY_TRY(set_aside(tp, topic_id, SetAside::deleted, &tombstone));
   if (!platform::exists(tombstone)) return {};
   if (options_.loop != nullptr) {
-    remove_tree_in_background(options_.loop, tombstone, logs_dir_);
+    remove_tree_in_background(options_.loop, tombstone, logs_dir_, removals_);
     return {};
   }
   FERRY_TRY(platform::remove_tree(tombstone));
@@ -188,6 +197,10 @@ void LogManager::close_all(std::function<void(Status)> done) {
     if (--pending->left == 0 && pending->done) pending->done(pending->first_error);
   };
   for (auto& [tp, log] : logs_) log->close(one_done);
+  if (removals_->in_flight > 0) {  // deleted topics' files still being removed
+    ++pending->left;
+    removals_->idle = [one_done] { one_done(Status{}); };
+  }
   one_done(Status{});
 }
 

@@ -66,8 +66,16 @@ class LogManager {
       const std::function<std::optional<Offset>(const TopicPartition&)>& floor_for = {},
       bool disk_nearly_full = false);
 
-  // Flushes and closes every log; `done` fires once all are durable.
+  // Flushes and closes every log; `done` fires once all are durable and the files of deleted
+  // topics still being removed on the thread pool are gone.
   void close_all(std::function<void(Status)> done);
+
+  // Directory removals running on the thread pool (loop thread only; shared with their jobs so a
+  // job never reaches back into the LogManager). `idle` fires when the count drops to zero.
+  struct Removals {
+    size_t in_flight = 0;
+    std::function<void()> idle;
+  };
 
   const std::map<TopicPartition, std::shared_ptr<Log>>& logs() const { return logs_; }
   FilePool& pool() { return pool_; }
@@ -79,6 +87,7 @@ class LogManager {
   std::string logs_dir_;
   LogOptions options_;
   FilePool pool_;
+  std::shared_ptr<Removals> removals_ = std::make_shared<Removals>();
   std::map<TopicPartition, std::shared_ptr<Log>> logs_;
 };
 
