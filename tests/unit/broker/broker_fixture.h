@@ -195,6 +195,39 @@ class BrokerFixture : public ::testing::Test {
     return call<Resp>(*conns_.front(), key, version, req);
   }
 
+  // CreateTopics v4 for one topic (replication factor 1).
+  protocol::CreateTopicsResponse create_topic(const std::string& name, int32_t partitions,
+                                              std::map<std::string, std::string> configs = {}) {
+    protocol::CreateTopicsRequest req;
+    protocol::CreateTopicsRequest::Topic t;
+    t.name = name;
+    t.num_partitions = partitions;
+    t.replication_factor = 1;
+    for (auto& [k, v] : configs) t.configs.push_back({k, v});
+    req.topics.push_back(t);
+    return call<protocol::CreateTopicsResponse>(protocol::ApiKey::create_topics, 4, req);
+  }
+
+  // A Fetch request for one partition from `offset`; `max_bytes` bounds the response and the
+  // partition alike.
+  protocol::FetchRequest fetch_request(const std::string& topic, int32_t partition, int64_t offset,
+                                       int32_t max_wait_ms = 0, int32_t min_bytes = 1,
+                                       int32_t max_bytes = 1 << 20) {
+    protocol::FetchRequest req;
+    req.max_wait_ms = max_wait_ms;
+    req.min_bytes = min_bytes;
+    req.max_bytes = max_bytes;
+    protocol::FetchRequest::Topic t;
+    t.topic = topic;
+    protocol::FetchRequest::Topic::Partition p;
+    p.partition = partition;
+    p.fetch_offset = offset;
+    p.partition_max_bytes = max_bytes;
+    t.partitions.push_back(p);
+    req.topics.push_back(t);
+    return req;
+  }
+
   ferry::test::TempDir dir_;
   uv_loop_t loop_{};
   bool loop_ready_ = false;

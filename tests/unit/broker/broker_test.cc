@@ -17,18 +17,6 @@ std::string text(std::span<const std::byte> b) {
 
 class BrokerTest : public BrokerFixture {
  protected:
-  CreateTopicsResponse create_topic(const std::string& name, int32_t partitions,
-                                    std::map<std::string, std::string> configs = {}) {
-    CreateTopicsRequest req;
-    CreateTopicsRequest::Topic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    for (auto& [k, v] : configs) t.configs.push_back({k, v});
-    req.topics.push_back(t);
-    return call<CreateTopicsResponse>(ApiKey::create_topics, 4, req);
-  }
-
   ProduceResponse::Topic::Partition produce(const std::string& topic, int32_t partition,
                                             std::vector<std::byte> records, int16_t acks = 1,
                                             int16_t version = 8) {
@@ -43,23 +31,6 @@ class BrokerTest : public BrokerFixture {
     EXPECT_EQ(resp.responses.size(), 1u);
     if (resp.responses.empty() || resp.responses[0].partition_responses.empty()) return {};
     return resp.responses[0].partition_responses[0];
-  }
-
-  FetchRequest fetch_request(const std::string& topic, int32_t partition, int64_t offset,
-                             int32_t max_wait_ms = 0, int32_t min_bytes = 1) {
-    FetchRequest req;
-    req.max_wait_ms = max_wait_ms;
-    req.min_bytes = min_bytes;
-    req.max_bytes = 1 << 20;
-    FetchRequest::Topic t;
-    t.topic = topic;
-    FetchRequest::Topic::Partition p;
-    p.partition = partition;
-    p.fetch_offset = offset;
-    p.partition_max_bytes = 1 << 20;
-    t.partitions.push_back(p);
-    req.topics.push_back(t);
-    return req;
   }
 
   // Fetches and decodes every record value from `offset`.

@@ -19,19 +19,7 @@ class FetchCrcTest : public BrokerFixture {
  protected:
   // Values of the records a fetch from `offset` returns, and the partition's error code.
   std::vector<std::string> fetch_values(const std::string& topic, int64_t offset, int16_t& error) {
-    FetchRequest req;
-    req.max_wait_ms = 0;
-    req.min_bytes = 1;
-    req.max_bytes = 4 << 20;
-    FetchRequest::Topic t;
-    t.topic = topic;
-    FetchRequest::Topic::Partition p;
-    p.partition = 0;
-    p.fetch_offset = offset;
-    p.partition_max_bytes = 1 << 20;
-    t.partitions.push_back(p);
-    req.topics.push_back(t);
-    auto resp = call<FetchResponse>(ApiKey::fetch, 11, req);
+    auto resp = call<FetchResponse>(ApiKey::fetch, 11, fetch_request(topic, 0, offset));
     const auto& rp = resp.responses.at(0).partitions.at(0);
     error = rp.error_code;
     std::vector<std::string> out;
@@ -56,15 +44,7 @@ class FetchCrcTest : public BrokerFixture {
 };
 
 TEST_F(FetchCrcTest, ADamagedBatchInASealedSegmentIsNotServed) {
-  CreateTopicsRequest create;
-  CreateTopicsRequest::Topic ct;
-  ct.name = "scrub";
-  ct.num_partitions = 1;
-  ct.replication_factor = 1;
-  ct.configs.push_back({"segment.bytes", "1048576"});
-  create.topics.push_back(ct);
-  ASSERT_EQ(call<CreateTopicsResponse>(ApiKey::create_topics, 4, create).topics.at(0).error_code,
-            0);
+  ASSERT_EQ(create_topic("scrub", 1, {{"segment.bytes", "1048576"}}).topics.at(0).error_code, 0);
   // Nine batches of three ~100 KB records: three batches per 1 MiB segment, three segments.
   std::vector<size_t> sizes;
   for (int i = 0; i < 9; ++i) {

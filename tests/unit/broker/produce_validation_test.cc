@@ -53,17 +53,6 @@ std::vector<std::byte> garbage_batch(Compression codec, size_t garbage_bytes) {
 
 class ProduceValidationTest : public BrokerFixture {
  protected:
-  void create_topic(const std::string& name, int32_t partitions) {
-    CreateTopicsRequest req;
-    CreateTopicsRequest::Topic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    req.topics.push_back(t);
-    auto resp = call<CreateTopicsResponse>(ApiKey::create_topics, 4, req);
-    ASSERT_EQ(resp.topics.at(0).error_code, 0);
-  }
-
   static ProduceRequest produce_request(
       const std::string& topic, std::vector<std::pair<int32_t, std::vector<std::byte>*>> parts) {
     ProduceRequest req;
@@ -98,19 +87,8 @@ class ProduceValidationTest : public BrokerFixture {
 
   // The partition's high watermark and the number of records a fetch from 0 returns.
   std::pair<int64_t, int> fetch_all(const std::string& topic, int32_t partition, int16_t& error) {
-    FetchRequest req;
-    req.max_wait_ms = 0;
-    req.min_bytes = 1;
-    req.max_bytes = 64 << 20;
-    FetchRequest::Topic t;
-    t.topic = topic;
-    FetchRequest::Topic::Partition p;
-    p.partition = partition;
-    p.fetch_offset = 0;
-    p.partition_max_bytes = 64 << 20;
-    t.partitions.push_back(p);
-    req.topics.push_back(t);
-    auto resp = call<FetchResponse>(ApiKey::fetch, 11, req);
+    auto resp =
+        call<FetchResponse>(ApiKey::fetch, 11, fetch_request(topic, partition, 0, 0, 1, 64 << 20));
     const auto& rp = resp.responses.at(0).partitions.at(0);
     error = rp.error_code;
     int records = 0;
@@ -134,7 +112,7 @@ class ProduceValidationTest : public BrokerFixture {
 
 // Regression: one record claiming lastOffsetDelta 2^31-1 moved the partition end by 2^31.
 TEST_F(ProduceValidationTest, OneRecordWithAHugeLastOffsetDeltaIsRefusedAndTheEndStays) {
-  create_topic("delta", 1);
+  ASSERT_EQ(create_topic("delta", 1).topics.at(0).error_code, 0);
   for (Compression c : {Compression::none, Compression::lz4}) {
     auto b = c == Compression::none ? ferry::test::make_batch(1, "x") : lz4_batch(1, 10, 1);
     store_i32(b.data() + bl::kLastOffsetDelta, INT32_MAX);
@@ -153,7 +131,7 @@ TEST_F(ProduceValidationTest, OneRecordWithAHugeLastOffsetDeltaIsRefusedAndTheEn
 
 // Regression: a "gzip" batch of garbage was acknowledged, then stopped every consumer.
 TEST_F(ProduceValidationTest, GarbageInsideACodecIsRefusedAndConsumersStillRead) {
-  create_topic("garbage", 1);
+  ASSERT_EQ(create_topic("garbage", 1).topics.at(0).error_code, 0);
   EXPECT_EQ(produce("garbage", 0, ferry::test::make_batch(3, "ok")).error_code, 0);
   for (Compression c :
        {Compression::gzip, Compression::snappy, Compression::lz4, Compression::zstd}) {
@@ -172,7 +150,7 @@ TEST_F(ProduceValidationTest, GarbageInsideACodecIsRefusedAndConsumersStillRead)
 
 // A bad partition is answered with its error; the other partitions of the request are stored.
 TEST_F(ProduceValidationTest, OnlyTheBadPartitionOfARequestIsRefused) {
-  create_topic("mixed", 3);
+  ASSERT_EQ(create_topic("mixed", 3).topics.at(0).error_code, 0);
   auto good = ferry::test::make_batch(2, "a");
   auto bad = ferry::test::make_batch(2, "b");
   store_i32(bad.data() + bl::kLastOffsetDelta, 5);
@@ -194,7 +172,7 @@ TEST_F(ProduceValidationTest, OnlyTheBadPartitionOfARequestIsRefused) {
 // A large compressed batch is checked on the thread pool; a small batch produced right after it
 // to the same partition must still be stored after it.
 TEST_F(ProduceValidationTest, AppendsKeepRequestOrderWhileLargeBatchesAreChecked) {
-  create_topic("order", 1);
+  ASSERT_EQ(create_topic("order", 1).topics.at(0).error_code, 0);
   TestConn& c = connect();
   std::vector<std::vector<std::byte>> batches;
   batches.push_back(lz4_batch(8, 60'000, 3));          // off the loop
@@ -226,7 +204,7 @@ TEST_F(ProduceValidationTest, AppendsKeepRequestOrderWhileLargeBatchesAreChecked
 // Produce v0-2 may carry several batches per partition: one bad batch refuses them all, and
 // none is stored (the append used to store the ones before it).
 TEST_F(ProduceValidationTest, ABadBatchAmongSeveralStoresNone) {
-  create_topic("several", 1);
+  ASSERT_EQ(create_topic("several", 1).topics.at(0).error_code, 0);
   auto records = ferry::test::make_batch(2, "a");
   auto bad = ferry::test::make_batch(2, "b");
   bad.back() = std::byte{0x7F};  // the last record's header count no longer fits
