@@ -5,16 +5,11 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/handlers/fan_out.h"
 #include "protocol/messages/topics.h"
 
 namespace ferry::broker {
 namespace {
-
-struct CreateState {
-  Request request;
-  protocol::CreateTopicsResponse response;
-  size_t remaining = 0;
-};
 
 // Manual assignments are accepted when they describe what this node can do: every partition
 // on this node alone, numbered 0..n-1.
@@ -45,25 +40,18 @@ KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, int3
 }  // namespace
 
 void handle_create_topics(Broker& b, Request&& r) {
-  auto st = std::make_shared<CreateState>();
-  st->request = std::move(r);
+  using Response = protocol::CreateTopicsResponse;
   protocol::CreateTopicsRequest req;
-  if (!decode_body(st->request, req)) return;
+  if (!decode_body(r, req)) return;
   std::map<std::string, int> counts;
   for (const auto& t : req.topics) ++counts[t.name];
-  st->remaining = req.topics.size();
-  for (const auto& t : req.topics) st->response.topics.push_back({t.name, 0, std::nullopt});
-  if (st->remaining == 0) {
-    respond(st->request, st->response);
-    return;
-  }
+  auto st = fan_out<Response>(std::move(r), req.topics.size(), [&](Response& resp) {
+    for (const auto& t : req.topics) resp.topics.push_back({t.name, 0, std::nullopt});
+  });
+  if (!st) return;
   for (size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
-    auto done = [st, i](const KafkaError& e) {
-      st->response.topics[i].error_code = e.wire();
-      st->response.topics[i].error_message = e.wire_message();
-      if (--st->remaining == 0) respond(st->request, st->response);
-    };
+    auto done = item_done(st, &Response::topics, i);
     if (counts[t.name] > 1) {
       done({ErrorCode::invalid_request, "Create topics request from client `" +
                                             std::string(st->request.client()) +
