@@ -18,6 +18,7 @@ constexpr int32_t kMaxSessionTimeoutMs = 1800000;
 constexpr size_t kMaxOffsetMetadata = 4096;
 
 using Protocols = std::vector<std::pair<std::string, protocol::Bytes>>;
+using TopicPartitionKey = std::pair<std::string, PartitionId>;
 
 bool same_protocols(const Protocols& a, const Protocols& b) { return a == b; }
 
@@ -67,7 +68,7 @@ struct GroupCoordinator::Group {
   // Ids given out with MEMBER_ID_REQUIRED, valid until the session timeout of the join that
   // asked (Kafka's pending members): a client that never comes back is forgotten.
   std::map<std::string, int64_t> pending;
-  std::map<std::pair<std::string, int32_t>, meta::OffsetCommit> offsets;
+  std::map<TopicPartitionKey, meta::OffsetCommit> offsets;
   int64_t join_deadline_ms = 0;  // steady clock; end of the join phase, 0 outside one
   bool initial_delay = false;
   int64_t empty_since_ms = 0;  // when the last member left (or the group was loaded)
@@ -87,7 +88,7 @@ Status GroupCoordinator::load() {
     if (!offsets) return std::move(offsets).error();
     Group& g = get_or_create(name);
     g.empty_since_ms = clock_.now_ms();
-    for (auto& o : *offsets) g.offsets[{o.topic, o.partition.value()}] = o;
+    for (auto& o : *offsets) g.offsets[{o.topic, o.partition}] = o;
   }
   FERRY_LOG(info, "groups", "loaded committed offsets of %zu groups", groups_.size());
   return ok_status();
@@ -640,7 +641,7 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
                      if (c.error == ErrorCode::none) c.error = e.code;
                    }
                  } else if (Group* grp = find(group_id); grp != nullptr) {
-                   for (const auto& r : rows) grp->offsets[{r.topic, r.partition.value()}] = r;
+                   for (const auto& r : rows) grp->offsets[{r.topic, r.partition}] = r;
                  }
                  done(std::move(entries));
                });
@@ -651,7 +652,7 @@ const meta::OffsetCommit* GroupCoordinator::committed(const std::string& group_i
                                                       int32_t partition) const {
   const Group* g = find(group_id);
   if (g == nullptr) return nullptr;
-  auto it = g->offsets.find({topic, partition});
+  auto it = g->offsets.find({topic, PartitionId(partition)});
   return it == g->offsets.end() ? nullptr : &it->second;
 }
 
@@ -683,7 +684,7 @@ void GroupCoordinator::delete_offsets(
     if (!st) return done(to_kafka_error(st.error()).code, std::move(entries));
     if (Group* grp = find(group_id)) {
       for (const auto& c : entries) {
-        if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, c.partition});
+        if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, PartitionId(c.partition)});
       }
     }
     done(ErrorCode::none, std::move(entries));
@@ -755,13 +756,12 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
            g.pending.empty();
   });
   std::vector<meta::Mutation> mutations;
-  std::vector<std::pair<std::string, std::pair<std::string, int32_t>>> dropped;
+  std::vector<std::pair<std::string, TopicPartitionKey>> dropped;
   for (auto& [gid, g] : groups_) {
     if (!g->members.empty() || g->state == GroupState::dead) continue;
     for (const auto& [key, o] : g->offsets) {
       if (now_ms - std::max(g->empty_since_ms, o.commit_ms) > retention_ms) {
-        mutations.push_back(
-            meta::Mutation::delete_offsets(gid, key.first, PartitionId(key.second)));
+        mutations.push_back(meta::Mutation::delete_offsets(gid, key.first, key.second));
         dropped.emplace_back(gid, key);
       }
     }

@@ -6,6 +6,7 @@
 #include "broker/api_table.h"
 #include "broker/broker.h"
 #include "broker/handlers/fan_out.h"
+#include "common/strong_types.h"
 #include "protocol/messages/topics.h"
 
 namespace ferry::broker {
@@ -13,23 +14,24 @@ namespace {
 
 // Manual assignments are accepted when they describe what this node can do: every partition
 // on this node alone, numbered 0..n-1.
-KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, int32_t node,
+KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, NodeId node,
                              int32_t& partitions) {
   if (t.num_partitions != -1 || t.replication_factor != -1) {
     return {ErrorCode::invalid_request,
             "Both numPartitions or replicationFactor and replicasAssignments were set."};
   }
-  std::set<int32_t> seen;
+  std::set<PartitionId> seen;
   for (const auto& a : t.assignments) {
-    if (a.broker_ids != std::vector<int32_t>{node}) {
+    if (a.broker_ids != std::vector<int32_t>{node.value()}) {
       return {ErrorCode::invalid_replica_assignment,
               "Partition " + std::to_string(a.partition_index) +
-                  " must be assigned to this broker (" + std::to_string(node) + ") alone"};
+                  " must be assigned to this broker (" + std::to_string(node.value()) + ") alone"};
     }
-    seen.insert(a.partition_index);
+    seen.insert(PartitionId(a.partition_index));
   }
   const auto n = static_cast<int32_t>(t.assignments.size());
-  if (static_cast<int32_t>(seen.size()) != n || *seen.begin() != 0 || *seen.rbegin() != n - 1) {
+  if (static_cast<int32_t>(seen.size()) != n || *seen.begin() != PartitionId(0) ||
+      *seen.rbegin() != PartitionId(n - 1)) {
     return {ErrorCode::invalid_replica_assignment,
             "Partitions must be numbered consecutively from 0"};
   }
@@ -64,7 +66,7 @@ void handle_create_topics(Broker& b, Request&& r) {
     spec.replication_factor = t.replication_factor;
     if (!t.assignments.empty()) {
       int32_t n = 0;
-      if (auto e = check_assignments(t, b.config().node_id, n); !e.ok()) {
+      if (auto e = check_assignments(t, NodeId(b.config().node_id), n); !e.ok()) {
         done(e);
         continue;
       }
