@@ -10,7 +10,6 @@
 # RoundRobinAssigner, sessionTimeout 6000, heartbeats every second) on a 6-partition topic, 1800
 # records first. The records are produced with confluent-kafka (harness.produce_confluent).
 import os
-import shutil
 import sys
 
 import groups_scenarios as scenarios
@@ -71,13 +70,7 @@ def failover(node, ferry, procs):
 
 
 def body(args):
-    node = shutil.which("node")
-    if not node:
-        print("SKIP: node is not installed")
-        sys.exit(77)
-    if not os.path.isfile(os.path.join(HERE, "node_modules", "kafkajs", "package.json")):
-        raise harness.CheckFailed("kafkajs is not installed: run "
-                                  "`npm ci --prefix tests/compat --no-audit --no-fund`")
+    node = harness.require_kafkajs()
     with harness.group_ferry(args.ferry) as ferry:
         step("kafkajs consumer group, admin group APIs")
         env = dict(os.environ, KAFKAJS_NO_PARTITIONER_WARNING="1")
