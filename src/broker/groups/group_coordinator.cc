@@ -48,6 +48,23 @@ struct GroupCoordinator::Member {
   std::function<void(SyncResult)> sync_waiter;  // set while its SyncGroup is parked
   int64_t session_deadline_ms = 0;              // steady clock; 0 while parked in a join
 
+  // Answers this member's parked JoinGroup and SyncGroup, if any, with `e`.
+  void fail_parked(ErrorCode e) {
+    if (join_waiter) {
+      auto w = std::move(join_waiter);
+      join_waiter = nullptr;
+      JoinResult r;
+      r.error = e;
+      r.member_id = id;
+      w(std::move(r));
+    }
+    if (sync_waiter) {
+      auto w = std::move(sync_waiter);
+      sync_waiter = nullptr;
+      w({e, {}});
+    }
+  }
+
   const protocol::Bytes* metadata_for(const std::string& name) const {
     for (const auto& [n, md] : protocols) {
       if (n == name) return &md;
@@ -208,17 +225,7 @@ void GroupCoordinator::remove_member(Group& g, const std::string& member_id) {
   g.members.erase(it);
   if (m->instance_id) g.static_members.erase(*m->instance_id);
   if (g.leader == member_id) g.leader.clear();
-  if (m->join_waiter) {
-    JoinResult r;
-    r.error = ErrorCode::unknown_member_id;
-    r.member_id = member_id;
-    auto w = std::move(m->join_waiter);
-    w(std::move(r));
-  }
-  if (m->sync_waiter) {
-    auto w = std::move(m->sync_waiter);
-    w({ErrorCode::unknown_member_id, {}});
-  }
+  m->fail_parked(ErrorCode::unknown_member_id);
 }
 
 void GroupCoordinator::prepare_rebalance(Group& g, const char* why) {
@@ -388,19 +395,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
         auto node = g.members.extract(it->second);
         std::unique_ptr<Member> m = std::move(node.mapped());
         const std::string old_id = m->id;
-        if (m->join_waiter) {
-          auto w = std::move(m->join_waiter);
-          m->join_waiter = nullptr;
-          JoinResult r;
-          r.error = ErrorCode::fenced_instance_id;
-          r.member_id = old_id;
-          w(std::move(r));
-        }
-        if (m->sync_waiter) {
-          auto w = std::move(m->sync_waiter);
-          m->sync_waiter = nullptr;
-          w({ErrorCode::fenced_instance_id, {}});
-        }
+        m->fail_parked(ErrorCode::fenced_instance_id);
         m->id = new_member_id(req.client_id);
         m->client_id = req.client_id;
         m->client_host = req.client_host;
@@ -791,19 +786,7 @@ void GroupCoordinator::shutdown() {
     g->join_deadline_ms = 0;
     for (auto& [mid, m] : g->members) {
       m->session_deadline_ms = 0;
-      if (m->join_waiter) {
-        auto w = std::move(m->join_waiter);
-        m->join_waiter = nullptr;
-        JoinResult r;
-        r.error = ErrorCode::not_coordinator;
-        r.member_id = mid;
-        w(std::move(r));
-      }
-      if (m->sync_waiter) {
-        auto w = std::move(m->sync_waiter);
-        m->sync_waiter = nullptr;
-        w({ErrorCode::not_coordinator, {}});
-      }
+      m->fail_parked(ErrorCode::not_coordinator);
     }
   }
 }
