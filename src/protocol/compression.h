@@ -53,8 +53,8 @@ inline constexpr size_t kMaxInflatedBytes = kMaxLz4InflatedBytes;
 Result<std::vector<std::byte>> decompress(Compression codec, std::span<const std::byte> in,
                                           size_t max_out, bool legacy_lz4_framing = false);
 
-// Compresses `in` with `codec`: gzip (default level), snappy (one raw block, libsnappy), lz4 (Kafka's LZ4
-// frame with a correct header checksum), zstd (level 3), none (a copy). Errors:
+// Compresses `in` with `codec`: gzip (default level), snappy (one raw block, libsnappy), lz4
+// (Kafka's LZ4 frame with a correct header checksum), zstd (level 3), none (a copy). Errors:
 // too_large for input over 2 GiB - 1.
 Result<std::vector<std::byte>> compress(Compression codec, std::span<const std::byte> in);
 
