@@ -16,7 +16,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
 
-NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev
+NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev libsnappy-dev
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
@@ -99,7 +99,7 @@ common_version() {
 install_arm() {
   local arch=$1 attempt out pkg ver
   local pkgs=("crossbuild-essential-$arch" qemu-user "libuv1-dev:$arch" "libsqlite3-dev:$arch"
-    "liblz4-dev:$arch" "zlib1g-dev:$arch" "libzstd-dev:$arch" "libmbedtls-dev:$arch" "libgtest-dev:$arch")
+    "liblz4-dev:$arch" "zlib1g-dev:$arch" "libzstd-dev:$arch" "libsnappy-dev:$arch" "libmbedtls-dev:$arch" "libgtest-dev:$arch")
   $SUDO dpkg --add-architecture "$arch"
   for attempt in 1 2 3 4; do
     $SUDO apt-get -q update || true

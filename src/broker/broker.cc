@@ -65,7 +65,7 @@ Status Broker::start() {
   producers_ = std::make_unique<ProducerRegistry>(*meta_, *topics_, clock_,
                                                   config_.producer_id_expiration_ms);
   FERRY_TRY(producers_->load());
-  groups_ = std::make_unique<GroupCoordinator>(loop_, config_, *meta_);
+  groups_ = std::make_unique<GroupCoordinator>(loop_, config_, *meta_, clock_);
   FERRY_TRY(groups_->load());
 
   net::ServerOptions so;

@@ -11,6 +11,10 @@ class Clock {
   virtual ~Clock() = default;
   // Milliseconds since the Unix epoch (Kafka timestamps use the same unit).
   virtual int64_t now_ms() const = 0;
+  // Milliseconds on a clock that never jumps (origin unspecified), for deadlines: session and
+  // rebalance timeouts must not all fire when NTP corrects the wall clock. Clocks that do not
+  // override it (fakes) move it with now_ms.
+  virtual int64_t steady_ms() const { return now_ms(); }
 
   // The process-wide real clock.
   static const Clock& system();

@@ -1,7 +1,9 @@
-// Compression codecs: gzip through zlib, snappy (raw and xerial) by hand, LZ4 through
+// Compression codecs: gzip through zlib, snappy through libsnappy (raw blocks, and the xerial
+// framing here), LZ4 through
 // lz4_frame.h with the legacy header-checksum fix-up, and zlib's CRC-32.
 #include "protocol/compression.h"
 
+#include <snappy.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -121,7 +123,8 @@ Result<std::vector<std::byte>> gzip_compress(std::span<const std::byte> in) {
 // --- snappy ---------------------------------------------------------------------------------
 
 // A raw snappy element expands at most 64 output bytes from 3 input bytes, so a block cannot
-// declare more than this many output bytes per input byte.
+// declare more than this many output bytes per input byte. Checked before allocating, so a
+// small hostile block cannot make us reserve max_out bytes.
 constexpr uint64_t kSnappyMaxExpansion = 22;
 
 uint32_t load_le(const std::byte* p, size_t n) noexcept {
@@ -130,77 +133,30 @@ uint32_t load_le(const std::byte* p, size_t n) noexcept {
   return v;
 }
 
-// Decodes one raw snappy block, appending its output to `out`; `out` as a whole stays within
-// max_out bytes. Copies reach back only into this block's output.
+// Decodes one raw snappy block with libsnappy, appending its output to `out`; `out` as a whole
+// stays within max_out bytes. libsnappy checks every element against the block's input and the
+// declared output length (copies reach back only into this block's output), and fails unless
+// the output is exactly the declared length.
 Status snappy_raw_append(std::span<const std::byte> in, std::vector<std::byte>& out,
                          size_t max_out) {
-  const auto declared = read_unsigned_varint(in);
-  if (!declared) return corrupt("snappy", "bad uncompressed length");
-  const uint64_t n = *declared;
-  if (n > max_out - std::min(max_out, out.size()) || out.size() > max_out) {
-    return too_large("snappy", max_out);
+  const char* data = reinterpret_cast<const char*>(in.data());
+  size_t n = 0;
+  if (!snappy::GetUncompressedLength(data, in.size(), &n)) {
+    return corrupt("snappy", "bad uncompressed length");
   }
-  if (n > kSnappyMaxExpansion * static_cast<uint64_t>(in.size())) {
+  if (out.size() > max_out || n > max_out - out.size()) return too_large("snappy", max_out);
+  if (static_cast<uint64_t>(n) > kSnappyMaxExpansion * static_cast<uint64_t>(in.size())) {
     return corrupt("snappy", "uncompressed length " + std::to_string(n) +
                                  " impossible for a block of " + std::to_string(in.size()) +
                                  " bytes");
   }
   const size_t start = out.size();
-  const size_t end = start + static_cast<size_t>(n);
-  out.resize(end);
-  size_t pos = start;
-  while (!in.empty()) {
-    const auto tag = static_cast<uint32_t>(in[0]);
-    in = in.subspan(1);
-    uint64_t len = 0;
-    uint64_t offset = 0;
-    switch (tag & 3u) {
-      case 0: {
-        len = tag >> 2;
-        if (len >= 60) {
-          const size_t extra = static_cast<size_t>(len - 59);
-          if (in.size() < extra) return corrupt("snappy", "truncated literal length");
-          len = load_le(in.data(), extra);
-          in = in.subspan(extra);
-        }
-        len += 1;
-        if (len > in.size()) return corrupt("snappy", "literal runs past the input");
-        if (len > end - pos) return corrupt("snappy", "output longer than declared");
-        const auto lit = in.first(static_cast<size_t>(len));
-        std::copy(lit.begin(), lit.end(), out.begin() + static_cast<std::ptrdiff_t>(pos));
-        in = in.subspan(static_cast<size_t>(len));
-        pos += static_cast<size_t>(len);
-        continue;
-      }
-      case 1:
-        if (in.empty()) return corrupt("snappy", "truncated copy");
-        len = 4 + ((tag >> 2) & 7u);
-        offset = ((tag >> 5) << 8) | static_cast<uint32_t>(in[0]);
-        in = in.subspan(1);
-        break;
-      case 2:
-        if (in.size() < 2) return corrupt("snappy", "truncated copy");
-        len = 1 + (tag >> 2);
-        offset = load_le(in.data(), 2);
-        in = in.subspan(2);
-        break;
-      default:
-        if (in.size() < 4) return corrupt("snappy", "truncated copy");
-        len = 1 + (tag >> 2);
-        offset = load_le(in.data(), 4);
-        in = in.subspan(4);
-        break;
-    }
-    if (offset == 0 || offset > pos - start) {
-      return corrupt("snappy", "copy offset " + std::to_string(offset) + " outside the output");
-    }
-    if (len > end - pos) return corrupt("snappy", "output longer than declared");
-    // Byte by byte: a copy may overlap its own output (a run).
-    const size_t from = pos - static_cast<size_t>(offset);
-    for (size_t i = 0; i < static_cast<size_t>(len); ++i) out[pos + i] = out[from + i];
-    pos += static_cast<size_t>(len);
+  out.resize(start + n);
+  char none = 0;  // an empty block still needs a valid output pointer
+  char* dst = n == 0 ? &none : reinterpret_cast<char*>(out.data() + start);
+  if (!snappy::RawUncompress(data, in.size(), dst)) {
+    return corrupt("snappy", "malformed block");
   }
-  if (pos != end) return corrupt("snappy", "output shorter than declared");
   return {};
 }
 
@@ -209,12 +165,10 @@ bool has_xerial_magic(std::span<const std::byte> in) {
          std::equal(std::begin(kXerialMagic), std::end(kXerialMagic), in.begin());
 }
 
-Result<std::vector<std::byte>> snappy_decompress(std::span<const std::byte> in, size_t max_out) {
-  std::vector<std::byte> out;
-  if (!has_xerial_magic(in)) {
-    FERRY_TRY(snappy_raw_append(in, out, max_out));
-    return out;
-  }
+// Calls fn(chunk) for each raw block of a xerial stream (after its header); corrupt on bad
+// framing, or the first error fn returns.
+template <typename Fn>
+Status for_each_xerial_chunk(std::span<const std::byte> in, Fn&& fn) {
   if (in.size() < kXerialHeaderSize) return corrupt("snappy", "truncated xerial header");
   in = in.subspan(kXerialHeaderSize);  // version and compatible version: not checked
   while (!in.empty()) {
@@ -225,76 +179,46 @@ Result<std::vector<std::byte>> snappy_decompress(std::span<const std::byte> in, 
       return corrupt("snappy", "xerial chunk length " + std::to_string(len) + " with " +
                                    std::to_string(in.size()) + " bytes left");
     }
-    FERRY_TRY(snappy_raw_append(in.first(static_cast<size_t>(len)), out, max_out));
+    FERRY_TRY(fn(in.first(static_cast<size_t>(len))));
     in = in.subspan(static_cast<size_t>(len));
   }
+  return {};
+}
+
+// A raw block, or xerial framing around raw blocks (told apart by the magic).
+Result<std::vector<std::byte>> snappy_decompress(std::span<const std::byte> in, size_t max_out) {
+  std::vector<std::byte> out;
+  if (!has_xerial_magic(in)) {
+    FERRY_TRY(snappy_raw_append(in, out, max_out));
+    return out;
+  }
+  // First the chunks' declared lengths: the bound is checked before anything is allocated, and
+  // the output is allocated once (growing it chunk by chunk costs more than decoding).
+  uint64_t total = 0;
+  FERRY_TRY(for_each_xerial_chunk(in, [&](std::span<const std::byte> chunk) -> Status {
+    size_t n = 0;
+    if (!snappy::GetUncompressedLength(reinterpret_cast<const char*>(chunk.data()), chunk.size(),
+                                       &n)) {
+      return corrupt("snappy", "bad uncompressed length");
+    }
+    total += n;
+    if (total > max_out) return too_large("snappy", max_out);
+    return {};
+  }));
+  out.reserve(static_cast<size_t>(total));
+  FERRY_TRY(for_each_xerial_chunk(in, [&](std::span<const std::byte> chunk) {
+    return snappy_raw_append(chunk, out, max_out);
+  }));
   return out;
 }
 
-void snappy_literal(std::vector<std::byte>& out, std::span<const std::byte> lit) {
-  if (lit.empty()) return;
-  const size_t n = lit.size() - 1;
-  if (n < 60) {
-    out.push_back(static_cast<std::byte>(n << 2));
-  } else {
-    size_t bytes = 1;
-    while (bytes < 4 && (n >> (8 * bytes)) != 0) ++bytes;
-    out.push_back(static_cast<std::byte>((59 + bytes) << 2));
-    for (size_t i = 0; i < bytes; ++i) out.push_back(static_cast<std::byte>(n >> (8 * i)));
-  }
-  out.insert(out.end(), lit.begin(), lit.end());
-}
-
-// A copy of `len` bytes from `offset` back (offset < 65536), split into elements of at most
-// 64 bytes.
-void snappy_copy(std::vector<std::byte>& out, size_t offset, size_t len) {
-  while (len > 0) {
-    if (len >= 4 && len <= 11 && offset < 2048) {
-      out.push_back(static_cast<std::byte>(((offset >> 8) << 5) | ((len - 4) << 2) | 1));
-      out.push_back(static_cast<std::byte>(offset));
-      return;
-    }
-    const size_t chunk = std::min<size_t>(len, 64);
-    out.push_back(static_cast<std::byte>(((chunk - 1) << 2) | 2));
-    out.push_back(static_cast<std::byte>(offset));
-    out.push_back(static_cast<std::byte>(offset >> 8));
-    len -= chunk;
-  }
-}
-
-// A greedy single-pass compressor: a hash of each 4-byte sequence points at its last position;
-// a match within 64 KiB back becomes a copy. One raw block for the whole input.
+// One raw block for the whole input, as librdkafka writes it.
 std::vector<std::byte> snappy_compress(std::span<const std::byte> in) {
-  constexpr unsigned kHashBits = 14;
-  constexpr size_t kMaxOffset = 65535;
-  std::vector<std::byte> out;
-  out.reserve(in.size() + in.size() / 6 + 16);
-  write_unsigned_varint(out, static_cast<uint32_t>(in.size()));
-  std::vector<uint32_t> table(size_t{1} << kHashBits, 0);  // position + 1, 0 = empty
-  size_t i = 0;
-  size_t literal_start = 0;
-  while (i + 4 <= in.size()) {
-    const uint32_t v = load_le(in.data() + i, 4);
-    const uint32_t h = (v * 0x1E35A7BDu) >> (32 - kHashBits);
-    const uint32_t candidate = table[h];
-    table[h] = static_cast<uint32_t>(i + 1);
-    if (candidate == 0) {
-      ++i;
-      continue;
-    }
-    const size_t c = candidate - 1;
-    if (i - c > kMaxOffset || load_le(in.data() + c, 4) != v) {
-      ++i;
-      continue;
-    }
-    size_t len = 4;
-    while (i + len < in.size() && in[c + len] == in[i + len]) ++len;
-    snappy_literal(out, in.subspan(literal_start, i - literal_start));
-    snappy_copy(out, i - c, len);
-    i += len;
-    literal_start = i;
-  }
-  snappy_literal(out, in.subspan(literal_start));
+  std::vector<std::byte> out(snappy::MaxCompressedLength(in.size()));
+  size_t n = 0;
+  snappy::RawCompress(reinterpret_cast<const char*>(in.data()), in.size(),
+                      reinterpret_cast<char*>(out.data()), &n);
+  out.resize(n);
   return out;
 }
 

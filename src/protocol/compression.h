@@ -10,7 +10,8 @@
 //                 8     4  version (int32 BE, 1)
 //                12     4  minimum compatible version (int32 BE, 1)
 //                16     -  chunks: [int32 BE length][raw snappy block of that length]...
-//             Readers tell the two apart by the magic.
+//             Readers tell the two apart by the magic. Raw blocks are decoded and written by
+//             Google's libsnappy; the xerial framing is read here.
 //             A raw snappy block is a varint (base-128, least significant group first) holding
 //             the uncompressed length, then elements whose tag byte's low two bits select:
 //               00 literal: length-1 in the upper six bits when < 60; 60..63 mean the length-1
@@ -52,8 +53,8 @@ inline constexpr size_t kMaxInflatedBytes = kMaxLz4InflatedBytes;
 Result<std::vector<std::byte>> decompress(Compression codec, std::span<const std::byte> in,
                                           size_t max_out, bool legacy_lz4_framing = false);
 
-// Compresses `in` with `codec`: gzip (default level), snappy (one raw block), lz4 (Kafka's LZ4
-// frame with a correct header checksum), zstd (level 3), none (a copy). Errors:
+// Compresses `in` with `codec`: gzip (default level), snappy (one raw block, libsnappy), lz4
+// (Kafka's LZ4 frame with a correct header checksum), zstd (level 3), none (a copy). Errors:
 // too_large for input over 2 GiB - 1.
 Result<std::vector<std::byte>> compress(Compression codec, std::span<const std::byte> in);
 

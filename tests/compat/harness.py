@@ -414,3 +414,17 @@ def require_go():
         print("SKIP: the go toolchain is not installed (golang-go)", flush=True)
         sys.exit(77)
     return go
+
+
+def require_kafkajs():
+    """Returns the node executable; exits 77 (skipped) when node is not installed and fails
+    when kafkajs is not installed next to this file."""
+    node = shutil.which("node")
+    if not node:
+        print("SKIP: node is not installed", flush=True)
+        sys.exit(77)
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.isfile(os.path.join(here, "node_modules", "kafkajs", "package.json")):
+        raise CheckFailed("kafkajs is not installed: run "
+                          "`npm ci --prefix tests/compat --no-audit --no-fund`")
+    return node

@@ -2,13 +2,9 @@
 # Consumer groups with confluent-kafka-python 1.7.0 (librdkafka 2.0.2) against ferry. Members
 # are groups_consumer.py processes (subscribe, range assignor, enable.auto.commit=false, a
 # synchronous commit after each processed batch, session.timeout.ms=6000, heartbeats every 1 s):
-#  1. three members of one group share a 6-partition topic two partitions each; 3000 keyed
-#     records are consumed exactly once across them; list_groups shows the group Stable with its
-#     three members; committed() of the group equals the end offsets. A member killed with
-#     SIGKILL: its partitions move to the survivors within the session timeout (plus a margin)
-#     and records produced after the kill are all consumed (at least once; repeats only of
-#     records at or after the dead member's last commit). A fourth member joining gets two
-#     partitions and the records produced next.
+#  1. groups_scenarios.failover on a 6-partition topic, 3000 records first; list_groups shows
+#     the group Stable with its three members, then Empty once they closed; committed() of the
+#     group equals the end offsets.
 #  2. simple commits (assign(), no membership) come back from committed().
 #  3. committed offsets survive a broker restart: a new member continues at them.
 #  4. static membership (group.instance.id): a member closed and started again within the
@@ -17,15 +13,13 @@
 #     its partitions; closed for good, a static member leaves only when its session times out.
 import time
 
+import groups_scenarios as scenarios
 import harness
 from harness import check, check_eq, step, wait_for, CheckFailed
 from groups_consumer import Member
+from groups_scenarios import SESSION_MS, check_once, consumed, wait_consumed, wait_stable
 
 TIMEOUT = 15
-SESSION_MS = 6000
-# Time for a dead member's partitions to move: the session timeout, then one heartbeat for the
-# survivors to hear of the rebalance, their JoinGroup and SyncGroup, plus slack for slow machines.
-MOVE_S = SESSION_MS / 1000 + 12
 
 
 def admin(b):
@@ -86,154 +80,60 @@ def coordinator_ready(b, group):
     check(True, "FindCoordinator + OffsetFetch answered (the group coordinator is there)")
 
 
-def stable(members, partitions, per_member):
-    """True when every member's current assignment has `per_member` partitions and together
-    they cover 0..partitions-1 with no overlap."""
-    asg = [m.assignment() for m in members]
-    flat = sorted(p for a in asg for p in a)
-    return flat == list(range(partitions)) and all(len(a) == per_member for a in asg)
+class Confluent(scenarios.Client):
+    name = "confluent-kafka"
+    # librdkafka may deliver a fetched batch of a partition it is about to lose.
+    strict_assignment = False
+
+    def __init__(self, ferry):
+        self.ferry = ferry
+
+    def member(self, name, topic, group):
+        return Member(name, self.ferry.workdir, self.ferry.bootstrap, topic, group,
+                      session_timeout_ms=SESSION_MS)
+
+    def produce(self, topic, tag, start, n, keys=60):
+        return produced_set(harness.produce_confluent(self.ferry.bootstrap, topic,
+                                                      records(tag, n, keys, start)))
+
+    def committed(self, members, group, topic, parts):
+        return {p: o for p, o in group_committed(self.ferry.bootstrap, group, topic,
+                                                 parts).items() if o >= 0}
+
+    def after_first_round(self, members, group):
+        step("AdminClient.list_groups shows the group, Stable, with three members")
+        b = self.ferry.bootstrap
+        groups = admin(b).list_groups(group, timeout=TIMEOUT)
+        check_eq([g.id for g in groups], [group], "list_groups(group) returns the group")
+        g = groups[0]
+        check(g.error is None or g.error.code() == 0, f"group described without error ({g.error})")
+        check_eq(g.state, "Stable", "group state")
+        check_eq(g.protocol_type, "consumer", "protocol type")
+        check_eq(g.protocol, "range", "protocol (assignor) chosen")
+        check_eq(len(g.members), 3, "three members listed")
+        all_groups = admin(b).list_groups(timeout=TIMEOUT)
+        check(group in [x.id for x in all_groups], "list_groups() (all groups) includes it")
+
+    def after_close(self, group, topic, parts, ends):
+        b = self.ferry.bootstrap
+        check_eq(end_offsets(b, topic, parts), ends, "end offsets == records produced")
+        check_eq(group_committed(b, group, topic, parts), ends,
+                 "committed offsets after close == end offsets")
+        groups = admin(b).list_groups(group, timeout=TIMEOUT)
+        check_eq([(x.id, x.state, len(x.members)) for x in groups], [(group, "Empty", 0)],
+                 "list_groups: group Empty with no members")
 
 
-def wait_stable(members, partitions, per_member, timeout_s, what):
-    def ok():
-        for m in members:
-            if not m.alive():
-                raise CheckFailed(f"member {m.name} exited (status {m.proc.returncode})")
-        return stable(members, partitions, per_member)
-    t0 = time.monotonic()
-    wait_for(ok, timeout_s, what, interval_s=0.1)
-    took = time.monotonic() - t0
-    check(True, f"{what}: " + ", ".join(f"{m.name}={m.assignment()}" for m in members) +
-          f" ({took:.1f}s)")
-    return took
-
-
-def consumed(members):
-    return [r for m in members for r in m.records()]
-
-
-def wait_consumed(members, want, timeout_s, what):
-    """Waits until the union of what `members` consumed contains `want` (a set)."""
-    def ok():
-        return want <= set(consumed(members))
-    try:
-        wait_for(ok, timeout_s, what, interval_s=0.1)
-    except CheckFailed:
-        missing = sorted(want - set(consumed(members)))
-        raise CheckFailed(f"{what}: {len(missing)} of {len(want)} records not consumed within "
-                          f"{timeout_s}s, first: {missing[:5]}")
-
-
-def check_once(got, want, what):
-    dups = len(got) - len(set(got))
-    extra = set(got) - want
-    check(not extra, f"{what}: nothing consumed that was not produced ({len(extra)} unknown)")
-    check_eq(dups, 0, f"{what}: no record consumed twice")
-    check_eq(len(set(got) & want), len(want), f"{what}: all {len(want)} records consumed")
+def shared_group(ferry, members_out):
+    topic = "grp-six"
+    harness.admin_create_topic(ferry.bootstrap, topic, 6)
+    scenarios.failover(Confluent(ferry), topic, "grp-shared", 3000, members_out)
 
 
 def stop_members(members):
     for m in members:
         rc = m.stop()
         check_eq(rc, 0, f"member {m.name} closed its consumer and exited 0")
-
-
-def shared_group(ferry, members_out):
-    b = ferry.bootstrap
-    topic, group, parts = "grp-six", "grp-shared", 6
-    harness.admin_create_topic(b, topic, parts)
-
-    step("three members join; each gets two of the six partitions")
-    ms = [Member(n, ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
-          for n in ("a", "b", "c")]
-    members_out.extend(ms)
-    wait_stable(ms, parts, 2, 30, "three members share six partitions, two each")
-
-    step("produce 3000 keyed records; consumed exactly once across the members")
-    acked = harness.produce_confluent(b, topic, records("first", 3000, 60))
-    check_eq(sorted(acked), list(range(parts)), "records in all six partitions")
-    first = produced_set(acked)
-    wait_consumed(ms, first, 30, "3000 records consumed by the group")
-    for m in ms:
-        mine = {r[0] for r in m.records()}
-        check(mine <= set(m.assignment()),
-              f"member {m.name} consumed only its partitions {m.assignment()}")
-    check_once(consumed(ms), first, "three members")
-
-    step("AdminClient.list_groups shows the group, Stable, with three members")
-    groups = admin(b).list_groups(group, timeout=TIMEOUT)
-    check_eq([g.id for g in groups], [group], "list_groups(group) returns the group")
-    g = groups[0]
-    check(g.error is None or g.error.code() == 0, f"group described without error ({g.error})")
-    check_eq(g.state, "Stable", "group state")
-    check_eq(g.protocol_type, "consumer", "protocol type")
-    check_eq(g.protocol, "range", "protocol (assignor) chosen")
-    check_eq(len(g.members), 3, "three members listed")
-    all_groups = admin(b).list_groups(timeout=TIMEOUT)
-    check(group in [x.id for x in all_groups], "list_groups() (all groups) includes it")
-
-    step("the commits after each batch are what committed() returns")
-    ends = end_offsets(b, topic, parts)
-
-    def commits_done():
-        return group_committed(b, group, topic, parts) == ends
-    wait_for(commits_done, 10, "committed offsets == end offsets", interval_s=0.2)
-    check(True, f"committed() of {group} == end offsets {ends}")
-
-    step("kill -9 member c; produce more; its partitions move to a and b")
-    a, bm, c = ms
-    dead_parts = c.assignment()
-    dead_commit = c.committed()
-    c.kill9()
-    t_kill = time.monotonic()
-    acked2 = harness.produce_confluent(b, topic, records("second", 600, 60, 3000))
-    second = produced_set(acked2)
-    took = wait_stable([a, bm], parts, 3, MOVE_S, "a and b take over c's partitions")
-    check(time.monotonic() - t_kill <= MOVE_S,
-          f"moved within session timeout + margin ({time.monotonic() - t_kill:.1f}s <= {MOVE_S}s)")
-    check(set(dead_parts) <= set(a.assignment()) | set(bm.assignment()),
-          f"c's partitions {dead_parts} now belong to a or b")
-    wait_consumed([a, bm], second, 30, "600 records produced after the kill consumed")
-    got = [r for r in consumed([a, bm]) if r[2].startswith("second-")]
-    check(set(got) == second, "no gaps: every record produced after the kill consumed, "
-                              "nothing unknown")
-    seen, dups = set(), []
-    for r in got:
-        if r in seen:
-            dups.append(r)
-        seen.add(r)
-    bad = [r for r in dups if not (r[0] in dead_parts and r[1] >= dead_commit.get(r[0], 0))]
-    check_eq(bad, [], f"repeats ({len(dups)}) only of c's partitions at or after its last commit")
-    firsts = {}
-    for p, o, _v in consumed([a, bm]):
-        if p in dead_parts and o >= dead_commit.get(p, 0):
-            firsts.setdefault(p, o)
-    check_eq(firsts, {p: dead_commit.get(p, 0) for p in dead_parts},
-             "the survivors continue c's partitions at c's last committed offsets")
-    # Records before the kill were consumed once; a or b must not have re-read them.
-    again = [r for r in consumed([a, bm]) if r in first]
-    check_eq(len(again), len(set(again)), "no record from before the kill consumed twice by a/b")
-
-    step("a new member d joins: a rebalance gives it two partitions")
-    d = Member("d", ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
-    members_out.append(d)
-    wait_stable([a, bm, d], parts, 2, 30, "a, b and d share six partitions, two each")
-    acked3 = harness.produce_confluent(b, topic, records("third", 300, 60, 3600))
-    third = produced_set(acked3)
-    wait_consumed([a, bm, d], third, 30, "300 records produced after d joined consumed")
-    got3 = [r for r in consumed([a, bm, d]) if r[2].startswith("third-")]
-    check_eq(len(got3), len(set(got3)), "records after d joined consumed once")
-    check({r[0] for r in d.records()} >= set(d.assignment()),
-          f"d consumed records from its partitions {d.assignment()}")
-
-    step("members close (LeaveGroup); the group keeps its offsets")
-    stop_members([a, bm, d])
-    ends = end_offsets(b, topic, parts)
-    check_eq(group_committed(b, group, topic, parts), ends,
-             "committed offsets after close == end offsets")
-    groups = admin(b).list_groups(group, timeout=TIMEOUT)
-    check_eq([(x.id, x.state, len(x.members)) for x in groups], [(group, "Empty", 0)],
-             "list_groups: group Empty with no members")
 
 
 def simple_commits(ferry):

@@ -8,17 +8,13 @@
 # list_consumer_group_offsets returns the committed offsets, equal to the end offsets;
 # delete_consumer_groups removes it.
 #
-# Then failover with member processes (groups_consumer_kafka_python.py: KafkaConsumer,
-# enable_auto_commit=False, a synchronous commit after each processed poll batch): three members
-# share a 6-partition topic two partitions each and consume 1800 records exactly once; one is
-# killed with SIGKILL and 600 more records are produced: its partitions move to the two
-# survivors within the session timeout plus a margin, they continue at its committed offsets,
-# and every new record is consumed (repeats only at or after the dead member's last commit); a
-# fourth member joins, gets two partitions and consumes part of the 300 records produced next,
-# each exactly once. Records are produced only once every member has its final assignment.
+# Then groups_scenarios.failover with member processes (groups_consumer_kafka_python.py:
+# KafkaConsumer, enable_auto_commit=False, a synchronous commit after each processed poll
+# batch) on a 6-partition topic, 1800 records first; committed offsets read with
+# KafkaAdminClient.list_consumer_group_offsets.
 import threading
-import time
 
+import groups_scenarios as scenarios
 import harness
 from harness import check, check_eq, step, wait_for, CheckFailed
 from groups_consumer_kafka_python import KpMember
@@ -28,10 +24,6 @@ GROUP = "kp-group"
 PARTS = 4
 N = 800
 TIMEOUT_MS = 15000
-SESSION_MS = 6000
-# A dead member's partitions move after the session timeout, one heartbeat for the survivors to
-# hear of the rebalance, their JoinGroup and SyncGroup, plus slack for slow machines.
-MOVE_S = SESSION_MS / 1000 + 12
 
 
 class Member(threading.Thread):
@@ -101,131 +93,41 @@ def produce(b, topic, tag, start, n, keys=60):
     return acked
 
 
-def wait_stable(members, per_member, timeout_s, what, parts=6):
-    """Waits until the members' current assignments have `per_member` partitions each and
-    together cover 0..parts-1 once; returns the seconds it took."""
-    def ok():
-        for m in members:
-            if not m.alive():
-                raise CheckFailed(f"member {m.name} exited (status {m.proc.returncode})")
-        asg = [m.assignment() for m in members]
-        return (sorted(p for a in asg for p in a) == list(range(parts))
-                and all(len(a) == per_member for a in asg))
-    t0 = time.monotonic()
-    wait_for(ok, timeout_s, what, interval_s=0.1)
-    took = time.monotonic() - t0
-    check(True, f"{what}: " + ", ".join(f"{m.name}={m.assignment()}" for m in members) +
-          f" ({took:.1f}s)")
-    return took
-
-
-def consumed(members):
-    return [r for m in members for r in m.records()]
-
-
-def wait_consumed(members, want, timeout_s, what):
-    try:
-        wait_for(lambda: want <= set(consumed(members)), timeout_s, what, interval_s=0.1)
-    except CheckFailed:
-        missing = sorted(want - set(consumed(members)))
-        raise CheckFailed(f"{what}: {len(missing)} of {len(want)} records not consumed within "
-                          f"{timeout_s}s, first: {missing[:5]}")
-
-
 def group_offsets(admin, group, topic):
     offs = admin.list_consumer_group_offsets(group)
     return {tp.partition: om.offset for tp, om in offs.items() if tp.topic == topic}
 
 
-def end_offsets(b, topic, parts):
-    from kafka import KafkaConsumer, TopicPartition
-    c = KafkaConsumer(bootstrap_servers=b, group_id=None)
-    try:
-        ends = c.end_offsets([TopicPartition(topic, p) for p in range(parts)])
-    finally:
-        c.close()
-    return {tp.partition: o for tp, o in ends.items()}
+class KafkaPython(scenarios.Client):
+    name = "kafka-python"
+
+    def __init__(self, ferry, admin):
+        self.ferry, self.admin = ferry, admin
+
+    def member(self, name, topic, group):
+        return KpMember(name, self.ferry.workdir, self.ferry.bootstrap, topic, group,
+                        session_timeout_ms=scenarios.SESSION_MS)
+
+    def produce(self, topic, tag, start, n, keys=60):
+        return produce(self.ferry.bootstrap, topic, tag, start, n, keys)
+
+    def committed(self, members, group, topic, parts):
+        return group_offsets(self.admin, group, topic)
+
+    def after_close(self, group, topic, parts, ends):
+        check_eq(group_offsets(self.admin, group, topic), ends,
+                 "committed offsets after close == end offsets")
+        g = self.admin.describe_consumer_groups([group])[0]
+        check_eq((g.state, len(g.members)), ("Empty", 0), "group Empty without members")
 
 
 def failover(ferry, admin, procs):
     from kafka.admin import NewTopic
-    b = ferry.bootstrap
-    topic, group, parts = "kp-six", "kp-failover", 6
-    admin.create_topics([NewTopic(topic, num_partitions=parts, replication_factor=1)],
+    topic = "kp-six"
+    admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)],
                         timeout_ms=TIMEOUT_MS)
-    check(True, f"created {topic} with {parts} partitions")
-
-    step("three member processes join; two of the six partitions each")
-    ms = [KpMember(n, ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
-          for n in ("a", "b", "c")]
-    procs.extend(ms)
-    wait_stable(ms, 2, 30, "three members share six partitions, two each")
-
-    step("produce 1800 keyed records; consumed exactly once across the three")
-    first = produce(b, topic, "first", 0, 1800)
-    check_eq(sorted({p for p, _o, _v in first}), list(range(parts)), "records in all partitions")
-    wait_consumed(ms, first, 30, "1800 records consumed by the group")
-    got = consumed(ms)
-    check_eq(len(got) - len(set(got)), 0, "no record consumed twice")
-    check_eq(set(got), first, "consumed == produced")
-    for m in ms:
-        check({r[0] for r in m.records()} <= set(m.assignment()),
-              f"member {m.name} consumed only its partitions {m.assignment()}")
-    ends = end_offsets(b, topic, parts)
-    wait_for(lambda: group_offsets(admin, group, topic) == ends, 10,
-             "committed offsets == end offsets", interval_s=0.2)
-    check(True, f"committed offsets == end offsets {ends}")
-
-    step("kill -9 member c; produce 600 more; its partitions move to a and b")
-    a, bm, c = ms
-    dead_parts, dead_commit = c.assignment(), c.committed()
-    c.kill9()
-    t_kill = time.monotonic()
-    second = produce(b, topic, "second", 1800, 600)
-    wait_stable([a, bm], 3, MOVE_S, "a and b take over c's partitions")
-    since = time.monotonic() - t_kill
-    check(since <= MOVE_S, f"moved within session timeout + margin ({since:.1f}s <= {MOVE_S}s)")
-    check(set(dead_parts) <= set(a.assignment()) | set(bm.assignment()),
-          f"c's partitions {dead_parts} now belong to a or b")
-    wait_consumed([a, bm], second, 30, "600 records produced after the kill consumed")
-    got = [r for r in consumed([a, bm]) if r[2].startswith("second-")]
-    check_eq(set(got), second, "every record produced after the kill consumed, nothing unknown")
-    seen, dups = set(), []
-    for r in got:
-        if r in seen:
-            dups.append(r)
-        seen.add(r)
-    bad = [r for r in dups if not (r[0] in dead_parts and r[1] >= dead_commit.get(r[0], 0))]
-    check_eq(bad, [], f"repeats ({len(dups)}) only of c's partitions at or after its last commit")
-    firsts = {}
-    for p, o, _v in consumed([a, bm]):
-        if p in dead_parts and o >= dead_commit.get(p, 0):
-            firsts.setdefault(p, o)
-    check_eq(firsts, {p: dead_commit.get(p, 0) for p in dead_parts},
-             "the survivors continue c's partitions at c's last committed offsets")
-    again = [r for r in consumed([a, bm]) if r in first]
-    check_eq(len(again), len(set(again)), "no record from before the kill consumed twice by a/b")
-
-    step("a fourth member d joins: a rebalance gives it two partitions")
-    d = KpMember("d", ferry.workdir, b, topic, group, session_timeout_ms=SESSION_MS)
-    procs.append(d)
-    wait_stable([a, bm, d], 2, 30, "a, b and d share six partitions, two each")
-    third = produce(b, topic, "third", 2400, 300)
-    wait_consumed([a, bm, d], third, 30, "300 records produced after d joined consumed")
-    got3 = [r for r in consumed([a, bm, d]) if r[2].startswith("third-")]
-    check_eq(len(got3), len(set(got3)), "records after d joined consumed once")
-    check({r[0] for r in d.records()} == set(d.assignment()),
-          f"d consumed records of its partitions {d.assignment()} (and only those)")
-    fails = [f"{m.name}: {e}" for m in (a, bm, d) for e in m.events("commitfail")]
-    check_eq(fails, [], "no commit failed")
-
-    step("members close (LeaveGroup); the group keeps its offsets")
-    for m in (a, bm, d):
-        check_eq(m.stop(), 0, f"member {m.name} closed its consumer and exited 0")
-    check_eq(group_offsets(admin, group, topic), end_offsets(b, topic, parts),
-             "committed offsets after close == end offsets")
-    g = admin.describe_consumer_groups([group])[0]
-    check_eq((g.state, len(g.members)), ("Empty", 0), "group Empty without members")
+    check(True, f"created {topic} with 6 partitions")
+    scenarios.failover(KafkaPython(ferry, admin), topic, "kp-failover", 1800, procs)
 
 
 def body(args):
@@ -340,17 +242,7 @@ def body(args):
         check(GROUP not in [x[0] for x in admin.list_consumer_groups()],
               "the group is no longer listed")
 
-        procs = []
-        try:
-            failover(ferry, admin, procs)
-        except BaseException:
-            for m in procs:
-                m.dump()
-            raise
-        finally:
-            for m in procs:
-                if m.alive():
-                    m.kill9()
+        scenarios.run_with_members(failover, ferry, admin)
         admin.close()
 
 

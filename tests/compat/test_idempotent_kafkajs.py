@@ -25,7 +25,6 @@
 # proxy's random seed.
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -109,13 +108,7 @@ def run_producer(node, bootstrap, topic, n, idempotent, log_path, on_progress=No
 
 
 def body(args):
-    node = shutil.which("node")
-    if not node:
-        print("SKIP: node is not installed")
-        sys.exit(77)
-    if not os.path.isfile(os.path.join(HERE, "node_modules", "kafkajs", "package.json")):
-        raise CheckFailed("kafkajs is not installed: run "
-                          "`npm ci --prefix tests/compat --no-audit --no-fund`")
+    node = harness.require_kafkajs()
     try:
         import confluent_kafka  # noqa: F401  (topic creation and reading back)
     except ImportError:

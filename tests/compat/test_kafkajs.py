@@ -5,7 +5,6 @@
 # Needs `npm ci --prefix tests/compat` (tests/run-all.sh does it).
 import json
 import os
-import shutil
 import sys
 
 import harness
@@ -15,13 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def body(args):
-    node = shutil.which("node")
-    if not node:
-        print("SKIP: node is not installed")
-        sys.exit(77)
-    if not os.path.isfile(os.path.join(HERE, "node_modules", "kafkajs", "package.json")):
-        raise harness.CheckFailed("kafkajs is not installed: run "
-                                  "`npm ci --prefix tests/compat --no-audit --no-fund`")
+    node = harness.require_kafkajs()
     with harness.Ferry(args.ferry) as ferry:
         b = ferry.bootstrap
         out = os.path.join(ferry.workdir, "kafkajs-acked.json")

@@ -18,6 +18,7 @@ constexpr int32_t kMaxSessionTimeoutMs = 1800000;
 constexpr size_t kMaxOffsetMetadata = 4096;
 
 using Protocols = std::vector<std::pair<std::string, protocol::Bytes>>;
+using TopicPartitionKey = std::pair<std::string, PartitionId>;
 
 bool same_protocols(const Protocols& a, const Protocols& b) { return a == b; }
 
@@ -45,7 +46,24 @@ struct GroupCoordinator::Member {
   protocol::Bytes assignment;
   std::function<void(JoinResult)> join_waiter;  // set while its JoinGroup is parked
   std::function<void(SyncResult)> sync_waiter;  // set while its SyncGroup is parked
-  std::unique_ptr<UvTimer> session;
+  int64_t session_deadline_ms = 0;              // steady clock; 0 while parked in a join
+
+  // Answers this member's parked JoinGroup and SyncGroup, if any, with `e`.
+  void fail_parked(ErrorCode e) {
+    if (join_waiter) {
+      auto w = std::move(join_waiter);
+      join_waiter = nullptr;
+      JoinResult r;
+      r.error = e;
+      r.member_id = id;
+      w(std::move(r));
+    }
+    if (sync_waiter) {
+      auto w = std::move(sync_waiter);
+      sync_waiter = nullptr;
+      w({e, {}});
+    }
+  }
 
   const protocol::Bytes* metadata_for(const std::string& name) const {
     for (const auto& [n, md] : protocols) {
@@ -67,15 +85,15 @@ struct GroupCoordinator::Group {
   // Ids given out with MEMBER_ID_REQUIRED, valid until the session timeout of the join that
   // asked (Kafka's pending members): a client that never comes back is forgotten.
   std::map<std::string, int64_t> pending;
-  std::map<std::pair<std::string, int32_t>, meta::OffsetCommit> offsets;
-  std::unique_ptr<UvTimer> join_timer;
+  std::map<TopicPartitionKey, meta::OffsetCommit> offsets;
+  int64_t join_deadline_ms = 0;  // steady clock; end of the join phase, 0 outside one
   bool initial_delay = false;
   int64_t empty_since_ms = 0;  // when the last member left (or the group was loaded)
 };
 
 GroupCoordinator::GroupCoordinator(uv_loop_t* loop, const config::BrokerConfig& config,
-                                   meta::MetaStore& meta)
-    : loop_(loop), config_(config), meta_(meta) {}
+                                   meta::MetaStore& meta, const Clock& clock)
+    : config_(config), meta_(meta), clock_(clock), deadline_timer_(loop) {}
 
 GroupCoordinator::~GroupCoordinator() = default;
 
@@ -86,8 +104,8 @@ Status GroupCoordinator::load() {
     auto offsets = meta_.committed_offsets(name);
     if (!offsets) return std::move(offsets).error();
     Group& g = get_or_create(name);
-    g.empty_since_ms = Clock::system().now_ms();
-    for (auto& o : *offsets) g.offsets[{o.topic, o.partition.value()}] = o;
+    g.empty_since_ms = clock_.now_ms();
+    for (auto& o : *offsets) g.offsets[{o.topic, o.partition}] = o;
   }
   FERRY_LOG(info, "groups", "loaded committed offsets of %zu groups", groups_.size());
   return ok_status();
@@ -108,8 +126,7 @@ GroupCoordinator::Group& GroupCoordinator::get_or_create(const std::string& id) 
   if (!slot) {
     slot = std::make_unique<Group>();
     slot->id = id;
-    slot->join_timer = std::make_unique<UvTimer>(loop_);
-    slot->empty_since_ms = Clock::system().now_ms();
+    slot->empty_since_ms = clock_.now_ms();
   }
   return *slot;
 }
@@ -126,22 +143,78 @@ std::string GroupCoordinator::new_member_id(const std::string& client_id) {
   return id;
 }
 
-void GroupCoordinator::touch(Group& g, Member& m) {
-  if (!m.session) m.session = std::make_unique<UvTimer>(loop_);
-  m.session->start(static_cast<uint64_t>(m.session_timeout_ms),
-                   [this, gid = g.id, mid = m.id] { expire(gid, mid); });
+void GroupCoordinator::touch(Member& m) {
+  m.session_deadline_ms = clock_.steady_ms() + m.session_timeout_ms;
+  arm(m.session_deadline_ms);
 }
 
-void GroupCoordinator::expire(const std::string& group_id, const std::string& member_id) {
-  Group* g = find(group_id);
-  if (g == nullptr || g->members.count(member_id) == 0) return;
+void GroupCoordinator::arm(int64_t deadline_ms) {
+  if (armed_for_ms_ != 0 && armed_for_ms_ <= deadline_ms) return;
+  armed_for_ms_ = deadline_ms;
+  const int64_t wait = std::max<int64_t>(deadline_ms - clock_.steady_ms(), 0);
+  deadline_timer_.start(static_cast<uint64_t>(wait), [this] {
+    armed_for_ms_ = 0;
+    check_deadlines();
+  });
+}
+
+void GroupCoordinator::check_deadlines() {
+  const int64_t now = clock_.steady_ms();
+  // Collected first: expiring a member answers parked requests, whose callbacks may call back.
+  std::vector<std::string> joins_due;
+  std::vector<std::pair<std::string, std::string>> sessions_due;
+  for (const auto& [gid, g] : groups_) {
+    if (g->state == GroupState::preparing_rebalance && g->join_deadline_ms != 0 &&
+        g->join_deadline_ms <= now) {
+      joins_due.push_back(gid);
+    }
+    for (const auto& [mid, m] : g->members) {
+      if (m->session_deadline_ms != 0 && m->session_deadline_ms <= now)
+        sessions_due.emplace_back(gid, mid);
+    }
+  }
+  for (const auto& [gid, mid] : sessions_due) {
+    Group* g = find(gid);
+    if (g == nullptr) continue;
+    auto it = g->members.find(mid);
+    // Still due: an earlier expiry's rebalance may have parked or touched it since.
+    if (it == g->members.end() || it->second->session_deadline_ms == 0 ||
+        it->second->session_deadline_ms > now) {
+      continue;
+    }
+    expire(*g, mid);
+  }
+  for (const auto& gid : joins_due) {
+    Group* g = find(gid);
+    if (g == nullptr || g->state != GroupState::preparing_rebalance || g->join_deadline_ms == 0 ||
+        g->join_deadline_ms > now) {
+      continue;
+    }
+    g->initial_delay = false;
+    complete_join(*g);
+  }
+  // Re-arm for the earliest deadline left.
+  int64_t next = 0;
+  auto earliest = [&next](int64_t d) {
+    if (d != 0 && (next == 0 || d < next)) next = d;
+  };
+  for (const auto& [gid, g] : groups_) {
+    if (g->state == GroupState::preparing_rebalance) earliest(g->join_deadline_ms);
+    for (const auto& [mid, m] : g->members) earliest(m->session_deadline_ms);
+  }
+  armed_for_ms_ = 0;
+  deadline_timer_.stop();
+  if (next != 0) arm(next);
+}
+
+void GroupCoordinator::expire(Group& g, const std::string& member_id) {
   FERRY_LOG(info, "groups", "group %s: member %s expired (no heartbeat within its session)",
-            group_id.c_str(), member_id.c_str());
-  remove_member(*g, member_id);
-  if (g->state == GroupState::stable || g->state == GroupState::completing_rebalance) {
-    prepare_rebalance(*g, "member expired");
-  } else if (g->state == GroupState::preparing_rebalance) {
-    maybe_complete_join(*g);
+            g.id.c_str(), member_id.c_str());
+  remove_member(g, member_id);
+  if (g.state == GroupState::stable || g.state == GroupState::completing_rebalance) {
+    prepare_rebalance(g, "member expired");
+  } else if (g.state == GroupState::preparing_rebalance) {
+    maybe_complete_join(g);
   }
 }
 
@@ -152,17 +225,7 @@ void GroupCoordinator::remove_member(Group& g, const std::string& member_id) {
   g.members.erase(it);
   if (m->instance_id) g.static_members.erase(*m->instance_id);
   if (g.leader == member_id) g.leader.clear();
-  if (m->join_waiter) {
-    JoinResult r;
-    r.error = ErrorCode::unknown_member_id;
-    r.member_id = member_id;
-    auto w = std::move(m->join_waiter);
-    w(std::move(r));
-  }
-  if (m->sync_waiter) {
-    auto w = std::move(m->sync_waiter);
-    w({ErrorCode::unknown_member_id, {}});
-  }
+  m->fail_parked(ErrorCode::unknown_member_id);
 }
 
 void GroupCoordinator::prepare_rebalance(Group& g, const char* why) {
@@ -187,13 +250,8 @@ void GroupCoordinator::prepare_rebalance(Group& g, const char* why) {
     wait = static_cast<uint64_t>(
         std::min(std::max(config_.group_initial_rebalance_delay_ms, 0), rebalance_timeout));
   }
-  const std::string gid = g.id;
-  g.join_timer->start(wait, [this, gid] {
-    Group* grp = find(gid);
-    if (grp == nullptr || grp->state != GroupState::preparing_rebalance) return;
-    grp->initial_delay = false;
-    complete_join(*grp);
-  });
+  g.join_deadline_ms = clock_.steady_ms() + static_cast<int64_t>(wait);
+  arm(g.join_deadline_ms);
   if (!was_empty) maybe_complete_join(g);
 }
 
@@ -206,7 +264,7 @@ void GroupCoordinator::maybe_complete_join(Group& g) {
 }
 
 void GroupCoordinator::complete_join(Group& g) {
-  g.join_timer->stop();
+  g.join_deadline_ms = 0;
   // Members that did not rejoin in time leave the group.
   std::vector<std::string> gone;
   for (const auto& [id, m] : g.members) {
@@ -220,7 +278,7 @@ void GroupCoordinator::complete_join(Group& g) {
   ++g.generation;
   if (g.members.empty()) {
     g.state = GroupState::empty;
-    g.empty_since_ms = Clock::system().now_ms();
+    g.empty_since_ms = clock_.now_ms();
     g.protocol.clear();
     g.leader.clear();
     FERRY_LOG(info, "groups", "group %s is empty (generation %d)", g.id.c_str(), g.generation);
@@ -256,7 +314,7 @@ void GroupCoordinator::complete_join(Group& g) {
             g.id.c_str(), g.generation, g.members.size(), g.protocol.c_str(), g.leader.c_str());
   std::vector<std::pair<std::function<void(JoinResult)>, JoinResult>> answers;
   for (auto& [id, m] : g.members) {
-    touch(g, *m);
+    touch(*m);
     answers.emplace_back(std::move(m->join_waiter), join_result(g, *m));
     m->join_waiter = nullptr;
   }
@@ -337,19 +395,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
         auto node = g.members.extract(it->second);
         std::unique_ptr<Member> m = std::move(node.mapped());
         const std::string old_id = m->id;
-        if (m->join_waiter) {
-          auto w = std::move(m->join_waiter);
-          m->join_waiter = nullptr;
-          JoinResult r;
-          r.error = ErrorCode::fenced_instance_id;
-          r.member_id = old_id;
-          w(std::move(r));
-        }
-        if (m->sync_waiter) {
-          auto w = std::move(m->sync_waiter);
-          m->sync_waiter = nullptr;
-          w({ErrorCode::fenced_instance_id, {}});
-        }
+        m->fail_parked(ErrorCode::fenced_instance_id);
         m->id = new_member_id(req.client_id);
         m->client_id = req.client_id;
         m->client_host = req.client_host;
@@ -364,12 +410,12 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
         FERRY_LOG(info, "groups", "group %s: static member %s rejoined as %s", g.id.c_str(),
                   req.group_instance_id->c_str(), ref.id.c_str());
         if (g.state == GroupState::stable && unchanged) {
-          touch(g, ref);
+          touch(ref);
           done(join_result(g, ref));
           return;
         }
         ref.join_waiter = std::move(done);
-        if (ref.session) ref.session->stop();
+        ref.session_deadline_ms = 0;
         if (g.state == GroupState::preparing_rebalance) {
           maybe_complete_join(g);
         } else {
@@ -382,7 +428,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
     }
     const std::string id = new_member_id(req.client_id);
     if (req.require_known_member_id) {
-      g.pending[id] = Clock::system().now_ms() + req.session_timeout_ms;
+      g.pending[id] = clock_.now_ms() + req.session_timeout_ms;
       JoinResult r;
       r.error = ErrorCode::member_id_required;
       r.member_id = id;
@@ -394,7 +440,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
   }
 
   if (auto p = g.pending.find(req.member_id);
-      p != g.pending.end() && p->second >= Clock::system().now_ms()) {
+      p != g.pending.end() && p->second >= clock_.now_ms()) {
     g.pending.erase(p);
     add_member(g, req, req.member_id, std::move(done));
     return;
@@ -414,19 +460,19 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
   switch (g.state) {
     case GroupState::preparing_rebalance:
       m.join_waiter = std::move(done);
-      if (m.session) m.session->stop();
+      m.session_deadline_ms = 0;
       maybe_complete_join(g);
       return;
     case GroupState::completing_rebalance:
       if (unchanged) {
-        touch(g, m);
+        touch(m);
         done(join_result(g, m));
         return;
       }
       break;
     case GroupState::stable:
       if (unchanged && m.id != g.leader) {
-        touch(g, m);
+        touch(m);
         done(join_result(g, m));
         return;
       }
@@ -434,7 +480,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
     default: return fail(ErrorCode::unknown_member_id);
   }
   m.join_waiter = std::move(done);
-  if (m.session) m.session->stop();
+  m.session_deadline_ms = 0;
   prepare_rebalance(g, "member rejoined");
 }
 
@@ -455,11 +501,11 @@ void GroupCoordinator::sync(const std::string& group_id, int32_t generation,
   if (generation != g->generation) return done({ErrorCode::illegal_generation, {}});
   switch (g->state) {
     case GroupState::preparing_rebalance: return done({ErrorCode::rebalance_in_progress, {}});
-    case GroupState::stable: touch(*g, m); return done({ErrorCode::none, m.assignment});
+    case GroupState::stable: touch(m); return done({ErrorCode::none, m.assignment});
     case GroupState::completing_rebalance: break;
     default: return done({ErrorCode::unknown_member_id, {}});
   }
-  touch(*g, m);
+  touch(m);
   m.sync_waiter = std::move(done);
   if (member_id != g->leader) return;
   for (auto& [id, member] : g->members) {
@@ -492,7 +538,7 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, int32_t gener
   }
   if (it == g->members.end()) return ErrorCode::unknown_member_id;
   if (generation != g->generation) return ErrorCode::illegal_generation;
-  touch(*g, *it->second);
+  touch(*it->second);
   if (g->state == GroupState::preparing_rebalance) return ErrorCode::rebalance_in_progress;
   return ErrorCode::none;
 }
@@ -568,10 +614,10 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
     if (generation != g->generation) return fail_all(ErrorCode::illegal_generation);
     if (g->state == GroupState::completing_rebalance)
       return fail_all(ErrorCode::rebalance_in_progress);
-    touch(*g, *it->second);
+    touch(*it->second);
   }
   std::vector<meta::OffsetCommit> rows;
-  const int64_t now = Clock::system().now_ms();
+  const int64_t now = clock_.now_ms();
   for (auto& c : entries) {
     if (c.metadata && c.metadata->size() > kMaxOffsetMetadata) {
       c.error = ErrorCode::offset_metadata_too_large;
@@ -590,7 +636,7 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
                      if (c.error == ErrorCode::none) c.error = e.code;
                    }
                  } else if (Group* grp = find(group_id); grp != nullptr) {
-                   for (const auto& r : rows) grp->offsets[{r.topic, r.partition.value()}] = r;
+                   for (const auto& r : rows) grp->offsets[{r.topic, r.partition}] = r;
                  }
                  done(std::move(entries));
                });
@@ -601,7 +647,7 @@ const meta::OffsetCommit* GroupCoordinator::committed(const std::string& group_i
                                                       int32_t partition) const {
   const Group* g = find(group_id);
   if (g == nullptr) return nullptr;
-  auto it = g->offsets.find({topic, partition});
+  auto it = g->offsets.find({topic, PartitionId(partition)});
   return it == g->offsets.end() ? nullptr : &it->second;
 }
 
@@ -633,7 +679,7 @@ void GroupCoordinator::delete_offsets(
     if (!st) return done(to_kafka_error(st.error()).code, std::move(entries));
     if (Group* grp = find(group_id)) {
       for (const auto& c : entries) {
-        if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, c.partition});
+        if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, PartitionId(c.partition)});
       }
     }
     done(ErrorCode::none, std::move(entries));
@@ -705,13 +751,12 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
            g.pending.empty();
   });
   std::vector<meta::Mutation> mutations;
-  std::vector<std::pair<std::string, std::pair<std::string, int32_t>>> dropped;
+  std::vector<std::pair<std::string, TopicPartitionKey>> dropped;
   for (auto& [gid, g] : groups_) {
     if (!g->members.empty() || g->state == GroupState::dead) continue;
     for (const auto& [key, o] : g->offsets) {
       if (now_ms - std::max(g->empty_since_ms, o.commit_ms) > retention_ms) {
-        mutations.push_back(
-            meta::Mutation::delete_offsets(gid, key.first, PartitionId(key.second)));
+        mutations.push_back(meta::Mutation::delete_offsets(gid, key.first, key.second));
         dropped.emplace_back(gid, key);
       }
     }
@@ -735,23 +780,13 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
 }
 
 void GroupCoordinator::shutdown() {
+  deadline_timer_.stop();
+  armed_for_ms_ = 0;
   for (auto& [gid, g] : groups_) {
-    g->join_timer->stop();
+    g->join_deadline_ms = 0;
     for (auto& [mid, m] : g->members) {
-      if (m->session) m->session->stop();
-      if (m->join_waiter) {
-        auto w = std::move(m->join_waiter);
-        m->join_waiter = nullptr;
-        JoinResult r;
-        r.error = ErrorCode::not_coordinator;
-        r.member_id = mid;
-        w(std::move(r));
-      }
-      if (m->sync_waiter) {
-        auto w = std::move(m->sync_waiter);
-        m->sync_waiter = nullptr;
-        w({ErrorCode::not_coordinator, {}});
-      }
+      m->session_deadline_ms = 0;
+      m->fail_parked(ErrorCode::not_coordinator);
     }
   }
 }

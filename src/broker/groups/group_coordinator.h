@@ -20,8 +20,12 @@
 //   member id are FENCED_INSTANCE_ID.
 // - SyncGroups are parked until the leader's arrives; then each member gets its assignment and
 //   the group is Stable.
-// - Every request from a member restarts its session timer; a member whose timer fires is
-//   removed, which starts a rebalance. Members parked in a join have no session timer.
+// - Every request from a member pushes its session deadline back; a member whose deadline
+//   passes is removed, which starts a rebalance. Members parked in a join have no deadline.
+// - Time comes from the injected Clock: deadlines (session, rebalance, initial delay) from
+//   steady_ms, commit and empty-since timestamps from now_ms. One loop timer fires at the
+//   earliest deadline and calls check_deadlines(); a test with a FakeClock advances the clock
+//   and calls check_deadlines() itself.
 // - Committed offsets are written to the metadata store (SQLite, group-committed off the loop)
 //   and answered from memory; a commit is acknowledged once durable. Groups that only have
 //   committed offsets exist as Empty groups (they survive restarts through the store); their
@@ -42,6 +46,7 @@
 #include <vector>
 
 #include "broker/kafka_error.h"
+#include "common/clock.h"
 #include "common/uv_timer.h"
 #include "config/broker_config.h"
 #include "meta/store.h"
@@ -117,7 +122,9 @@ struct GroupDescription {
 
 class GroupCoordinator {
  public:
-  GroupCoordinator(uv_loop_t* loop, const config::BrokerConfig& config, meta::MetaStore& meta);
+  // `config`, `meta` and `clock` must outlive the coordinator.
+  GroupCoordinator(uv_loop_t* loop, const config::BrokerConfig& config, meta::MetaStore& meta,
+                   const Clock& clock);
   ~GroupCoordinator();
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
@@ -163,6 +170,11 @@ class GroupCoordinator {
   // that state: housekeeping calls this every few minutes). Returns the offsets dropped.
   size_t expire_offsets(int64_t now_ms);
 
+  // Expires the members whose session deadline passed and ends the join phases whose
+  // rebalance timeout (or initial delay) passed, at clock.steady_ms(); then re-arms the loop
+  // timer for the next deadline. The timer calls it; tests with a fake clock call it directly.
+  void check_deadlines();
+
   // Answers every parked request with NOT_COORDINATOR (shutdown), so clients look again.
   void shutdown();
 
@@ -172,8 +184,9 @@ class GroupCoordinator {
   Group* find(const std::string& id);
   const Group* find(const std::string& id) const;
   Group& get_or_create(const std::string& id);
-  void touch(Group& g, Member& m);
-  void expire(const std::string& group_id, const std::string& member_id);
+  void touch(Member& m);
+  void arm(int64_t deadline_ms);  // makes the timer fire no later than deadline_ms (steady)
+  void expire(Group& g, const std::string& member_id);
   void prepare_rebalance(Group& g, const char* why);
   void maybe_complete_join(Group& g);
   void complete_join(Group& g);
@@ -183,10 +196,12 @@ class GroupCoordinator {
   JoinResult join_result(const Group& g, const Member& m) const;
   std::string new_member_id(const std::string& client_id);
 
-  uv_loop_t* loop_;
   const config::BrokerConfig& config_;
   meta::MetaStore& meta_;
+  const Clock& clock_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  UvTimer deadline_timer_;
+  int64_t armed_for_ms_ = 0;  // steady time the timer fires at; 0 = not armed
   uint64_t next_member_ = 0;
 };
 

@@ -3,38 +3,23 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/handlers/fan_out.h"
 #include "protocol/messages/topics.h"
 
 namespace ferry::broker {
-namespace {
-
-struct PartitionsState {
-  Request request;
-  protocol::CreatePartitionsResponse response;
-  size_t remaining = 0;
-};
-
-}  // namespace
 
 void handle_create_partitions(Broker& b, Request&& r) {
-  auto st = std::make_shared<PartitionsState>();
-  st->request = std::move(r);
+  using Response = protocol::CreatePartitionsResponse;
   protocol::CreatePartitionsRequest req;
-  if (!decode_body(st->request, req)) return;
-  st->remaining = req.topics.size();
-  for (const auto& t : req.topics) st->response.results.push_back({t.name, 0, std::nullopt});
-  if (st->remaining == 0) {
-    respond(st->request, st->response);
-    return;
-  }
+  if (!decode_body(r, req)) return;
+  auto st = fan_out<Response>(std::move(r), req.topics.size(), [&](Response& resp) {
+    for (const auto& t : req.topics) resp.results.push_back({t.name, 0, std::nullopt});
+  });
+  if (!st) return;
   const int32_t node = b.config().node_id;
   for (size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
-    auto done = [st, i](const KafkaError& e) {
-      st->response.results[i].error_code = e.wire();
-      st->response.results[i].error_message = e.wire_message();
-      if (--st->remaining == 0) respond(st->request, st->response);
-    };
+    auto done = item_done(st, &Response::results, i);
     bool bad_assignment = false;
     if (t.assignments) {
       for (const auto& a : *t.assignments) {

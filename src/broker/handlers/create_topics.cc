@@ -5,36 +5,33 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/handlers/fan_out.h"
+#include "common/strong_types.h"
 #include "protocol/messages/topics.h"
 
 namespace ferry::broker {
 namespace {
 
-struct CreateState {
-  Request request;
-  protocol::CreateTopicsResponse response;
-  size_t remaining = 0;
-};
-
 // Manual assignments are accepted when they describe what this node can do: every partition
 // on this node alone, numbered 0..n-1.
-KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, int32_t node,
+KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, NodeId node,
                              int32_t& partitions) {
   if (t.num_partitions != -1 || t.replication_factor != -1) {
     return {ErrorCode::invalid_request,
             "Both numPartitions or replicationFactor and replicasAssignments were set."};
   }
-  std::set<int32_t> seen;
+  std::set<PartitionId> seen;
   for (const auto& a : t.assignments) {
-    if (a.broker_ids != std::vector<int32_t>{node}) {
+    if (a.broker_ids != std::vector<int32_t>{node.value()}) {
       return {ErrorCode::invalid_replica_assignment,
               "Partition " + std::to_string(a.partition_index) +
-                  " must be assigned to this broker (" + std::to_string(node) + ") alone"};
+                  " must be assigned to this broker (" + std::to_string(node.value()) + ") alone"};
     }
-    seen.insert(a.partition_index);
+    seen.insert(PartitionId(a.partition_index));
   }
   const auto n = static_cast<int32_t>(t.assignments.size());
-  if (static_cast<int32_t>(seen.size()) != n || *seen.begin() != 0 || *seen.rbegin() != n - 1) {
+  if (static_cast<int32_t>(seen.size()) != n || *seen.begin() != PartitionId(0) ||
+      *seen.rbegin() != PartitionId(n - 1)) {
     return {ErrorCode::invalid_replica_assignment,
             "Partitions must be numbered consecutively from 0"};
   }
@@ -45,25 +42,18 @@ KafkaError check_assignments(const protocol::CreateTopicsRequest::Topic& t, int3
 }  // namespace
 
 void handle_create_topics(Broker& b, Request&& r) {
-  auto st = std::make_shared<CreateState>();
-  st->request = std::move(r);
+  using Response = protocol::CreateTopicsResponse;
   protocol::CreateTopicsRequest req;
-  if (!decode_body(st->request, req)) return;
+  if (!decode_body(r, req)) return;
   std::map<std::string, int> counts;
   for (const auto& t : req.topics) ++counts[t.name];
-  st->remaining = req.topics.size();
-  for (const auto& t : req.topics) st->response.topics.push_back({t.name, 0, std::nullopt});
-  if (st->remaining == 0) {
-    respond(st->request, st->response);
-    return;
-  }
+  auto st = fan_out<Response>(std::move(r), req.topics.size(), [&](Response& resp) {
+    for (const auto& t : req.topics) resp.topics.push_back({t.name, 0, std::nullopt});
+  });
+  if (!st) return;
   for (size_t i = 0; i < req.topics.size(); ++i) {
     const auto& t = req.topics[i];
-    auto done = [st, i](const KafkaError& e) {
-      st->response.topics[i].error_code = e.wire();
-      st->response.topics[i].error_message = e.wire_message();
-      if (--st->remaining == 0) respond(st->request, st->response);
-    };
+    auto done = item_done(st, &Response::topics, i);
     if (counts[t.name] > 1) {
       done({ErrorCode::invalid_request, "Create topics request from client `" +
                                             std::string(st->request.client()) +
@@ -76,7 +66,7 @@ void handle_create_topics(Broker& b, Request&& r) {
     spec.replication_factor = t.replication_factor;
     if (!t.assignments.empty()) {
       int32_t n = 0;
-      if (auto e = check_assignments(t, b.config().node_id, n); !e.ok()) {
+      if (auto e = check_assignments(t, NodeId(b.config().node_id), n); !e.ok()) {
         done(e);
         continue;
       }

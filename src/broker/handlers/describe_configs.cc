@@ -4,14 +4,12 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/handlers/config_resource.h"
 #include "config/topic_config.h"
 #include "protocol/messages/configs.h"
 
 namespace ferry::broker {
 namespace {
-
-constexpr int8_t kTopicResource = 2;
-constexpr int8_t kBrokerResource = 4;
 
 using Result = protocol::DescribeConfigsResponse::Result;
 
@@ -62,8 +60,9 @@ void handle_describe_configs(Broker& b, Request&& r) {
         fill(out, config::describe_broker_configs(b.config()), res.configuration_keys, req);
       }
     } else {
-      out.error_code = static_cast<int16_t>(ErrorCode::invalid_request);
-      out.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+      const KafkaError e = unsupported_resource(res.resource_type);
+      out.error_code = e.wire();
+      out.error_message = e.wire_message();
     }
     resp.results.push_back(std::move(out));
   }

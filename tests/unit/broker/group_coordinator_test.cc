@@ -1,6 +1,7 @@
 // The group coordinator's state machine, driven directly on a loop: joins (KIP-394, initial
 // delay), sync, heartbeats in each state, leaves, session expiry, static membership, protocol
-// checks, offset commit validation and group deletion.
+// checks, offset commit validation and group deletion. Time is a fake clock: session and
+// rebalance timeouts pass by advancing it and calling check_deadlines(), never by waiting.
 #include "broker/groups/group_coordinator.h"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ class GroupCoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
     config_.group_initial_rebalance_delay_ms = 0;
-    coord_ = std::make_unique<GroupCoordinator>(&loop_, config_, *store_);
+    coord_ = std::make_unique<GroupCoordinator>(&loop_, config_, *store_, clock_);
   }
   void TearDown() override {
     coord_->shutdown();
@@ -72,6 +73,12 @@ class GroupCoordinatorTest : public ::testing::Test {
     return r;
   }
 
+  // Moves the fake clock on and lets the coordinator act on the deadlines that passed.
+  void advance(int64_t ms) {
+    clock_.advance_ms(ms);
+    coord_->check_deadlines();
+  }
+
   // Starts a join; the result lands in `*out` when the coordinator answers.
   std::shared_ptr<std::optional<JoinResult>> join(JoinRequest r) {
     auto out = std::make_shared<std::optional<JoinResult>>();
@@ -98,6 +105,7 @@ class GroupCoordinatorTest : public ::testing::Test {
     const std::string id_a = (*first)->member_id;
     auto ja = join(join_req(id_a));
     auto jb = join(join_req(""));
+    // The join phase ends when the loop timer fires (initial delay 0).
     EXPECT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
     EXPECT_EQ((*ja)->generation_id, (*jb)->generation_id);
     const std::string leader = (*ja)->leader;
@@ -113,6 +121,7 @@ class GroupCoordinatorTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
+  FakeClock clock_;
   uv_loop_t loop_{};
   config::BrokerConfig config_;
   std::unique_ptr<meta::MetaStore> store_;
@@ -138,7 +147,8 @@ TEST_F(GroupCoordinatorTest, MembersJoinOneGenerationAndTheLeadersAssignmentIsRe
 TEST_F(GroupCoordinatorTest, TheLeaderLearnsEveryMembersMetadata) {
   auto ja = join(join_req(""));
   auto jb = join(join_req(""));
-  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  advance(0);
+  ASSERT_TRUE(ja->has_value() && jb->has_value());
   const auto& leader = (*ja)->member_id == (*ja)->leader ? **ja : **jb;
   const auto& follower = (*ja)->member_id == (*ja)->leader ? **jb : **ja;
   EXPECT_EQ(leader.members.size(), 2u);
@@ -158,7 +168,8 @@ TEST_F(GroupCoordinatorTest, HeartbeatAnswersDependOnStateGenerationAndMember) {
   EXPECT_EQ(coord_->describe("g").state, "PreparingRebalance");
   auto ja = join(join_req(leader));
   auto jb = join(join_req(other));
-  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value() && jc->has_value(); }));
+  advance(0);
+  ASSERT_TRUE(ja->has_value() && jb->has_value() && jc->has_value());
   EXPECT_EQ((*jc)->generation_id, 2);
   EXPECT_EQ((*ja)->leader, leader) << "the leader that rejoined stays leader";
   EXPECT_EQ(coord_->describe("g").state, "CompletingRebalance");
@@ -177,7 +188,11 @@ TEST_F(GroupCoordinatorTest, MembersThatDoNotRejoinInTimeAreRemoved) {
   JoinRequest changed = join_req(other, "roundrobin");
   changed.protocols.push_back({"range", bytes("md-range")});
   auto jb2 = join(changed);
-  ASSERT_TRUE(run_until([&] { return jb2->has_value(); }, 6000));  // rebalance timeout 3 s
+  advance(2999);  // rebalance timeout 3 s
+  EXPECT_FALSE(jb2->has_value()) << "the join phase waits for the leader until the timeout";
+  EXPECT_EQ(coord_->describe("g").members.size(), 2u);
+  advance(1);
+  ASSERT_TRUE(jb2->has_value());
   EXPECT_EQ((*jb2)->leader, other);
   EXPECT_EQ(coord_->describe("g").members.size(), 1u);
   EXPECT_EQ(coord_->heartbeat("g", (*jb2)->generation_id, leader, std::nullopt),
@@ -194,7 +209,8 @@ TEST_F(GroupCoordinatorTest, LeaveStartsARebalanceAndTheLastLeaveEmptiesTheGroup
   EXPECT_EQ(errors[1], ErrorCode::unknown_member_id);
   EXPECT_EQ(coord_->heartbeat("g", 1, other, std::nullopt), ErrorCode::rebalance_in_progress);
   auto jb = join(join_req(other));
-  ASSERT_TRUE(run_until([&] { return jb->has_value(); }));
+  advance(0);
+  ASSERT_TRUE(jb->has_value());
   EXPECT_EQ((*jb)->leader, other);
   EXPECT_EQ((*jb)->generation_id, 2);
   EXPECT_EQ(coord_->leave("g", {{other, std::nullopt}}, errors), ErrorCode::none);
@@ -202,27 +218,52 @@ TEST_F(GroupCoordinatorTest, LeaveStartsARebalanceAndTheLastLeaveEmptiesTheGroup
 }
 
 TEST_F(GroupCoordinatorTest, ASilentMemberExpiresAfterItsSessionTimeout) {
-  FERRY_SKIP_WITHOUT_THREADS();  // 6 s of loop time: native and sanitizer builds only
   auto [leader, other] = stable_pair();
-  // Only the follower keeps heartbeating.
-  bool rebalancing = false;
-  ASSERT_TRUE(run_until(
-      [&] {
-        rebalancing =
-            coord_->heartbeat("g", 1, other, std::nullopt) == ErrorCode::rebalance_in_progress;
-        return rebalancing;
-      },
-      9000));
+  // Only the follower keeps heartbeating (session timeout 6 s).
+  advance(4000);
+  EXPECT_EQ(coord_->heartbeat("g", 1, other, std::nullopt), ErrorCode::none);
+  advance(1999);
+  EXPECT_EQ(coord_->heartbeat("g", 1, other, std::nullopt), ErrorCode::none)
+      << "the leader's session has 1 ms left";
+  advance(1);
+  EXPECT_EQ(coord_->heartbeat("g", 1, other, std::nullopt), ErrorCode::rebalance_in_progress);
+  EXPECT_EQ(coord_->heartbeat("g", 1, leader, std::nullopt), ErrorCode::unknown_member_id);
   auto jb = join(join_req(other));
-  ASSERT_TRUE(run_until([&] { return jb->has_value(); }));
+  ASSERT_TRUE(jb->has_value()) << "the only member left rejoined: the join phase ends at once";
   EXPECT_EQ((*jb)->leader, other);
   EXPECT_EQ(coord_->describe("g").members.size(), 1u);
+}
+
+// Deadlines follow the steady clock: a wall-clock step (NTP at boot) expires no session.
+TEST_F(GroupCoordinatorTest, AWallClockStepExpiresNoSession) {
+  class SteppingClock final : public Clock {
+   public:
+    int64_t now_ms() const override { return wall; }
+    int64_t steady_ms() const override { return steady; }
+    int64_t wall = 1'700'000'000'000;
+    int64_t steady = 5'000;
+  } clock;
+  GroupCoordinator coord(&loop_, config_, *store_, clock);
+  std::optional<JoinResult> joined;
+  coord.join(join_req(""), [&](JoinResult r) { joined = std::move(r); });
+  coord.check_deadlines();  // initial delay 0
+  ASSERT_TRUE(joined.has_value());
+  const std::string id = joined->member_id;
+  clock.wall += 3'600'000;
+  coord.check_deadlines();
+  EXPECT_EQ(coord.heartbeat("g", 1, id, std::nullopt), ErrorCode::none) << "wall clock +1 h";
+  clock.steady += 6'000;
+  coord.check_deadlines();
+  EXPECT_EQ(coord.heartbeat("g", 1, id, std::nullopt), ErrorCode::unknown_member_id)
+      << "6 s of steady time: the session expired";
+  coord.shutdown();
 }
 
 TEST_F(GroupCoordinatorTest, AStaticMemberRejoiningGetsItsAssignmentBackWithoutARebalance) {
   auto ja = join(join_req("", "range", "instance-a"));
   auto jb = join(join_req(""));
-  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  advance(0);
+  ASSERT_TRUE(ja->has_value() && jb->has_value());
   const std::string a = (*ja)->member_id;
   const std::string b = (*jb)->member_id;
   const std::string leader = (*ja)->leader;
@@ -259,7 +300,8 @@ TEST_F(GroupCoordinatorTest, JoinsAreCheckedForTimeoutsAndProtocols) {
   EXPECT_EQ((*join(bad))->error, ErrorCode::invalid_group_id);
   EXPECT_EQ((*join(join_req("not-a-member")))->error, ErrorCode::unknown_member_id);
   auto ja = join(join_req(""));
-  ASSERT_TRUE(run_until([&] { return ja->has_value(); }));
+  advance(0);
+  ASSERT_TRUE(ja->has_value());
   JoinRequest other_type = join_req("");
   other_type.protocol_type = "connect";
   EXPECT_EQ((*join(other_type))->error, ErrorCode::inconsistent_group_protocol);
@@ -269,10 +311,13 @@ TEST_F(GroupCoordinatorTest, JoinsAreCheckedForTimeoutsAndProtocols) {
 TEST_F(GroupCoordinatorTest, TheFirstJoinIntoAnEmptyGroupWaitsTheInitialDelay) {
   config_.group_initial_rebalance_delay_ms = 300;
   auto ja = join(join_req(""));
-  run_until([] { return false; }, 100);
+  advance(100);
   EXPECT_FALSE(ja->has_value());
   auto jb = join(join_req(""));
-  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  advance(199);
+  EXPECT_FALSE(ja->has_value() || jb->has_value()) << "the delay runs from the first join";
+  advance(1);
+  ASSERT_TRUE(ja->has_value() && jb->has_value());
   EXPECT_EQ((*ja)->generation_id, 1) << "both members in the first generation";
   EXPECT_EQ((*jb)->generation_id, 1);
 }
@@ -318,7 +363,7 @@ TEST_F(GroupCoordinatorTest, CommittedOffsetsOfAnEmptyGroupSurviveAReload) {
                  [&](std::vector<CommitEntry> r) { out = std::move(r); });
   ASSERT_TRUE(run_until([&] { return out.has_value(); }));
   EXPECT_EQ(out->at(0).error, ErrorCode::none);
-  GroupCoordinator fresh(&loop_, config_, *store_);
+  GroupCoordinator fresh(&loop_, config_, *store_, clock_);
   ASSERT_TRUE(fresh.load().ok());
   ASSERT_NE(fresh.committed("simple", "t", 3), nullptr);
   EXPECT_EQ(fresh.committed("simple", "t", 3)->offset.value(), 7);
@@ -350,14 +395,14 @@ TEST_F(GroupCoordinatorTest, OffsetsOfAnEmptyGroupExpireAfterTheRetention) {
   coord_->commit("g", 1, leader, std::nullopt, {{"t", 1, 9, -1, std::nullopt, ErrorCode::none}},
                  [&](std::vector<CommitEntry> r) { out = std::move(r); });
   ASSERT_TRUE(run_until([&] { return out.has_value(); }));
-  const int64_t now = Clock::system().now_ms();
+  const int64_t now = clock_.now_ms();
   EXPECT_EQ(coord_->expire_offsets(now + 30'000), 0u) << "within the retention";
   EXPECT_EQ(coord_->expire_offsets(now + 120'000), 1u) << "only the empty group's offset";
   ASSERT_TRUE(run_until([&] { return coord_->committed("idle", "t", 0) == nullptr; }));
   EXPECT_EQ(coord_->describe("idle").state, "Dead") << "forgotten once it has nothing left";
   EXPECT_NE(coord_->committed("g", "t", 1), nullptr);
   // And the store forgot it too.
-  GroupCoordinator fresh(&loop_, config_, *store_);
+  GroupCoordinator fresh(&loop_, config_, *store_, clock_);
   ASSERT_TRUE(fresh.load().ok());
   EXPECT_EQ(fresh.committed("idle", "t", 0), nullptr);
   EXPECT_NE(fresh.committed("g", "t", 1), nullptr);
@@ -376,10 +421,10 @@ TEST_F(GroupCoordinatorTest, MemberIdsHandedOutButNeverUsedAreForgotten) {
   ASSERT_TRUE(first->has_value());
   ASSERT_EQ((*first)->error, ErrorCode::member_id_required);
   const std::string id = (*first)->member_id;
-  EXPECT_EQ(coord_->expire_offsets(Clock::system().now_ms()), 0u);
+  EXPECT_EQ(coord_->expire_offsets(clock_.now_ms()), 0u);
   EXPECT_EQ(coord_->describe("g").state, "Empty") << "kept while the id may still be used";
   // The client never came back within its session timeout.
-  coord_->expire_offsets(Clock::system().now_ms() + 60'000);
+  coord_->expire_offsets(clock_.now_ms() + 60'000);
   EXPECT_EQ(coord_->describe("g").state, "Dead");
   EXPECT_EQ((*join(join_req(id)))->error, ErrorCode::unknown_member_id);
 }

@@ -277,6 +277,31 @@ TEST(Snappy, XerialFramingErrors) {
   EXPECT_EQ(code_of(decompress(Compression::snappy, xerial({chunk, {}}), 1024)), Errc::corrupt);
 }
 
+// The chunks' declared lengths are summed and checked against the bound before any chunk is
+// decoded: a stream over the bound is too_large even when an earlier chunk is malformed, and
+// the output is allocated once.
+TEST(Snappy, AXerialStreamOverTheBoundIsRefusedBeforeDecoding) {
+  const auto malformed = hex_bytes({0x05, 0x09, 0x01});  // declares 5, copies before any output
+  const auto large = hex_bytes({0xFF, 0xFF, 0x03, 0x00, 'a'});  // declares 65535
+  EXPECT_EQ(code_of(decompress(Compression::snappy, xerial({malformed, large}), 1024)),
+            Errc::too_large);
+  EXPECT_EQ(code_of(decompress(Compression::snappy, xerial({malformed}), 1024)), Errc::corrupt);
+  // Blocks of snappy-java's 32 KiB chunk size, 1 MiB in all.
+  const auto data = compressible(size_t{1} << 20);
+  std::vector<std::byte> framed(std::begin(kXerialMagic), std::end(kXerialMagic));
+  append_be32(framed, 1);
+  append_be32(framed, 1);
+  for (size_t pos = 0; pos < data.size(); pos += 32768) {
+    const auto block = must_compress(Compression::snappy, std::span(data).subspan(pos, 32768));
+    append_be32(framed, static_cast<uint32_t>(block.size()));
+    append(framed, block);
+  }
+  auto back = decompress(Compression::snappy, framed, data.size());
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(*back, data);
+  EXPECT_EQ(code_of(decompress(Compression::snappy, framed, data.size() - 1)), Errc::too_large);
+}
+
 TEST(Snappy, MalformedRawBlocksAreCorrupt) {
   struct Case {
     const char* what;
