@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "common/result.h"
 #include "common/strong_types.h"
@@ -79,6 +80,10 @@ class Partition {
   // `offset` goes whole, so the new log end may be lower). The high watermark is lowered to the
   // new log end if it was above. Returns the new log end. See storage::Log::truncate_to.
   Result<Offset> truncate_to(Offset offset);
+
+  // `done` fires on the loop once everything written so far is on disk (acks=all); see
+  // storage::Log::flush.
+  void flush(storage::DurableCallback done) { log_->flush(std::move(done)); }
 
   // Moves the high watermark up to `offset` (capped at the log end; never down) and wakes the
   // fetches waiting for what became visible.

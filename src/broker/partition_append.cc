@@ -77,7 +77,7 @@ void complete_when_durable(PendingAppend& p, AppendOutcome outcome) {
     p.done(std::move(outcome));
     return;
   }
-  p.partition->log().flush([outcome, done = std::move(p.done)](Status st) mutable {
+  p.partition->flush([outcome, done = std::move(p.done)](Status st) mutable {
     if (!st) outcome.error = to_kafka_error(st.error());
     done(std::move(outcome));
   });
