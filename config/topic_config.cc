@@ -61,8 +61,7 @@ Result<TopicSettings> topic_settings(const std::map<std::string, std::string>& t
   s.log.flush_ms = to_int(get("flush.ms"));
   s.max_message_bytes = static_cast<int32_t>(to_int(get("max.message.bytes")));
   s.log.max_batch_bytes = static_cast<uint32_t>(s.max_message_bytes);
-  s.log.compression = get("compression.type") == "lz4" ? storage::StorageCompression::lz4
-                                                       : storage::StorageCompression::producer;
+  s.store_lz4 = get("compression.type") == "lz4";
   s.log_append_time = get("message.timestamp.type") == "LogAppendTime";
   return s;
 }

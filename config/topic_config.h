@@ -27,7 +27,8 @@ Status validate_topic_config(std::string_view name, std::string_view value);
 // What a partition's log and the produce path need from a topic's configs.
 struct TopicSettings {
   storage::LogConfig log;
-  bool log_append_time = false;         // message.timestamp.type=LogAppendTime
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime
+  bool store_lz4 = false;  // compression.type=lz4: the leader stores uncompressed batches as LZ4
   int32_t max_message_bytes = 1048588;  // max.message.bytes
 };
 

@@ -6,7 +6,7 @@
 #include <csignal>
 #include <cstdio>
 
-#include "broker/broker.h"
+#include "app/node.h"
 #include "common/log.h"
 #include "config/broker_config.h"
 
@@ -67,27 +67,27 @@ int serve(const ServeArgs& args) {
   uv_loop_init(&loop);
   int exit_code = 0;
   {
-    broker::Broker b(&loop, cfg);
-    if (auto st = b.start(); !st) {
+    Node node(&loop, cfg);
+    if (auto st = node.start(); !st) {
       FERRY_LOG(error, "broker", "cannot start: %s", st.error().to_string().c_str());
       exit_code = 1;
       bool closed = false;
-      b.shutdown([&](Status) { closed = true; });
+      node.shutdown([&](Status) { closed = true; });
       while (!closed && uv_run(&loop, UV_RUN_ONCE) != 0) {
       }
     } else {
       uv_signal_t sigint;
       uv_signal_t sigterm;
       struct Ctx {
-        broker::Broker* broker;
+        Node* node;
         int* exit_code;
         uv_signal_t* signals[2];
-      } ctx{&b, &exit_code, {&sigint, &sigterm}};
+      } ctx{&node, &exit_code, {&sigint, &sigterm}};
       auto on_signal = [](uv_signal_t* h, int signum) {
         auto* c = static_cast<Ctx*>(h->data);
         FERRY_LOG(info, "broker", "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
         for (auto* s : c->signals) uv_signal_stop(s);
-        c->broker->shutdown([c](Status result) {
+        c->node->shutdown([c](Status result) {
           if (!result) {
             FERRY_LOG(error, "broker", "shutdown: %s", result.error().to_string().c_str());
             *c->exit_code = 1;

@@ -4,8 +4,6 @@
 #include "broker/api_table.h"
 #include "common/bytes.h"
 #include "common/log.h"
-#include "common/uuid.h"
-#include "platform/file.h"
 
 namespace ferry::broker {
 namespace {
@@ -15,57 +13,28 @@ namespace {
 constexpr uint64_t kHousekeepingMs = 5 * 60 * 1000;
 // How long shutdown waits for in-flight requests before closing their connections.
 constexpr uint64_t kDrainDeadlineMs = 5000;
-// DATA/space.reserve: deleted when meta.db cannot commit on a full disk, so that a topic
-// deletion (which then frees space) still commits; recreated on a housekeeping tick.
-constexpr uint64_t kSpaceReserveBytes = 2u << 20;
-
 }  // namespace
 
-Broker::Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock)
+Broker::Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock,
+               meta::MetaStore& meta, storage::LogManager& logs, std::string cluster_id)
     : loop_(loop),
       config_(std::move(config)),
       clock_(clock),
+      meta_(meta),
+      logs_(logs),
       waiters_(loop),
-      housekeeping_timer_(loop) {}
+      housekeeping_timer_(loop),
+      cluster_id_(std::move(cluster_id)) {}
 
 Broker::~Broker() = default;
 
-Status Broker::load_cluster_id() {
-  const std::string path = config_.data_dir + "/cluster.id";
-  if (platform::exists(path)) {
-    auto f = platform::File::open(path, platform::File::Mode::read_only);
-    if (!f) return std::move(f).error();
-    auto size = f->size();
-    if (!size) return std::move(size).error();
-    std::vector<std::byte> buf(static_cast<size_t>(*size));
-    FERRY_TRY(f->pread_exact(buf, 0));
-    cluster_id_.assign(reinterpret_cast<const char*>(buf.data()), buf.size());
-    while (!cluster_id_.empty() && (cluster_id_.back() == '\n' || cluster_id_.back() == ' '))
-      cluster_id_.pop_back();
-    if (!cluster_id_.empty()) return ok_status();
-  }
-  cluster_id_ = new_uuid();  // Kafka's cluster ids have the same form
-  const std::string text = cluster_id_ + "\n";
-  return platform::write_file_atomic(path, platform::as_bytes(text));
-}
-
 Status Broker::start() {
-  FERRY_TRY(platform::create_dirs(config_.data_dir + "/logs"));
-  FERRY_TRY(load_cluster_id());
-  auto meta = meta::MetaStore::open(config_.data_dir + "/meta.db", loop_);
-  if (!meta) return std::move(meta).error();
-  meta_ = std::move(*meta);
-  meta_->set_space_reserve(config_.data_dir + "/space.reserve", kSpaceReserveBytes);
-  storage::LogOptions log_options;
-  log_options.loop = loop_;
-  log_options.clock = &clock_;
-  logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
-  topics_ = std::make_unique<TopicManager>(config_, *meta_, *logs_);
+  topics_ = std::make_unique<TopicManager>(config_, meta_, logs_, waiters_);
   FERRY_TRY(topics_->load());
-  producers_ = std::make_unique<ProducerRegistry>(*meta_, *topics_, clock_,
+  producers_ = std::make_unique<ProducerRegistry>(meta_, *topics_, clock_,
                                                   config_.producer_id_expiration_ms);
   FERRY_TRY(producers_->load());
-  groups_ = std::make_unique<GroupCoordinator>(loop_, config_, *meta_, clock_);
+  groups_ = std::make_unique<GroupCoordinator>(loop_, config_, meta_, clock_);
   FERRY_TRY(groups_->load());
 
   net::ServerOptions so;
@@ -159,16 +128,17 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
 }
 
 void Broker::housekeeping() {
-  meta_->restore_space_reserve();
+  meta_.restore_space_reserve();
   groups_->expire_offsets(clock_.now_ms());
   producers_->housekeeping();
-  for (const auto& [tp, log] : logs_->logs()) {
+  for (const auto& [tp, log] : logs_.logs()) {
     if (auto st = log->maybe_roll(); !st) {
       FERRY_LOG(warn, "broker", "rolling %s: %s", storage::partition_dir_name(tp).c_str(),
                 st.error().to_string().c_str());
     }
   }
-  auto r = logs_->apply_retention();
+  auto r = logs_.apply_retention(
+      [this](const storage::TopicPartition& tp) { return topics_->retention_floor(tp); });
   if (!r) {
     FERRY_LOG(warn, "broker", "retention: %s", r.error().to_string().c_str());
   } else if (r->segments_deleted > 0) {
@@ -208,22 +178,11 @@ void Broker::finish_shutdown() {
   shutdown_done_ = nullptr;
   drain_timer_.reset();
   if (server_) server_->close_all();
-  if (!logs_ || !meta_) {
+  if (!producers_) {
     done(ok_status());
     return;
   }
-  auto close_logs_and_store = [this, done = std::move(done)]() mutable {
-    logs_->close_all([this, done = std::move(done)](Status logs_status) mutable {
-      meta_->close([logs_status, done = std::move(done)](Status meta_status) {
-        done(!logs_status ? logs_status : meta_status);
-      });
-    });
-  };
-  if (!producers_) {
-    close_logs_and_store();
-    return;
-  }
-  producers_->close(std::move(close_logs_and_store));
+  producers_->close([done = std::move(done)] { done(ok_status()); });
 }
 
 }  // namespace ferry::broker

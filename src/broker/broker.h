@@ -1,11 +1,13 @@
-// The single-node Kafka broker: owns the loop's state (metadata store, partition logs, topics,
-// parked fetches) and the listener, and dispatches each request to its API handler.
+// The single-node Kafka broker: owns the Kafka-facing state (topics and their partitions, parked
+// fetches, groups, idempotent producers) and the listener, and dispatches each request to its API
+// handler. The metadata store, the log manager, the clock and the cluster id belong to the
+// composition root (app::Node, src/app/node.h), which opens them first and outlives the broker.
 //
-// Start-up: DATA/meta.db is opened (migrated), DATA/cluster.id read or created, the partition
-// logs under DATA/logs recovered, idempotent producers' state rebuilt, then the listener opens.
+// Start-up (start()): the partition logs under DATA/logs are recovered (topics load),
+// idempotent producers' state rebuilt, groups loaded, then the listener opens.
 // Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
-// (bounded by a deadline), snapshot producer state, then close the logs (flushing them) and the
-// store.
+// (bounded by a deadline), snapshot producer state; then `done` fires and the Node closes the
+// logs and the store.
 //
 // Threading: everything runs on the loop passed in; blocking work (fsync, SQLite commits) runs
 // on libuv's thread pool inside storage and meta and completes back here.
@@ -33,14 +35,17 @@ namespace ferry::broker {
 
 class Broker {
  public:
-  Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system());
+  // `meta` and `logs` are open and outlive the broker; `cluster_id` is DATA/cluster.id's.
+  Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock, meta::MetaStore& meta,
+         storage::LogManager& logs, std::string cluster_id);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
   Status start();
   uint16_t port() const noexcept;
-  // Graceful stop; `done` fires on the loop once logs and store are closed.
+  // Graceful stop; `done` fires on the loop once requests drained and producer state is
+  // snapshotted. The logs and the store stay open (their owner closes them after).
   void shutdown(std::function<void(Status)> done);
 
   uv_loop_t* loop() const noexcept { return loop_; }
@@ -49,7 +54,7 @@ class Broker {
   TopicManager& topics() noexcept { return *topics_; }
   GroupCoordinator& groups() noexcept { return *groups_; }
   ProducerRegistry& producers() noexcept { return *producers_; }
-  meta::MetaStore& meta() noexcept { return *meta_; }
+  meta::MetaStore& meta() noexcept { return meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   AppendQueues& append_queues() noexcept { return append_queues_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
@@ -57,20 +62,19 @@ class Broker {
 
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, const std::string& peer);
-  Status load_cluster_id();
   void housekeeping();
   void finish_shutdown();
 
   uv_loop_t* loop_;
   config::BrokerConfig config_;
   const Clock& clock_;
-  std::unique_ptr<meta::MetaStore> meta_;
-  std::unique_ptr<storage::LogManager> logs_;
+  meta::MetaStore& meta_;
+  storage::LogManager& logs_;
+  FetchWaiters waiters_;  // before topics_: partitions wake it
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
   std::unique_ptr<net::Server> server_;
-  FetchWaiters waiters_;
   AppendQueues append_queues_;
   UvTimer housekeeping_timer_;
   std::unique_ptr<UvTimer> drain_timer_;

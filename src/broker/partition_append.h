@@ -1,5 +1,10 @@
-// Appending one Produce partition's records: the checks Kafka makes before a write, legacy
-// message-set conversion, LogAppendTime stamping, and completion at acks=1 or acks=all.
+// Appending one Produce partition's records, in steps each in its own file:
+//   produced_records.h     framing, legacy conversion, header and records checks
+//   produce_idempotence.h  the producer sequence check and record
+//   leader_encoding.h      LogAppendTime stamping and the LZ4 storage encoding
+//   partition.h            the append itself, the high watermark and fetch wake-ups
+// and here the ordering (per-partition queues, the off-loop check) and completion at acks=1 or
+// after the write is durable (acks=all).
 #pragma once
 
 #include <cstdint>
@@ -13,24 +18,21 @@
 #include "broker/kafka_error.h"
 #include "common/strong_types.h"
 
-namespace ferry::storage {
-class Log;
-}
-
 namespace ferry::broker {
 
 class Broker;
+class Partition;
 struct PendingAppend;
 
 // Appends waiting for their records check. Owned by the Broker (one per loop); loop thread only.
-// - `by_log`: per partition log, in request order: a partition's batches are written in the
+// - `by_partition`: per partition, in request order: a partition's batches are written in the
 //   order the requests arrived even when a large batch is checked on the thread pool while a
 //   small one behind it would be ready at once.
 // - `off_loop`: checks waiting for the thread pool. One runs at a time, so the decompressed
 //   records held off the loop stay within one batch's bound (protocol::kMaxInflatedBytes) however
 //   many large batches arrive together.
 struct AppendQueues {
-  std::unordered_map<const storage::Log*, std::deque<std::shared_ptr<PendingAppend>>> by_log;
+  std::unordered_map<const Partition*, std::deque<std::shared_ptr<PendingAppend>>> by_partition;
   std::deque<std::shared_ptr<PendingAppend>> off_loop;
   bool off_loop_running = false;
 };

@@ -35,8 +35,8 @@ KafkaError validate_topic_name(std::string_view name) {
 }
 
 TopicManager::TopicManager(const config::BrokerConfig& config, meta::MetaStore& meta,
-                           storage::LogManager& logs)
-    : config_(config), meta_(meta), logs_(logs) {}
+                           storage::LogManager& logs, FetchWaiters& waiters)
+    : config_(config), meta_(meta), logs_(logs), waiters_(waiters) {}
 
 Status TopicManager::load() {
   auto records = meta_.list_topics();
@@ -193,12 +193,13 @@ Status TopicManager::reconcile(std::vector<meta::TopicRecord>& records) {
   return ok_status();
 }
 
-Result<std::shared_ptr<storage::Log>> TopicManager::open_partition(
+Result<std::shared_ptr<Partition>> TopicManager::open_partition(
     const meta::TopicRecord& topic, int32_t p, const config::TopicSettings& settings) {
   storage::TopicPartition tp{topic.name, PartitionId(p)};
   auto log = logs_.get_or_create(tp, settings.log, topic.topic_id);
-  if (log) (*log)->set_config(settings.log);
-  return log;
+  if (!log) return std::move(log).error();
+  (*log)->set_config(settings.log);
+  return std::make_shared<Partition>(topic.name, tp.partition, std::move(*log), &waiters_);
 }
 
 Topic* TopicManager::find(std::string_view name) {
@@ -207,7 +208,12 @@ Topic* TopicManager::find(std::string_view name) {
   return &it->second;
 }
 
-std::shared_ptr<storage::Log> TopicManager::partition(std::string_view topic, int32_t partition) {
+std::optional<Offset> TopicManager::retention_floor(const storage::TopicPartition& tp) {
+  auto p = partition(tp.topic, tp.partition.value());
+  return p ? p->retention_floor() : std::nullopt;
+}
+
+std::shared_ptr<Partition> TopicManager::partition(std::string_view topic, int32_t partition) {
   Topic* t = find(topic);
   if (t == nullptr || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size())
     return nullptr;
@@ -424,7 +430,7 @@ void TopicManager::alter_configs(const std::string& name, std::map<std::string, 
                  if (topic != nullptr) {
                    topic->record.configs = next;
                    topic->settings = s;
-                   for (auto& log : topic->partitions) log->set_config(s.log);
+                   for (auto& p : topic->partitions) p->log().set_config(s.log);
                  }
                  done({});
                });

@@ -1,4 +1,5 @@
-// The topics this broker holds: their metadata (SQLite), settings and partition logs.
+// The topics this broker holds: their metadata (SQLite), settings and partitions (partition.h),
+// each over its storage::Log.
 //
 // Every change goes to the metadata store first and takes effect in memory and on disk once
 // the store has committed it, so a crash at any point leaves either the old or the new topic:
@@ -27,10 +28,10 @@
 #include <vector>
 
 #include "broker/kafka_error.h"
+#include "broker/partition.h"
 #include "config/broker_config.h"
 #include "config/topic_config.h"
 #include "meta/store.h"
-#include "storage/log.h"
 #include "storage/log_manager.h"
 
 namespace ferry::broker {
@@ -38,7 +39,7 @@ namespace ferry::broker {
 struct Topic {
   meta::TopicRecord record;
   config::TopicSettings settings;
-  std::vector<std::shared_ptr<storage::Log>> partitions;  // index = partition id
+  std::vector<std::shared_ptr<Partition>> partitions;  // index = partition id
   bool deleting = false;
 };
 
@@ -49,8 +50,9 @@ class TopicManager {
  public:
   using Done = std::function<void(KafkaError)>;
 
-  TopicManager(const config::BrokerConfig& config, meta::MetaStore& meta,
-               storage::LogManager& logs);
+  // `waiters` are woken by the partitions' high watermarks. All references outlive this object.
+  TopicManager(const config::BrokerConfig& config, meta::MetaStore& meta, storage::LogManager& logs,
+               FetchWaiters& waiters);
 
   // Loads topics from the store and opens their logs, adopting partition directories the store
   // does not know (WARN per topic, default configs) and quarantining directories whose
@@ -59,7 +61,9 @@ class TopicManager {
 
   // A live topic (not pending, not being deleted), or nullptr.
   Topic* find(std::string_view name);
-  std::shared_ptr<storage::Log> partition(std::string_view topic, int32_t partition);
+  std::shared_ptr<Partition> partition(std::string_view topic, int32_t partition);
+  // The keep-until-mirrored floor of a partition's log, for storage::LogManager retention.
+  std::optional<Offset> retention_floor(const storage::TopicPartition& tp);
   bool pending(std::string_view name) const { return pending_.count(std::string(name)) != 0; }
   const std::map<std::string, Topic, std::less<>>& topics() const { return topics_; }
 
@@ -84,12 +88,13 @@ class TopicManager {
  private:
   KafkaError validate_create(const CreateSpec& spec, int32_t& partitions) const;
   Status reconcile(std::vector<meta::TopicRecord>& records);
-  Result<std::shared_ptr<storage::Log>> open_partition(const meta::TopicRecord& topic, int32_t p,
-                                                       const config::TopicSettings& settings);
+  Result<std::shared_ptr<Partition>> open_partition(const meta::TopicRecord& topic, int32_t p,
+                                                    const config::TopicSettings& settings);
 
   const config::BrokerConfig& config_;
   meta::MetaStore& meta_;
   storage::LogManager& logs_;
+  FetchWaiters& waiters_;
   std::map<std::string, Topic, std::less<>> topics_;
   std::set<std::string> pending_;
 };

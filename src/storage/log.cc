@@ -45,6 +45,7 @@ struct Log::FlushJob {
   std::optional<Offset> recovery_point;
   Status result;
   Status recovery_point_result;
+  uint64_t truncations = 0;  // Log::truncations_ when prepared
 
   // Thread pool (or inline without a loop): touches nothing but the job.
   void run() {
@@ -261,13 +262,7 @@ Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions o
   FERRY_TRY(protocol::validate_batch(batch));
   protocol::BatchView in(batch);
 
-  std::vector<std::byte> recompressed;
-  if (config_.compression == StorageCompression::lz4 &&
-      in.compression() == protocol::Compression::none && !in.is_control()) {
-    auto lz = protocol::recompress_lz4(in);
-    if (lz && lz->size() < batch.size()) recompressed = std::move(lz).value();
-  }
-  protocol::BatchView stored = recompressed.empty() ? in : protocol::BatchView(recompressed);
+  const protocol::BatchView& stored = in;
 
   if (full_ && clock_->now_ms() < full_probe_ms_) {
     return Error(Errc::no_space, dir_ + ": disk full, appends paused until space is freed");
@@ -375,6 +370,7 @@ std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
   job->dir = dir_;
   job->sync_dir = dir_dirty_;
   job->synced_to = end_offset_;
+  job->truncations = truncations_;
   // Every segment before the active one is synced in full by this job (no other flush runs).
   if (active().base() > recovery_point_) job->recovery_point = active().base();
   dir_dirty_ = false;
@@ -386,6 +382,11 @@ void Log::complete_flush(FlushJob& job) {
   flush_in_flight_ = false;
   if (!job.result) {
     fail(job.result.error());
+    return;
+  }
+  if (job.truncations != truncations_) {
+    // The log was cut while the job ran: its sizes describe bytes that may be gone or replaced.
+    schedule_flush(true);
     return;
   }
   for (const auto& [base, size] : job.targets) {
@@ -455,6 +456,63 @@ void Log::fail(Error error) {
   std::vector<Waiter> pending;
   pending.swap(waiters_);
   for (auto& w : pending) w.cb(Error(Errc::failed_state, failure_->message()));
+}
+
+Result<Offset> Log::truncate_to(Offset offset) {
+  if (closed_) return Error(Errc::closed, dir_ + ": log is closed");
+  if (failure_) return Error(Errc::failed_state, dir_ + ": log failed: " + failure_->message());
+  if (offset >= end_offset_) return end_offset_;
+  if (offset < log_start_offset()) {
+    return Error(Errc::out_of_range, dir_ + ": cannot truncate to " +
+                                         std::to_string(offset.value()) + ", below the log start " +
+                                         std::to_string(log_start_offset().value()));
+  }
+  const size_t i = segment_index_for(offset);
+  Segment& seg = *segments_[i];
+  // The position of the first batch that ends at or above `offset`.
+  FERRY_TRY(seg.ensure_index(kScanLimit));
+  std::vector<ScannedBatch> found;
+  auto scanned = seg.scan(seg.index_position_for(offset), seg.base(), kScanLimit, &found);
+  if (!scanned) return std::move(scanned).error();
+  uint64_t cut = scanned->valid_end;
+  Offset new_end = scanned->next_offset;
+  for (const auto& b : found) {
+    if (b.last_offset >= offset) {
+      cut = b.position;
+      new_end = b.base_offset;
+      break;
+    }
+  }
+  while (segments_.size() > i + 1) {
+    if (auto st = segments_.back()->remove(); !st) {
+      fail(st.error());
+      return std::move(st).error();
+    }
+    segments_.pop_back();
+  }
+  if (auto st = seg.truncate(cut); !st) {
+    fail(st.error());
+    return std::move(st).error();
+  }
+  FERRY_LOG(info, "storage", "%s: truncated to offset %" PRId64 " (asked for %" PRId64 ")",
+            dir_.c_str(), new_end.value(), offset.value());
+  seg.set_next_offset(new_end);
+  seg.set_durable_size(0);  // the next flush syncs the cut
+  end_offset_ = new_end;
+  durable_offset_ = std::min(durable_offset_, new_end);
+  recovery_point_ = std::min(recovery_point_, seg.base());
+  dir_dirty_ = true;
+  ++truncations_;
+  std::vector<Waiter> cut_waiters;
+  while (!waiters_.empty() && waiters_.back().until > new_end) {
+    cut_waiters.push_back(std::move(waiters_.back()));
+    waiters_.pop_back();
+  }
+  schedule_flush(true);
+  for (auto& w : cut_waiters) {
+    w.cb(Error(Errc::out_of_range, dir_ + ": the batch was truncated before it was durable"));
+  }
+  return new_end;
 }
 
 size_t Log::segment_index_for(Offset offset) const {

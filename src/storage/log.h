@@ -49,7 +49,7 @@ struct AppendInfo {
   Offset base_offset;
   Offset last_offset;
   int64_t max_timestamp = -1;
-  size_t stored_bytes = 0;  // bytes written (after any LZ4 re-encoding)
+  size_t stored_bytes = 0;  // bytes written
 };
 
 // Called on the loop thread once the appended bytes are durable (ok) or can never be (error).
@@ -103,10 +103,19 @@ class Log : public std::enable_shared_from_this<Log> {
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
-  // Validates and appends one v2 record batch (12 + batchLength bytes). Bad batches (CRC,
-  // length, magic, count) are rejected with corrupt and never stored; a batch over
-  // max_batch_bytes gets too_large.
+  // Validates and appends one v2 record batch (12 + batchLength bytes), stored byte for byte
+  // except its base offset, which is set to the log end. Bad batches (CRC, length, magic, count)
+  // are rejected with corrupt and never stored; a batch over max_batch_bytes gets too_large.
   Result<AppendInfo> append(std::span<const std::byte> batch, AppendOptions options = {});
+
+  // Removes every batch holding an offset at or above `offset` (a follower cutting a tail that
+  // diverges from its leader). A batch that holds `offset` is removed whole, so the new log end
+  // (returned) may be below `offset`; nothing happens when `offset` is at or past the log end.
+  // Later segments are deleted, the one holding `offset` is cut; the cut is made durable by the
+  // next flush (scheduled now). Durability waits for removed batches fail with out_of_range.
+  // `offset` below the log start is out_of_range. Reads the cut segment from its nearest index
+  // entry.
+  Result<Offset> truncate_to(Offset offset);
 
   // Whole batches starting with the one that holds `from`, up to `max_bytes` (the first batch is
   // returned whole even if larger, as Kafka does) and never past `upper_bound` (exclusive;
@@ -188,7 +197,8 @@ class Log : public std::enable_shared_from_this<Log> {
   bool flush_in_flight_ = false;
   bool flush_wanted_ = false;  // another flush was asked for while one ran
   bool closed_ = false;
-  bool dir_dirty_ = false;  // a segment file was created since the last directory fsync
+  bool dir_dirty_ = false;    // a segment file was created since the last directory fsync
+  uint64_t truncations_ = 0;  // truncate_to calls; a flush prepared before one is discarded
   // The base of the oldest segment that may hold bytes not yet durable, as last written to
   // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
   Offset recovery_point_{0};

@@ -7,11 +7,6 @@
 
 namespace ferry::storage {
 
-enum class StorageCompression {
-  producer,  // store batches as the producer sent them (Kafka's compression.type=producer)
-  lz4,       // re-encode uncompressed batches to LZ4 before they reach flash
-};
-
 struct LogConfig {
   // segment.bytes: roll the active segment when the next batch would take it past this size.
   uint64_t segment_bytes = 64ull << 20;
@@ -30,8 +25,6 @@ struct LogConfig {
   int64_t flush_ms = 1000;
   // max.message.bytes: the largest batch accepted (Kafka's default 1048588).
   uint32_t max_batch_bytes = 1048588;
-  // compression.type for storage: producer (default) or lz4.
-  StorageCompression compression = StorageCompression::producer;
   // Bytes reserved ahead with fallocate when a segment is created (0 = none). Flash-friendly
   // default: do not reserve, since reserved-but-unwritten extents cost erase blocks on some FTLs.
   uint64_t preallocate_bytes = 0;

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/broker.h"
+#include "app/node.h"
 #include "common/log.h"
 
 namespace {
@@ -38,7 +38,7 @@ constexpr int32_t kSentinelCorrelation = 0x7f5e5e5e;
 
 struct Harness {
   uv_loop_t loop{};
-  std::unique_ptr<broker::Broker> broker;
+  std::unique_ptr<app::Node> broker;
   std::string data_dir;
   int fd = -1;
   std::vector<uint8_t> received;
@@ -55,7 +55,7 @@ struct Harness {
     cfg.listen = {"127.0.0.1", 0};
     cfg.advertised = {"127.0.0.1", 0};
     cfg.group_initial_rebalance_delay_ms = 0;
-    broker = std::make_unique<broker::Broker>(&loop, cfg);
+    broker = std::make_unique<app::Node>(&loop, cfg);
     if (!broker->start().ok()) std::abort();
   }
 

@@ -60,5 +60,5 @@ if build request_fuzz tests/fuzz/request_fuzz.cc src/protocol/messages.cc src/pr
   done
   run request_fuzz 4096
 fi
-if build broker_request_fuzz tests/fuzz/broker_request_fuzz.cc src/broker/*.cc src/broker/*/*.cc src/net/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc src/common/*.cc config/*.cc platform/*.cc -DTOML_HEADER_ONLY=1 -DTOML_EXCEPTIONS=1 -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lpthread; then mkdir -p "$OUT/broker_request_fuzz_corpus" && cp tests/fuzz/seeds/broker_request/* "$OUT/broker_request_fuzz_corpus/" && run broker_request_fuzz 65536; fi
+if build broker_request_fuzz tests/fuzz/broker_request_fuzz.cc src/app/node.cc src/broker/*.cc src/broker/*/*.cc src/net/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc src/common/*.cc config/*.cc platform/*.cc -DTOML_HEADER_ONLY=1 -DTOML_EXCEPTIONS=1 -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lpthread; then mkdir -p "$OUT/broker_request_fuzz_corpus" && cp tests/fuzz/seeds/broker_request/* "$OUT/broker_request_fuzz_corpus/" && run broker_request_fuzz 65536; fi
 exit $failed

@@ -2,8 +2,8 @@
 //
 // Per partition the log is read from fetch_offset, bounded by partition_max_bytes and by what is
 // left of the request's max_bytes (v3+); the first batch found is returned whole even when it is
-// larger, so consumers always progress (Kafka's rule). The high watermark is the log end: on a
-// single node every appended batch is committed. Versions 0-3 predate record batches: their
+// larger, so consumers always progress (Kafka's rule). Reads stop at the partition's high
+// watermark (partition.h; on a single node the log end). Versions 0-3 predate record batches: their
 // data is down-converted to magic 0 (v0-1) or magic 1 (v2-3) message sets; zstd data cannot be
 // given to clients older than v10 and is answered UNSUPPORTED_COMPRESSION_TYPE, as Kafka does.
 //
@@ -45,7 +45,7 @@ void report_damaged_batch(const std::string& where, int64_t offset, const std::s
 
 // Cuts `read` to its intact front (whole batches with a matching CRC32C) and reports the first
 // damaged batch. Returns false when nothing at the start is intact.
-bool keep_intact_batches(storage::Log& log, storage::ReadResult& read, int64_t fetch_offset) {
+bool keep_intact_batches(const Partition& log, storage::ReadResult& read, int64_t fetch_offset) {
   const auto intact = protocol::intact_prefix(read.data);
   if (!intact.fault) return true;
   // The segment and file position of the first damaged byte.
@@ -121,7 +121,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
           rp.aborted_transactions.reset();
         }
       }
-      auto log = b.topics().partition(t.topic, p.partition);
+      auto part = b.topics().partition(t.topic, p.partition);
       auto set_error = [&](ErrorCode c) {
         rp.error_code = static_cast<int16_t>(c);
         rp.high_watermark = -1;
@@ -129,18 +129,18 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
         rp.log_start_offset = -1;
         any_error = true;
       };
-      if (log == nullptr) {
+      if (part == nullptr) {
         set_error(ErrorCode::unknown_topic_or_partition);
         continue;
       }
-      if (p.current_leader_epoch > 0) {
+      if (p.current_leader_epoch > part->leader_epoch().value()) {
         set_error(ErrorCode::unknown_leader_epoch);
         continue;
       }
-      const int64_t hw = log->log_end_offset().value();
+      const int64_t hw = part->high_watermark().value();
       rp.high_watermark = hw;
       rp.last_stable_offset = hw;
-      rp.log_start_offset = log->log_start_offset().value();
+      rp.log_start_offset = part->log_start_offset().value();
       if (p.fetch_offset == hw) continue;  // nothing new yet
       if (p.fetch_offset < rp.log_start_offset || p.fetch_offset > hw) {
         rp.error_code = static_cast<int16_t>(ErrorCode::offset_out_of_range);
@@ -151,7 +151,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       size_t limit = std::min(part_max, budget);
       if (limit == 0 && total > 0) continue;  // the response is full
       limit = std::max<size_t>(limit, 1);     // the first batch comes whole anyway
-      auto read = log->read(Offset(p.fetch_offset), limit);
+      auto read = part->read(Offset(p.fetch_offset), limit);
       if (!read) {
         if (read.error().code() == Errc::corrupt) {
           // The message names the segment file and position.
@@ -162,7 +162,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
         any_error = true;
         continue;
       }
-      if (!keep_intact_batches(*log, *read, p.fetch_offset)) {
+      if (!keep_intact_batches(*part, *read, p.fetch_offset)) {
         rp.error_code = static_cast<int16_t>(ErrorCode::corrupt_message);
         any_error = true;
         continue;

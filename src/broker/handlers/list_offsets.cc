@@ -1,6 +1,6 @@
-// ListOffsets (key 2), v0-5: the latest (-1) or earliest (-2) offset, or the first offset whose
-// record timestamp is at or after a given time. v0 answers with a list of offsets
-// (old_style_offsets) holding the one offset found.
+// ListOffsets (key 2), v0-5: the latest (-1: the high watermark) or earliest (-2) offset, or the
+// first offset whose record timestamp is at or after a given time. v0 answers with a list of
+// offsets (old_style_offsets) holding the one offset found.
 #include "protocol/messages/list_offsets.h"
 
 #include "broker/api_table.h"
@@ -15,7 +15,7 @@ constexpr int64_t kEarliest = -2;
 
 // The timestamp of the record at `offset` (Kafka answers with the found record's timestamp);
 // -1 if it cannot be read.
-int64_t record_timestamp(storage::Log& log, Offset offset) {
+int64_t record_timestamp(const Partition& log, Offset offset) {
   auto read = log.read(offset, 1);
   if (!read || read->data.empty()) return -1;
   auto size = protocol::declared_batch_size(read->data);
@@ -50,15 +50,15 @@ void handle_list_offsets(Broker& b, Request&& r) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_or_partition);
         continue;
       }
-      if (p.current_leader_epoch > 0) {
+      if (p.current_leader_epoch > log->leader_epoch().value()) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unknown_leader_epoch);
         continue;
       }
-      rp.leader_epoch = 0;
+      rp.leader_epoch = log->leader_epoch().value();
       int64_t offset = -1;
       int64_t timestamp = -1;
       if (p.timestamp == kLatest) {
-        offset = log->log_end_offset().value();
+        offset = log->high_watermark().value();
       } else if (p.timestamp == kEarliest) {
         offset = log->log_start_offset().value();
       } else if (p.timestamp < 0) {

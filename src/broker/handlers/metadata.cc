@@ -20,7 +20,7 @@ protocol::MetadataResponse::Topic describe(const Broker& b, const Topic& t) {
     protocol::MetadataResponse::Topic::Partition part;
     part.partition_index = static_cast<int32_t>(p);
     part.leader_id = node;
-    part.leader_epoch = 0;
+    part.leader_epoch = t.partitions[p] ? t.partitions[p]->leader_epoch().value() : 0;
     part.replica_nodes = {node};
     part.isr_nodes = {node};
     out.partitions.push_back(std::move(part));

@@ -35,7 +35,7 @@ Status ProducerRegistry::load() {
     for (size_t p = 0; p < topic.partitions.size(); ++p) {
       if (!topic.partitions[p]) continue;
       const auto id = static_cast<int32_t>(p);
-      FERRY_TRY(load_partition(name, id, topic.partitions[p]));
+      FERRY_TRY(load_partition(name, id, topic.partitions[p]->shared_log()));
       const size_t n = partitions_[{name, id}].producers.size();
       states += n;
       with_state += n > 0 ? 1 : 0;
@@ -176,7 +176,7 @@ void ProducerRegistry::housekeeping() {
     if (topic.deleting) continue;
     for (size_t i = 0; i < topic.partitions.size(); ++i) {
       if (!topic.partitions[i]) continue;
-      partition(name, static_cast<int32_t>(i), topic.partitions[i]);
+      partition(name, static_cast<int32_t>(i), topic.partitions[i]->shared_log());
     }
   }
   for (auto it = partitions_.begin(); it != partitions_.end();) {
@@ -184,7 +184,7 @@ void ProducerRegistry::housekeeping() {
     const Topic* t = topics_.find(it->first.first);
     const bool live = log && t != nullptr &&
                       static_cast<size_t>(it->first.second) < t->partitions.size() &&
-                      t->partitions[static_cast<size_t>(it->first.second)] == log;
+                      t->partitions[static_cast<size_t>(it->first.second)]->shared_log() == log;
     if (!live && !it->second.snapshot_in_flight) {
       it = partitions_.erase(it);
       continue;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "app/node.h"
 #include "broker/broker.h"
 #include "common/bytes.h"
 #include "protocol/api.h"
@@ -132,20 +133,22 @@ class BrokerFixture : public ::testing::Test {
     cfg.listen = {"127.0.0.1", 0};
     cfg.advertised = {"127.0.0.1", 0};
     configure(cfg);
-    broker_ = std::make_unique<Broker>(&loop_, cfg);
-    auto st = broker_->start();
+    node_ = std::make_unique<app::Node>(&loop_, cfg);
+    auto st = node_->start();
+    broker_ = node_->has_broker() ? &node_->broker() : nullptr;
     ASSERT_TRUE(st.ok()) << st.error().to_string();
   }
   void stop_broker() {
-    if (!broker_) return;
+    if (!node_) return;
     bool done = false;
-    broker_->shutdown([&](Status st) {
+    node_->shutdown([&](Status st) {
       EXPECT_TRUE(st.ok()) << st.error().to_string();
       done = true;
     });
     run_until([&] { return done; });
     EXPECT_TRUE(done);
-    broker_.reset();
+    broker_ = nullptr;
+    node_.reset();
   }
 
   TestConn& connect() {
@@ -231,7 +234,8 @@ class BrokerFixture : public ::testing::Test {
   ferry::test::TempDir dir_;
   uv_loop_t loop_{};
   bool loop_ready_ = false;
-  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<app::Node> node_;  // owns the store, the logs and the broker
+  Broker* broker_ = nullptr;         // node_'s broker while it runs
   std::vector<std::unique_ptr<TestConn>> conns_;
   std::vector<std::byte> last_frame_;  // keeps RecordsRef of the last response valid
 };

@@ -60,7 +60,7 @@ TEST_F(FetchCrcTest, ADamagedBatchInASealedSegmentIsNotServed) {
     auto resp = call<ProduceResponse>(ApiKey::produce, 8, req);
     ASSERT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 0);
   }
-  ASSERT_GE(broker_->topics().partition("scrub", 0)->segment_count(), 3u);
+  ASSERT_GE(broker_->topics().partition("scrub", 0)->log().segment_count(), 3u);
   conns_.clear();
   stop_broker();
 

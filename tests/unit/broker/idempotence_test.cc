@@ -233,7 +233,7 @@ TEST_F(IdempotenceTest, AnIdempotentAppendThatRollsTheLogSnapshotsTheProducers) 
   for (int i = 0; i < 4; ++i) {
     ASSERT_EQ(produce("t", batch(pid, 0, i, 1, "big", 400 << 10)).error_code, 0);
   }
-  ASSERT_GE(broker_->topics().partition("t", 0)->segment_count(), 2u);
+  ASSERT_GE(broker_->topics().partition("t", 0)->log().segment_count(), 2u);
   // No housekeeping tick ran: the roll itself wrote the snapshot.
   EXPECT_TRUE(run_until([&] { return broker_->producers().snapshots_written() > before; }));
 }

@@ -219,3 +219,48 @@ TEST_F(ProduceValidationTest, ABadBatchAmongSeveralStoresNone) {
 
 }  // namespace
 }  // namespace ferry::broker::test
+
+namespace ferry::broker::test {
+namespace {
+
+// The first batch stored in topic/0, read through its Partition.
+std::vector<std::byte> first_stored_batch(Broker& b, const std::string& topic) {
+  auto part = b.topics().partition(topic, 0);
+  if (part == nullptr) return {};
+  auto r = part->read(Offset(0), 1 << 20);
+  if (!r || r->data.empty()) return {};
+  auto n = protocol::declared_batch_size(r->data);
+  if (!n || *n > r->data.size()) return {};
+  return {r->data.begin(), r->data.begin() + static_cast<ptrdiff_t>(*n)};
+}
+
+// compression.type=lz4 is the leader's choice, made in the produce path: the batch stored (and
+// later copied by replicas) is the LZ4 one, stamped with the leader epoch.
+TEST_F(ProduceValidationTest, AnLz4TopicStoresTheLeadersLz4EncodingWithTheLeaderEpoch) {
+  ASSERT_EQ(create_topic("packed", 1, {{"compression.type", "lz4"}}).topics.at(0).error_code, 0);
+  auto b = ferry::test::make_batch(50, "compressible", 1, 300);
+  protocol::set_leader_epoch(b, LeaderEpoch(-1));
+  const size_t sent = b.size();
+  ASSERT_EQ(produce("packed", 0, std::move(b)).error_code, 0);
+  auto stored = first_stored_batch(*broker_, "packed");
+  ASSERT_FALSE(stored.empty());
+  const BatchView v(stored);
+  EXPECT_EQ(v.compression(), Compression::lz4);
+  EXPECT_LT(stored.size(), sent / 4);
+  EXPECT_EQ(v.record_count(), 50);
+  EXPECT_EQ(v.leader_epoch(), LeaderEpoch(0));
+  EXPECT_TRUE(validate_batch(stored).ok());
+}
+
+// An uncompressed batch with a bad CRC must be refused on an lz4 topic too: re-encoding it would
+// have given it a fresh, valid CRC.
+TEST_F(ProduceValidationTest, AnLz4TopicRefusesACorruptBatchInsteadOfReencodingIt) {
+  ASSERT_EQ(create_topic("packed", 1, {{"compression.type", "lz4"}}).topics.at(0).error_code, 0);
+  auto b = ferry::test::make_batch(50, "compressible", 1, 300);
+  b[b.size() - 3] ^= std::byte{0x5a};  // inside the last value, under the CRC
+  EXPECT_EQ(produce("packed", 0, std::move(b)).error_code, 2);  // CORRUPT_MESSAGE
+  EXPECT_TRUE(first_stored_batch(*broker_, "packed").empty());
+}
+
+}  // namespace
+}  // namespace ferry::broker::test

@@ -484,7 +484,7 @@ TEST(TopicSettings, BuiltInDefaultsMatchLogConfig) {
   EXPECT_EQ(s->log.flush_messages, d.flush_messages);
   EXPECT_EQ(s->log.flush_ms, d.flush_ms);
   EXPECT_EQ(s->log.max_batch_bytes, d.max_batch_bytes);
-  EXPECT_EQ(s->log.compression, d.compression);
+  EXPECT_FALSE(s->store_lz4);
   EXPECT_EQ(s->log.preallocate_bytes, d.preallocate_bytes);
   EXPECT_FALSE(s->log_append_time);
   EXPECT_EQ(s->max_message_bytes, 1048588);
@@ -503,7 +503,7 @@ compression.type = "lz4"
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_EQ(s->log.retention_ms, 5000);       // topic
   EXPECT_EQ(s->log.segment_bytes, 2097152u);  // [topic_defaults]
-  EXPECT_EQ(s->log.compression, storage::StorageCompression::lz4);
+  EXPECT_TRUE(s->store_lz4);
   EXPECT_EQ(s->log.retention_bytes, -1);  // built-in
   EXPECT_TRUE(s->log_append_time);
   EXPECT_EQ(s->max_message_bytes, 100);
@@ -517,7 +517,7 @@ compression.type = "lz4"
            {"index.interval.bytes", "512"}};
   s = topic_settings(topic, broker);
   ASSERT_TRUE(s.ok()) << s.error().message();
-  EXPECT_EQ(s->log.compression, storage::StorageCompression::producer);
+  EXPECT_FALSE(s->store_lz4);
   EXPECT_EQ(s->log.flush_messages, 1);
   EXPECT_EQ(s->log.flush_ms, 0);
   EXPECT_EQ(s->log.segment_ms, 60000);

@@ -1,5 +1,5 @@
 // Unit tests of the partition log: append/read, offsets, roll, retention, durability callbacks,
-// group commit, LZ4 storage compression, reopen, timestamps and sticky write failures.
+// group commit, reopen, timestamps and sticky write failures.
 #include "storage/log.h"
 
 #include <gtest/gtest.h>
@@ -303,28 +303,6 @@ TEST(Log, RetentionKeepsUnmirroredDataUnlessTheDiskIsNearlyFull) {
   r = log->apply_retention(Offset(5), /*disk_nearly_full=*/true);
   EXPECT_EQ(r->segments_deleted, 3u);  // everything but the active segment
   EXPECT_EQ(log->log_start_offset(), Offset(10));
-}
-
-TEST(Log, StoresUncompressedBatchesAsLz4WhenConfigured) {
-  TempDir dir;
-  LogConfig cfg;
-  cfg.compression = StorageCompression::lz4;
-  auto log = open_log(dir.path(), cfg);
-  auto b = make_batch(50, "compressible", 1, 300);
-  auto info = log->append(b);
-  ASSERT_TRUE(info.ok());
-  EXPECT_LT(info->stored_bytes, b.size() / 4);
-  auto r = log->read(Offset(0), 1 << 20);
-  auto v = batches_of(*r);
-  ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].compression(), protocol::Compression::lz4);
-  EXPECT_EQ(v[0].record_count(), 50);
-  EXPECT_TRUE(protocol::validate_batch(v[0].bytes()).ok());
-  std::vector<std::byte> scratch;
-  auto recs = protocol::decode_records(v[0], scratch);
-  ASSERT_TRUE(recs.ok());
-  ASSERT_EQ(recs->size(), 50u);
-  EXPECT_EQ(test::to_string(*(*recs)[49].value).substr(0, 15), "compressible-49");
 }
 
 TEST(Log, OffsetForTimestampFindsTheFirstRecordAtOrAfter) {

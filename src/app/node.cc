@@ -1,0 +1,91 @@
+// Node: start-up and shutdown order of one ferry process. See node.h.
+#include "app/node.h"
+
+#include "common/log.h"
+#include "common/uuid.h"
+#include "platform/file.h"
+
+namespace ferry::app {
+namespace {
+
+// DATA/space.reserve: deleted when meta.db cannot commit on a full disk, so that a topic
+// deletion (which then frees space) still commits; recreated on a housekeeping tick.
+constexpr uint64_t kSpaceReserveBytes = 2u << 20;
+
+}  // namespace
+
+Node::Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock)
+    : loop_(loop), config_(std::move(config)), clock_(clock) {}
+
+Node::~Node() = default;
+
+Status Node::load_cluster_id() {
+  const std::string path = config_.data_dir + "/cluster.id";
+  if (platform::exists(path)) {
+    auto f = platform::File::open(path, platform::File::Mode::read_only);
+    if (!f) return std::move(f).error();
+    auto size = f->size();
+    if (!size) return std::move(size).error();
+    std::vector<std::byte> buf(static_cast<size_t>(*size));
+    FERRY_TRY(f->pread_exact(buf, 0));
+    cluster_id_.assign(reinterpret_cast<const char*>(buf.data()), buf.size());
+    while (!cluster_id_.empty() && (cluster_id_.back() == '\n' || cluster_id_.back() == ' '))
+      cluster_id_.pop_back();
+    if (!cluster_id_.empty()) return ok_status();
+  }
+  cluster_id_ = new_uuid();  // Kafka's cluster ids have the same form
+  const std::string text = cluster_id_ + "\n";
+  return platform::write_file_atomic(path, platform::as_bytes(text));
+}
+
+Status Node::start() {
+  FERRY_TRY(platform::create_dirs(config_.data_dir + "/logs"));
+  FERRY_TRY(load_cluster_id());
+  auto meta = meta::MetaStore::open(config_.data_dir + "/meta.db", loop_);
+  if (!meta) return std::move(meta).error();
+  meta_ = std::move(*meta);
+  meta_->set_space_reserve(config_.data_dir + "/space.reserve", kSpaceReserveBytes);
+  storage::LogOptions log_options;
+  log_options.loop = loop_;
+  log_options.clock = &clock_;
+  logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
+  broker_ = std::make_unique<broker::Broker>(loop_, config_, clock_, *meta_, *logs_, cluster_id_);
+  FERRY_TRY(broker_->start());
+  // Replication, the mirror and the metrics/HTTP listener start here, after the broker.
+  return ok_status();
+}
+
+void Node::shutdown(std::function<void(Status)> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  if (!broker_) {
+    close_storage(ok_status(), std::move(done));
+    return;
+  }
+  // Services built after the broker stop here first, in reverse order of start.
+  broker_->shutdown([this, done = std::move(done)](Status st) mutable {
+    close_storage(std::move(st), std::move(done));
+  });
+}
+
+void Node::close_storage(Status first, std::function<void(Status)> done) {
+  auto close_store = [this, done = std::move(done)](Status so_far) mutable {
+    if (!meta_) {
+      done(std::move(so_far));
+      return;
+    }
+    meta_->close([so_far = std::move(so_far), done = std::move(done)](Status meta_status) {
+      done(!so_far ? so_far : meta_status);
+    });
+  };
+  if (!logs_) {
+    close_store(std::move(first));
+    return;
+  }
+  logs_->close_all(
+      [first = std::move(first), close_store = std::move(close_store)](Status logs_status) mutable {
+        close_store(!first ? std::move(first) : std::move(logs_status));
+      });
+}
+
+}  // namespace ferry::app

@@ -1,0 +1,77 @@
+// Node: the composition root of one ferry process. It owns what outlives any single protocol
+// front end — the metadata store (DATA/meta.db), the partition logs (storage::LogManager under
+// DATA/logs), the cluster id, the clock and the loop whose libuv thread pool runs blocking work
+// (fsync, SQLite commits, large record checks) — and builds the services over them, handing each
+// references: today the Kafka broker (broker::Broker).
+//
+// Start-up order (start()):
+//   1. DATA/logs created, DATA/cluster.id read or created
+//   2. DATA/meta.db opened (migrated), its space reserve set
+//   3. the log manager created; the broker's start() then recovers the partition logs (topics
+//      load), rebuilds idempotent producers' state, loads groups and opens the Kafka listener
+//   4. (next to the broker, not built yet, in this order:) the replication engine over the
+//      broker's partitions, the mirror over the same partitions and their retention floors, and
+//      the metrics/HTTP listener reading all of them. Each is a member below and is started
+//      after the broker, so it finds the partitions loaded.
+// Shutdown order (shutdown()): the services built after the broker stop first (none yet), then
+// the broker drains (stops accepting, answers parked fetches, lets in-flight requests finish,
+// snapshots producer state), then the logs are flushed and closed, then the store is closed.
+//
+// platform::FileSystem: when storage and the store receive a file system, the Node owns the real
+// one (or takes a fault-injecting one from tests) and passes it to both; it goes next to clock_.
+//
+// Threading: everything on `loop`'s thread; `done` callbacks fire there. The loop is the
+// caller's and must outlive the Node; run it until shutdown's `done` fired before destroying it.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "broker/broker.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "config/broker_config.h"
+#include "meta/store.h"
+#include "storage/log_manager.h"
+
+namespace ferry::app {
+
+class Node {
+ public:
+  Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system());
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Opens everything in the order above. On error, call shutdown() to close what was opened.
+  Status start();
+  // Stops in the order above; `done` fires once, on the loop, with the first error met.
+  void shutdown(std::function<void(Status)> done);
+
+  // Valid once start() has run (the broker exists from the moment the store is open).
+  broker::Broker& broker() noexcept { return *broker_; }
+  bool has_broker() const noexcept { return broker_ != nullptr; }
+  uint16_t port() const noexcept { return broker_ ? broker_->port() : 0; }
+  const std::string& cluster_id() const noexcept { return cluster_id_; }
+  const config::BrokerConfig& config() const noexcept { return config_; }
+
+ private:
+  Status load_cluster_id();
+  void close_storage(Status first, std::function<void(Status)> done);
+
+  uv_loop_t* loop_;  // its libuv thread pool runs the off-loop work of storage, meta and broker
+  config::BrokerConfig config_;
+  const Clock& clock_;
+  std::string cluster_id_;
+  std::unique_ptr<meta::MetaStore> meta_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<broker::Broker> broker_;
+  // Built next to the broker (future work): replication engine, mirror, metrics/HTTP listener.
+  bool stopping_ = false;
+};
+
+}  // namespace ferry::app

@@ -1,0 +1,102 @@
+// Partition: leader epoch, high watermark and fetch wake-ups over a storage::Log. See partition.h.
+#include "broker/partition.h"
+
+#include <algorithm>
+
+#include "broker/fetch_waiters.h"
+#include "protocol/record_batch.h"
+
+namespace ferry::broker {
+namespace {
+
+// The partitionLeaderEpoch of the log's last batch, if it can be read and was stamped (>= 0).
+std::optional<LeaderEpoch> last_stamped_epoch(storage::Log& log) {
+  if (log.log_end_offset() <= log.log_start_offset()) return std::nullopt;
+  auto read = log.read(log.log_end_offset() - 1, 1);
+  if (!read || read->data.empty()) return std::nullopt;
+  // The read starts with the batch holding the last offset; it is the only one returned.
+  auto size = protocol::declared_batch_size(read->data);
+  if (!size || *size > read->data.size()) return std::nullopt;
+  const protocol::BatchView last(std::span<const std::byte>(read->data).first(*size));
+  if (last.leader_epoch() < LeaderEpoch(0)) return std::nullopt;
+  return last.leader_epoch();
+}
+
+}  // namespace
+
+Partition::Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
+                     FetchWaiters* waiters, Commit commit)
+    : topic_(std::move(topic)), id_(id), log_(std::move(log)), waiters_(waiters), commit_(commit) {
+  if (auto stamped = last_stamped_epoch(*log_)) leader_epoch_ = *stamped;
+  high_watermark_ =
+      commit_ == Commit::on_append ? log_->log_end_offset() : log_->log_start_offset();
+}
+
+void Partition::set_leader_epoch(LeaderEpoch epoch) {
+  leader_epoch_ = std::max(leader_epoch_, epoch);
+}
+
+Result<storage::AppendInfo> Partition::append(std::span<std::byte> batch,
+                                              storage::AppendOptions options) {
+  if (batch.size() >= protocol::batch_layout::kHeaderSize) {
+    protocol::set_leader_epoch(batch, leader_epoch_);
+  }
+  auto info = log_->append(batch, std::move(options));
+  if (!info) return info;
+  appended(*info);
+  if (commit_ == Commit::on_append) advance_high_watermark(log_->log_end_offset());
+  return info;
+}
+
+Result<storage::AppendInfo> Partition::append_at_offset(std::span<const std::byte> batch) {
+  if (batch.size() < protocol::batch_layout::kHeaderSize) {
+    return Error(Errc::corrupt, log_->dir() + ": not a record batch");
+  }
+  const protocol::BatchView view(batch);
+  if (view.base_offset() != log_->log_end_offset()) {
+    return Error(Errc::invalid_argument, log_->dir() + ": a copied batch starts at offset " +
+                                             std::to_string(view.base_offset().value()) +
+                                             ", the log ends at " +
+                                             std::to_string(log_->log_end_offset().value()));
+  }
+  auto info = log_->append(batch);
+  if (!info) return info;
+  appended(*info);
+  return info;
+}
+
+Result<Offset> Partition::truncate_to(Offset offset) {
+  auto end = log_->truncate_to(offset);
+  if (!end) return end;
+  while (!uncommitted_.empty() && uncommitted_.back().end > *end) uncommitted_.pop_back();
+  high_watermark_ = std::min(high_watermark_, *end);
+  return end;
+}
+
+void Partition::appended(const storage::AppendInfo& info) {
+  uncommitted_.push_back(Uncommitted{info.last_offset + 1, info.stored_bytes});
+}
+
+void Partition::advance_high_watermark(Offset offset) {
+  offset = std::min(offset, log_->log_end_offset());
+  if (offset <= high_watermark_) return;
+  high_watermark_ = offset;
+  size_t visible = 0;
+  while (!uncommitted_.empty() && uncommitted_.front().end <= offset) {
+    visible += uncommitted_.front().bytes;
+    uncommitted_.pop_front();
+  }
+  if (waiters_ != nullptr && visible > 0) waiters_->notify(topic_, id_.value(), visible);
+}
+
+Result<storage::ReadResult> Partition::read(Offset from, size_t max_bytes) const {
+  return log_->read(from, max_bytes, high_watermark_);
+}
+
+Result<std::optional<Offset>> Partition::offset_for_timestamp(int64_t timestamp_ms) const {
+  auto found = log_->offset_for_timestamp(timestamp_ms);
+  if (found && *found && **found >= high_watermark_) return std::optional<Offset>();
+  return found;
+}
+
+}  // namespace ferry::broker
