@@ -1,40 +1,48 @@
-// The API table. Versions stop one below each API's first flexible version (what Debian's and
-// npm's clients need), except ApiVersions, whose v3 is flexible, and InitProducerId, whose v3+
-// carries the epoch bump of KIP-360. MinVersion is 0 everywhere:
-// librdkafka switches features off when an old version is missing (PROTOCOL.md §1.3).
+// The API table: which handler answers each API key. Version ranges are not written here; each
+// row reads its range from protocol/messages.h (Messages<K>).
 #include "broker/api_table.h"
 
 #include <array>
+
+#include "protocol/messages.h"
 
 namespace ferry::broker {
 namespace {
 
 using protocol::ApiKey;
 
+template <ApiKey K>
+constexpr ApiHandler row(void (*handle)(Broker&, Request&&)) {
+  using Desc = protocol::Messages<K>;
+  return ApiHandler{K, Desc::min_version, Desc::max_version, true, handle};
+}
+
 constexpr std::array kHandlers{
-    ApiHandler{ApiKey::produce, 0, 8, true, handle_produce},
-    ApiHandler{ApiKey::fetch, 0, 11, true, handle_fetch},
-    ApiHandler{ApiKey::list_offsets, 0, 5, true, handle_list_offsets},
-    ApiHandler{ApiKey::metadata, 0, 8, true, handle_metadata},
-    ApiHandler{ApiKey::offset_commit, 0, 7, true, handle_group_request},
-    ApiHandler{ApiKey::offset_fetch, 0, 5, true, handle_group_request},
-    ApiHandler{ApiKey::find_coordinator, 0, 2, true, handle_find_coordinator},
-    ApiHandler{ApiKey::join_group, 0, 5, true, handle_group_request},
-    ApiHandler{ApiKey::heartbeat, 0, 3, true, handle_group_request},
-    ApiHandler{ApiKey::leave_group, 0, 3, true, handle_group_request},
-    ApiHandler{ApiKey::sync_group, 0, 3, true, handle_group_request},
-    ApiHandler{ApiKey::describe_groups, 0, 4, true, handle_group_request},
-    ApiHandler{ApiKey::list_groups, 0, 2, true, handle_group_request},
-    ApiHandler{ApiKey::api_versions, 0, 3, true, handle_api_versions},
-    ApiHandler{ApiKey::create_topics, 0, 4, true, handle_create_topics},
-    ApiHandler{ApiKey::delete_topics, 0, 3, true, handle_delete_topics},
-    ApiHandler{ApiKey::init_producer_id, 0, 4, true, handle_init_producer_id},
-    ApiHandler{ApiKey::describe_configs, 0, 3, true, handle_describe_configs},
-    ApiHandler{ApiKey::alter_configs, 0, 1, true, handle_alter_configs},
-    ApiHandler{ApiKey::create_partitions, 0, 1, true, handle_create_partitions},
-    ApiHandler{ApiKey::delete_groups, 0, 1, true, handle_group_request},
-    ApiHandler{ApiKey::incremental_alter_configs, 0, 0, true, handle_incremental_alter_configs},
-    ApiHandler{ApiKey::offset_delete, 0, 0, true, handle_group_request},
+    row<ApiKey::produce>(handle_produce),
+    row<ApiKey::fetch>(handle_fetch),
+    row<ApiKey::list_offsets>(handle_list_offsets),
+    row<ApiKey::metadata>(handle_metadata),
+    row<ApiKey::offset_commit>(handle_offset_commit),
+    row<ApiKey::offset_fetch>(handle_offset_fetch),
+    row<ApiKey::find_coordinator>(handle_find_coordinator),
+    row<ApiKey::join_group>(handle_join_group),
+    row<ApiKey::heartbeat>(handle_heartbeat),
+    row<ApiKey::leave_group>(handle_leave_group),
+    row<ApiKey::sync_group>(handle_sync_group),
+    row<ApiKey::describe_groups>(handle_describe_groups),
+    row<ApiKey::list_groups>(handle_list_groups),
+    row<ApiKey::sasl_handshake>(handle_sasl_handshake),
+    row<ApiKey::api_versions>(handle_api_versions),
+    row<ApiKey::create_topics>(handle_create_topics),
+    row<ApiKey::delete_topics>(handle_delete_topics),
+    row<ApiKey::init_producer_id>(handle_init_producer_id),
+    row<ApiKey::describe_configs>(handle_describe_configs),
+    row<ApiKey::alter_configs>(handle_alter_configs),
+    row<ApiKey::sasl_authenticate>(handle_sasl_authenticate),
+    row<ApiKey::create_partitions>(handle_create_partitions),
+    row<ApiKey::delete_groups>(handle_delete_groups),
+    row<ApiKey::incremental_alter_configs>(handle_incremental_alter_configs),
+    row<ApiKey::offset_delete>(handle_offset_delete),
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The Kafka APIs this broker answers: key, version range and handler, in one table from which
-// the ApiVersions response is built (see api_table.cc for the table itself).
+// The Kafka APIs this broker answers: one row per API key with its handler. Each row's version
+// range comes from the message table (protocol/messages.h, the only place versions are
+// stated); ApiVersions is built from these rows and Broker::on_request dispatches through them.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,7 @@ std::span<const ApiHandler> api_handlers();
 // The entry for `key`, or nullptr.
 const ApiHandler* find_api_handler(int16_t key);
 
-// One per API, each in its own file under handlers/.
+// One per API; each family's file under handlers/ is named in the comment.
 void handle_api_versions(Broker&, Request&&);
 void handle_metadata(Broker&, Request&&);
 void handle_produce(Broker&, Request&&);
@@ -37,8 +38,21 @@ void handle_create_partitions(Broker&, Request&&);
 void handle_describe_configs(Broker&, Request&&);
 void handle_alter_configs(Broker&, Request&&);
 void handle_incremental_alter_configs(Broker&, Request&&);
-void handle_find_coordinator(Broker&, Request&&);
-void handle_group_request(Broker&, Request&&);  // the group APIs, handlers/groups.cc
 void handle_init_producer_id(Broker&, Request&&);
+// Consumer groups and committed offsets: handlers/groups.cc.
+void handle_find_coordinator(Broker&, Request&&);
+void handle_join_group(Broker&, Request&&);
+void handle_sync_group(Broker&, Request&&);
+void handle_heartbeat(Broker&, Request&&);
+void handle_leave_group(Broker&, Request&&);
+void handle_offset_commit(Broker&, Request&&);
+void handle_offset_fetch(Broker&, Request&&);
+void handle_offset_delete(Broker&, Request&&);
+void handle_describe_groups(Broker&, Request&&);
+void handle_list_groups(Broker&, Request&&);
+void handle_delete_groups(Broker&, Request&&);
+// SASL: handlers/sasl.cc.
+void handle_sasl_handshake(Broker&, Request&&);
+void handle_sasl_authenticate(Broker&, Request&&);
 
 }  // namespace ferry::broker

@@ -57,7 +57,7 @@ Status Broker::start() {
   so.queued_max_request_bytes = static_cast<uint64_t>(config_.queued_max_request_bytes);
   server_ = std::make_unique<net::Server>(
       loop_, so, [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
-        on_request(std::move(slot), std::move(frame), c.peer());
+        on_request(std::move(slot), std::move(frame), c.session());
       });
   FERRY_TRY(server_->listen());
   // Listening on port 0 (tests): clients must be told the port actually bound.
@@ -72,7 +72,9 @@ Status Broker::start() {
 
 uint16_t Broker::port() const noexcept { return server_ ? server_->port() : 0; }
 
-void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string& peer) {
+void Broker::on_request(net::ResponseSlot slot, Buffer frame,
+                        std::shared_ptr<net::Session> session) {
+  const std::string& peer = session->peer;
   size_t header_bytes = 0;
   auto header = protocol::decode_request_header(frame, header_bytes);
   if (!header) {
@@ -123,7 +125,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame, const std::string&
   r.frame = std::move(frame);
   r.body_offset = header_bytes;
   r.slot = std::move(slot);
-  r.client_host = "/" + peer.substr(0, peer.rfind(':'));
+  r.session = std::move(session);
   h->handle(*this, std::move(r));
 }
 

@@ -61,7 +61,7 @@ class Broker {
   bool stopping() const noexcept { return stopping_; }
 
  private:
-  void on_request(net::ResponseSlot slot, Buffer frame, const std::string& peer);
+  void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
   void housekeeping();
   void finish_shutdown();
 

@@ -2,6 +2,10 @@
 //
 // A Request owns its frame; `body()` and any RecordsRef decoded from it view that frame, so a
 // handler that completes later keeps the Request (moved into its callback) alive until then.
+// It also holds its connection's Session (net/session.h: peer, listener, principal,
+// authentication state), which therefore stays valid for as long as the handler keeps the
+// Request, even past the connection's close; whether the client is still connected is
+// `slot.connected()`.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +17,7 @@
 #include "common/buffer.h"
 #include "common/log.h"
 #include "net/connection.h"
+#include "net/session.h"
 #include "protocol/api.h"
 #include "protocol/schema.h"
 #include "protocol/wire.h"
@@ -24,7 +29,7 @@ struct Request {
   Buffer frame;  // the request, header included
   size_t body_offset = 0;
   net::ResponseSlot slot;
-  std::string client_host;  // the peer's address, for DescribeGroups
+  std::shared_ptr<net::Session> session;  // never null for a request the broker dispatched
 
   protocol::ApiKey key() const noexcept { return static_cast<protocol::ApiKey>(header.api_key); }
   int16_t version() const noexcept { return header.api_version; }

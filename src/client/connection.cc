@@ -278,7 +278,8 @@ void Connection::sasl_send(std::string message) {
   call.key = ApiKey::sasl_authenticate;
   call.version = v;
   call.encode = [req = std::move(req)](int16_t version, protocol::Writer& w) {
-    protocol::encode_message(req, version, false, w);
+    protocol::encode_message(req, version,
+                             protocol::is_flexible(ApiKey::sasl_authenticate, version), w);
   };
   call.complete = [this, v](KafkaResult<RawResponse> raw) {
     on_sasl_authenticate(v, std::move(raw));
@@ -289,7 +290,9 @@ void Connection::sasl_send(std::string message) {
 void Connection::on_sasl_authenticate(int16_t sent, KafkaResult<RawResponse> raw) {
   if (!raw) return;  // the connection has failed already
   protocol::SaslAuthenticateResponse resp;
-  if (auto st = protocol::decode_message(raw->body, sent, false, resp); !st) {
+  if (auto st = protocol::decode_message(
+          raw->body, sent, protocol::is_flexible(ApiKey::sasl_authenticate, sent), resp);
+      !st) {
     fail(KafkaError::local(ErrorCode::corrupt_message,
                            "SaslAuthenticate: " + st.error().to_string()));
     return;

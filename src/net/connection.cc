@@ -24,13 +24,6 @@ std::byte* read_chunk() {
   return chunk.data();
 }
 
-struct WriteReq {
-  uv_write_t req;
-  OutFrame frame;
-  size_t size;
-  std::weak_ptr<Connection> conn;
-};
-
 }  // namespace
 
 void ResponseSlot::respond(std::vector<std::byte> frame) const {
@@ -56,17 +49,21 @@ bool ResponseSlot::connected() const {
   return c && !c->closed();
 }
 
-Connection::Connection(uv_tcp_t* tcp, uint64_t id, std::string peer, ConnectionLimits limits,
-                       std::shared_ptr<MemoryBudget> budget, RequestFn on_request,
-                       ClosedFn on_closed)
-    : tcp_(tcp),
+Connection::Connection(std::unique_ptr<Transport> transport, uint64_t id, ListenerInfo listener,
+                       ConnectionLimits limits, std::shared_ptr<MemoryBudget> budget,
+                       RequestFn on_request, ClosedFn on_closed)
+    : transport_(std::move(transport)),
       id_(id),
-      peer_(std::move(peer)),
+      session_(std::make_shared<Session>()),
       limits_(limits),
       budget_(std::move(budget)),
       on_request_(std::move(on_request)),
       on_closed_(std::move(on_closed)) {
-  tcp_->data = this;
+  session_->connection_id = id_;
+  session_->peer = transport_->peer();
+  session_->peer_host = host_of(session_->peer);
+  session_->listener = std::move(listener);
+  transport_->set_sink(this);
   last_activity_ms_ = now_ms();
 }
 
@@ -75,15 +72,13 @@ Connection::~Connection() {
     uncharge(charged_reserve_, MemoryBudget::Pool::reserve);
     uncharge(charged_, MemoryBudget::Pool::main);
     closing_ = true;
-    tcp_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    transport_->close();
   }
 }
 
 void Connection::start() { update_reading(); }
 
-uint64_t Connection::now_ms() const noexcept { return uv_now(tcp_->loop); }
+uint64_t Connection::now_ms() const noexcept { return uv_now(transport_->loop()); }
 
 void Connection::uncharge(uint64_t bytes, MemoryBudget::Pool pool) {
   if (pool == MemoryBudget::Pool::reserve) {
@@ -142,7 +137,7 @@ bool Connection::check_deadlines(uint64_t now) {
     FERRY_LOG_RATELIMITED(warn, "net", "request frame timeout",
                           "connection %llu from %s: request frame incomplete after %llu ms "
                           "(%zu of %d bytes; request.frame.timeout.ms); closing",
-                          static_cast<unsigned long long>(id_), peer_.c_str(),
+                          static_cast<unsigned long long>(id_), peer().c_str(),
                           static_cast<unsigned long long>(now - frame_started_ms_), frame_filled_,
                           frame_size_);
     close("request frame timeout");
@@ -152,7 +147,7 @@ bool Connection::check_deadlines(uint64_t now) {
       std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.done; });
   if (!handling && now - last_activity_ms_ >= limits_.idle_ms) {
     FERRY_LOG(debug, "net", "connection %llu from %s idle for %llu ms (connections.max.idle.ms)",
-              static_cast<unsigned long long>(id_), peer_.c_str(),
+              static_cast<unsigned long long>(id_), peer().c_str(),
               static_cast<unsigned long long>(now - last_activity_ms_));
     close("idle");
     return true;
@@ -169,15 +164,13 @@ void Connection::close(const char* why) {
   if (closing_) return;
   closing_ = true;
   FERRY_LOG(debug, "net", "closing connection %llu from %s: %s",
-            static_cast<unsigned long long>(id_), peer_.c_str(), why);
+            static_cast<unsigned long long>(id_), peer().c_str(), why);
   auto self = shared_from_this();  // on_closed_ may drop the owner's reference
   budget_waiting_ = false;
   frame_timing_ = false;
   uncharge(charged_reserve_, MemoryBudget::Pool::reserve);
   uncharge(charged_, MemoryBudget::Pool::main);
-  tcp_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  transport_->close();
   slots_.clear();
   if (on_closed_) on_closed_(*this);
 }
@@ -189,7 +182,13 @@ void Connection::close_when_drained() {
 }
 
 void Connection::maybe_finish_drain() {
-  if (drain_then_close_ && !closing_ && slots_.empty() && pending_bytes_ == 0) close("drained");
+  if (!drain_then_close_ || closing_ || shutting_down_ || !slots_.empty() || pending_bytes_ != 0)
+    return;
+  shutting_down_ = true;
+  const int rc = transport_->shutdown([weak = weak_from_this()](int) {
+    if (auto c = weak.lock()) c->close("drained");
+  });
+  if (rc != 0) close("drained");
 }
 
 bool Connection::accepting() const noexcept {
@@ -209,65 +208,47 @@ void Connection::update_reading() {
   }
   const bool want = accepting() && stash_.empty();
   if (want == reading_) return;
-  auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
   if (want) {
-    const int rc = uv_read_start(
-        stream,
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* self = static_cast<Connection*>(h->data);
-          *buf = self != nullptr ? self->read_buffer()
-                                 : uv_buf_init(reinterpret_cast<char*>(read_chunk()),
-                                               static_cast<unsigned int>(kReadChunk));
-        },
-        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-          auto* self = static_cast<Connection*>(s->data);
-          if (self != nullptr) self->on_read(nread, buf);
-        });
-    if (rc != 0) {
+    if (const int rc = transport_->start_reading(); rc != 0) {
       close(uv_strerror(rc));
       return;
     }
     reading_ = true;
   } else {
-    uv_read_stop(stream);
+    transport_->stop_reading();
     reading_ = false;
   }
 }
 
 // Where the next read goes: straight into the request being received when a large part of it
 // is still missing (no copy, and one read call can take all of it), else the shared chunk.
-uv_buf_t Connection::read_buffer() {
+std::span<std::byte> Connection::read_buffer() {
   if (frame_size_ >= 0 && frame_reserved_) {
     const size_t missing = static_cast<size_t>(frame_size_) - frame_filled_;
     if (missing >= kDirectReadMin) {
       // The buffer grows with what arrives: a size prefix alone commits no memory.
       const size_t n = std::min(missing, kDirectReadMax);
       if (frame_.size() < frame_filled_ + n) frame_.resize(frame_filled_ + n);
-      return uv_buf_init(reinterpret_cast<char*>(frame_.data() + frame_filled_),
-                         static_cast<unsigned int>(n));
+      return std::span<std::byte>(frame_.data() + frame_filled_, n);
     }
   }
-  return uv_buf_init(reinterpret_cast<char*>(read_chunk()), static_cast<unsigned int>(kReadChunk));
+  return std::span<std::byte>(read_chunk(), kReadChunk);
 }
 
-void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+void Connection::on_read_end(int status) {
+  close(status == UV_EOF ? "peer closed" : uv_strerror(status));
+}
+
+void Connection::on_read(std::span<const std::byte> bytes) {
   auto self = shared_from_this();
-  if (nread < 0) {
-    close(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
-    return;
-  }
-  if (nread == 0) return;
   last_activity_ms_ = now_ms();
-  if (frame_size_ >= 0 && frame_reserved_ &&
-      reinterpret_cast<std::byte*>(buf->base) == frame_.data() + frame_filled_) {
+  if (frame_size_ >= 0 && frame_reserved_ && bytes.data() == frame_.data() + frame_filled_) {
     // Read directly into the frame.
-    frame_filled_ += static_cast<size_t>(nread);
+    frame_filled_ += bytes.size();
     if (frame_filled_ == static_cast<size_t>(frame_size_)) dispatch_frame();
     update_reading();
     return;
   }
-  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(buf->base),
-                                         static_cast<size_t>(nread));
   if (stash_.empty()) {
     consume(bytes);
   } else {
@@ -295,7 +276,7 @@ void Connection::consume(std::span<const std::byte> bytes) {
       if (size < kMinFrame) {
         FERRY_LOG_RATELIMITED(warn, "net", "invalid frame size",
                               "connection %llu from %s: invalid frame size %d; closing",
-                              static_cast<unsigned long long>(id_), peer_.c_str(), size);
+                              static_cast<unsigned long long>(id_), peer().c_str(), size);
         close("invalid frame size");
         return;
       }
@@ -304,7 +285,7 @@ void Connection::consume(std::span<const std::byte> bytes) {
                               "connection %llu from %s: request of %d bytes exceeds "
                               "socket.request.max.bytes (%d) or queued.max.request.bytes "
                               "(%llu); closing",
-                              static_cast<unsigned long long>(id_), peer_.c_str(), size,
+                              static_cast<unsigned long long>(id_), peer().c_str(), size,
                               limits_.max_request_bytes,
                               static_cast<unsigned long long>(budget_->capacity()));
         close("request too large");
@@ -370,34 +351,25 @@ void Connection::flush_ready() {
     slots_.pop_front();
     const size_t size = frame.size();
     if (size == 0) continue;
-    auto* req = new WriteReq{{}, std::move(frame), size, weak_from_this()};
-    req->req.data = req;
-    // The buffer with the spliced record sets in between, in order.
-    std::vector<uv_buf_t> bufs;
-    bufs.reserve(2 * req->frame.splices.size() + 1);
-    auto piece = [&](const std::byte* p, size_t n) {
-      if (n > 0)
-        bufs.push_back(uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(p)),
-                                   static_cast<unsigned int>(n)));
-    };
+    // The buffer with the spliced record sets in between, in order. The ranges view the frame's
+    // buffers, which keep their addresses when the frame moves into the completion below.
+    pieces_.clear();
     size_t pos = 0;
-    const auto& bytes = req->frame.bytes;
-    for (const auto& sp : req->frame.splices) {
-      piece(bytes.data() + pos, sp.at - pos);
-      piece(sp.data.data(), sp.data.size());
+    const auto& bytes = frame.bytes;
+    for (const auto& sp : frame.splices) {
+      pieces_.emplace_back(bytes.data() + pos, sp.at - pos);
+      pieces_.push_back(sp.data);
       pos = sp.at;
     }
-    piece(bytes.data() + pos, bytes.size() - pos);
-    const int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), bufs.data(),
-                            static_cast<unsigned int>(bufs.size()), [](uv_write_t* w, int status) {
-                              auto* r = static_cast<WriteReq*>(w->data);
-                              if (auto c = r->conn.lock()) c->on_written(r->size, status);
-                              delete r;
-                            });
+    pieces_.emplace_back(bytes.data() + pos, bytes.size() - pos);
+    const int rc = transport_->write(
+        pieces_, [conn = weak_from_this(), frame = std::move(frame), size](int status) {
+          if (auto c = conn.lock()) c->on_written(size, status);
+        });
+    pieces_.clear();
     if (rc != 0) {
       pending_bytes_ -= std::min(size, pending_bytes_);
       uncharge(size, MemoryBudget::Pool::main);
-      delete req;
       close(uv_strerror(rc));
       return;
     }

@@ -30,14 +30,20 @@
 //
 // Each request gets its own frame buffer, sized from its size prefix. Small requests are copied
 // into it from a read buffer shared by all connections; the missing part of a large one is read
-// from the socket directly into it. Either way the frame is handed over without another copy.
+// from the transport directly into it. Either way the frame is handed over without another copy.
+//
+// Bytes move through a Transport (transport.h: plain TCP today, TLS later), which the
+// Connection owns; everything above the byte stream (framing, ordering, budget, limits) is here
+// and does not depend on which transport it is.
+//
+// Session. The Connection creates the connection's Session (session.h: peer, listener,
+// principal, authentication state) and hands it to the request callback with every frame;
+// handlers keep it through a shared_ptr, so it outlives the Connection if they do.
 //
 // Threading and lifetime. Everything runs on the loop thread. A Connection is owned by a
 // shared_ptr (the Server's set); slots hold weak references, so completing a slot after the
 // connection closed is a harmless no-op.
 #pragma once
-
-#include <uv.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +57,8 @@
 #include "common/buffer.h"
 #include "common/splice.h"
 #include "net/memory_budget.h"
+#include "net/session.h"
+#include "net/transport.h"
 
 namespace ferry::net {
 
@@ -104,17 +112,20 @@ struct ConnectionLimits {
   uint64_t frame_timeout_ms = 30000;
 };
 
-class Connection final : public std::enable_shared_from_this<Connection>, public BudgetWaiter {
+class Connection final : public std::enable_shared_from_this<Connection>,
+                         public BudgetWaiter,
+                         private TransportSink {
  public:
   // Called for each complete request frame (without its size prefix), in arrival order.
   using RequestFn = std::function<void(Connection&, ResponseSlot, Buffer frame)>;
   using ClosedFn = std::function<void(Connection&)>;
 
-  // Takes an accepted, initialised TCP handle (heap-allocated; the Connection closes and frees
-  // it). `budget` is shared by all connections of a server. Call start() once the shared_ptr
-  // exists.
-  Connection(uv_tcp_t* tcp, uint64_t id, std::string peer, ConnectionLimits limits,
-             std::shared_ptr<MemoryBudget> budget, RequestFn on_request, ClosedFn on_closed);
+  // Takes the accepted connection's transport (closed with the Connection). `listener` is the
+  // listener it was accepted on, for its Session. `budget` is shared by all connections of a
+  // server. Call start() once the shared_ptr exists.
+  Connection(std::unique_ptr<Transport> transport, uint64_t id, ListenerInfo listener,
+             ConnectionLimits limits, std::shared_ptr<MemoryBudget> budget, RequestFn on_request,
+             ClosedFn on_closed);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -124,11 +135,14 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void stop_reading();
   // Closes the socket now; slots not yet written are dropped.
   void close(const char* why);
-  // Closes once every slot handed out so far has been completed and written.
+  // Closes once every slot handed out so far has been completed and written (the outgoing
+  // stream is shut down first, then the connection closed).
   void close_when_drained();
 
   uint64_t id() const noexcept { return id_; }
-  const std::string& peer() const noexcept { return peer_; }
+  const std::string& peer() const noexcept { return session_->peer; }
+  // This connection's Session; handlers hold a reference through their Request.
+  const std::shared_ptr<Session>& session() const noexcept { return session_; }
   bool closed() const noexcept { return closing_; }
   size_t in_flight() const noexcept { return slots_.size(); }
   size_t pending_bytes() const noexcept { return pending_bytes_; }
@@ -157,13 +171,15 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void complete(uint64_t seq, OutFrame frame);
   void flush_ready();
   void update_reading();
-  void on_read(ssize_t nread, const uv_buf_t* buf);
+  // TransportSink.
+  std::span<std::byte> read_buffer() override;
+  void on_read(std::span<const std::byte> bytes) override;
+  void on_read_end(int status) override;
   void on_written(size_t bytes, int status);
   bool accepting() const noexcept;
   // Frames `bytes` into requests; what cannot be taken now (reading paused between frames) is
   // kept in stash_ for resume.
   void consume(std::span<const std::byte> bytes);
-  uv_buf_t read_buffer();
   void dispatch_frame();  // hands the complete frame_ to the handler
   void maybe_finish_drain();
   // Charges the frame whose prefix was read; false (and queued as a waiter) when it does not fit.
@@ -171,9 +187,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void uncharge(uint64_t bytes, MemoryBudget::Pool pool);
   uint64_t now_ms() const noexcept;
 
-  uv_tcp_t* tcp_;
+  std::unique_ptr<Transport> transport_;
   uint64_t id_;
-  std::string peer_;
+  std::shared_ptr<Session> session_;
   ConnectionLimits limits_;
   std::shared_ptr<MemoryBudget> budget_;
   RequestFn on_request_;
@@ -186,13 +202,14 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   size_t frame_filled_ = 0;  // bytes of frame_ received so far
   std::vector<std::byte> stash_;  // bytes read but not framed while reading was paused
   size_t in_flight_request_bytes_ = 0;
-  std::vector<std::byte> chunk_;  // libuv's read buffer
-  std::deque<Slot> slots_;        // requests without a written response, in order
+  std::vector<std::span<const std::byte>> pieces_;  // flush_ready's scratch list for write()
+  std::deque<Slot> slots_;                          // requests without a written response, in order
   uint64_t next_seq_ = 0;
   size_t pending_bytes_ = 0;  // response bytes queued or being written
   bool reading_ = false;
   bool stop_reading_ = false;
   bool drain_then_close_ = false;
+  bool shutting_down_ = false;  // drained: the transport's shutdown runs, then close()
   bool closing_ = false;
   uint64_t charged_ = 0;          // bytes held in budget_: frames read, responses unsent
   uint64_t charged_reserve_ = 0;  // the part of charged_ from the budget's reserve

@@ -18,27 +18,6 @@ void close_and_free(uv_tcp_t* tcp) {
            [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
 }
 
-std::string peer_name(uv_tcp_t* tcp) {
-  sockaddr_storage ss{};
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
-  char host[INET6_ADDRSTRLEN] = {0};
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    uv_ip4_name(a, host, sizeof host);
-    port = ntohs(a->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    uv_ip6_name(a, host, sizeof host);
-    port = ntohs(a->sin6_port);
-  }
-  return std::string(host) + ":" + std::to_string(port);
-}
-
-// The address part of "host:port" (IPv6 addresses are not bracketed by peer_name).
-std::string host_of(const std::string& peer) { return peer.substr(0, peer.rfind(':')); }
-
 // Descriptors the broker needs besides its connections: partition files (the file pool),
 // meta.db and its WAL, the listener, libuv's internals.
 constexpr rlim_t kFdsBesidesConnections = 512;
@@ -176,7 +155,9 @@ void Server::on_connection(int status) {
     close_and_free(tcp);
     return;
   }
-  std::string peer = peer_name(tcp);
+  // Refused connections are closed by the transport's destructor.
+  auto transport = std::make_unique<TcpTransport>(tcp);
+  const std::string& peer = transport->peer();
   const std::string host = host_of(peer);
   const auto override_it = options_.max_connections_per_ip_overrides.find(host);
   const size_t per_ip_limit = override_it != options_.max_connections_per_ip_overrides.end()
@@ -187,7 +168,6 @@ void Server::on_connection(int status) {
     FERRY_LOG_RATELIMITED(warn, "net", "max.connections.per.ip",
                           "refusing a connection from %s: max.connections.per.ip (%zu) reached",
                           peer.c_str(), per_ip_limit);
-    close_and_free(tcp);
     return;
   }
   if (conns_.size() >= options_.max_connections && !evict_one(peer)) {
@@ -195,13 +175,12 @@ void Server::on_connection(int status) {
                           "refusing a connection from %s: max.connections (%zu) reached and "
                           "every connection has a request in progress",
                           peer.c_str(), options_.max_connections);
-    close_and_free(tcp);
     return;
   }
-  uv_tcp_nodelay(tcp, 1);
   const uint64_t id = next_id_++;
-  auto conn = std::make_shared<Connection>(tcp, id, std::move(peer), options_.limits, budget_,
-                                           on_request_, [this](Connection& c) { on_closed(c); });
+  auto conn =
+      std::make_shared<Connection>(std::move(transport), id, options_.listener, options_.limits,
+                                   budget_, on_request_, [this](Connection& c) { on_closed(c); });
   conns_.emplace(id, conn);
   ++per_ip_[host];
   FERRY_LOG(debug, "net", "connection %llu from %s", static_cast<unsigned long long>(id),

@@ -29,12 +29,16 @@
 #include "common/uv_timer.h"
 #include "net/connection.h"
 #include "net/memory_budget.h"
+#include "net/session.h"
 
 namespace ferry::net {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9092;  // 0: an ephemeral port, see port()
+  // The listener's name and security protocol, for each connection's Session. Only PLAINTEXT
+  // is served today (each connection gets a TcpTransport).
+  ListenerInfo listener;
   ConnectionLimits limits;
   size_t max_connections = 1024;
   size_t max_connections_per_ip = 256;

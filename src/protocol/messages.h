@@ -1,9 +1,17 @@
-// Every Kafka API message this broker describes, and the compile-time table that ties each
-// API key to its request and response structs and to the versions described.
+// Every Kafka API message ferry speaks, and the one table of the versions it speaks of each:
+// each API key tied to its request and response structs and to its version range.
 //
 //   using Desc = Messages<ApiKey::fetch>;
 //   Desc::Request req;                    // FetchRequest
-//   Desc::min_version, Desc::max_version  // 0, 11
+//   Desc::min_version, Desc::max_version  // the range below
+//
+// The ranges below are the only place versions are stated. The broker's handler table
+// (broker/api_table.cc) takes each API's range from here, and ApiVersions is built from that;
+// the client negotiates within them. Policy: versions stop one below each API's first flexible
+// version (what Debian's and npm's clients need), except ApiVersions (v3 is flexible),
+// InitProducerId (v3+ carries the epoch bump of KIP-360) and SaslAuthenticate (v2 is flexible
+// and carries the same fields as v1). MinVersion is 0 everywhere: librdkafka switches features
+// off when an old version is missing (PROTOCOL.md §1.3).
 //
 // `DescribedApis` lists every key with a Messages<> entry; for_each_described_api() and
 // visit_described_api() walk it, so code that must cover every API (the fuzzer, the ApiVersions
@@ -66,7 +74,7 @@ template <> struct Messages<ApiKey::delete_topics> : MessagePair<DeleteTopicsReq
 template <> struct Messages<ApiKey::init_producer_id> : MessagePair<InitProducerIdRequest, InitProducerIdResponse, 0, 4> {};
 template <> struct Messages<ApiKey::describe_configs> : MessagePair<DescribeConfigsRequest, DescribeConfigsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::alter_configs> : MessagePair<AlterConfigsRequest, AlterConfigsResponse, 0, 1> {};
-template <> struct Messages<ApiKey::sasl_authenticate> : MessagePair<SaslAuthenticateRequest, SaslAuthenticateResponse, 0, 1> {};
+template <> struct Messages<ApiKey::sasl_authenticate> : MessagePair<SaslAuthenticateRequest, SaslAuthenticateResponse, 0, 2> {};
 template <> struct Messages<ApiKey::create_partitions> : MessagePair<CreatePartitionsRequest, CreatePartitionsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::delete_groups> : MessagePair<DeleteGroupsRequest, DeleteGroupsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::incremental_alter_configs> : MessagePair<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, 0, 0> {};

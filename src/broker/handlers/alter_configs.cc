@@ -1,5 +1,5 @@
-// AlterConfigs (key 33, v0-1) replaces a topic's configs with the given set;
-// IncrementalAlterConfigs (key 44, v0) applies SET / DELETE / APPEND / SUBTRACT per key.
+// AlterConfigs (key 33) replaces a topic's configs with the given set;
+// IncrementalAlterConfigs (key 44) applies SET / DELETE / APPEND / SUBTRACT per key.
 // Broker settings are static (ferry.toml): changing them is answered INVALID_REQUEST.
 #include <functional>
 #include <memory>

@@ -1,4 +1,4 @@
-// CreatePartitions (key 37), v0-1: grows a topic to `count` partitions, all on this node.
+// CreatePartitions (key 37): grows a topic to `count` partitions, all on this node.
 #include <memory>
 
 #include "broker/api_table.h"

@@ -1,4 +1,4 @@
-// CreateTopics (key 19), v0-4. Each topic is validated and created independently; the response
+// CreateTopics (key 19). Each topic is validated and created independently; the response
 // waits until every creation has committed (or failed).
 #include <memory>
 #include <set>

@@ -1,4 +1,4 @@
-// DeleteTopics (key 20), v0-3. Parked fetches are answered first, so none waits on a log that
+// DeleteTopics (key 20). Parked fetches are answered first, so none waits on a log that
 // is going away.
 #include <memory>
 

@@ -1,4 +1,4 @@
-// DescribeConfigs (key 32), v0-3: topic configs (effective value and source) and this broker's
+// DescribeConfigs (key 32): topic configs (effective value and source) and this broker's
 // static settings.
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-// Fetch (key 1), v0-11: sessionless full fetches with long-poll.
+// Fetch (key 1): sessionless full fetches with long-poll.
 //
 // Per partition the log is read from fetch_offset, bounded by partition_max_bytes and by what is
 // left of the request's max_bytes (v3+); the first batch found is returned whole even when it is

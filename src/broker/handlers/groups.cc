@@ -1,7 +1,7 @@
 // Consumer-group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
 // OffsetCommit, OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups): request
 // and response mapping around the GroupCoordinator (groups/group_coordinator.h), which holds
-// the state machine.
+// the state machine. Each API is its own row in the API table (api_table.cc).
 #include "protocol/messages/groups.h"
 
 #include <algorithm>
@@ -36,7 +36,9 @@ void answer(Request& r, Fill fill) {
   respond(r, resp);
 }
 
-void find_coordinator(Broker& b, Request& r) {
+}  // namespace
+
+void handle_find_coordinator(Broker& b, Request&& r) {
   answer<protocol::FindCoordinatorRequest, protocol::FindCoordinatorResponse>(
       r, [&](const auto& req, auto& resp) {
         if (req.key_type != kGroupKey) {
@@ -54,7 +56,7 @@ void find_coordinator(Broker& b, Request& r) {
       });
 }
 
-void join_group(Broker& b, Request&& r) {
+void handle_join_group(Broker& b, Request&& r) {
   auto req = std::make_shared<protocol::JoinGroupRequest>();
   if (!decode_body(r, *req)) return;
   JoinRequest j;
@@ -66,7 +68,7 @@ void join_group(Broker& b, Request&& r) {
   j.protocol_type = req->protocol_type;
   for (auto& p : req->protocols) j.protocols.emplace_back(p.name, std::move(p.metadata));
   j.client_id = r.header.client_id.value_or("");
-  j.client_host = r.client_host;
+  j.client_host = "/" + r.session->peer_host;  // Kafka's form: InetAddress.toString()
   j.require_known_member_id = r.version() >= 4;
   auto shared = std::make_shared<Request>(std::move(r));
   b.groups().join(std::move(j), [shared](JoinResult res) {
@@ -82,7 +84,7 @@ void join_group(Broker& b, Request&& r) {
   });
 }
 
-void sync_group(Broker& b, Request&& r) {
+void handle_sync_group(Broker& b, Request&& r) {
   protocol::SyncGroupRequest req;
   if (!decode_body(r, req)) return;
   std::map<std::string, protocol::Bytes> assignments;
@@ -97,7 +99,15 @@ void sync_group(Broker& b, Request&& r) {
                   });
 }
 
-void leave_group(Broker& b, Request& r) {
+void handle_heartbeat(Broker& b, Request&& r) {
+  answer<protocol::HeartbeatRequest, protocol::HeartbeatResponse>(
+      r, [&](const auto& req, auto& resp) {
+        resp.error_code = wire(b.groups().heartbeat(req.group_id, req.generation_id, req.member_id,
+                                                    req.group_instance_id));
+      });
+}
+
+void handle_leave_group(Broker& b, Request&& r) {
   answer<protocol::LeaveGroupRequest, protocol::LeaveGroupResponse>(
       r, [&](const auto& req, auto& resp) {
         std::vector<MemberRef> members;
@@ -120,7 +130,7 @@ void leave_group(Broker& b, Request& r) {
       });
 }
 
-void offset_commit(Broker& b, Request&& r) {
+void handle_offset_commit(Broker& b, Request&& r) {
   protocol::OffsetCommitRequest req;
   if (!decode_body(r, req)) return;
   std::vector<CommitEntry> entries;
@@ -159,7 +169,7 @@ void offset_commit(Broker& b, Request&& r) {
                     std::move(valid), std::move(finish));
 }
 
-void offset_fetch(Broker& b, Request& r) {
+void handle_offset_fetch(Broker& b, Request&& r) {
   answer<protocol::OffsetFetchRequest, protocol::OffsetFetchResponse>(
       r, [&](const auto& req, auto& resp) {
         auto entry = [&](int32_t partition, const meta::OffsetCommit* c) {
@@ -189,7 +199,7 @@ void offset_fetch(Broker& b, Request& r) {
       });
 }
 
-void offset_delete(Broker& b, Request&& r) {
+void handle_offset_delete(Broker& b, Request&& r) {
   protocol::OffsetDeleteRequest req;
   if (!decode_body(r, req)) return;
   std::vector<CommitEntry> entries;
@@ -214,7 +224,7 @@ void offset_delete(Broker& b, Request&& r) {
       });
 }
 
-void describe_groups(Broker& b, Request& r) {
+void handle_describe_groups(Broker& b, Request&& r) {
   answer<protocol::DescribeGroupsRequest, protocol::DescribeGroupsResponse>(
       r, [&](const auto& req, auto& resp) {
         for (const auto& id : req.groups) {
@@ -233,14 +243,14 @@ void describe_groups(Broker& b, Request& r) {
       });
 }
 
-void list_groups(Broker& b, Request& r) {
+void handle_list_groups(Broker& b, Request&& r) {
   answer<protocol::ListGroupsRequest, protocol::ListGroupsResponse>(
       r, [&](const auto&, auto& resp) {
         for (auto& [id, type] : b.groups().list()) resp.groups.push_back({id, type});
       });
 }
 
-void delete_groups(Broker& b, Request&& r) {
+void handle_delete_groups(Broker& b, Request&& r) {
   protocol::DeleteGroupsRequest req;
   if (!decode_body(r, req)) return;
   struct State {
@@ -261,32 +271,6 @@ void delete_groups(Broker& b, Request&& r) {
       st->response.results[i].error_code = wire(e);
       if (--st->remaining == 0) respond(st->request, st->response);
     });
-  }
-}
-
-}  // namespace
-
-void handle_find_coordinator(Broker& b, Request&& r) { find_coordinator(b, r); }
-
-void handle_group_request(Broker& b, Request&& r) {
-  using protocol::ApiKey;
-  switch (r.key()) {
-    case ApiKey::join_group: return join_group(b, std::move(r));
-    case ApiKey::sync_group: return sync_group(b, std::move(r));
-    case ApiKey::heartbeat:
-      return answer<protocol::HeartbeatRequest, protocol::HeartbeatResponse>(
-          r, [&](const auto& req, auto& resp) {
-            resp.error_code = wire(b.groups().heartbeat(req.group_id, req.generation_id,
-                                                        req.member_id, req.group_instance_id));
-          });
-    case ApiKey::leave_group: return leave_group(b, r);
-    case ApiKey::offset_commit: return offset_commit(b, std::move(r));
-    case ApiKey::offset_fetch: return offset_fetch(b, r);
-    case ApiKey::offset_delete: return offset_delete(b, std::move(r));
-    case ApiKey::describe_groups: return describe_groups(b, r);
-    case ApiKey::list_groups: return list_groups(b, r);
-    case ApiKey::delete_groups: return delete_groups(b, std::move(r));
-    default: r.slot.close_connection("no handler");
   }
 }
 

@@ -1,4 +1,4 @@
-// ListOffsets (key 2), v0-5: the latest (-1: the high watermark) or earliest (-2) offset, or the
+// ListOffsets (key 2): the latest (-1: the high watermark) or earliest (-2) offset, or the
 // first offset whose record timestamp is at or after a given time. v0 answers with a list of
 // offsets (old_style_offsets) holding the one offset found.
 #include "protocol/messages/list_offsets.h"

@@ -1,4 +1,4 @@
-// Produce (key 0), v0-8: per partition validation and append (partition_append.h), answered
+// Produce (key 0): per partition validation and append (partition_append.h), answered
 // after the write (acks=1), after it is durable (acks=all), or not at all (acks=0).
 //
 // acks=0: no response is sent; if a partition fails, the connection is closed instead, which is

@@ -1,4 +1,4 @@
-// ApiVersions (key 18), versions 0-3; version 3 is flexible.
+// ApiVersions (key 18). Its supported versions are in protocol/messages.h, like every API's.
 //
 // The response to every version is read by the client with response header v0 (api.h), so that
 // a client can parse the reply even when the broker rejects its version with UNSUPPORTED_VERSION.

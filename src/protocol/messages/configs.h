@@ -1,5 +1,5 @@
-// Configuration APIs: DescribeConfigs (key 32) v0-3, AlterConfigs (key 33) v0-1 and
-// IncrementalAlterConfigs (key 44) v0 (none of these versions is flexible).
+// Configuration APIs: DescribeConfigs (key 32), AlterConfigs (key 33) and
+// IncrementalAlterConfigs (key 44).
 //
 // resource_type: 2 = topic, 4 = broker, 8 = broker logger. IncrementalAlterConfigs
 // config_operation: 0 = set, 1 = delete, 2 = append, 3 = subtract.

@@ -1,4 +1,4 @@
-// Fetch (key 1), versions 0-11 (none flexible).
+// Fetch (key 1).
 //
 // v7 adds incremental fetch sessions (session_id/session_epoch, forgotten topics); v11 adds the
 // consumer's rack for follower fetching. Response records stay undecoded (RecordsRef).

@@ -1,7 +1,6 @@
-// Consumer groups and committed offsets: FindCoordinator (key 10) v0-2, JoinGroup (11) v0-5,
-// Heartbeat (12) v0-3, LeaveGroup (13) v0-3, SyncGroup (14) v0-3, OffsetCommit (8) v0-7,
-// OffsetFetch (9) v0-5, DescribeGroups (15) v0-4, ListGroups (16) v0-2, DeleteGroups (42) v0-1
-// and OffsetDelete (47) v0. None of these versions is flexible.
+// Consumer groups and committed offsets: FindCoordinator (key 10), JoinGroup (11), Heartbeat
+// (12), LeaveGroup (13), SyncGroup (14), OffsetCommit (8), OffsetFetch (9), DescribeGroups (15),
+// ListGroups (16), DeleteGroups (42) and OffsetDelete (47).
 //
 // Protocol metadata and assignments (JoinGroup, SyncGroup, DescribeGroups) are opaque bytes the
 // coordinator stores and hands back without parsing.

@@ -1,4 +1,4 @@
-// ListOffsets (key 2), versions 0-5 (none flexible).
+// ListOffsets (key 2).
 //
 // Timestamp -1 asks for the latest offset, -2 for the earliest. v0 answers with a list of
 // offsets (old_style_offsets, at most max_num_offsets of them); v1+ with one timestamp/offset.

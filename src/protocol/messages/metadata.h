@@ -1,4 +1,4 @@
-// Metadata (key 3), versions 0-8 (none flexible).
+// Metadata (key 3).
 //
 // Request topics: in v0 an empty array means "all topics"; from v1 null means all topics and an
 // empty array means none.

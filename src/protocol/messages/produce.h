@@ -1,4 +1,4 @@
-// Produce (key 0), versions 0-8 (none flexible).
+// Produce (key 0).
 //
 // The records of each partition stay undecoded (RecordsRef, viewing the request frame): record
 // batches v2 from Produce v3 on, legacy message sets (magic 0/1) before.

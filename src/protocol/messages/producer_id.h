@@ -1,4 +1,4 @@
-// InitProducerId (key 22), versions 0-4; versions 2+ are flexible. Allocates a producer id and
+// InitProducerId (key 22). Allocates a producer id and
 // epoch for an idempotent (transactional_id null) or transactional producer. From v3 a producer
 // that already has an id sends it with its epoch to get the epoch bumped (KIP-360); v4 only
 // lets the broker answer PRODUCER_FENCED.

@@ -1,11 +1,12 @@
 // SaslHandshake (key 17) and SaslAuthenticate (key 36): SASL authentication inside Kafka
-// framing. Neither is flexible in the versions described here (SaslAuthenticate v2 is; it is
-// left out).
+// framing. SaslHandshake is never flexible; SaslAuthenticate is from v2 on (compact strings and
+// bytes, tag buffers), with the same fields as v1.
 //
-// SaslHandshake v0-1: the client names a mechanism; the broker answers with an error code and
-// the mechanisms it has enabled. v0 means the tokens that follow travel as raw length-prefixed
-// frames; v1 means they travel in SaslAuthenticate requests (the only framing ferry speaks).
-// SaslAuthenticate v0-1: one round of the mechanism; the broker's challenge comes back in
+// SaslHandshake: the client names a mechanism; the broker answers with an error code and the
+// mechanisms it has enabled (UNSUPPORTED_SASL_MECHANISM when the named one is not among them).
+// v0 means the tokens that follow travel as raw length-prefixed frames; v1 means they travel in
+// SaslAuthenticate requests.
+// SaslAuthenticate: one round of the mechanism; the broker's challenge comes back in
 // auth_bytes, a failure as SASL_AUTHENTICATION_FAILED with a message. v1 adds how long the
 // authenticated session lasts (0: no limit).
 #pragma once

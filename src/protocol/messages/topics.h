@@ -1,5 +1,5 @@
-// Topic administration: CreateTopics (key 19) v0-4, DeleteTopics (key 20) v0-3 and
-// CreatePartitions (key 37) v0-1 (none of these versions is flexible).
+// Topic administration: CreateTopics (key 19), DeleteTopics (key 20) and CreatePartitions
+// (key 37).
 #pragma once
 
 #include <cstdint>

@@ -88,6 +88,13 @@ class Client {
     return out;
   }
   bool eof() const { return eof_; }
+  // The client's own port (what the server sees as the peer's port); 0 before it connected.
+  int local_port() const {
+    sockaddr_storage ss{};
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  }
   bool connected() const { return connected_; }
   size_t received_bytes() const { return received_.size(); }
   // Stops and resumes reading: a client that does not read its responses.

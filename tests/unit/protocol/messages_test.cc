@@ -171,16 +171,17 @@ TEST(Messages, EveryApiAndVersionRoundTrips) {
   EXPECT_EQ(apis, 25u);
 }
 
-// The descriptions leave out the tagged fields of flexible versions (except ApiVersions v3 and
-// InitProducerId v2-4, which have none but the tag buffers), so the table must not claim a
-// flexible version of any other API.
-TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersionsAndInitProducerId) {
+// The descriptions leave out the tagged fields of flexible versions (except ApiVersions v3,
+// InitProducerId v2-4 and SaslAuthenticate v2, which have none but the tag buffers), so the
+// table must not claim a flexible version of any other API.
+TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersionsInitProducerIdAndSasl) {
   for_each_described_api([&](auto k) {
     constexpr ApiKey key = decltype(k)::value;
     using Desc = Messages<key>;
     EXPECT_EQ(Desc::min_version, 0);
     for (int16_t v = Desc::min_version; v <= Desc::max_version; ++v) {
-      if ((key == ApiKey::api_versions && v == 3) || (key == ApiKey::init_producer_id && v >= 2)) {
+      if ((key == ApiKey::api_versions && v == 3) || (key == ApiKey::init_producer_id && v >= 2) ||
+          (key == ApiKey::sasl_authenticate && v == 2)) {
         EXPECT_TRUE(is_flexible(key, v));
       } else {
         EXPECT_FALSE(is_flexible(key, v)) << api_name(static_cast<int16_t>(key)) << " v" << v;
@@ -215,7 +216,7 @@ TEST(DecodeRequestBody, DispatchesByKeyAndVersion) {
 TEST(DecodeRequestBody, UnknownKeyOrVersionIsUnsupported) {
   for (auto [key, version] : {std::pair<int, int>{21, 0},
                               {17, 2},
-                              {36, 2},
+                              {36, 3},
                               {18, 4},
                               {0, 9},
                               {1, 12},
@@ -383,6 +384,34 @@ TEST(Golden, InitProducerIdFlexibleVersionsCarryTheEpochBump) {
   resp.producer_id = 7;
   resp.producer_epoch = 1;
   EXPECT_EQ(encode(resp, 4, true), bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 0x00}));
+}
+
+// SaslHandshake v1 (never flexible) and SaslAuthenticate v1 and v2 (flexible: compact bytes
+// and strings, tag buffers), from Kafka's SaslHandshake*/SaslAuthenticate* message definitions.
+TEST(Golden, SaslHandshakeAndAuthenticate) {
+  EXPECT_FALSE(is_flexible(ApiKey::sasl_handshake, 1));
+  EXPECT_EQ(encode(SaslHandshakeRequest{"PLAIN"}, 1, false), bytes({0, 5}) + text("PLAIN"));
+  SaslHandshakeResponse hs;
+  hs.error_code = 33;
+  EXPECT_EQ(encode(hs, 1, false), bytes({0, 33, 0, 0, 0, 0}));  // error, empty mechanisms
+
+  SaslAuthenticateRequest req;
+  req.auth_bytes = text("abc");
+  EXPECT_EQ(encode(req, 1, false), bytes({0, 0, 0, 3}) + text("abc"));
+  ASSERT_TRUE(is_flexible(ApiKey::sasl_authenticate, 2));
+  const ByteVec v2 = bytes({4}) + text("abc") + bytes({0});  // compact length n+1, tag buffer
+  EXPECT_EQ(encode(req, 2, true), v2);
+  EXPECT_EQ(decode_exact<SaslAuthenticateRequest>(v2, 2, true), req);
+
+  SaslAuthenticateResponse resp;
+  resp.error_code = 34;
+  resp.error_message = "no";
+  resp.session_lifetime_ms = 7;
+  EXPECT_EQ(encode(resp, 1, false),
+            bytes({0, 34, 0, 2, 'n', 'o', 0, 0, 0, 0}) + bytes({0, 0, 0, 0, 0, 0, 0, 7}));
+  const ByteVec r2 = bytes({0, 34, 3, 'n', 'o', 1, 0, 0, 0, 0, 0, 0, 0, 7, 0});
+  EXPECT_EQ(encode(resp, 2, true), r2);
+  EXPECT_EQ(decode_exact<SaslAuthenticateResponse>(r2, 2, true), resp);
 }
 
 TEST(Defaults, MatchKafka) {
