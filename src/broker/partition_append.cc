@@ -126,7 +126,7 @@ void write_checked(PendingAppend& p) {
   };
   if (!p.error.ok()) {
     FERRY_LOG(info, "produce", "%s-%d: refused a batch: %s", p.topic.c_str(), p.partition,
-              p.error.message.c_str());
+              p.error.message().c_str());
     fail(std::move(p.error));
     return;
   }
@@ -157,7 +157,7 @@ void write_checked(PendingAppend& p) {
           producers->producers.check(producer, broker.producers().issued(producer.producer_id));
       if (!check.error.ok()) {
         FERRY_LOG(info, "produce", "%s-%d: refused a batch: %s", topic.c_str(), partition,
-                  check.error.message.c_str());
+                  check.error.message().c_str());
         fail(std::move(check.error));
         return;
       }

@@ -16,8 +16,8 @@
 //
 // Metadata cache: topic -> partitions -> leader, filled by every Metadata answer. A topic is
 // fetched when first asked for, again once invalidate_metadata() marked it stale (callers do so
-// on NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION; send_to_leader()
-// does so itself when the connection fails), and when the cache is older than
+// on the errors is_leader_error() names; send_to_leader() does so itself when the connection
+// fails), and when the cache is older than
 // metadata_max_age_ms at the next lookup. Concurrent lookups share one Metadata request.
 //
 // Connections are opened on first use, one per broker. A failed connection is replaced after a
@@ -200,6 +200,14 @@ class Client {
            code == protocol::ErrorCode::coordinator_not_available ||
            code == protocol::ErrorCode::coordinator_load_in_progress;
   }
+
+  // The partition-level errors that mean "the leader moved or is not known here": mark the
+  // topic's metadata stale (invalidate_metadata()), find the leader again and retry there.
+  // NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION,
+  // REPLICA_NOT_AVAILABLE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, KAFKA_STORAGE_ERROR (the
+  // leader's log directory failed) and OFFSET_NOT_AVAILABLE (a new leader not caught up yet).
+  // The producer and the consumer both decide with this.
+  static bool is_leader_error(protocol::ErrorCode code) noexcept;
 
   // Closes every connection; pending requests fail with NETWORK_EXCEPTION.
   void close();
