@@ -89,26 +89,12 @@ class Client {
 
   template <protocol::ApiKey K>
   void send_any(typename protocol::Messages<K>::Request req, Callback<K> done) {
-    with_connection(std::nullopt, [this, req = std::move(req),
-                                   done = std::move(done)](KafkaResult<Connection*> c) mutable {
-      if (!c) {
-        done(std::move(c).error());
-        return;
-      }
-      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
-    });
+    send_via<K>(std::nullopt, std::move(req), std::move(done));
   }
 
   template <protocol::ApiKey K>
   void send_to_node(NodeId node, typename protocol::Messages<K>::Request req, Callback<K> done) {
-    with_connection(node, [this, req = std::move(req),
-                           done = std::move(done)](KafkaResult<Connection*> c) mutable {
-      if (!c) {
-        done(std::move(c).error());
-        return;
-      }
-      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
-    });
+    send_via<K>(node, std::move(req), std::move(done));
   }
 
   // Like send_to_node() for a request that gets no response (Produce with acks=0): `done` runs
@@ -235,6 +221,19 @@ class Client {
                        std::function<void(KafkaResult<Connection*>)> then);
   void after_backoff(const std::string& address, bool failed, std::function<void()> then);
   void connected(const std::string& address);
+  // Sends `req` to `node` (nullopt: the bootstrap broker) once its connection is usable.
+  template <protocol::ApiKey K>
+  void send_via(std::optional<NodeId> node, typename protocol::Messages<K>::Request req,
+                Callback<K> done) {
+    with_connection(node, [this, req = std::move(req),
+                           done = std::move(done)](KafkaResult<Connection*> c) mutable {
+      if (!c) {
+        done(std::move(c).error());
+        return;
+      }
+      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
+    });
+  }
   // Wraps `done` so that any answer from the broker resets its reconnect backoff.
   template <protocol::ApiKey K>
   Callback<K> settle(const Connection& c, Callback<K> done) {

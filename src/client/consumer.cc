@@ -261,10 +261,7 @@ void Consumer::resolve_offsets() {
     auto leader = leader_of(tp);
     if (!leader) continue;
     auto& req = by_leader[*leader];
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::ListOffsetsRequest::Topic::name);
     protocol::ListOffsetsRequest::Topic::Partition lp;
     lp.partition_index = tp.partition;
     switch (p.pending->kind) {
@@ -335,10 +332,7 @@ void Consumer::fetch_committed() {
   std::vector<std::pair<TopicPartition, uint64_t>> asked;
   for (auto& [tp, p] : parts_) {
     if (!p.need_committed || p.busy) continue;
-    if (req.topics->empty() || req.topics->back().name != tp.topic) {
-      req.topics->emplace_back();
-      req.topics->back().name = tp.topic;
-    }
+    topic_entry(*req.topics, tp.topic, &protocol::OffsetFetchRequest::Topic::name);
     req.topics->back().partition_indexes.push_back(tp.partition);
     p.busy = true;
     asked.emplace_back(tp, p.epoch);
@@ -398,10 +392,7 @@ void Consumer::send_fetch(NodeId node) {
       continue;
     auto leader = leader_of(tp);
     if (!leader || *leader != node) continue;
-    if (req.topics.empty() || req.topics.back().topic != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().topic = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::FetchRequest::Topic::topic);
     protocol::FetchRequest::Topic::Partition fp;
     fp.partition = tp.partition;
     fp.fetch_offset = p.position;
@@ -556,10 +547,7 @@ void Consumer::do_commit(std::function<void(KafkaStatus)> done) {
   std::vector<std::pair<TopicPartition, int64_t>> sent;
   for (const auto& [tp, p] : parts_) {
     if (p.consumed < 0 || p.consumed == p.committed) continue;
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::OffsetCommitRequest::Topic::name);
     protocol::OffsetCommitRequest::Topic::Partition cp;
     cp.partition_index = tp.partition;
     cp.committed_offset = p.consumed;

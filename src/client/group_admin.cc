@@ -182,10 +182,7 @@ void GroupAdmin::list_offsets(std::map<TopicPartition, OffsetSpec> partitions,
         continue;
       }
       auto& req = by_leader[p->leader.value()];
-      if (req.topics.empty() || req.topics.back().name != tp.topic) {
-        req.topics.emplace_back();
-        req.topics.back().name = tp.topic;
-      }
+      topic_entry(req.topics, tp.topic, &protocol::ListOffsetsRequest::Topic::name);
       protocol::ListOffsetsRequest::Topic::Partition rp;
       rp.partition_index = tp.partition;
       rp.timestamp = spec.timestamp;
@@ -359,10 +356,7 @@ void GroupAdmin::alter_committed_offsets(
   req.generation_id_or_member_epoch = -1;
   req.member_id = "";
   for (const auto& [tp, off] : offsets) {  // sorted: a topic's partitions are together
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::OffsetCommitRequest::Topic::name);
     protocol::OffsetCommitRequest::Topic::Partition p;
     p.partition_index = tp.partition;
     p.committed_offset = off.value();

@@ -20,4 +20,17 @@ inline std::string to_string(const TopicPartition& tp) {
   return tp.topic + "-" + std::to_string(tp.partition);
 }
 
+// The entry of `topic` in a request's topic list (Fetch, ListOffsets, OffsetCommit, ...): the
+// last one when it is that topic's, else a new one. `name` is the entry's topic field
+// (`&Topic::name`, `&Topic::topic`). Callers go through partitions in TopicPartition order, so
+// each topic is listed once with its partitions together.
+template <typename Topics, typename Name>
+auto& topic_entry(Topics& topics, const std::string& topic, Name name) {
+  if (topics.empty() || topics.back().*name != topic) {
+    topics.emplace_back();
+    topics.back().*name = topic;
+  }
+  return topics.back();
+}
+
 }  // namespace ferry::client
