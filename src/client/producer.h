@@ -36,7 +36,7 @@
 // sequence (-1 when not idempotent) and the CRC32C recomputed over them; baseOffset is set to 0.
 // They are never decompressed or recompressed.
 //
-// Errors are values: a record's report carries a KafkaError; nothing throws.
+// Errors are values: a record's report carries its ferry::Offset or a KafkaError; nothing throws.
 //
 // Threading: loop thread only; delivery reports and flush callbacks run on the loop thread,
 // never inside produce(). Ownership: the Client must outlive the Producer. Destroying the
