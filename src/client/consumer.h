@@ -9,9 +9,10 @@
 //
 // Positions: each assigned partition has a fetch position (the next offset to fetch) and a
 // consumed position (the offset after the last record poll() returned), which is what commit()
-// stores. Offsets crossing this API (records, position(), SeekTarget::at()) are ferry::Offset. Fetched records wait in a buffer until polled; a partition with buffered records is
+// stores. Fetched records wait in a buffer until polled; a partition with buffered records is
 // not fetched again (the buffer is the back-pressure). seek() and a changed assignment drop the
-// partition's buffered records.
+// partition's buffered records. Offsets crossing this API (records, position(),
+// SeekTarget::at()) are ferry::Offset.
 //
 // Fetching: one Fetch in flight per leader, covering every fetchable partition it leads, with
 // fetch_max_wait_ms / fetch_min_bytes (long poll), fetch_max_bytes and
