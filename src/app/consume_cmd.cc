@@ -13,6 +13,7 @@
 #include <memory>
 #include <utility>
 
+#include "app/cli_common.h"
 #include "app/cli_output.h"
 #include "app/cli_session.h"
 #include "client/consumer.h"
@@ -20,23 +21,11 @@
 namespace ferry::app {
 namespace {
 
+constexpr std::string_view kCommand = "consume";
+
 using client::ConsumerRecord;
 using client::KafkaError;
 using protocol::ErrorCode;
-
-constexpr int kOk = 0;
-constexpr int kKafkaError = 1;
-constexpr int kUsage = 2;
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "ferry consume: %s\n", message.c_str());
-  return kUsage;
-}
-
-int kafka_failure(const KafkaError& e) {
-  std::fprintf(stderr, "ferry consume: %s\n", e.to_string().c_str());
-  return kKafkaError;
-}
 
 // ---- output -------------------------------------------------------------------------------------
 
@@ -91,7 +80,7 @@ void print_record(const ConsumeArgs& a, const ConsumerRecord& r) {
   std::string line;
   if (a.json) {
     line = "{\"topic\":" + json_string(r.topic) + ",\"partition\":" + std::to_string(r.partition) +
-           ",\"offset\":" + std::to_string(r.offset) +
+           ",\"offset\":" + std::to_string(r.offset.value()) +
            ",\"timestamp\":" + std::to_string(r.timestamp) + ",\"key\":" + json_bytes(r.key) +
            ",\"value\":" + json_bytes(r.value) + ",\"headers\":[";
     for (size_t i = 0; i < r.headers.size(); ++i) {
@@ -102,7 +91,7 @@ void print_record(const ConsumeArgs& a, const ConsumerRecord& r) {
     line += "]}";
   } else {
     if (a.print_partition) line += std::to_string(r.partition) + a.key_separator;
-    if (a.print_offset) line += std::to_string(r.offset) + a.key_separator;
+    if (a.print_offset) line += std::to_string(r.offset.value()) + a.key_separator;
     if (a.print_key) line += (r.key ? *r.key : std::string("null")) + a.key_separator;
     line += r.value ? *r.value : std::string("null");
   }
@@ -122,7 +111,7 @@ std::optional<client::SeekTarget> parse_offset(const std::string& s) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + (c - '0');
   }
-  return client::SeekTarget::at(v);
+  return client::SeekTarget::at(Offset(v));
 }
 
 // SIGINT / SIGTERM watcher; the handles are freed by their close callbacks.
@@ -160,24 +149,25 @@ class Signals {
 int consume(uv_loop_t* loop, client::Client& c, const ConsumeArgs& a) {
   auto md = client::run_until_done<protocol::MetadataResponse>(
       loop, [&](auto done) { c.metadata(std::vector<std::string>{a.topic}, std::move(done)); });
-  if (!md) return kafka_failure(md.error());
+  if (!md) return kafka_failure(kCommand, md.error());
   std::vector<client::TopicPartition> partitions;
   for (const auto& t : md->topics) {
     if (t.name != a.topic) continue;
     if (t.error_code != 0)
-      return kafka_failure(KafkaError::broker(t.error_code, "topic '" + t.name + "'"));
+      return kafka_failure(kCommand, KafkaError::broker(t.error_code, "topic '" + t.name + "'"));
     for (const auto& p : t.partitions) partitions.push_back({t.name, p.partition_index});
   }
   if (partitions.empty()) {
-    return kafka_failure(
-        KafkaError::broker(ErrorCode::unknown_topic_or_partition, "topic '" + a.topic + "'"));
+    return kafka_failure(kCommand, KafkaError::broker(ErrorCode::unknown_topic_or_partition,
+                                                      "topic '" + a.topic + "'"));
   }
   if (a.partition) {
     const client::TopicPartition tp{a.topic, *a.partition};
     if (std::find(partitions.begin(), partitions.end(), tp) == partitions.end()) {
-      return kafka_failure(KafkaError::broker(
-          ErrorCode::unknown_topic_or_partition,
-          "partition " + std::to_string(*a.partition) + " of topic '" + a.topic + "'"));
+      return kafka_failure(
+          kCommand, KafkaError::broker(ErrorCode::unknown_topic_or_partition,
+                                       "partition " + std::to_string(*a.partition) + " of topic '" +
+                                           a.topic + "'"));
     }
     partitions = {tp};
   }
@@ -208,7 +198,7 @@ int consume(uv_loop_t* loop, client::Client& c, const ConsumeArgs& a) {
 
   consumer.on_error([&](const KafkaError& e) {
     if (finished) return;
-    rc = kafka_failure(e);
+    rc = kafka_failure(kCommand, e);
     finish(kKafkaError);
   });
   consumer.on_records([&] {
@@ -282,15 +272,16 @@ CLI::App* add_consume_command(CLI::App& app, ConsumeArgs& a) {
 }
 
 int run_consume(const ConsumeArgs& args) {
-  if (args.topic.empty()) return usage("--topic is required");
-  if (args.offset && !args.partition) return usage("--offset needs --partition");
+  if (args.topic.empty()) return usage(kCommand, "--topic is required");
+  if (args.offset && !args.partition) return usage(kCommand, "--offset needs --partition");
   if (args.offset && !parse_offset(*args.offset))
-    return usage("--offset '" + *args.offset + "': expected a number, earliest or latest");
-  if (args.group && args.partition) return usage("--partition does not go with --group");
+    return usage(kCommand,
+                 "--offset '" + *args.offset + "': expected a number, earliest or latest");
+  if (args.group && args.partition) return usage(kCommand, "--partition does not go with --group");
   auto bootstrap = parse_bootstrap(args.bootstrap);
-  if (!bootstrap) return usage(bootstrap.error().message());
+  if (!bootstrap) return usage(kCommand, bootstrap.error().message());
   auto sasl = sasl_config(args.sasl);
-  if (!sasl) return usage(sasl.error().message());
+  if (!sasl) return usage(kCommand, sasl.error().message());
 
   // The request timeout outlasts a long-poll Fetch and a JoinGroup waiting for a rebalance.
   Session session(*bootstrap, 30'000, "ferry-consume", std::move(sasl).value());

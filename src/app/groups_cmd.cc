@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/cli_common.h"
 #include "app/cli_output.h"
 #include "app/cli_session.h"
 #include "client/admin.h"
@@ -25,25 +26,13 @@
 namespace ferry::app {
 namespace {
 
+constexpr std::string_view kCommand = "groups";
+
 using client::GroupAdmin;
 using client::KafkaError;
 using client::KafkaResult;
 using client::TopicPartition;
 using protocol::ErrorCode;
-
-constexpr int kOk = 0;
-constexpr int kKafkaError = 1;
-constexpr int kUsage = 2;
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "ferry groups: %s\n", message.c_str());
-  return kUsage;
-}
-
-int kafka_failure(const KafkaError& e) {
-  std::fprintf(stderr, "ferry groups: %s\n", e.to_string().c_str());
-  return kKafkaError;
-}
 
 // ---- output helpers -------------------------------------------------------------------------
 
@@ -84,7 +73,7 @@ KafkaResult<std::map<TopicPartition, int64_t>> offsets_at(Session& s, GroupAdmin
   if (!r) return std::move(r).error();
   std::map<TopicPartition, int64_t> out;
   for (const auto& [tp, o] : *r) {
-    if (!o.error) out[tp] = o.offset;
+    if (!o.error) out[tp] = o.offset.value();
   }
   return out;
 }
@@ -100,7 +89,7 @@ KafkaResult<std::map<TopicPartition, int64_t>> committed(
   std::map<TopicPartition, int64_t> out;
   for (const auto& [tp, c] : *r) {
     if (c.error) return *c.error;
-    if (c.offset >= 0) out[tp] = c.offset;
+    if (c.offset.value() >= 0) out[tp] = c.offset.value();
   }
   return out;
 }
@@ -125,7 +114,7 @@ KafkaError no_such_group(const std::string& group) {
 int list_groups(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   auto groups = s.run<std::vector<client::GroupListing>>(
       [&](auto done) { admin.list_groups(std::move(done)); });
-  if (!groups) return kafka_failure(groups.error());
+  if (!groups) return kafka_failure(kCommand, groups.error());
   if (args.json) {
     std::string out = "[";
     for (const auto& [id, type] : *groups) {
@@ -148,10 +137,10 @@ struct Owner {
 int describe(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   const std::string& group = *args.group;
   auto g = describe_group(s, admin, group);
-  if (!g) return kafka_failure(g.error());
+  if (!g) return kafka_failure(kCommand, g.error());
   auto offsets = committed(s, admin, group, std::nullopt);
-  if (!offsets) return kafka_failure(offsets.error());
-  if (g->state == "Dead" && offsets->empty()) return kafka_failure(no_such_group(group));
+  if (!offsets) return kafka_failure(kCommand, offsets.error());
+  if (g->state == "Dead" && offsets->empty()) return kafka_failure(kCommand, no_such_group(group));
 
   std::map<TopicPartition, Owner> owners;
   std::string members_json;
@@ -190,9 +179,9 @@ int describe(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   std::map<TopicPartition, int64_t> log_end;
   if (!topic_set.empty()) {
     auto parts = partitions_of(s, {topic_set.begin(), topic_set.end()});
-    if (!parts) return kafka_failure(parts.error());
+    if (!parts) return kafka_failure(kCommand, parts.error());
     auto ends = offsets_at(s, admin, {shown.begin(), shown.end()}, client::OffsetSpec::latest());
-    if (!ends) return kafka_failure(ends.error());
+    if (!ends) return kafka_failure(kCommand, ends.error());
     log_end = std::move(*ends);
   }
 
@@ -252,14 +241,15 @@ int remove(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   const std::string& group = *args.group;
   auto r = s.run<std::vector<client::GroupOutcome>>(
       [&](auto done) { admin.delete_groups({group}, std::move(done)); });
-  if (!r) return kafka_failure(r.error());
+  if (!r) return kafka_failure(kCommand, r.error());
   for (const auto& res : *r) {
     if (!res.error) continue;
     if (res.error->code() == ErrorCode::group_id_not_found)
-      return kafka_failure(no_such_group(group));
-    return kafka_failure(KafkaError::broker(
-        res.error->code(), "Deleting consumer group '" + group + "' failed: " +
-                               std::string(protocol::error_message(res.error->code()))));
+      return kafka_failure(kCommand, no_such_group(group));
+    return kafka_failure(
+        kCommand, KafkaError::broker(res.error->code(),
+                                     "Deleting consumer group '" + group + "' failed: " +
+                                         std::string(protocol::error_message(res.error->code()))));
   }
   std::printf("Deletion of requested consumer groups ('%s') was successful.\n", group.c_str());
   return kOk;
@@ -270,32 +260,32 @@ int reset_offsets(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   int64_t datetime_ms = 0;
   if (args.to_datetime) {
     auto t = client::parse_iso8601_ms(*args.to_datetime);
-    if (!t) return usage("--to-datetime: " + t.error().message());
+    if (!t) return usage(kCommand, "--to-datetime: " + t.error().message());
     datetime_ms = *t;
   }
   auto parts = partitions_of(s, args.topics);
-  if (!parts) return kafka_failure(parts.error());
+  if (!parts) return kafka_failure(kCommand, parts.error());
   auto current = committed(s, admin, group, *parts);
-  if (!current) return kafka_failure(current.error());
+  if (!current) return kafka_failure(kCommand, current.error());
   auto start = offsets_at(s, admin, *parts, client::OffsetSpec::earliest());
-  if (!start) return kafka_failure(start.error());
+  if (!start) return kafka_failure(kCommand, start.error());
   auto end = offsets_at(s, admin, *parts, client::OffsetSpec::latest());
-  if (!end) return kafka_failure(end.error());
+  if (!end) return kafka_failure(kCommand, end.error());
   std::map<TopicPartition, int64_t> by_time;
   if (args.to_datetime) {
     auto r = offsets_at(s, admin, *parts, client::OffsetSpec::at_time(datetime_ms));
-    if (!r) return kafka_failure(r.error());
+    if (!r) return kafka_failure(kCommand, r.error());
     by_time = std::move(*r);
   }
 
-  std::map<TopicPartition, int64_t> plan;
+  std::map<TopicPartition, Offset> plan;
   for (const auto& tp : *parts) {
     auto lo = start->find(tp);
     auto hi = end->find(tp);
     if (lo == start->end() || hi == end->end()) {
-      return kafka_failure(
-          KafkaError::local(ErrorCode::leader_not_available,
-                            "no offsets for " + tp.topic + "-" + std::to_string(tp.partition)));
+      return kafka_failure(kCommand, KafkaError::local(ErrorCode::leader_not_available,
+                                                       "no offsets for " + tp.topic + "-" +
+                                                           std::to_string(tp.partition)));
     }
     int64_t target = 0;
     if (args.to_earliest) {
@@ -311,27 +301,30 @@ int reset_offsets(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
     } else {
       auto it = current->find(tp);
       if (it == current->end()) {
-        return kafka_failure(KafkaError::local(ErrorCode::invalid_request,
+        return kafka_failure(kCommand,
+                             KafkaError::local(ErrorCode::invalid_request,
                                                "cannot shift the offset of " + tp.topic + "-" +
                                                    std::to_string(tp.partition) +
                                                    ": the group has no committed offset there"));
       }
       target = it->second + *args.shift_by;
     }
-    plan[tp] = std::clamp(target, lo->second, hi->second);
+    plan[tp] = Offset(std::clamp(target, lo->second, hi->second));
   }
 
   if (args.execute) {
     auto r = s.run<std::map<TopicPartition, std::optional<KafkaError>>>(
         [&](auto done) { admin.alter_committed_offsets(group, plan, std::move(done)); });
-    if (!r) return kafka_failure(r.error());
+    if (!r) return kafka_failure(kCommand, r.error());
     for (const auto& [tp, error] : *r) {
       if (error) {
-        return kafka_failure(KafkaError::broker(
-            error->code(), "committing offsets of group '" + group +
-                               "' failed: " + std::string(protocol::error_message(error->code())) +
-                               " Offsets can only be reset while the group has no active "
-                               "members."));
+        return kafka_failure(
+            kCommand, KafkaError::broker(
+                          error->code(),
+                          "committing offsets of group '" + group +
+                              "' failed: " + std::string(protocol::error_message(error->code())) +
+                              " Offsets can only be reset while the group has no active "
+                              "members."));
       }
     }
   } else if (!args.json) {
@@ -345,7 +338,7 @@ int reset_offsets(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
       out += std::string(out.empty() ? "" : ",") + "{\"topic\":" + json_string(tp.topic) +
              ",\"partition\":" + std::to_string(tp.partition) +
              ",\"current_offset\":" + json_int_or_null(cur == current->end() ? -1 : cur->second) +
-             ",\"new_offset\":" + std::to_string(off) + "}";
+             ",\"new_offset\":" + std::to_string(off.value()) + "}";
     }
     std::printf("{\"group\":%s,\"executed\":%s,\"partitions\":[%s]}\n", json_string(group).c_str(),
                 args.execute ? "true" : "false", out.c_str());
@@ -353,7 +346,7 @@ int reset_offsets(Session& s, GroupAdmin& admin, const GroupsArgs& args) {
   }
   Table t({"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"});
   for (const auto& [tp, off] : plan)
-    t.add({group, tp.topic, std::to_string(tp.partition), std::to_string(off)});
+    t.add({group, tp.topic, std::to_string(tp.partition), std::to_string(off.value())});
   t.print();
   return kOk;
 }
@@ -387,28 +380,28 @@ CLI::App* add_groups_command(CLI::App& app, GroupsArgs& a) {
 int run_groups(const GroupsArgs& args) {
   const int actions = int{args.list} + int{args.describe} + int{args.remove} + int{args.reset};
   if (actions != 1)
-    return usage("give exactly one of --list, --describe, --delete, --reset-offsets");
-  if (!args.list && !args.group) return usage("--group is required");
+    return usage(kCommand, "give exactly one of --list, --describe, --delete, --reset-offsets");
+  if (!args.list && !args.group) return usage(kCommand, "--group is required");
   const int specs = int{args.to_earliest} + int{args.to_latest} + int{args.to_offset.has_value()} +
                     int{args.to_datetime.has_value()} + int{args.shift_by.has_value()};
   if (args.reset) {
-    if (args.topics.empty()) return usage("--reset-offsets needs --topic");
+    if (args.topics.empty()) return usage(kCommand, "--reset-offsets needs --topic");
     if (specs != 1) {
-      return usage(
-          "--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, "
-          "--to-datetime, --shift-by");
+      return usage(kCommand,
+                   "--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, "
+                   "--to-datetime, --shift-by");
     }
     if (args.to_datetime) {
       if (auto t = client::parse_iso8601_ms(*args.to_datetime); !t)
-        return usage("--to-datetime: " + t.error().message());
+        return usage(kCommand, "--to-datetime: " + t.error().message());
     }
   } else if (specs != 0 || args.execute || !args.topics.empty()) {
-    return usage("--topic, --to-*, --shift-by and --execute go with --reset-offsets");
+    return usage(kCommand, "--topic, --to-*, --shift-by and --execute go with --reset-offsets");
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
-  if (!bootstrap) return usage(bootstrap.error().message());
+  if (!bootstrap) return usage(kCommand, bootstrap.error().message());
   auto sasl = sasl_config(args.sasl);
-  if (!sasl) return usage(sasl.error().message());
+  if (!sasl) return usage(kCommand, sasl.error().message());
 
   Session s(*bootstrap, args.timeout_ms, "ferry-groups", std::move(sasl).value());
   GroupAdmin admin(s.client());

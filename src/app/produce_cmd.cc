@@ -22,6 +22,7 @@
 #include <cstring>
 #include <map>
 
+#include "app/cli_common.h"
 #include "app/cli_output.h"
 #include "app/cli_session.h"
 #include "client/client.h"
@@ -30,18 +31,12 @@
 namespace ferry::app {
 namespace {
 
+constexpr std::string_view kCommand = "produce";
+
 using client::KafkaError;
 
-constexpr int kOk = 0;
-constexpr int kKafkaError = 1;
-constexpr int kUsage = 2;
 // Records held by the producer before reading pauses.
 constexpr size_t kMaxPending = 20'000;
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "ferry produce: %s\n", message.c_str());
-  return kUsage;
-}
 
 struct PartitionSummary {
   uint64_t records = 0;
@@ -163,21 +158,21 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
 
 int run_produce(const ProduceArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
-  if (!bootstrap) return usage(bootstrap.error().message());
+  if (!bootstrap) return usage(kCommand, bootstrap.error().message());
   auto sasl = sasl_config(args.sasl);
-  if (!sasl) return usage(sasl.error().message());
-  if (args.topic.empty()) return usage("--topic must not be empty");
+  if (!sasl) return usage(kCommand, sasl.error().message());
+  if (args.topic.empty()) return usage(kCommand, "--topic must not be empty");
   if (args.key_separator && args.key_separator->empty())
-    return usage("--key-separator must not be empty");
+    return usage(kCommand, "--key-separator must not be empty");
   const int16_t acks = args.acks == "all" || args.acks == "-1" ? int16_t{-1}
                        : args.acks == "1"                      ? int16_t{1}
                                                                : int16_t{0};
-  if (args.idempotent && acks != -1) return usage("--idempotent needs --acks all");
+  if (args.idempotent && acks != -1) return usage(kCommand, "--idempotent needs --acks all");
 
   int fd = STDIN_FILENO;
   if (args.file) {
     fd = ::open(args.file->c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return usage("--file '" + *args.file + "': " + std::strerror(errno));
+    if (fd < 0) return usage(kCommand, "--file '" + *args.file + "': " + std::strerror(errno));
   }
   struct CloseFd {
     int fd;
@@ -221,9 +216,9 @@ int run_produce(const ProduceArgs& args) {
     ++tally.delivered;
     auto& s = tally.partitions[r.partition];
     ++s.records;
-    if (*r.offset >= 0) {
-      if (s.first_offset < 0 || *r.offset < s.first_offset) s.first_offset = *r.offset;
-      s.last_offset = std::max(s.last_offset, *r.offset);
+    if (const int64_t offset = r.offset->value(); offset >= 0) {
+      if (s.first_offset < 0 || offset < s.first_offset) s.first_offset = offset;
+      s.last_offset = std::max(s.last_offset, offset);
     }
   };
 
@@ -303,10 +298,7 @@ int run_produce(const ProduceArgs& args) {
       }
     }
   }
-  if (tally.error) {
-    std::fprintf(stderr, "ferry produce: %s\n", tally.error->to_string().c_str());
-    return kKafkaError;
-  }
+  if (tally.error) return kafka_failure(kCommand, *tally.error);
   if (input_failed) {
     std::fprintf(stderr, "ferry produce: reading the input: %s\n", std::strerror(reader.error()));
     return kKafkaError;

@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "app/cli_common.h"
 #include "app/cli_output.h"
 #include "app/cli_session.h"
 #include "client/admin.h"
@@ -18,23 +19,11 @@
 namespace ferry::app {
 namespace {
 
+constexpr std::string_view kCommand = "topics";
+
 using client::KafkaError;
 using client::KafkaResult;
 using protocol::ErrorCode;
-
-constexpr int kOk = 0;
-constexpr int kKafkaError = 1;
-constexpr int kUsage = 2;
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "ferry topics: %s\n", message.c_str());
-  return kUsage;
-}
-
-int kafka_failure(const KafkaError& e) {
-  std::fprintf(stderr, "ferry topics: %s\n", e.to_string().c_str());
-  return kKafkaError;
-}
 
 // A per-topic error with the topic named in its message (brokers' default texts do not name it).
 KafkaError about_topic(const KafkaError& e, const std::string& topic) {
@@ -115,10 +104,10 @@ int create(SyncAdmin& admin, const TopicsArgs& args, std::map<std::string, std::
   t.replication_factor = static_cast<int16_t>(args.replication_factor.value_or(-1));
   t.configs = std::move(configs);
   auto r = admin.create(std::move(t));
-  if (!r) return kafka_failure(r.error());
+  if (!r) return kafka_failure(kCommand, r.error());
   auto e = outcome_of(*r, topic);
   const bool existed = is(e, ErrorCode::topic_already_exists) && args.if_not_exists;
-  if (e && !existed) return kafka_failure(about_topic(*e, topic));
+  if (e && !existed) return kafka_failure(kCommand, about_topic(*e, topic));
   if (args.json) {
     std::printf("{\"topic\":%s,\"created\":%s}\n", json_string(topic).c_str(),
                 existed ? "false" : "true");
@@ -132,7 +121,7 @@ int create(SyncAdmin& admin, const TopicsArgs& args, std::map<std::string, std::
 
 int list(SyncAdmin& admin, const TopicsArgs& args) {
   auto r = admin.list(args.include_internal);
-  if (!r) return kafka_failure(r.error());
+  if (!r) return kafka_failure(kCommand, r.error());
   if (args.json) {
     std::string out = "[";
     for (const auto& name : *r) {
@@ -150,16 +139,16 @@ int describe(SyncAdmin& admin, const TopicsArgs& args) {
   std::vector<std::string> names = args.topics;
   if (names.empty()) {
     auto all = admin.list(args.include_internal);
-    if (!all) return kafka_failure(all.error());
+    if (!all) return kafka_failure(kCommand, all.error());
     names = std::move(*all);
   }
   std::vector<client::TopicDescription> topics;
   if (!names.empty()) {
     auto r = admin.describe(names);
-    if (!r) return kafka_failure(r.error());
+    if (!r) return kafka_failure(kCommand, r.error());
     for (auto& t : *r) {
       if (is(t.error, ErrorCode::unknown_topic_or_partition) && args.if_exists) continue;
-      if (t.error) return kafka_failure(about_topic(*t.error, t.name));
+      if (t.error) return kafka_failure(kCommand, about_topic(*t.error, t.name));
       topics.push_back(std::move(t));
     }
   }
@@ -169,9 +158,9 @@ int describe(SyncAdmin& admin, const TopicsArgs& args) {
     std::vector<std::string> existing;
     for (const auto& t : topics) existing.push_back(t.name);
     auto r = admin.configs(existing);
-    if (!r) return kafka_failure(r.error());
+    if (!r) return kafka_failure(kCommand, r.error());
     for (const auto& tc : *r) {
-      if (tc.error) return kafka_failure(about_topic(*tc.error, tc.name));
+      if (tc.error) return kafka_failure(kCommand, about_topic(*tc.error, tc.name));
       auto& out = overrides[tc.name];
       for (const auto& c : tc.configs) {
         if (c.is_default) continue;
@@ -227,10 +216,10 @@ int describe(SyncAdmin& admin, const TopicsArgs& args) {
 int alter(SyncAdmin& admin, const TopicsArgs& args) {
   const std::string& topic = args.topics.front();
   auto r = admin.grow(topic, *args.partitions);
-  if (!r) return kafka_failure(r.error());
+  if (!r) return kafka_failure(kCommand, r.error());
   auto e = outcome_of(*r, topic);
   const bool missing = is(e, ErrorCode::unknown_topic_or_partition) && args.if_exists;
-  if (e && !missing) return kafka_failure(about_topic(*e, topic));
+  if (e && !missing) return kafka_failure(kCommand, about_topic(*e, topic));
   if (args.json) {
     std::printf("{\"topic\":%s,\"altered\":%s,\"partitions\":%d}\n", json_string(topic).c_str(),
                 missing ? "false" : "true", static_cast<int>(*args.partitions));
@@ -245,14 +234,14 @@ int alter(SyncAdmin& admin, const TopicsArgs& args) {
 
 int remove(SyncAdmin& admin, const TopicsArgs& args) {
   auto r = admin.remove(args.topics);
-  if (!r) return kafka_failure(r.error());
+  if (!r) return kafka_failure(kCommand, r.error());
   int rc = kOk;
   std::string json;
   for (const auto& topic : args.topics) {
     auto e = outcome_of(*r, topic);
     const bool missing = is(e, ErrorCode::unknown_topic_or_partition) && args.if_exists;
     if (e && !missing) {
-      rc = kafka_failure(about_topic(*e, topic));
+      rc = kafka_failure(kCommand, about_topic(*e, topic));
       continue;
     }
     if (args.json) {
@@ -299,32 +288,33 @@ int run_topics(const TopicsArgs& args) {
   const int actions =
       int{args.create} + int{args.list} + int{args.describe} + int{args.alter} + int{args.remove};
   if (actions != 1)
-    return usage("give exactly one of --create, --list, --describe, --alter, --delete");
+    return usage(kCommand, "give exactly one of --create, --list, --describe, --alter, --delete");
   if ((args.create || args.alter) && args.topics.size() != 1)
-    return usage(std::string(args.create ? "--create" : "--alter") + " needs exactly one --topic");
-  if (args.remove && args.topics.empty()) return usage("--delete needs --topic");
-  if (args.list && !args.topics.empty()) return usage("--list takes no --topic");
-  if (args.alter && !args.partitions) return usage("--alter needs --partitions");
+    return usage(kCommand,
+                 std::string(args.create ? "--create" : "--alter") + " needs exactly one --topic");
+  if (args.remove && args.topics.empty()) return usage(kCommand, "--delete needs --topic");
+  if (args.list && !args.topics.empty()) return usage(kCommand, "--list takes no --topic");
+  if (args.alter && !args.partitions) return usage(kCommand, "--alter needs --partitions");
   if (args.partitions && !args.create && !args.alter)
-    return usage("--partitions goes with --create or --alter");
+    return usage(kCommand, "--partitions goes with --create or --alter");
   if (!args.create && (args.replication_factor || !args.configs.empty() || args.if_not_exists))
-    return usage("--replication-factor, --config and --if-not-exists go with --create");
+    return usage(kCommand, "--replication-factor, --config and --if-not-exists go with --create");
   if (args.if_exists && !(args.alter || args.remove || args.describe))
-    return usage("--if-exists goes with --alter, --delete or --describe");
+    return usage(kCommand, "--if-exists goes with --alter, --delete or --describe");
   if (args.include_internal && !(args.list || args.describe))
-    return usage("--include-internal goes with --list or --describe");
+    return usage(kCommand, "--include-internal goes with --list or --describe");
   std::map<std::string, std::string> configs;
   for (const auto& kv : args.configs) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
-      return usage("--config '" + kv + "': expected KEY=VALUE");
+      return usage(kCommand, "--config '" + kv + "': expected KEY=VALUE");
     if (!configs.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second)
-      return usage("--config: '" + kv.substr(0, eq) + "' given twice");
+      return usage(kCommand, "--config: '" + kv.substr(0, eq) + "' given twice");
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
-  if (!bootstrap) return usage(bootstrap.error().message());
+  if (!bootstrap) return usage(kCommand, bootstrap.error().message());
   auto sasl = sasl_config(args.sasl);
-  if (!sasl) return usage(sasl.error().message());
+  if (!sasl) return usage(kCommand, sasl.error().message());
 
   Session s(*bootstrap, args.timeout_ms, "ferry-topics", std::move(sasl).value());
   SyncAdmin admin(s, static_cast<int32_t>(args.timeout_ms));

@@ -1,32 +1,16 @@
-// The error a handler answers with: a Kafka wire error code plus an optional message for the
-// versions that carry one. Internal errors (ferry::Error) are mapped here at the broker's edge.
+// The broker's edge for errors: a handler answers with a protocol::KafkaError (a wire error code
+// plus an optional message, protocol/kafka_error.h); internal errors (ferry::Error) from storage
+// and the metadata store are mapped to the code Kafka would answer here.
 #pragma once
-
-#include <optional>
-#include <string>
-#include <utility>
 
 #include "common/result.h"
 #include "protocol/error_code.h"
+#include "protocol/kafka_error.h"
 
 namespace ferry::broker {
 
 using protocol::ErrorCode;
-
-struct KafkaError {
-  ErrorCode code = ErrorCode::none;
-  std::string message;
-
-  KafkaError() = default;
-  KafkaError(ErrorCode c, std::string m = {}) : code(c), message(std::move(m)) {}  // NOLINT
-  bool ok() const noexcept { return code == ErrorCode::none; }
-  int16_t wire() const noexcept { return static_cast<int16_t>(code); }
-  // The message, or nullopt when there is none (nullable ErrorMessage fields).
-  std::optional<std::string> wire_message() const {
-    if (message.empty()) return std::nullopt;
-    return message;
-  }
-};
+using protocol::KafkaError;
 
 // Maps an internal error from storage or the metadata store to the code Kafka would answer.
 inline KafkaError to_kafka_error(const Error& e) {

@@ -295,7 +295,7 @@ bool TopicManager::auto_create(const std::string& name) {
   FERRY_LOG(info, "broker", "auto-creating topic %s", name.c_str());
   create(CreateSpec{name, -1, -1, {}}, false, [name](const KafkaError& e) {
     if (!e.ok())
-      FERRY_LOG(warn, "broker", "auto-creating %s failed: %s", name.c_str(), e.message.c_str());
+      FERRY_LOG(warn, "broker", "auto-creating %s failed: %s", name.c_str(), e.message().c_str());
   });
   return true;
 }

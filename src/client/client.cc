@@ -273,6 +273,20 @@ void Client::find_coordinator(const std::string& group,
       });
 }
 
+bool Client::is_leader_error(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::not_leader_or_follower:
+    case ErrorCode::leader_not_available:
+    case ErrorCode::unknown_topic_or_partition:
+    case ErrorCode::replica_not_available:
+    case ErrorCode::fenced_leader_epoch:
+    case ErrorCode::unknown_leader_epoch:
+    case ErrorCode::kafka_storage_error:
+    case ErrorCode::offset_not_available: return true;
+    default: return false;
+  }
+}
+
 void Client::close() {
   if (bootstrap_) bootstrap_->close();
   for (auto& [node, c] : connections_) {

@@ -16,8 +16,8 @@
 //
 // Metadata cache: topic -> partitions -> leader, filled by every Metadata answer. A topic is
 // fetched when first asked for, again once invalidate_metadata() marked it stale (callers do so
-// on NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION; send_to_leader()
-// does so itself when the connection fails), and when the cache is older than
+// on the errors is_leader_error() names; send_to_leader() does so itself when the connection
+// fails), and when the cache is older than
 // metadata_max_age_ms at the next lookup. Concurrent lookups share one Metadata request.
 //
 // Connections are opened on first use, one per broker. A failed connection is replaced after a
@@ -89,26 +89,12 @@ class Client {
 
   template <protocol::ApiKey K>
   void send_any(typename protocol::Messages<K>::Request req, Callback<K> done) {
-    with_connection(std::nullopt, [this, req = std::move(req),
-                                   done = std::move(done)](KafkaResult<Connection*> c) mutable {
-      if (!c) {
-        done(std::move(c).error());
-        return;
-      }
-      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
-    });
+    send_via<K>(std::nullopt, std::move(req), std::move(done));
   }
 
   template <protocol::ApiKey K>
   void send_to_node(NodeId node, typename protocol::Messages<K>::Request req, Callback<K> done) {
-    with_connection(node, [this, req = std::move(req),
-                           done = std::move(done)](KafkaResult<Connection*> c) mutable {
-      if (!c) {
-        done(std::move(c).error());
-        return;
-      }
-      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
-    });
+    send_via<K>(node, std::move(req), std::move(done));
   }
 
   // Like send_to_node() for a request that gets no response (Produce with acks=0): `done` runs
@@ -201,6 +187,14 @@ class Client {
            code == protocol::ErrorCode::coordinator_load_in_progress;
   }
 
+  // The partition-level errors that mean "the leader moved or is not known here": mark the
+  // topic's metadata stale (invalidate_metadata()), find the leader again and retry there.
+  // NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION,
+  // REPLICA_NOT_AVAILABLE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, KAFKA_STORAGE_ERROR (the
+  // leader's log directory failed) and OFFSET_NOT_AVAILABLE (a new leader not caught up yet).
+  // The producer and the consumer both decide with this.
+  static bool is_leader_error(protocol::ErrorCode code) noexcept;
+
   // Closes every connection; pending requests fail with NETWORK_EXCEPTION.
   void close();
 
@@ -227,6 +221,19 @@ class Client {
                        std::function<void(KafkaResult<Connection*>)> then);
   void after_backoff(const std::string& address, bool failed, std::function<void()> then);
   void connected(const std::string& address);
+  // Sends `req` to `node` (nullopt: the bootstrap broker) once its connection is usable.
+  template <protocol::ApiKey K>
+  void send_via(std::optional<NodeId> node, typename protocol::Messages<K>::Request req,
+                Callback<K> done) {
+    with_connection(node, [this, req = std::move(req),
+                           done = std::move(done)](KafkaResult<Connection*> c) mutable {
+      if (!c) {
+        done(std::move(c).error());
+        return;
+      }
+      (*c)->template send<K>(std::move(req), settle<K>(**c, std::move(done)));
+    });
+  }
   // Wraps `done` so that any answer from the broker resets its reconnect backoff.
   template <protocol::ApiKey K>
   Callback<K> settle(const Connection& c, Callback<K> done) {

@@ -1,5 +1,5 @@
-// Consumer: offsets lookups, long-poll fetches per leader, record decoding, group membership and
-// commits. Loop thread only (see consumer.h).
+// Consumer: offsets lookups, long-poll fetches per leader, record decoding, commits; group
+// membership is its GroupMember's. Loop thread only (see consumer.h).
 #include "client/consumer.h"
 
 #include <algorithm>
@@ -20,10 +20,6 @@ namespace {
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 
-std::string name_of(const TopicPartition& tp) {
-  return tp.topic + "-" + std::to_string(tp.partition);
-}
-
 std::string as_string(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
@@ -33,21 +29,6 @@ std::optional<std::string> as_string(const std::optional<std::span<const std::by
   return as_string(*b);
 }
 
-// Errors that mean "ask Metadata who leads the partition now, then retry".
-bool is_leader_error(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::not_leader_or_follower:
-    case ErrorCode::unknown_topic_or_partition:
-    case ErrorCode::leader_not_available:
-    case ErrorCode::replica_not_available:
-    case ErrorCode::fenced_leader_epoch:
-    case ErrorCode::unknown_leader_epoch:
-    case ErrorCode::kafka_storage_error:
-    case ErrorCode::offset_not_available: return true;
-    default: return false;
-  }
-}
-
 }  // namespace
 
 Consumer::Consumer(Client& client, ConsumerConfig config)
@@ -55,7 +36,6 @@ Consumer::Consumer(Client& client, ConsumerConfig config)
       config_(std::move(config)),
       wake_(client.loop()),
       defer_(client.loop()),
-      heartbeat_(client.loop()),
       commit_timer_(client.loop()) {}
 
 Consumer::~Consumer() = default;
@@ -118,7 +98,7 @@ void Consumer::seek(const TopicPartition& tp, SeekTarget target) {
   auto it = parts_.find(tp);
   if (it == parts_.end()) {
     report(KafkaError::local(ErrorCode::unknown_topic_or_partition,
-                             "seek: " + name_of(tp) + " is not assigned"));
+                             "seek: " + to_string(tp) + " is not assigned"));
     return;
   }
   Part& p = it->second;
@@ -145,10 +125,10 @@ std::vector<TopicPartition> Consumer::assignment() const {
   return out;
 }
 
-std::optional<int64_t> Consumer::position(const TopicPartition& tp) const {
+std::optional<Offset> Consumer::position(const TopicPartition& tp) const {
   auto it = parts_.find(tp);
   if (it == parts_.end() || it->second.position < 0 || it->second.pending) return std::nullopt;
-  return it->second.position;
+  return Offset(it->second.position);
 }
 
 std::vector<ConsumerRecord> Consumer::poll(size_t max) {
@@ -156,7 +136,7 @@ std::vector<ConsumerRecord> Consumer::poll(size_t max) {
   bool drained = false;
   for (auto& [tp, p] : parts_) {
     while (!p.buffer.empty() && out.size() < max) {
-      p.consumed = p.buffer.front().offset + 1;
+      p.consumed = p.buffer.front().offset.value() + 1;
       out.push_back(std::move(p.buffer.front()));
       p.buffer.pop_front();
       --buffered_;
@@ -172,13 +152,20 @@ std::vector<ConsumerRecord> Consumer::poll(size_t max) {
 // ---- leaders ------------------------------------------------------------------------------------
 
 std::optional<NodeId> Consumer::leader_of(const TopicPartition& tp) const {
-  auto it = leaders_.find(tp);
-  if (it == leaders_.end()) return std::nullopt;
-  return it->second;
+  if (refreshing_.count(tp.topic) != 0) return std::nullopt;
+  const TopicMetadata* t = client_.cached_topic(tp.topic);
+  if (t == nullptr || t->error_code != 0) return std::nullopt;
+  for (const auto& p : t->partitions) {
+    if (p.partition == tp.partition) {
+      if (p.error_code != 0 || p.leader.value() < 0) return std::nullopt;
+      return p.leader;
+    }
+  }
+  return std::nullopt;
 }
 
 void Consumer::refresh_metadata() {
-  if (metadata_in_flight_) {
+  if (!refreshing_.empty()) {
     metadata_wanted_ = true;
     return;
   }
@@ -191,32 +178,19 @@ void Consumer::refresh_metadata() {
   std::set<std::string> topics;
   for (const auto& [tp, p] : parts_) topics.insert(tp.topic);
   if (topics.empty()) return;
-  metadata_in_flight_ = true;
   metadata_wanted_ = false;
   last_metadata_ms_ = now;
-  client_.metadata(std::vector<std::string>(topics.begin(), topics.end()),
-                   guard([this](KafkaResult<protocol::MetadataResponse> r) {
-                     metadata_in_flight_ = false;
-                     if (closing_) return;
-                     if (!r) {
-                       report(r.error());
-                     } else {
-                       for (const auto& t : r->topics) {
-                         if (t.error_code != 0) {
-                           report(KafkaError::broker(t.error_code, "topic '" + t.name + "'"));
-                           continue;
-                         }
-                         for (const auto& p : t.partitions) {
-                           if (p.error_code == 0 && p.leader_id >= 0) {
-                             leaders_[{t.name, p.partition_index}] = NodeId(p.leader_id);
-                           } else {
-                             leaders_.erase({t.name, p.partition_index});
-                           }
-                         }
-                       }
-                     }
-                     schedule_soon(0);
-                   }));
+  refreshing_ = topics;
+  for (const auto& topic : topics) {
+    // Stale first, so that the cache asks the cluster rather than answering from memory.
+    client_.invalidate_metadata(topic);
+    client_.topic_metadata(topic, guard([this, topic](KafkaResult<TopicMetadata> r) {
+                             refreshing_.erase(topic);
+                             if (closing_) return;
+                             if (!r) report(r.error());
+                             if (refreshing_.empty()) schedule_soon(0);
+                           }));
+  }
 }
 
 // ---- fetching -----------------------------------------------------------------------------------
@@ -258,7 +232,7 @@ void Consumer::schedule() {
           p.stopped = true;
           report(KafkaError::local(
               ErrorCode::offset_out_of_range,
-              "no offset to start " + name_of(tp) + " from and auto.offset.reset is none"));
+              "no offset to start " + to_string(tp) + " from and auto.offset.reset is none"));
           continue;
       }
     }
@@ -287,10 +261,7 @@ void Consumer::resolve_offsets() {
     auto leader = leader_of(tp);
     if (!leader) continue;
     auto& req = by_leader[*leader];
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::ListOffsetsRequest::Topic::name);
     protocol::ListOffsetsRequest::Topic::Partition lp;
     lp.partition_index = tp.partition;
     switch (p.pending->kind) {
@@ -328,11 +299,10 @@ void Consumer::resolve_offsets() {
             const auto& lp = *g->second;
             const auto code = static_cast<ErrorCode>(lp.error_code);
             if (code != ErrorCode::none) {
-              if (is_leader_error(code)) {
-                leaders_.erase(tp);
+              if (Client::is_leader_error(code)) {
                 refresh_metadata();
               } else {
-                report(KafkaError::broker(code, "list offsets of " + name_of(tp)));
+                report(KafkaError::broker(code, "list offsets of " + to_string(tp)));
               }
               retry_later(part);
               continue;
@@ -362,10 +332,7 @@ void Consumer::fetch_committed() {
   std::vector<std::pair<TopicPartition, uint64_t>> asked;
   for (auto& [tp, p] : parts_) {
     if (!p.need_committed || p.busy) continue;
-    if (req.topics->empty() || req.topics->back().name != tp.topic) {
-      req.topics->emplace_back();
-      req.topics->back().name = tp.topic;
-    }
+    topic_entry(*req.topics, tp.topic, &protocol::OffsetFetchRequest::Topic::name);
     req.topics->back().partition_indexes.push_back(tp.partition);
     p.busy = true;
     asked.emplace_back(tp, p.epoch);
@@ -425,10 +392,7 @@ void Consumer::send_fetch(NodeId node) {
       continue;
     auto leader = leader_of(tp);
     if (!leader || *leader != node) continue;
-    if (req.topics.empty() || req.topics.back().topic != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().topic = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::FetchRequest::Topic::topic);
     protocol::FetchRequest::Topic::Partition fp;
     fp.partition = tp.partition;
     fp.fetch_offset = p.position;
@@ -485,7 +449,7 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
   if (code == ErrorCode::offset_out_of_range) {
     if (config_.auto_offset_reset == OffsetReset::none) {
       part.stopped = true;
-      report(KafkaError::broker(code, "fetch " + name_of(tp) + " at offset " +
+      report(KafkaError::broker(code, "fetch " + to_string(tp) + " at offset " +
                                           std::to_string(part.position) +
                                           " and auto.offset.reset is none"));
     } else {
@@ -495,15 +459,14 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
     }
     return;
   }
-  if (is_leader_error(code)) {
-    leaders_.erase(tp);
+  if (Client::is_leader_error(code)) {
     refresh_metadata();
     retry_later(part);
-    if (config_.report_retriable) report(KafkaError::broker(code, "fetch " + name_of(tp)));
+    if (config_.report_retriable) report(KafkaError::broker(code, "fetch " + to_string(tp)));
     return;
   }
   if (code != ErrorCode::none) {
-    report(KafkaError::broker(code, "fetch " + name_of(tp)));
+    report(KafkaError::broker(code, "fetch " + to_string(tp)));
     retry_later(part);
     return;
   }
@@ -520,14 +483,14 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
     if (batch.size() < protocol::batch_layout::kHeaderSize || batch.magic() != protocol::kMagicV2) {
       part.stopped = true;
       report(KafkaError::local(ErrorCode::unsupported_version,
-                               "fetch " + name_of(tp) + ": a batch with magic " +
+                               "fetch " + to_string(tp) + ": a batch with magic " +
                                    std::to_string(batch.magic()) + " at offset " +
                                    std::to_string(batch.base_offset().value())));
       return;
     }
     if (protocol::compute_batch_crc(batch.bytes()) != batch.crc()) {
       report(KafkaError::local(ErrorCode::corrupt_message,
-                               "fetch " + name_of(tp) + ": bad CRC in the batch at offset " +
+                               "fetch " + to_string(tp) + ": bad CRC in the batch at offset " +
                                    std::to_string(batch.base_offset().value())),
              true);
       retry_later(part);
@@ -549,7 +512,7 @@ void Consumer::on_fetch_partition(const TopicPartition& tp, uint64_t epoch,
         ConsumerRecord out;
         out.topic = tp.topic;
         out.partition = tp.partition;
-        out.offset = offset;
+        out.offset = Offset(offset);
         out.log_append_time = append_time;
         out.timestamp =
             append_time ? batch.max_timestamp() : batch.base_timestamp() + rec.timestamp_delta;
@@ -578,16 +541,13 @@ void Consumer::do_commit(std::function<void(KafkaStatus)> done) {
   }
   protocol::OffsetCommitRequest req;
   req.group_id = *config_.group_id;
-  const bool member = subscribed_ && group_state_ == GroupState::stable;
-  req.generation_id_or_member_epoch = member ? generation_ : -1;
-  req.member_id = member ? member_id_ : "";
+  const bool member = group_ && group_->stable();
+  req.generation_id_or_member_epoch = member ? group_->generation() : -1;
+  req.member_id = member ? group_->member_id() : "";
   std::vector<std::pair<TopicPartition, int64_t>> sent;
   for (const auto& [tp, p] : parts_) {
     if (p.consumed < 0 || p.consumed == p.committed) continue;
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::OffsetCommitRequest::Topic::name);
     protocol::OffsetCommitRequest::Topic::Partition cp;
     cp.partition_index = tp.partition;
     cp.committed_offset = p.consumed;
@@ -611,7 +571,7 @@ void Consumer::do_commit(std::function<void(KafkaStatus)> done) {
           for (const auto& p : t.partitions) {
             const TopicPartition tp{t.name, p.partition_index};
             if (p.error_code != 0) {
-              if (!first) first = KafkaError::broker(p.error_code, "commit " + name_of(tp));
+              if (!first) first = KafkaError::broker(p.error_code, "commit " + to_string(tp));
               continue;
             }
             auto s = std::find_if(sent.begin(), sent.end(),
@@ -623,10 +583,10 @@ void Consumer::do_commit(std::function<void(KafkaStatus)> done) {
         if (first) {
           const auto c = first->code();
           if (Client::is_coordinator_error(c)) client_.forget_coordinator(*config_.group_id);
-          if (subscribed_ && !closing_ &&
+          if (group_ && !closing_ &&
               (c == ErrorCode::illegal_generation || c == ErrorCode::unknown_member_id ||
                c == ErrorCode::rebalance_in_progress)) {
-            rejoin(c != ErrorCode::rebalance_in_progress);
+            group_->rejoin(c != ErrorCode::rebalance_in_progress);
           }
           done(std::move(*first));
           return;
@@ -652,191 +612,27 @@ void Consumer::subscribe(std::vector<std::string> topics) {
     report(KafkaError::local(ErrorCode::invalid_group_id, "subscribe needs a group.id"));
     return;
   }
-  subscribed_ = true;
-  topics_ = std::move(topics);
-  std::sort(topics_.begin(), topics_.end());
+  GroupMemberConfig gc;
+  gc.group_id = *config_.group_id;
+  gc.assignor = config_.assignor;
+  gc.session_timeout_ms = config_.session_timeout_ms;
+  gc.rebalance_timeout_ms = config_.rebalance_timeout_ms;
+  gc.heartbeat_interval_ms = config_.heartbeat_interval_ms;
+  gc.retry_backoff_ms = config_.retry_backoff_ms;
+  GroupMember::Events events;
+  events.revoke = [this] { on_revoke(); };
+  events.assigned = [this](const std::vector<TopicPartition>& mine) { on_assigned(mine); };
+  events.error = [this](const KafkaError& e) { report(e); };
+  group_ = std::make_unique<GroupMember>(client_, std::move(gc), std::move(events));
   auto_commit();
-  join();
+  group_->join(std::move(topics));
 }
 
-void Consumer::join() {
-  if (closing_) return;
-  group_state_ = GroupState::joining;
-  const uint64_t epoch = ++group_epoch_;
-  protocol::JoinGroupRequest req;
-  req.group_id = *config_.group_id;
-  req.session_timeout_ms = config_.session_timeout_ms;
-  req.rebalance_timeout_ms = config_.rebalance_timeout_ms;
-  req.member_id = member_id_;
-  req.protocol_type = "consumer";
-  ConsumerSubscription sub;
-  sub.topics = topics_;
-  req.protocols.push_back({config_.assignor, encode_consumer_subscription(sub)});
-  client_.send_to_coordinator<ApiKey::join_group>(
-      *config_.group_id, std::move(req),
-      guard([this, epoch](KafkaResult<protocol::JoinGroupResponse> r) {
-        if (closing_ || epoch != group_epoch_) return;
-        if (!r) {
-          group_retry(r.error());
-          return;
-        }
-        on_join(std::move(r).value());
-      }));
-}
-
-void Consumer::on_join(protocol::JoinGroupResponse r) {
-  const auto code = static_cast<ErrorCode>(r.error_code);
-  switch (code) {
-    case ErrorCode::none: break;
-    case ErrorCode::member_id_required:  // KIP-394: join again with the id handed out
-      member_id_ = r.member_id;
-      join();
-      return;
-    case ErrorCode::unknown_member_id:
-    case ErrorCode::illegal_generation:
-      member_id_.clear();
-      join();
-      return;
-    case ErrorCode::rebalance_in_progress: join(); return;
-    default: group_retry(KafkaError::broker(code, "join group")); return;
-  }
-  generation_ = r.generation_id;
-  member_id_ = r.member_id;
-  group_state_ = GroupState::syncing;
-  if (r.leader != member_id_) {
-    sync({});
-    return;
-  }
-  // The leader: read every member's subscription, learn the partition counts, assign.
-  Subscriptions subs;
-  std::set<std::string> all_topics;
-  for (const auto& m : r.members) {
-    auto s = decode_consumer_subscription(m.metadata);
-    if (!s) {
-      report(KafkaError::local(ErrorCode::inconsistent_group_protocol, s.error()));
-      subs[m.member_id];
-      continue;
-    }
-    subs[m.member_id] = s->topics;
-    all_topics.insert(s->topics.begin(), s->topics.end());
-  }
-  const std::string protocol = r.protocol_name;
-  const uint64_t epoch = group_epoch_;
-  client_.metadata(std::vector<std::string>(all_topics.begin(), all_topics.end()),
-                   guard([this, epoch, subs = std::move(subs),
-                          protocol](KafkaResult<protocol::MetadataResponse> md) {
-                     if (closing_ || epoch != group_epoch_) return;
-                     if (!md) {
-                       group_retry(md.error());
-                       return;
-                     }
-                     PartitionCounts counts;
-                     for (const auto& t : md->topics) {
-                       if (t.error_code == 0)
-                         counts[t.name] = static_cast<int32_t>(t.partitions.size());
-                     }
-                     std::vector<protocol::SyncGroupRequest::Assignment> out;
-                     for (const auto& [member, topics] : client::assign(protocol, subs, counts)) {
-                       ConsumerAssignment a;
-                       for (const auto& [topic, parts] : topics)
-                         a.assigned.push_back({topic, parts});
-                       out.push_back({member, encode_consumer_assignment(a)});
-                     }
-                     sync(std::move(out));
-                   }));
-}
-
-void Consumer::sync(std::vector<protocol::SyncGroupRequest::Assignment> assignments) {
-  const uint64_t epoch = group_epoch_;
-  protocol::SyncGroupRequest req;
-  req.group_id = *config_.group_id;
-  req.generation_id = generation_;
-  req.member_id = member_id_;
-  req.assignments = std::move(assignments);
-  client_.send_to_coordinator<ApiKey::sync_group>(
-      *config_.group_id, std::move(req),
-      guard([this, epoch](KafkaResult<protocol::SyncGroupResponse> r) {
-        if (closing_ || epoch != group_epoch_) return;
-        if (!r) {
-          group_retry(r.error());
-          return;
-        }
-        const auto code = static_cast<ErrorCode>(r->error_code);
-        if (code == ErrorCode::rebalance_in_progress) {
-          join();
-          return;
-        }
-        if (code == ErrorCode::unknown_member_id || code == ErrorCode::illegal_generation) {
-          rejoin(true);
-          return;
-        }
-        if (code != ErrorCode::none) {
-          group_retry(KafkaError::broker(code, "sync group"));
-          return;
-        }
-        auto a = decode_consumer_assignment(r->assignment);
-        if (!a) {
-          group_retry(KafkaError::local(ErrorCode::inconsistent_group_protocol, a.error()));
-          return;
-        }
-        std::vector<TopicPartition> mine;
-        for (const auto& t : a->assigned)
-          for (int32_t p : t.partitions) mine.push_back({t.topic, p});
-        std::sort(mine.begin(), mine.end());
-        group_state_ = GroupState::stable;
-        set_assignment(mine);
-        post([this, mine] {
-          if (on_assignment_) on_assignment_(mine);
-        });
-        heartbeat();
-      }));
-}
-
-void Consumer::heartbeat() {
-  heartbeat_.start(config_.heartbeat_interval_ms, [this] {
-    if (closing_ || group_state_ != GroupState::stable) return;
-    const uint64_t epoch = group_epoch_;
-    protocol::HeartbeatRequest req;
-    req.group_id = *config_.group_id;
-    req.generation_id = generation_;
-    req.member_id = member_id_;
-    client_.send_to_coordinator<ApiKey::heartbeat>(
-        *config_.group_id, std::move(req),
-        guard([this, epoch](KafkaResult<protocol::HeartbeatResponse> r) {
-          if (closing_ || epoch != group_epoch_) return;
-          if (!r) {
-            report(r.error());
-            heartbeat();  // the session timeout decides; keep trying (the coordinator is
-            return;       // found again: send_to_coordinator forgot it)
-          }
-          const auto code = static_cast<ErrorCode>(r->error_code);
-          if (Client::is_coordinator_error(code)) {
-            client_.forget_coordinator(*config_.group_id);
-            heartbeat();
-            return;
-          }
-          switch (code) {
-            case ErrorCode::none: heartbeat(); return;
-            case ErrorCode::rebalance_in_progress: rejoin(false); return;
-            case ErrorCode::illegal_generation:
-            case ErrorCode::unknown_member_id:
-            case ErrorCode::fenced_instance_id: rejoin(true); return;
-            default:
-              report(KafkaError::broker(code, "heartbeat"));
-              heartbeat();
-              return;
-          }
-        }));
-  });
-}
-
-void Consumer::rejoin(bool reset_member) {
-  if (closing_) return;
-  if (config_.enable_auto_commit && group_state_ == GroupState::stable) {
+void Consumer::on_revoke() {
+  if (config_.enable_auto_commit && group_->stable()) {
     // Pipelined ahead of JoinGroup on the coordinator's connection, with the old generation.
     do_commit([](KafkaStatus) {});
   }
-  heartbeat_.stop();
   const bool had = !parts_.empty();
   set_assignment({});
   if (had) {
@@ -844,23 +640,13 @@ void Consumer::rejoin(bool reset_member) {
       if (on_assignment_) on_assignment_({});
     });
   }
-  if (reset_member) {
-    member_id_.clear();
-    generation_ = -1;
-  }
-  join();
 }
 
-void Consumer::group_retry(const KafkaError& e) {
-  // A coordinator that moved or is unreachable is found again before the next join; that is
-  // routine (a broker restart), not an error for the application.
-  if (!e.from_broker() || Client::is_coordinator_error(e.code())) {
-    client_.forget_coordinator(*config_.group_id);
-  }
-  if (!Client::is_coordinator_error(e.code())) report(e);
-  group_state_ = GroupState::joining;
-  ++group_epoch_;
-  heartbeat_.start(std::max<uint64_t>(config_.retry_backoff_ms, 100), [this] { join(); });
+void Consumer::on_assigned(const std::vector<TopicPartition>& partitions) {
+  set_assignment(partitions);
+  post([this, partitions] {
+    if (on_assignment_) on_assignment_(partitions);
+  });
 }
 
 void Consumer::close(std::function<void()> done) {
@@ -871,21 +657,12 @@ void Consumer::close(std::function<void()> done) {
   auto leave = [this, done = std::move(done)]() mutable {
     closing_ = true;
     wake_.stop();
-    heartbeat_.stop();
     commit_timer_.stop();
-    const bool member = subscribed_ && !member_id_.empty();
-    group_state_ = GroupState::closed;
-    if (!member) {
+    if (!group_) {
       post(std::move(done));
       return;
     }
-    protocol::LeaveGroupRequest req;
-    req.group_id = *config_.group_id;
-    req.member_id = member_id_;
-    req.members.push_back({member_id_, std::nullopt});
-    client_.send_to_coordinator<ApiKey::leave_group>(
-        *config_.group_id, std::move(req),
-        guard([done = std::move(done)](KafkaResult<protocol::LeaveGroupResponse>) { done(); }));
+    group_->leave(guard(std::move(done)));
   };
   if (config_.group_id && config_.enable_auto_commit) {
     do_commit(guard([this, leave = std::move(leave)](KafkaStatus st) mutable {

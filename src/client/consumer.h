@@ -11,23 +11,24 @@
 // consumed position (the offset after the last record poll() returned), which is what commit()
 // stores. Fetched records wait in a buffer until polled; a partition with buffered records is
 // not fetched again (the buffer is the back-pressure). seek() and a changed assignment drop the
-// partition's buffered records.
+// partition's buffered records. Offsets crossing this API (records, position(),
+// SeekTarget::at()) are ferry::Offset.
 //
 // Fetching: one Fetch in flight per leader, covering every fetchable partition it leads, with
 // fetch_max_wait_ms / fetch_min_bytes (long poll), fetch_max_bytes and
 // max_partition_fetch_bytes. Records below the fetch position inside a batch are skipped;
 // control batches are skipped. OFFSET_OUT_OF_RANGE resets the position per auto_offset_reset
 // (earliest/latest via ListOffsets; none reports the error and stops the partition);
-// NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, a lost connection and the like refresh
-// Metadata and retry after retry_backoff_ms.
+// the leader errors (Client::is_leader_error), a lost connection and the like mark the topics'
+// metadata stale in the Client's metadata cache, which is asked again (at most once per
+// retry_backoff_ms), and the partitions are retried after retry_backoff_ms. Leaders come from
+// that cache (Client::topic_metadata), shared with every other user of the Client.
 //
-// Groups (subscribe with group_id): FindCoordinator, JoinGroup (retried with the member id the
-// broker hands out on MEMBER_ID_REQUIRED, KIP-394), the leader assigns with config.assignor
-// (client/assignors.h), SyncGroup, then OffsetFetch for the starting positions (else
-// auto_offset_reset). Heartbeats every heartbeat_interval_ms; REBALANCE_IN_PROGRESS,
-// ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID make it rejoin (the eager protocol: every partition
-// is given up, after an auto-commit, and the new assignment starts from the committed offsets).
-// close() commits (auto-commit) and sends LeaveGroup.
+// Groups (subscribe with group_id): membership is a GroupMember (client/group_member.h: join,
+// sync, heartbeats, leave); the partitions it is assigned start from their committed offsets
+// (OffsetFetch, else auto_offset_reset). On a rebalance every partition is given up, after an
+// auto-commit with the old generation (the eager protocol). close() commits (auto-commit) and
+// leaves the group.
 //
 // Errors are values: a failure the consumer cannot retry by itself (OFFSET_OUT_OF_RANGE with
 // reset none, a corrupt batch, a group error such as GROUP_AUTHORIZATION_FAILED, a coordinator
@@ -56,21 +57,17 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "client/client.h"
+#include "client/group_member.h"
 #include "client/kafka_error.h"
+#include "client/topic_partition.h"
 #include "common/uv_timer.h"
 
 namespace ferry::client {
-
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-  bool operator==(const TopicPartition&) const = default;
-};
 
 enum class OffsetReset { earliest, latest, none };
 
@@ -95,7 +92,7 @@ struct ConsumerConfig {
 struct ConsumerRecord {
   std::string topic;
   int32_t partition = 0;
-  int64_t offset = 0;
+  Offset offset{0};
   int64_t timestamp = -1;
   bool log_append_time = false;
   std::optional<std::string> key;  // nullopt = null; bytes as they came (not necessarily UTF-8)
@@ -108,7 +105,7 @@ struct SeekTarget {
   enum class Kind { offset, earliest, latest, timestamp };
   Kind kind = Kind::offset;
   int64_t value = 0;  // the offset or the timestamp (ms)
-  static SeekTarget at(int64_t offset) { return {Kind::offset, offset}; }
+  static SeekTarget at(Offset offset) { return {Kind::offset, offset.value()}; }
   static SeekTarget earliest() { return {Kind::earliest, 0}; }
   static SeekTarget latest() { return {Kind::latest, 0}; }
   // The first record with a timestamp >= ms (the log end when there is none).
@@ -143,9 +140,9 @@ class Consumer {
 
   std::vector<TopicPartition> assignment() const;
   // The next offset to fetch; nullopt while unknown (being looked up) or not assigned.
-  std::optional<int64_t> position(const TopicPartition& tp) const;
+  std::optional<Offset> position(const TopicPartition& tp) const;
   // True while group membership is settled (joined and synced), or always without a group.
-  bool stable() const noexcept { return !subscribed_ || group_state_ == GroupState::stable; }
+  bool stable() const noexcept { return !group_ || group_->stable(); }
 
   // Commits the consumed positions of the assigned partitions (those that moved since the last
   // commit) to the group; `done` gets the first error, or success. Nothing to commit succeeds.
@@ -167,10 +164,12 @@ class Consumer {
     uint64_t epoch = 0;     // bumped by seek/assign so stale answers are ignored
     std::deque<ConsumerRecord> buffer;
   };
-  enum class GroupState { none, joining, syncing, stable, closed };
 
-  // ---- leaders (one small lookup, to be replaced by the client's metadata cache) ----
+  // ---- leaders (the Client's metadata cache) ----
+  // The leader of `tp`; nullopt while unknown or while its topic's metadata is being refreshed.
   std::optional<NodeId> leader_of(const TopicPartition& tp) const;
+  // Marks every assigned topic stale in the Client's cache and asks for it again (at most once
+  // per retry_backoff_ms); fetching resumes when the answers are in.
   void refresh_metadata();
 
   // ---- fetching ----
@@ -191,13 +190,9 @@ class Consumer {
   void set_assignment(const std::vector<TopicPartition>& partitions);
 
   // ---- group ----
-  void join();
-  void on_join(protocol::JoinGroupResponse r);
-  void sync(std::vector<protocol::SyncGroupRequest::Assignment> assignments);
-  void on_sync(protocol::SyncGroupResponse r);
-  void heartbeat();
-  void rejoin(bool reset_member);
-  void group_retry(const KafkaError& e);
+  // GroupMember events: give up every partition (committing first), take the new assignment.
+  void on_revoke();
+  void on_assigned(const std::vector<TopicPartition>& partitions);
   void auto_commit();
   void do_commit(std::function<void(KafkaStatus)> done);
 
@@ -213,8 +208,7 @@ class Consumer {
   Client& client_;
   ConsumerConfig config_;
   std::map<TopicPartition, Part> parts_;
-  std::map<TopicPartition, NodeId> leaders_;
-  bool metadata_in_flight_ = false;
+  std::set<std::string> refreshing_;  // topics whose metadata is being asked for
   bool metadata_wanted_ = false;
   uint64_t last_metadata_ms_ = 0;
   uint64_t wake_due_ = 0;
@@ -226,16 +220,8 @@ class Consumer {
   UvTimer defer_;  // runs posted_ on a later loop turn
   std::deque<std::function<void()>> posted_;
   bool records_notified_ = false;
-  UvTimer heartbeat_;  // heartbeats, and group retries
   UvTimer commit_timer_;
-
-  // Group state.
-  bool subscribed_ = false;
-  std::vector<std::string> topics_;
-  GroupState group_state_ = GroupState::none;
-  std::string member_id_;
-  int32_t generation_ = -1;
-  uint64_t group_epoch_ = 0;  // bumped on each (re)join so stale answers are ignored
+  std::unique_ptr<GroupMember> group_;  // set by subscribe()
 
   std::function<void()> on_records_;
   std::function<void(const KafkaError&)> on_error_;

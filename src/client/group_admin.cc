@@ -73,13 +73,6 @@ void at_coordinator(Client* client, GroupAdminOptions options, std::string group
       });
 }
 
-// Leader errors that make the cached metadata of a topic worth fetching again.
-bool stale_leader(int16_t code) {
-  const auto c = static_cast<ErrorCode>(code);
-  return c == ErrorCode::not_leader_or_follower || c == ErrorCode::leader_not_available ||
-         c == ErrorCode::unknown_topic_or_partition;
-}
-
 // The state of one call made of several requests answered in any order.
 template <typename T>
 struct Gather {
@@ -98,6 +91,48 @@ struct Gather {
     }
   }
 };
+
+// One request per group, each at that group's coordinator (at_coordinator: sent again when the
+// coordinator moved), gathered into one entry per group in the order asked. `request(group)`
+// builds a group's request; `items(response)` is the response's per-group list (one item, as
+// one group was asked); `fill(entry, item)` copies the item into the entry.
+// A request that fails as a whole fails the call; an item's error goes into its entry.
+template <ApiKey K, typename Entry, typename Request, typename Items, typename Fill>
+void per_group(Client& client, GroupAdminOptions options, const std::vector<std::string>& groups,
+               Request request, Items items, Fill fill,
+               std::function<void(KafkaResult<std::vector<Entry>>)> done) {
+  auto g = std::make_shared<Gather<std::vector<Entry>>>();
+  g->done = std::move(done);
+  g->out.resize(groups.size());
+  g->pending = groups.size() + 1;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    g->out[i].group_id = groups[i];
+    at_coordinator<K>(
+        &client, options, groups[i], request(groups[i]),
+        [items](const Resp<K>& r) {
+          const auto& list = items(r);
+          return std::any_of(list.begin(), list.end(),
+                             [](const auto& x) { return coordinator_error(x.error_code); });
+        },
+        [g, i, items, fill](KafkaResult<Resp<K>> r) {
+          Entry& e = g->out[i];
+          if (!r) {
+            if (!g->failed) g->failed = std::move(r).error();
+          } else if (auto& list = items(*r); list.empty()) {
+            e.error = KafkaError::local(
+                ErrorCode::unknown_server_error,
+                std::string("empty ") + std::string(protocol::api_name(static_cast<int16_t>(K))) +
+                    " answer");
+          } else {
+            e.error = item_error(list.front().error_code);
+            fill(e, list.front());
+          }
+          g->finish();
+        });
+  }
+  // The call completes on a later loop turn, also when no group was asked.
+  later(client.loop(), 0, [g] { g->finish(); });
+}
 
 }  // namespace
 
@@ -147,10 +182,7 @@ void GroupAdmin::list_offsets(std::map<TopicPartition, OffsetSpec> partitions,
         continue;
       }
       auto& req = by_leader[p->leader.value()];
-      if (req.topics.empty() || req.topics.back().name != tp.topic) {
-        req.topics.emplace_back();
-        req.topics.back().name = tp.topic;
-      }
+      topic_entry(req.topics, tp.topic, &protocol::ListOffsetsRequest::Topic::name);
       protocol::ListOffsetsRequest::Topic::Partition rp;
       rp.partition_index = tp.partition;
       rp.timestamp = spec.timestamp;
@@ -170,12 +202,13 @@ void GroupAdmin::list_offsets(std::map<TopicPartition, OffsetSpec> partitions,
                   auto& e = g->out[{t.name, p.partition_index}];
                   e.error = item_error(p.error_code);
                   if (e.error) {
-                    if (stale_leader(p.error_code)) client->invalidate_metadata(t.name);
+                    if (Client::is_leader_error(static_cast<ErrorCode>(p.error_code)))
+                      client->invalidate_metadata(t.name);
                     continue;
                   }
-                  e.offset = p.offset;
-                  if (e.offset < 0 && !p.old_style_offsets.empty())
-                    e.offset = p.old_style_offsets.front();
+                  e.offset = Offset(p.offset);
+                  if (p.offset < 0 && !p.old_style_offsets.empty())
+                    e.offset = Offset(p.old_style_offsets.front());
                   e.timestamp = p.timestamp;
                 }
               }
@@ -232,78 +265,38 @@ void GroupAdmin::list_groups(Done<std::vector<GroupListing>> done) {
 
 void GroupAdmin::describe_groups(std::vector<std::string> groups,
                                  Done<std::vector<GroupDescription>> done) {
-  using Out = std::vector<GroupDescription>;
-  auto g = std::make_shared<Gather<Out>>();
-  g->done = std::move(done);
-  g->out.resize(groups.size());
-  g->pending = groups.size() + 1;
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const std::string& group = groups[i];
-    g->out[i].group_id = group;
-    protocol::DescribeGroupsRequest req;
-    req.groups = {group};
-    at_coordinator<ApiKey::describe_groups>(
-        &client_, options_, group, std::move(req),
-        [](const protocol::DescribeGroupsResponse& r) {
-          return std::any_of(r.groups.begin(), r.groups.end(),
-                             [](const auto& x) { return coordinator_error(x.error_code); });
-        },
-        [g, i](KafkaResult<protocol::DescribeGroupsResponse> r) {
-          auto& d = g->out[i];
-          if (!r) {
-            if (!g->failed) g->failed = std::move(r).error();
-          } else if (r->groups.empty()) {
-            d.error =
-                KafkaError::local(ErrorCode::unknown_server_error, "empty DescribeGroups answer");
-          } else {
-            auto& a = r->groups.front();
-            d.error = item_error(a.error_code);
-            d.state = std::move(a.group_state);
-            d.protocol_type = std::move(a.protocol_type);
-            d.protocol = std::move(a.protocol_data);
-            for (auto& m : a.members) {
-              d.members.push_back({std::move(m.member_id), std::move(m.group_instance_id),
-                                   std::move(m.client_id), std::move(m.client_host),
-                                   std::move(m.member_metadata), std::move(m.member_assignment)});
-            }
-          }
-          g->finish();
-        });
-  }
-  later(client_.loop(), 0, [g] { g->finish(); });
+  per_group<ApiKey::describe_groups, GroupDescription>(
+      client_, options_, groups,
+      [](const std::string& group) {
+        protocol::DescribeGroupsRequest req;
+        req.groups = {group};
+        return req;
+      },
+      [](auto& r) -> auto& { return r.groups; },
+      [](GroupDescription& d, auto& a) {
+        d.state = std::move(a.group_state);
+        d.protocol_type = std::move(a.protocol_type);
+        d.protocol = std::move(a.protocol_data);
+        for (auto& m : a.members) {
+          d.members.push_back({std::move(m.member_id), std::move(m.group_instance_id),
+                               std::move(m.client_id), std::move(m.client_host),
+                               std::move(m.member_metadata), std::move(m.member_assignment)});
+        }
+      },
+      std::move(done));
 }
 
 void GroupAdmin::delete_groups(std::vector<std::string> groups,
                                Done<std::vector<GroupOutcome>> done) {
-  using Out = std::vector<GroupOutcome>;
-  auto g = std::make_shared<Gather<Out>>();
-  g->done = std::move(done);
-  g->out.resize(groups.size());
-  g->pending = groups.size() + 1;
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const std::string& group = groups[i];
-    g->out[i].group_id = group;
-    protocol::DeleteGroupsRequest req;
-    req.groups_names = {group};
-    at_coordinator<ApiKey::delete_groups>(
-        &client_, options_, group, std::move(req),
-        [](const protocol::DeleteGroupsResponse& r) {
-          return std::any_of(r.results.begin(), r.results.end(),
-                             [](const auto& x) { return coordinator_error(x.error_code); });
-        },
-        [g, i](KafkaResult<protocol::DeleteGroupsResponse> r) {
-          if (!r) {
-            if (!g->failed) g->failed = std::move(r).error();
-          } else if (r->results.empty()) {
-            g->out[i].error =
-                KafkaError::local(ErrorCode::unknown_server_error, "empty DeleteGroups answer");
-          } else {
-            g->out[i].error = item_error(r->results.front().error_code);
-          }
-          g->finish();
-        });
-  }
-  later(client_.loop(), 0, [g] { g->finish(); });
+  per_group<ApiKey::delete_groups, GroupOutcome>(
+      client_, options_, groups,
+      [](const std::string& group) {
+        protocol::DeleteGroupsRequest req;
+        req.groups_names = {group};
+        return req;
+      },
+      [](auto& r) -> auto& { return r.results; }, [](GroupOutcome&, const auto&) {},
+      std::move(done));
 }
 
 void GroupAdmin::committed_offsets(const std::string& group,
@@ -347,7 +340,7 @@ void GroupAdmin::committed_offsets(const std::string& group,
         std::map<TopicPartition, CommittedOffset> out;
         for (auto& t : r->topics) {
           for (auto& p : t.partitions) {
-            out[{t.name, p.partition_index}] = {p.committed_offset, std::move(p.metadata),
+            out[{t.name, p.partition_index}] = {Offset(p.committed_offset), std::move(p.metadata),
                                                 item_error(p.error_code)};
           }
         }
@@ -356,20 +349,17 @@ void GroupAdmin::committed_offsets(const std::string& group,
 }
 
 void GroupAdmin::alter_committed_offsets(
-    const std::string& group, std::map<TopicPartition, int64_t> offsets,
+    const std::string& group, std::map<TopicPartition, Offset> offsets,
     Done<std::map<TopicPartition, std::optional<KafkaError>>> done) {
   protocol::OffsetCommitRequest req;
   req.group_id = group;
   req.generation_id_or_member_epoch = -1;
   req.member_id = "";
   for (const auto& [tp, off] : offsets) {  // sorted: a topic's partitions are together
-    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-      req.topics.emplace_back();
-      req.topics.back().name = tp.topic;
-    }
+    topic_entry(req.topics, tp.topic, &protocol::OffsetCommitRequest::Topic::name);
     protocol::OffsetCommitRequest::Topic::Partition p;
     p.partition_index = tp.partition;
-    p.committed_offset = off;
+    p.committed_offset = off.value();
     p.committed_metadata = "";
     req.topics.back().partitions.push_back(p);
   }

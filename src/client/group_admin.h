@@ -49,7 +49,7 @@ struct OffsetSpec {
 };
 
 struct ListedOffset {
-  int64_t offset = -1;     // -1: no record at or after the time asked
+  Offset offset{-1};       // -1: no record at or after the time asked
   int64_t timestamp = -1;  // the record's timestamp for a time lookup (ListOffsets v1+)
   std::optional<KafkaError> error;
 };
@@ -83,7 +83,7 @@ struct GroupOutcome {
 };
 
 struct CommittedOffset {
-  int64_t offset = -1;  // -1: nothing committed
+  Offset offset{-1};  // -1: nothing committed
   std::optional<std::string> metadata;
   std::optional<KafkaError> error;
 };
@@ -119,7 +119,7 @@ class GroupAdmin {
                          Done<std::map<TopicPartition, CommittedOffset>> done);
   // OffsetCommit at the coordinator with generation -1 and no member id, as for a group with no
   // active members (a group with members refuses it per partition).
-  void alter_committed_offsets(const std::string& group, std::map<TopicPartition, int64_t> offsets,
+  void alter_committed_offsets(const std::string& group, std::map<TopicPartition, Offset> offsets,
                                Done<std::map<TopicPartition, std::optional<KafkaError>>> done);
 
  private:

@@ -26,11 +26,6 @@ size_t record_size(const ProducerRecord& r) {
   return n;
 }
 
-bool leader_error(ErrorCode c) {
-  return c == ErrorCode::not_leader_or_follower || c == ErrorCode::leader_not_available ||
-         c == ErrorCode::unknown_topic_or_partition;
-}
-
 // The errors after which an idempotent producer bumps its epoch and restarts its sequences.
 bool sequence_error(ErrorCode c) {
   return c == ErrorCode::out_of_order_sequence_number || c == ErrorCode::unknown_producer_id ||
@@ -371,7 +366,7 @@ void Producer::send(Partition& p) {
                 if (!st) {
                   on_result(p, sent, st.error());
                 } else {
-                  on_result(p, sent, int64_t{-1});
+                  on_result(p, sent, Offset(-1));
                 }
               });
           return;
@@ -390,10 +385,10 @@ void Producer::send(Partition& p) {
                   if (part.index != p.index) continue;
                   const auto code = static_cast<ErrorCode>(part.error_code);
                   if (code == ErrorCode::none) {
-                    on_result(p, sent, part.base_offset);
+                    on_result(p, sent, Offset(part.base_offset));
                   } else if (code == ErrorCode::duplicate_sequence_number) {
                     // Written before: a success (older brokers answer it without the offset).
-                    on_result(p, sent, part.base_offset >= 0 ? part.base_offset : int64_t{-1});
+                    on_result(p, sent, Offset(part.base_offset >= 0 ? part.base_offset : -1));
                   } else {
                     on_result(p, sent, KafkaError::broker(code, part.error_message.value_or("")));
                   }
@@ -408,7 +403,7 @@ void Producer::send(Partition& p) {
       });
 }
 
-void Producer::on_result(Partition& p, Batch* sent, KafkaResult<int64_t> base_offset) {
+void Producer::on_result(Partition& p, Batch* sent, KafkaResult<Offset> base_offset) {
   auto it = std::find_if(p.in_flight.begin(), p.in_flight.end(),
                          [sent](const auto& b) { return b.get() == sent; });
   if (it == p.in_flight.end()) return;
@@ -423,7 +418,7 @@ void Producer::on_result(Partition& p, Batch* sent, KafkaResult<int64_t> base_of
     const ErrorCode code = e.code();
     const bool earlier_failed = p.draining;
     p.draining = true;
-    if (leader_error(code) || !e.from_broker()) client_.invalidate_metadata(p.topic);
+    if (Client::is_leader_error(code) || !e.from_broker()) client_.invalidate_metadata(p.topic);
     const uint64_t now = uv_now(client_.loop());
     const bool in_time =
         now - b->created_ms + options_.retry_backoff_ms < options_.delivery_timeout_ms;
@@ -455,13 +450,13 @@ void Producer::on_result(Partition& p, Batch* sent, KafkaResult<int64_t> base_of
 }
 
 void Producer::finish(Partition& p, std::unique_ptr<Batch> b,
-                      const KafkaResult<int64_t>& base_offset) {
+                      const KafkaResult<Offset>& base_offset) {
   if (b->prebuilt) {
     if (b->reports[0]) b->reports[0]({p.topic, p.index, base_offset, b->record_count});
   } else {
     for (size_t i = 0; i < b->reports.size(); ++i) {
       if (!b->reports[i]) continue;
-      if (base_offset && *base_offset >= 0) {
+      if (base_offset && base_offset->value() >= 0) {
         b->reports[i]({p.topic, p.index, *base_offset + static_cast<int64_t>(i), 1});
       } else {
         b->reports[i]({p.topic, p.index, base_offset, 1});

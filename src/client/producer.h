@@ -20,7 +20,7 @@
 // a timeout) stops its partition; once the partition's in-flight batches have all come back,
 // the failed ones go back to the front of the queue in their original order and are sent again
 // after retry_backoff_ms, until delivery_timeout_ms after they were created. Leader errors
-// (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION) and lost
+// (Client::is_leader_error: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, ...) and lost
 // connections mark the topic's metadata stale first.
 //
 // Idempotence (KIP-98, KIP-360): InitProducerId before the first Produce; per partition the
@@ -36,7 +36,7 @@
 // sequence (-1 when not idempotent) and the CRC32C recomputed over them; baseOffset is set to 0.
 // They are never decompressed or recompressed.
 //
-// Errors are values: a record's report carries a KafkaError; nothing throws.
+// Errors are values: a record's report carries its ferry::Offset or a KafkaError; nothing throws.
 //
 // Threading: loop thread only; delivery reports and flush callbacks run on the loop thread,
 // never inside produce(). Ownership: the Client must outlive the Producer. Destroying the
@@ -92,7 +92,7 @@ struct DeliveryReport {
   int32_t partition = -1;
   // The record's offset (the first offset for a pre-built batch); -1 when acks=0 or the broker
   // reported a duplicate without its offset.
-  KafkaResult<int64_t> offset;
+  KafkaResult<Offset> offset;
   int32_t record_count = 1;
 };
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
@@ -166,8 +166,8 @@ class Producer {
   void pump(Partition& p);
   void pump_all();
   void send(Partition& p);
-  void on_result(Partition& p, Batch* sent, KafkaResult<int64_t> base_offset);
-  void finish(Partition& p, std::unique_ptr<Batch> b, const KafkaResult<int64_t>& base_offset);
+  void on_result(Partition& p, Batch* sent, KafkaResult<Offset> base_offset);
+  void finish(Partition& p, std::unique_ptr<Batch> b, const KafkaResult<Offset>& base_offset);
   void drained(Partition& p);
   void init_producer_id();
   void fail_everything(const KafkaError& e);

@@ -633,7 +633,7 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
                  if (!st) {
                    const KafkaError e = to_kafka_error(st.error());
                    for (auto& c : entries) {
-                     if (c.error == ErrorCode::none) c.error = e.code;
+                     if (c.error == ErrorCode::none) c.error = e.code();
                    }
                  } else if (Group* grp = find(group_id); grp != nullptr) {
                    for (const auto& r : rows) grp->offsets[{r.topic, r.partition}] = r;
@@ -676,7 +676,7 @@ void GroupCoordinator::delete_offsets(
   if (mutations.empty()) return done(ErrorCode::none, std::move(entries));
   meta_.submit(std::move(mutations), [this, group_id, entries = std::move(entries),
                                       done = std::move(done)](Status st) mutable {
-    if (!st) return done(to_kafka_error(st.error()).code, std::move(entries));
+    if (!st) return done(to_kafka_error(st.error()).code(), std::move(entries));
     if (Group* grp = find(group_id)) {
       for (const auto& c : entries) {
         if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, PartitionId(c.partition)});
@@ -725,7 +725,7 @@ void GroupCoordinator::delete_group(const std::string& group_id,
                  Group* grp = find(group_id);
                  if (!st) {
                    if (grp != nullptr && grp->members.empty()) grp->state = GroupState::empty;
-                   return done(to_kafka_error(st.error()).code);
+                   return done(to_kafka_error(st.error()).code());
                  }
                  if (grp != nullptr && grp->state == GroupState::dead) groups_.erase(group_id);
                  FERRY_LOG(info, "groups", "deleted group %s", group_id.c_str());

@@ -24,7 +24,7 @@ void append(PartitionProducers& p, const ProducerBatch& b, int64_t first, int64_
 }
 
 ErrorCode verdict(const PartitionProducers& p, const ProducerBatch& b, bool issued = true) {
-  return p.check(b, issued).error.code;
+  return p.check(b, issued).error.code();
 }
 
 TEST(ProducerState, AFirstBatchIsAcceptedAtAnySequenceWhenTheIdWasIssuedHere) {
@@ -37,8 +37,8 @@ TEST(ProducerState, AFirstBatchIsAcceptedAtAnySequenceWhenTheIdWasIssuedHere) {
 TEST(ProducerState, AnIdThisBrokerNeverIssuedIsUnknown) {
   PartitionProducers p;
   auto c = p.check(batch(3, 1), false);
-  EXPECT_EQ(c.error.code, ErrorCode::unknown_producer_id);
-  EXPECT_NE(c.error.message.find("42"), std::string::npos) << c.error.message;
+  EXPECT_EQ(c.error.code(), ErrorCode::unknown_producer_id);
+  EXPECT_NE(c.error.message().find("42"), std::string::npos) << c.error.message();
   // Once the partition has state for the id, the issued flag no longer matters.
   append(p, batch(0, 1), 0);
   EXPECT_EQ(verdict(p, batch(1, 1), false), ErrorCode::none);
@@ -50,8 +50,9 @@ TEST(ProducerState, InSequenceBatchesAreAcceptedAndAGapIsOutOfOrder) {
   append(p, batch(5, 3), 5);
   EXPECT_EQ(verdict(p, batch(8, 1)), ErrorCode::none);
   auto gap = p.check(batch(9, 1), true);
-  EXPECT_EQ(gap.error.code, ErrorCode::out_of_order_sequence_number);
-  EXPECT_NE(gap.error.message.find("expected sequence 8"), std::string::npos) << gap.error.message;
+  EXPECT_EQ(gap.error.code(), ErrorCode::out_of_order_sequence_number);
+  EXPECT_NE(gap.error.message().find("expected sequence 8"), std::string::npos)
+      << gap.error.message();
   // Behind the window and not a cached batch: also out of order, never appended twice.
   EXPECT_EQ(verdict(p, batch(2, 2)), ErrorCode::out_of_order_sequence_number);
 }

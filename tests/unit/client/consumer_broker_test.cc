@@ -120,7 +120,8 @@ class ConsumerBrokerTest : public broker::test::BrokerFixture {
 
 std::map<int32_t, std::vector<std::string>> by_partition(const std::vector<ConsumerRecord>& rs) {
   std::map<int32_t, std::vector<std::string>> out;
-  for (const auto& r : rs) out[r.partition].push_back(std::to_string(r.offset) + ":" + *r.value);
+  for (const auto& r : rs)
+    out[r.partition].push_back(std::to_string(r.offset.value()) + ":" + *r.value);
   return out;
 }
 
@@ -131,7 +132,7 @@ TEST_F(ConsumerBrokerTest, AssignAndSeek) {
   auto& m = add_member(std::nullopt);
   m.consumer->assign({{"it", 0}, {"it", 1}});
   m.consumer->seek({"it", 0}, SeekTarget::earliest());
-  m.consumer->seek({"it", 1}, SeekTarget::at(1));
+  m.consumer->seek({"it", 1}, SeekTarget::at(Offset(1)));
   ASSERT_TRUE(run_until([&] { return m.records.size() >= 4; }));
   auto got = by_partition(m.records);
   EXPECT_EQ(got[0], (std::vector<std::string>{"0:p0-0", "1:p0-1", "2:p0-2"}));
@@ -141,7 +142,7 @@ TEST_F(ConsumerBrokerTest, AssignAndSeek) {
   ASSERT_TRUE(run_until([&] { return m.records.size() >= 5; }));
   EXPECT_EQ(m.records.back().value, "p1-2");
   m.consumer->seek({"it", 0}, SeekTarget::latest());
-  ASSERT_TRUE(run_until([&] { return m.consumer->position({"it", 0}) == 3; }));
+  ASSERT_TRUE(run_until([&] { return m.consumer->position({"it", 0}) == Offset(3); }));
   m.consumer->seek({"it", 0}, SeekTarget::by_time(1'700'000'000'000));
   ASSERT_TRUE(run_until([&] { return m.records.size() >= 8; }));
   EXPECT_TRUE(m.errors.empty());

@@ -199,7 +199,7 @@ class ConsumerTest : public ::testing::Test {
 
   std::vector<int64_t> offsets() const {
     std::vector<int64_t> out;
-    for (const auto& r : records) out.push_back(r.offset);
+    for (const auto& r : records) out.push_back(r.offset.value());
     return out;
   }
 
@@ -236,7 +236,7 @@ TEST_F(ConsumerTest, OffsetOutOfRangeResetsToEarliest) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(100));
+  c.seek(kTp, SeekTarget::at(Offset(100)));
   run_until([&] { return records.size() >= 3; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{5, 6, 7}));
   EXPECT_EQ(timestamps_asked, std::vector<int64_t>{-2});
@@ -248,7 +248,7 @@ TEST_F(ConsumerTest, OffsetOutOfRangeResetsToEarliest) {
   EXPECT_EQ(records.at(0).headers[0].first, "h");
   EXPECT_EQ(records.at(0).headers[0].second, "x");
   EXPECT_TRUE(errors.empty());
-  run_until([&] { return c.position(kTp) == 8; });
+  run_until([&] { return c.position(kTp) == Offset(8); });
 }
 
 TEST_F(ConsumerTest, OffsetOutOfRangeResetsToLatest) {
@@ -261,10 +261,10 @@ TEST_F(ConsumerTest, OffsetOutOfRangeResetsToLatest) {
   };
   auto& c = consumer(OffsetReset::latest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(100));
+  c.seek(kTp, SeekTarget::at(Offset(100)));
   run_until([&] { return std::count(fetch_offsets.begin(), fetch_offsets.end(), 42) > 0; });
   EXPECT_EQ(timestamps_asked, std::vector<int64_t>{-1});
-  EXPECT_EQ(c.position(kTp), 42);
+  EXPECT_EQ(c.position(kTp), Offset(42));
 }
 
 TEST_F(ConsumerTest, OffsetOutOfRangeWithResetNoneIsAnError) {
@@ -273,7 +273,7 @@ TEST_F(ConsumerTest, OffsetOutOfRangeWithResetNoneIsAnError) {
   };
   auto& c = consumer(OffsetReset::none);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(100));
+  c.seek(kTp, SeekTarget::at(Offset(100)));
   run_until([&] { return !errors.empty(); });
   EXPECT_EQ(errors.at(0).code(), ErrorCode::offset_out_of_range);
   EXPECT_TRUE(timestamps_asked.empty());
@@ -291,11 +291,46 @@ TEST_F(ConsumerTest, ALeaderErrorRefreshesMetadataAndRetries) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(0));
+  c.seek(kTp, SeekTarget::at(Offset(0)));
   run_until([&] { return records.size() >= 2; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1}));
   EXPECT_GE(metadata_calls, 3);  // the first lookup, then one per leader error
   EXPECT_TRUE(errors.empty());   // retriable: not reported by default
+}
+
+// The consumer finds leaders in the Client's metadata cache: a topic some other user of the
+// Client (a producer, an admin call) has looked up costs no Metadata request of its own.
+TEST_F(ConsumerTest, LeadersComeFromTheClientsMetadataCache) {
+  bool known = false;
+  client_->topic_metadata("t", [&](KafkaResult<TopicMetadata> m) { known = m.ok(); });
+  run_until([&] { return known; });
+  ASSERT_EQ(metadata_calls, 1);
+  fetch_script = [](int, int64_t offset) {
+    if (offset == 0) return std::make_pair(ErrorCode::none, make_batch(0, 2));
+    return std::make_pair(ErrorCode::none, std::vector<std::byte>{});
+  };
+  auto& c = consumer(OffsetReset::earliest);
+  c.assign({kTp});
+  c.seek(kTp, SeekTarget::at(Offset(0)));
+  run_until([&] { return records.size() >= 2; });
+  EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(metadata_calls, 1);
+}
+
+// FENCED_LEADER_EPOCH and KAFKA_STORAGE_ERROR also mean "ask who leads now".
+TEST_F(ConsumerTest, EveryLeaderErrorRefreshesTheCache) {
+  fetch_script = [](int call, int64_t offset) {
+    if (call == 1) return std::make_pair(ErrorCode::fenced_leader_epoch, std::vector<std::byte>{});
+    if (call == 2) return std::make_pair(ErrorCode::kafka_storage_error, std::vector<std::byte>{});
+    if (offset == 0) return std::make_pair(ErrorCode::none, make_batch(0, 1));
+    return std::make_pair(ErrorCode::none, std::vector<std::byte>{});
+  };
+  auto& c = consumer(OffsetReset::earliest);
+  c.assign({kTp});
+  c.seek(kTp, SeekTarget::at(Offset(0)));
+  run_until([&] { return records.size() >= 1; });
+  EXPECT_GE(metadata_calls, 3);
+  EXPECT_TRUE(errors.empty());
 }
 
 TEST_F(ConsumerTest, RecordsBelowTheFetchOffsetAreSkipped) {
@@ -307,11 +342,11 @@ TEST_F(ConsumerTest, RecordsBelowTheFetchOffsetAreSkipped) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(7));
+  c.seek(kTp, SeekTarget::at(Offset(7)));
   run_until([&] { return records.size() >= 3; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{7, 8, 9}));
   EXPECT_EQ(records.at(0).value, "v7");
-  run_until([&] { return c.position(kTp) == 10; });
+  run_until([&] { return c.position(kTp) == Offset(10); });
 }
 
 TEST_F(ConsumerTest, SeveralBatchesAndAPartialTailInOneAnswer) {
@@ -326,7 +361,7 @@ TEST_F(ConsumerTest, SeveralBatchesAndAPartialTailInOneAnswer) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(0));
+  c.seek(kTp, SeekTarget::at(Offset(0)));
   run_until([&] { return records.size() >= 4; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3}));
   run_until([&] { return std::count(fetch_offsets.begin(), fetch_offsets.end(), 4) > 0; });
@@ -342,7 +377,7 @@ TEST_F(ConsumerTest, RecordsLeftInTheBufferAreAnnouncedAgain) {
     for (auto& r : c.poll(2)) records.push_back(std::move(r));
   });
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(0));
+  c.seek(kTp, SeekTarget::at(Offset(0)));
   run_until([&] { return records.size() >= 5; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_FALSE(c.has_records());
@@ -366,10 +401,10 @@ TEST_F(ConsumerTest, EveryCodecIsDecoded) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(0));
+  c.seek(kTp, SeekTarget::at(Offset(0)));
   run_until([&] { return records.size() >= 8; });
   EXPECT_EQ(offsets(), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
-  for (const auto& r : records) EXPECT_EQ(r.value, "v" + std::to_string(r.offset));
+  for (const auto& r : records) EXPECT_EQ(r.value, "v" + std::to_string(r.offset.value()));
   EXPECT_TRUE(errors.empty());
 }
 
@@ -382,7 +417,7 @@ TEST_F(ConsumerTest, ACorruptBatchIsReportedNotDelivered) {
   };
   auto& c = consumer(OffsetReset::earliest);
   c.assign({kTp});
-  c.seek(kTp, SeekTarget::at(0));
+  c.seek(kTp, SeekTarget::at(Offset(0)));
   run_until([&] { return !errors.empty(); });
   EXPECT_EQ(errors.at(0).code(), ErrorCode::corrupt_message);
   EXPECT_TRUE(records.empty());

@@ -176,9 +176,9 @@ TEST_F(GroupAdminTest, ListOffsetsAsksEachLeaderOnceAndKeepsPartitionErrors) {
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_EQ(r->size(), 4u);
     EXPECT_FALSE(r->at({"t", 0}).error);
-    EXPECT_EQ(r->at({"t", 0}).offset, 10);
+    EXPECT_EQ(r->at({"t", 0}).offset.value(), 10);
     EXPECT_FALSE(r->at({"t", 1}).error);
-    EXPECT_EQ(r->at({"t", 1}).offset, 21);
+    EXPECT_EQ(r->at({"t", 1}).offset.value(), 21);
     ASSERT_TRUE(r->at({"t", 2}).error);
     EXPECT_EQ(r->at({"t", 2}).error->code(), ErrorCode::not_leader_or_follower);
     ASSERT_TRUE(r->at({"t", 7}).error);
@@ -229,7 +229,7 @@ TEST_F(GroupAdminTest, ACoordinatorThatMovedIsFoundAgain) {
         [&](auto done) { admin.committed_offsets("g", std::nullopt, std::move(done)); });
     ASSERT_TRUE(offsets.ok()) << offsets.error().to_string();
     ASSERT_EQ(offsets->size(), 1u);
-    EXPECT_EQ(offsets->at({"t", 1}).offset, 42);
+    EXPECT_EQ(offsets->at({"t", 1}).offset.value(), 42);
     EXPECT_EQ(fetches, 2);
     EXPECT_EQ(n.count(ApiKey::find_coordinator), 2u);
 
@@ -276,7 +276,8 @@ TEST_F(GroupAdminTest, WhenRetriesRunOutTheErrorIsReported) {
     EXPECT_EQ(n.count(ApiKey::find_coordinator), 4u);
 
     auto committed = run<std::map<TopicPartition, std::optional<KafkaError>>>([&](auto done) {
-      admin.alter_committed_offsets("g", {{{"t", 0}, 5}, {{"t", 1}, 6}}, std::move(done));
+      admin.alter_committed_offsets("g", {{{"t", 0}, Offset(5)}, {{"t", 1}, Offset(6)}},
+                                    std::move(done));
     });
     ASSERT_TRUE(committed.ok()) << committed.error().to_string();
     ASSERT_EQ(committed->size(), 2u);
@@ -379,15 +380,15 @@ TEST_F(GroupAdminBrokerTest, OffsetsAndGroupsOnAFerryBroker) {
                    std::move(done));
   });
   ASSERT_TRUE(earliest.ok()) << earliest.error().to_string();
-  EXPECT_EQ(earliest->at({"it", 0}).offset, 0);
-  EXPECT_EQ(earliest->at({"it", 1}).offset, 0);
+  EXPECT_EQ(earliest->at({"it", 0}).offset.value(), 0);
+  EXPECT_EQ(earliest->at({"it", 1}).offset.value(), 0);
   auto latest = run<Offsets>([&](auto done) {
     a.list_offsets({{{"it", 0}, OffsetSpec::latest()}, {{"it", 1}, OffsetSpec::latest()}},
                    std::move(done));
   });
   ASSERT_TRUE(latest.ok()) << latest.error().to_string();
-  EXPECT_EQ(latest->at({"it", 0}).offset, 3);
-  EXPECT_EQ(latest->at({"it", 1}).offset, 2);
+  EXPECT_EQ(latest->at({"it", 0}).offset.value(), 3);
+  EXPECT_EQ(latest->at({"it", 1}).offset.value(), 2);
   auto by_time = run<Offsets>([&](auto done) {
     a.list_offsets({{{"it", 0}, OffsetSpec::at_time(kBase + 1000)},
                     {{"it", 1}, OffsetSpec::at_time(kBase + 60'000)}},
@@ -395,13 +396,14 @@ TEST_F(GroupAdminBrokerTest, OffsetsAndGroupsOnAFerryBroker) {
   });
   ASSERT_TRUE(by_time.ok()) << by_time.error().to_string();
   EXPECT_FALSE(by_time->at({"it", 0}).error);
-  EXPECT_EQ(by_time->at({"it", 0}).offset, 1);
+  EXPECT_EQ(by_time->at({"it", 0}).offset.value(), 1);
   EXPECT_EQ(by_time->at({"it", 0}).timestamp, kBase + 1000);
   EXPECT_FALSE(by_time->at({"it", 1}).error);
-  EXPECT_EQ(by_time->at({"it", 1}).offset, -1);  // no record that late
+  EXPECT_EQ(by_time->at({"it", 1}).offset.value(), -1);  // no record that late
 
   auto committed = run<std::map<TopicPartition, std::optional<KafkaError>>>([&](auto done) {
-    a.alter_committed_offsets("g1", {{{"it", 0}, 2}, {{"it", 1}, 1}}, std::move(done));
+    a.alter_committed_offsets("g1", {{{"it", 0}, Offset(2)}, {{"it", 1}, Offset(1)}},
+                              std::move(done));
   });
   ASSERT_TRUE(committed.ok()) << committed.error().to_string();
   ASSERT_EQ(committed->size(), 2u);
@@ -412,14 +414,14 @@ TEST_F(GroupAdminBrokerTest, OffsetsAndGroupsOnAFerryBroker) {
       [&](auto done) { a.committed_offsets("g1", std::nullopt, std::move(done)); });
   ASSERT_TRUE(all.ok()) << all.error().to_string();
   ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ(all->at({"it", 0}).offset, 2);
-  EXPECT_EQ(all->at({"it", 1}).offset, 1);
+  EXPECT_EQ(all->at({"it", 0}).offset.value(), 2);
+  EXPECT_EQ(all->at({"it", 1}).offset.value(), 1);
   auto one = run<std::map<TopicPartition, CommittedOffset>>([&](auto done) {
     a.committed_offsets("g1", std::vector<TopicPartition>{{"it", 1}}, std::move(done));
   });
   ASSERT_TRUE(one.ok()) << one.error().to_string();
   ASSERT_EQ(one->size(), 1u);
-  EXPECT_EQ(one->at({"it", 1}).offset, 1);
+  EXPECT_EQ(one->at({"it", 1}).offset.value(), 1);
   EXPECT_FALSE(one->at({"it", 1}).error);
 
   auto listed = run<std::vector<GroupListing>>([&](auto done) { a.list_groups(std::move(done)); });

@@ -188,7 +188,7 @@ TEST_F(ProducerOnFerry, APrebuiltBatchIsStoredWithTheProducersIdentity) {
     ASSERT_TRUE(run_until([&] { return reports.size() == 3; }));
     for (size_t i = 0; i < 3; ++i) {
       ASSERT_TRUE(reports[i].offset.ok()) << reports[i].offset.error().to_string();
-      EXPECT_EQ(*reports[i].offset, static_cast<int64_t>(i) * 50);
+      EXPECT_EQ(reports[i].offset->value(), static_cast<int64_t>(i) * 50);
     }
     auto got = fetch_all(*c, "mirrored", 1, runner());
     ASSERT_EQ(got.size(), 150U);
@@ -286,7 +286,7 @@ TEST_F(ProducerOnMockCluster, AGroupConsumerReadsBackWhatWasProduced) {
   std::map<int32_t, std::vector<int64_t>> want;  // offsets per partition, as acknowledged
   for (const auto& r : reports) {
     ASSERT_TRUE(r.offset.ok()) << r.offset.error().to_string();
-    want[r.partition].push_back(*r.offset);
+    want[r.partition].push_back(r.offset->value());
   }
   ASSERT_EQ(want.size(), 3u);
 
@@ -307,7 +307,7 @@ TEST_F(ProducerOnMockCluster, AGroupConsumerReadsBackWhatWasProduced) {
     consumer.subscribe({"readings"});
     ASSERT_TRUE(run_until([&] { return got.size() >= 600; })) << got.size() << " records";
     std::map<int32_t, std::vector<int64_t>> seen;
-    for (const auto& r : got) seen[r.partition].push_back(r.offset);
+    for (const auto& r : got) seen[r.partition].push_back(r.offset.value());
     EXPECT_EQ(seen, want);
     std::optional<KafkaStatus> committed;
     consumer.commit([&](KafkaStatus st) { committed.emplace(std::move(st)); });

@@ -316,7 +316,7 @@ TEST_F(ProducerTest, KeyedRecordsGoToTheirPartitionWithOffsets) {
     std::map<int32_t, int64_t> next;
     for (const auto& d : reports) {
       ASSERT_TRUE(d.offset.ok()) << d.offset.error().to_string();
-      EXPECT_EQ(*d.offset, next[d.partition]++);  // reported in order, offsets dense
+      EXPECT_EQ(d.offset->value(), next[d.partition]++);  // reported in order, offsets dense
     }
     for (int k = 0; k < 5; ++k) {
       const int32_t want = murmur2_partition("k" + std::to_string(k), 3);
@@ -409,6 +409,34 @@ TEST_F(ProducerTest, NotLeaderRefreshesMetadataAndGoesToTheNewLeader) {
     EXPECT_EQ(a.records("t", 0), std::vector<std::string>{});
     EXPECT_EQ(b.records("t", 0), numbers(20));
     EXPECT_GE(cluster.metadata_requests, 2);
+  }
+  close(c);
+}
+
+// KAFKA_STORAGE_ERROR (the leader's log directory failed) is a leader error for the producer as
+// for the consumer: the metadata is asked again and the batch goes to the new leader.
+TEST_F(ProducerTest, AStorageErrorAtTheLeaderRefreshesMetadata) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1};
+  StubBroker a(&loop_, cluster, 1);
+  StubBroker b(&loop_, cluster, 2);
+  a.on_produce = [&](const Seen&) -> int16_t {
+    cluster.leaders["t"] = {2};
+    return protocol::wire(ErrorCode::kafka_storage_error);
+  };
+  auto c = client(a);
+  {
+    ProducerOptions o = options();
+    o.delivery_timeout_ms = 2'000;
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    produce_n(p, "t", 0, 5, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 5U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    EXPECT_EQ(b.records("t", 0), numbers(5));
   }
   close(c);
 }
@@ -512,7 +540,7 @@ TEST_F(ProducerTest, DuplicateSequenceNumberIsASuccess) {
     ASSERT_EQ(reports.size(), 5U);
     for (const auto& d : reports) {
       ASSERT_TRUE(d.offset.ok());
-      EXPECT_EQ(*d.offset, -1);  // written before; this broker did not say where
+      EXPECT_EQ(d.offset->value(), -1);  // written before; this broker did not say where
     }
     EXPECT_EQ(broker.seen.size(), 1U);  // not retried
   }
@@ -577,7 +605,7 @@ TEST_F(ProducerTest, AcksZeroReportsWithoutOffsets) {
     p.flush([&] { flushed = true; });
     run_until([&] { return flushed; });
     ASSERT_EQ(reports.size(), 10U);
-    for (const auto& d : reports) EXPECT_EQ(*d.offset, -1);
+    for (const auto& d : reports) EXPECT_EQ(d.offset->value(), -1);
     run_until([&] { return broker.records("t", 0).size() == 10; });
   }
   close(c);
@@ -734,7 +762,7 @@ TEST_F(ProducerTest, ALostResponseIsNotADuplicateWhenIdempotent) {
     ASSERT_EQ(reports.size(), 50U);
     for (size_t i = 0; i < reports.size(); ++i) {
       ASSERT_TRUE(reports[i].offset.ok()) << reports[i].offset.error().to_string();
-      EXPECT_EQ(*reports[i].offset, static_cast<int64_t>(i));  // the original offsets
+      EXPECT_EQ(reports[i].offset->value(), static_cast<int64_t>(i));  // the original offsets
     }
     EXPECT_FALSE(broker.lose_next_response);
     EXPECT_EQ(broker.records("t", 0), numbers(50));  // resent, deduplicated by the broker
