@@ -49,7 +49,7 @@ struct PendingAppend {
   void fail(KafkaError e) {
     if (!e.ok()) {
       FERRY_LOG(info, "produce", "%s-%d: refused a batch: %s", partition->topic().c_str(),
-                partition->id().value(), e.message.c_str());
+                partition->id().value(), e.message().c_str());
     }
     AppendOutcome o;
     o.error = std::move(e);
