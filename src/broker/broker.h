@@ -33,7 +33,10 @@ namespace ferry::broker {
 
 class Broker {
  public:
-  Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system());
+  // Every file under config.data_dir is reached through `fs` (a fault-injecting one in
+  // power-loss tests), which must outlive the broker.
+  Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system(),
+         platform::FileSystem& fs = platform::real_fs());
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -64,6 +67,7 @@ class Broker {
   uv_loop_t* loop_;
   config::BrokerConfig config_;
   const Clock& clock_;
+  platform::FileSystem& fs_;
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<TopicManager> topics_;
