@@ -359,6 +359,11 @@ Result<SpaceInfo> FaultFileSystem::free_space(const std::string& path) {
   return SpaceInfo{kTotal, used < kTotal ? kTotal - used : 0};
 }
 
+uint64_t FaultFileSystem::incarnation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
 void FaultFileSystem::power_cut(CutMode mode) {
   std::lock_guard lock(mu_);
   if (!cut_) cut_locked(mode);

@@ -58,6 +58,7 @@ class FaultFileSystem final : public FileSystem {
   Result<uint64_t> file_size(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& dir) override;
   Result<SpaceInfo> free_space(const std::string& path) override;
+  uint64_t incarnation() const override;
 
   // Power loss now (see above). Idempotent until restart().
   void power_cut(CutMode mode);

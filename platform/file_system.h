@@ -131,6 +131,9 @@ class FileSystem {
   // Names (not paths) of the entries of `dir`, sorted, without "." and "..".
   virtual Result<std::vector<std::string>> list_dir(const std::string& dir) = 0;
   virtual Result<SpaceInfo> free_space(const std::string& path) = 0;
+  // Changes when the machine "rebooted" (a simulated power cut): state kept in memory across
+  // open files of one path (SQLite's WAL index and locks) must not outlive it. 0 for real ones.
+  virtual uint64_t incarnation() const { return 0; }
 
   // Helpers built on the operations above.
   // mkdir -p, then fsync of each created level's parent.

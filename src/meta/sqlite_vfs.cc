@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace ferry::meta {
@@ -36,7 +37,9 @@ struct PathState {
 };
 
 std::mutex g_mu;  // guards every PathState and the registries below
-std::map<std::pair<const FileSystem*, std::string>, std::shared_ptr<PathState>> g_paths;
+// Keyed by file system, its incarnation (a simulated reboot starts afresh) and path.
+using PathKey = std::tuple<const FileSystem*, uint64_t, std::string>;
+std::map<PathKey, std::shared_ptr<PathState>> g_paths;
 
 struct FsVfs {
   sqlite3_vfs vfs{};
@@ -51,9 +54,10 @@ struct Impl {
   FsVfs* vfs = nullptr;
   platform::File file;
   std::string path;
+  uint64_t incarnation = 0;
   std::shared_ptr<PathState> state;
   int level = SQLITE_LOCK_NONE;
-  bool dir_sync_pending = false;  // created by this open: its name is durable at the first sync
+  bool dir_sync_pending = false;  // its name becomes durable at this open file's first sync
   bool shm_mapped = false;
   uint16_t shm_shared_mask = 0;
   uint16_t shm_exclusive_mask = 0;
@@ -74,7 +78,8 @@ int x_close(sqlite3_file* f) {
     if (s.reserved == impl) s.reserved = nullptr;
     if (s.pending == impl) s.pending = nullptr;
     if (s.exclusive == impl) s.exclusive = nullptr;
-    if (--s.opens == 0 && s.shm_refs == 0) g_paths.erase({impl->vfs->fs, impl->path});
+    if (--s.opens == 0 && s.shm_refs == 0)
+      g_paths.erase({impl->vfs->fs, impl->incarnation, impl->path});
   }
   (void)impl->file.close();
   delete impl;
@@ -300,7 +305,6 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* out, int flags, int
               : (flags & SQLITE_OPEN_EXCLUSIVE) ? Mode::create_new
               : create                          ? Mode::create
                                                 : Mode::read_write;
-  const bool existed = v->fs->exists(name);
   auto file = v->fs->open(name, mode);
   if (!file) {
     return file.error().code() == Errc::not_found ? SQLITE_CANTOPEN : SQLITE_IOERR;
@@ -309,10 +313,13 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* out, int flags, int
   impl->vfs = v;
   impl->file = std::move(file).value();
   impl->path = name;
-  impl->dir_sync_pending = !existed;
+  // The name may come from a create by another connection that never syncs: the first sync of
+  // each open file also syncs its directory.
+  impl->dir_sync_pending = true;
+  impl->incarnation = v->fs->incarnation();
   {
     std::lock_guard lock(g_mu);
-    auto& state = g_paths[{v->fs, impl->path}];
+    auto& state = g_paths[{v->fs, impl->incarnation, impl->path}];
     if (!state) state = std::make_shared<PathState>();
     ++state->opens;
     impl->state = state;
