@@ -50,8 +50,9 @@ std::vector<uint64_t> dirty_sectors(const Node& n) {
     const uint64_t hi = std::min(lo + FaultFileSystem::kSectorSize, span);
     bool differs = hi > common;
     if (!differs) {
-      differs =
-          std::memcmp(n.data.data() + lo, n.durable.data() + lo, static_cast<size_t>(hi - lo)) != 0;
+      differs = std::memcmp(n.data.data() + static_cast<size_t>(lo),
+                            n.durable.data() + static_cast<size_t>(lo),
+                            static_cast<size_t>(hi - lo)) != 0;
     }
     if (differs) dirty.push_back(lo / FaultFileSystem::kSectorSize);
   }
@@ -83,7 +84,8 @@ class FaultFileSystem::Handle final : public FileHandle {
     for (auto p : parts) {
       const uint64_t end = offset + p.size();
       if (end > node_->data.size()) node_->data.resize(static_cast<size_t>(end));
-      if (!p.empty()) std::memcpy(node_->data.data() + offset, p.data(), p.size());
+      if (!p.empty())
+        std::memcpy(node_->data.data() + static_cast<size_t>(offset), p.data(), p.size());
       offset = end;
     }
     return {};
@@ -95,7 +97,7 @@ class FaultFileSystem::Handle final : public FileHandle {
     const uint64_t size = node_->data.size();
     if (offset >= size) return size_t{0};
     const size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), size - offset));
-    std::memcpy(data.data(), node_->data.data() + offset, n);
+    std::memcpy(data.data(), node_->data.data() + static_cast<size_t>(offset), n);
     return n;
   }
 
@@ -402,7 +404,8 @@ void FaultFileSystem::cut_locked(CutMode mode) {
       const uint64_t hi = std::min(lo + kSectorSize, ncur);
       if (lo >= hi) continue;  // a truncated sector: the truncation is not kept
       if (result.size() < hi) result.resize(static_cast<size_t>(hi));
-      std::memcpy(result.data() + lo, n.data.data() + lo, static_cast<size_t>(hi - lo));
+      std::memcpy(result.data() + static_cast<size_t>(lo), n.data.data() + static_cast<size_t>(lo),
+                  static_cast<size_t>(hi - lo));
     }
     n.durable = std::move(result);
     n.data = n.durable;
