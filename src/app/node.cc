@@ -14,15 +14,16 @@ constexpr uint64_t kSpaceReserveBytes = 2u << 20;
 
 }  // namespace
 
-Node::Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock)
-    : loop_(loop), config_(std::move(config)), clock_(clock) {}
+Node::Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock,
+           platform::FileSystem& fs)
+    : loop_(loop), config_(std::move(config)), clock_(clock), fs_(fs) {}
 
 Node::~Node() = default;
 
 Status Node::load_cluster_id() {
   const std::string path = config_.data_dir + "/cluster.id";
-  if (platform::exists(path)) {
-    auto f = platform::File::open(path, platform::File::Mode::read_only);
+  if (fs_.exists(path)) {
+    auto f = fs_.open(path, platform::File::Mode::read_only);
     if (!f) return std::move(f).error();
     auto size = f->size();
     if (!size) return std::move(size).error();
@@ -35,19 +36,21 @@ Status Node::load_cluster_id() {
   }
   cluster_id_ = new_uuid();  // Kafka's cluster ids have the same form
   const std::string text = cluster_id_ + "\n";
-  return platform::write_file_atomic(path, platform::as_bytes(text));
+  return fs_.write_file_atomic(path, platform::as_bytes(text));
 }
 
 Status Node::start() {
-  FERRY_TRY(platform::create_dirs(config_.data_dir + "/logs"));
+  FERRY_TRY(fs_.create_dirs(config_.data_dir + "/logs"));
   FERRY_TRY(load_cluster_id());
-  auto meta = meta::MetaStore::open(config_.data_dir + "/meta.db", loop_);
+  auto meta =
+      meta::MetaStore::open(config_.data_dir + "/meta.db", loop_, meta::builtin_migrations(), fs_);
   if (!meta) return std::move(meta).error();
   meta_ = std::move(*meta);
   meta_->set_space_reserve(config_.data_dir + "/space.reserve", kSpaceReserveBytes);
   storage::LogOptions log_options;
   log_options.loop = loop_;
   log_options.clock = &clock_;
+  log_options.fs = &fs_;
   logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
   broker_ = std::make_unique<broker::Broker>(loop_, config_, clock_, *meta_, *logs_, cluster_id_);
   FERRY_TRY(broker_->start());

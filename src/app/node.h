@@ -17,8 +17,9 @@
 // the broker drains (stops accepting, answers parked fetches, lets in-flight requests finish,
 // snapshots producer state), then the logs are flushed and closed, then the store is closed.
 //
-// platform::FileSystem: when storage and the store receive a file system, the Node owns the real
-// one (or takes a fault-injecting one from tests) and passes it to both; it goes next to clock_.
+// platform::FileSystem: every file under DATA (cluster.id, meta.db through its SQLite VFS, the
+// partition logs) is reached through the one `fs` the Node is given — the real one, or a
+// fault-injecting one in power-loss tests — which must outlive the Node.
 //
 // Threading: everything on `loop`'s thread; `done` callbacks fire there. The loop is the
 // caller's and must outlive the Node; run it until shutdown's `done` fired before destroying it.
@@ -36,13 +37,15 @@
 #include "common/result.h"
 #include "config/broker_config.h"
 #include "meta/store.h"
+#include "platform/file_system.h"
 #include "storage/log_manager.h"
 
 namespace ferry::app {
 
 class Node {
  public:
-  Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system());
+  Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock = Clock::system(),
+       platform::FileSystem& fs = platform::real_fs());
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -66,6 +69,7 @@ class Node {
   uv_loop_t* loop_;  // its libuv thread pool runs the off-loop work of storage, meta and broker
   config::BrokerConfig config_;
   const Clock& clock_;
+  platform::FileSystem& fs_;
   std::string cluster_id_;
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::LogManager> logs_;

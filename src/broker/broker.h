@@ -59,10 +59,12 @@ class Broker {
   AppendQueues& append_queues() noexcept { return append_queues_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   bool stopping() const noexcept { return stopping_; }
+  // One housekeeping pass now (rolls, retention, producer snapshots, offset expiry); the timer
+  // runs it every few minutes, power-loss tests call it at chosen points.
+  void housekeeping();
 
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
-  void housekeeping();
   void finish_shutdown();
 
   uv_loop_t* loop_;

@@ -88,7 +88,7 @@ Status TopicManager::reconcile(std::vector<meta::TopicRecord>& records) {
   for (const auto& [tp, log] : logs_.logs()) present.push_back(tp);
   for (const auto& tp : present) {
     const std::string dir = logs_.dir_of(tp);
-    auto identity = storage::read_partition_identity(dir);
+    auto identity = storage::read_partition_identity(dir, logs_.fs());
     if (!identity) {
       FERRY_LOG(warn, "broker", "%s: unreadable identity file, rewriting it: %s", dir.c_str(),
                 identity.error().to_string().c_str());
@@ -150,7 +150,7 @@ Status TopicManager::reconcile(std::vector<meta::TopicRecord>& records) {
       }
       if (!f.identity) {
         FERRY_TRY(storage::write_partition_identity(
-            logs_.dir_of(f.tp), storage::PartitionIdentity{id, name, f.tp.partition}));
+            logs_.dir_of(f.tp), storage::PartitionIdentity{id, name, f.tp.partition}, logs_.fs()));
       }
       partitions = std::max(partitions, f.tp.partition.value() + 1);
     }

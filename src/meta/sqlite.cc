@@ -1,6 +1,8 @@
 // SQLite wrappers (see sqlite.h).
 #include "meta/sqlite.h"
 
+#include "meta/sqlite_vfs.h"
+
 namespace ferry::meta {
 namespace {
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
@@ -46,12 +48,13 @@ void Db::close() {
   db_ = nullptr;
 }
 
-Result<Db> Db::open(const std::string& path) {
+Result<Db> Db::open(const std::string& path, platform::FileSystem& fs) {
+  auto vfs = vfs_for(fs);
+  if (!vfs) return std::move(vfs).error();
   Db db;
   db.path_ = path;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db.db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db.db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, *vfs);
   if (rc != SQLITE_OK) return sqlite_error(db.db_, rc, "open " + path);
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, 5000);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "common/result.h"
+#include "platform/file_system.h"
 
 namespace ferry::meta {
 
@@ -88,7 +89,9 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  static Result<Db> open(const std::string& path);
+  // Opens (creating) the database at `path` on `fs` (through a VFS over it, see sqlite_vfs.h,
+  // unless it is the real file system).
+  static Result<Db> open(const std::string& path, platform::FileSystem& fs = platform::real_fs());
   // Finalizes cached statements and closes the connection (also done by the destructor).
   void close();
 

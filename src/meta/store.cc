@@ -177,16 +177,21 @@ struct MetaStore::CommitJob {
   std::vector<Submission> batch;
 };
 
-MetaStore::MetaStore(Db writer, Db reader, uv_loop_t* loop, int version)
-    : writer_(std::move(writer)), reader_(std::move(reader)), loop_(loop), version_(version) {}
+MetaStore::MetaStore(Db writer, Db reader, uv_loop_t* loop, int version, platform::FileSystem& fs)
+    : writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      loop_(loop),
+      version_(version),
+      fs_(&fs) {}
 
 MetaStore::~MetaStore() {
   assert(!job_in_flight_ && "destroy a MetaStore only after close() completed");
 }
 
 Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& path, uv_loop_t* loop,
-                                                   std::span<const Migration> migrations) {
-  auto writer = Db::open(path);
+                                                   std::span<const Migration> migrations,
+                                                   platform::FileSystem& fs) {
+  auto writer = Db::open(path, fs);
   if (!writer) return std::move(writer).error();
   // WAL: readers on the loop never block the writer. synchronous=FULL: a commit acknowledged to
   // a client (an offset commit) survives power loss, not only a process crash.
@@ -194,11 +199,11 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& path, uv_l
   FERRY_TRY(writer->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
   auto version = migrate(*writer, migrations);
   if (!version) return std::move(version).error();
-  auto reader = Db::open(path);
+  auto reader = Db::open(path, fs);
   if (!reader) return std::move(reader).error();
   FERRY_TRY(reader->exec("PRAGMA query_only = ON"));
   return std::unique_ptr<MetaStore>(
-      new MetaStore(std::move(writer).value(), std::move(reader).value(), loop, *version));
+      new MetaStore(std::move(writer).value(), std::move(reader).value(), loop, *version, fs));
 }
 
 void MetaStore::commit_once(Db& db, const std::vector<Submission*>& batch) {
@@ -241,8 +246,8 @@ void MetaStore::commit(Db& db, std::vector<Submission>& batch, SpaceReserve* res
 }
 
 bool MetaStore::SpaceReserve::release() {
-  if (!platform::exists(path)) return false;
-  if (!platform::remove_file_durable(path)) return false;
+  if (!fs->exists(path)) return false;
+  if (!fs->remove_file_durable(path)) return false;
   released.store(true);
   return true;
 }
@@ -251,7 +256,8 @@ void MetaStore::set_space_reserve(std::string path, uint64_t bytes) {
   reserve_ = std::make_unique<SpaceReserve>();
   reserve_->path = std::move(path);
   reserve_->bytes = bytes;
-  if (platform::exists(reserve_->path)) return;
+  reserve_->fs = fs_;
+  if (fs_->exists(reserve_->path)) return;
   reserve_->released.store(true);
   restore_space_reserve();
 }
@@ -262,14 +268,13 @@ bool MetaStore::space_reserve_released() const noexcept {
 
 void MetaStore::restore_space_reserve() {
   if (!reserve_ || !reserve_->released.load() || job_in_flight_ || closed_) return;
-  auto space =
-      platform::free_space(platform::exists(reserve_->path) ? reserve_->path : writer_.path());
+  auto space = fs_->free_space(fs_->exists(reserve_->path) ? reserve_->path : writer_.path());
   if (!space || space->available_bytes < 2 * reserve_->bytes) return;
   // Written, not fallocated: every file system then really holds the blocks for us.
   const std::string tmp = reserve_->path + ".tmp";
   Status st;
   {
-    auto f = platform::File::open(tmp, platform::File::Mode::create);
+    auto f = fs_->open(tmp, platform::File::Mode::create);
     if (!f) {
       st = std::move(f).error();
     } else {
@@ -281,9 +286,9 @@ void MetaStore::restore_space_reserve() {
       if (st) st = f->sync();
     }
   }
-  if (st) st = platform::rename_durable(tmp, reserve_->path);
+  if (st) st = fs_->rename_durable(tmp, reserve_->path);
   if (!st) {
-    (void)platform::remove_file_durable(tmp);
+    (void)fs_->remove_file_durable(tmp);
     FERRY_LOG(warn, "meta", "cannot create the space reserve %s: %s", reserve_->path.c_str(),
               st.error().to_string().c_str());
     return;

@@ -164,7 +164,8 @@ class MetaStore {
   // for a file that is not a database.
   static Result<std::unique_ptr<MetaStore>> open(
       const std::string& path, uv_loop_t* loop,
-      std::span<const Migration> migrations = builtin_migrations());
+      std::span<const Migration> migrations = builtin_migrations(),
+      platform::FileSystem& fs = platform::real_fs());
   ~MetaStore();
   MetaStore(const MetaStore&) = delete;
   MetaStore& operator=(const MetaStore&) = delete;
@@ -224,9 +225,10 @@ class MetaStore {
     // Set by whoever deleted the file (a commit job on the thread pool, or inline); read on the
     // loop once that job is back.
     std::atomic<bool> released{false};
+    platform::FileSystem* fs = nullptr;
     bool release();  // deletes the file; false if there was none
   };
-  MetaStore(Db writer, Db reader, uv_loop_t* loop, int version);
+  MetaStore(Db writer, Db reader, uv_loop_t* loop, int version, platform::FileSystem& fs);
   void start_job();
   void finish_job(std::unique_ptr<CommitJob> job);
   static void commit(Db& db, std::vector<Submission>& batch, SpaceReserve* reserve);
@@ -238,6 +240,7 @@ class MetaStore {
   Db reader_;  // loop thread only
   uv_loop_t* loop_;
   int version_;
+  platform::FileSystem* fs_;  // meta.db and the space reserve live on it
   std::vector<Submission> queue_;
   bool job_in_flight_ = false;
   bool closed_ = false;

@@ -23,7 +23,7 @@ Result<std::shared_ptr<platform::File>> FilePool::acquire(FileId id) {
     return e.file;
   }
   evict_if_needed();
-  auto f = platform::File::open(e.path, e.mode);
+  auto f = fs_.open(e.path, e.mode);
   if (!f) return std::move(f).error();
   e.file = std::make_shared<platform::File>(std::move(f).value());
   lru_.push_front(id);

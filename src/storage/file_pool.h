@@ -24,7 +24,9 @@ using FileId = uint64_t;
 
 class FilePool {
  public:
-  explicit FilePool(size_t capacity = 256) : capacity_(capacity) {}
+  // Files are opened through `fs`, which must outlive the pool.
+  explicit FilePool(size_t capacity = 256, platform::FileSystem& fs = platform::real_fs())
+      : capacity_(capacity), fs_(fs) {}
   FilePool(const FilePool&) = delete;
   FilePool& operator=(const FilePool&) = delete;
 
@@ -39,6 +41,7 @@ class FilePool {
 
   size_t open_count() const noexcept { return open_count_; }
   size_t capacity() const noexcept { return capacity_; }
+  platform::FileSystem& fs() const noexcept { return fs_; }
 
  private:
   struct Entry {
@@ -50,6 +53,7 @@ class FilePool {
   void evict_if_needed();
 
   size_t capacity_;
+  platform::FileSystem& fs_;
   size_t open_count_ = 0;
   FileId next_id_ = 1;
   std::unordered_map<FileId, Entry> entries_;

@@ -24,9 +24,9 @@ constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 31;
 // may hold bytes not yet durable. See docs/storage-format.md.
 constexpr const char* kRecoveryPointFile = "recovery.point";
 
-Status write_recovery_point_file(const std::string& dir, Offset base) {
+Status write_recovery_point_file(platform::FileSystem& fs, const std::string& dir, Offset base) {
   const std::string text = std::to_string(base.value()) + "\n";
-  return platform::write_file_atomic(dir + "/" + kRecoveryPointFile, platform::as_bytes(text));
+  return fs.write_file_atomic(dir + "/" + kRecoveryPointFile, platform::as_bytes(text));
 }
 
 }  // namespace
@@ -37,6 +37,7 @@ struct Log::FlushJob {
   std::shared_ptr<Log> log;  // keeps the log alive until the job is back on the loop
   std::vector<std::shared_ptr<platform::File>> files;
   std::vector<std::pair<Offset, uint64_t>> targets;  // (segment base, size synced)
+  platform::FileSystem* fs = nullptr;
   std::string dir;
   bool sync_dir = false;
   Offset synced_to;
@@ -51,7 +52,7 @@ struct Log::FlushJob {
   void run() {
     if (!result) return;  // preparing the job already failed
     if (sync_dir) {
-      if (auto st = platform::sync_dir(dir); !st) {
+      if (auto st = fs->sync_dir(dir); !st) {
         result = st;
         return;
       }
@@ -62,7 +63,8 @@ struct Log::FlushJob {
         return;
       }
     }
-    if (recovery_point) recovery_point_result = write_recovery_point_file(dir, *recovery_point);
+    if (recovery_point)
+      recovery_point_result = write_recovery_point_file(*fs, dir, *recovery_point);
   }
 };
 
@@ -73,9 +75,10 @@ Log::Log(std::string dir, const LogConfig& config, const LogOptions& options)
       clock_(options.clock),
       pool_(options.pool) {
   if (pool_ == nullptr) {
-    own_pool_ = std::make_unique<FilePool>(16);
+    own_pool_ = std::make_unique<FilePool>(16, *options.fs);
     pool_ = own_pool_.get();
   }
+  fs_ = &pool_->fs();
   if (loop_ != nullptr) timer_ = std::make_unique<UvTimer>(loop_);
   end_offset_ = options.initial_offset;
   durable_offset_ = options.initial_offset;
@@ -93,8 +96,8 @@ Result<std::shared_ptr<Log>> Log::open(const std::string& dir, const LogConfig& 
 }
 
 Status Log::recover() {
-  FERRY_TRY(platform::create_dirs(dir_));
-  auto names = platform::list_dir(dir_);
+  FERRY_TRY(fs_->create_dirs(dir_));
+  auto names = fs_->list_dir(dir_);
   if (!names) return std::move(names).error();
   std::vector<Offset> bases;
   for (const auto& name : *names) {
@@ -102,7 +105,7 @@ Status Log::recover() {
     if (parsed && parsed->kind == SegmentFile::log) {
       bases.push_back(parsed->base);
     } else if (name.size() > 4 && name.ends_with(".tmp")) {
-      FERRY_TRY(platform::remove_file_durable(dir_ + "/" + name));
+      FERRY_TRY(fs_->remove_file_durable(dir_ + "/" + name));
     }
   }
   std::sort(bases.begin(), bases.end());
@@ -111,7 +114,7 @@ Status Log::recover() {
     auto parsed = parse_segment_file_name(name);
     if (parsed && parsed->kind != SegmentFile::log &&
         !std::binary_search(bases.begin(), bases.end(), parsed->base)) {
-      FERRY_TRY(platform::remove_file_durable(dir_ + "/" + name));
+      FERRY_TRY(fs_->remove_file_durable(dir_ + "/" + name));
     }
   }
   if (bases.empty()) {
@@ -121,7 +124,7 @@ Status Log::recover() {
     return {};
   }
   for (Offset base : bases) {
-    auto size = platform::file_size(dir_ + "/" + segment_file_name(base, SegmentFile::log));
+    auto size = fs_->file_size(dir_ + "/" + segment_file_name(base, SegmentFile::log));
     if (!size) return std::move(size).error();
     segments_.push_back(
         std::make_unique<Segment>(dir_, base, *size, *pool_, config_.index_interval_bytes));
@@ -189,8 +192,8 @@ uint64_t Log::size_bytes() const noexcept {
 
 std::optional<Offset> Log::read_recovery_point() const {
   const std::string path = dir_ + "/" + kRecoveryPointFile;
-  if (!platform::exists(path)) return std::nullopt;
-  auto f = platform::File::open(path, platform::File::Mode::read_only);
+  if (!fs_->exists(path)) return std::nullopt;
+  auto f = fs_->open(path, platform::File::Mode::read_only);
   if (!f) return std::nullopt;
   char buf[32] = {};
   auto n = f->pread_some({reinterpret_cast<std::byte*>(buf), sizeof buf - 1}, 0);
@@ -208,7 +211,7 @@ std::optional<Offset> Log::read_recovery_point() const {
 }
 
 Status Log::write_recovery_point(Offset base) {
-  FERRY_TRY(write_recovery_point_file(dir_, base));
+  FERRY_TRY(write_recovery_point_file(*fs_, dir_, base));
   recovery_point_ = base;
   return {};
 }
@@ -229,8 +232,7 @@ Status Log::roll(Offset new_base) {
   auto seg = std::make_unique<Segment>(dir_, new_base, 0, *pool_, config_.index_interval_bytes);
   if (auto st = seg->create(config_.preallocate_bytes); !st) {
     // A file created before the reservation failed (a full disk) must not block the next try.
-    if (st.error().code() != Errc::already_exists)
-      (void)platform::remove_file_durable(seg->log_path());
+    if (st.error().code() != Errc::already_exists) (void)fs_->remove_file_durable(seg->log_path());
     return st;
   }
   seg->set_created_ms(clock_->now_ms());
@@ -367,6 +369,7 @@ std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
     job->files.push_back(std::move(f).value());
     job->targets.emplace_back(seg->base(), seg->size());
   }
+  job->fs = fs_;
   job->dir = dir_;
   job->sync_dir = dir_dirty_;
   job->synced_to = end_offset_;

@@ -86,6 +86,9 @@ struct LogOptions {
   uv_loop_t* loop = nullptr;              // null: flush inline (tools, tests)
   const Clock* clock = &Clock::system();  // fake in retention/roll tests
   FilePool* pool = nullptr;               // null: the log makes its own small pool
+  // Every file and directory operation goes through this (a fault-injecting one in tests).
+  // With a pool, the pool's file system is used instead. Outlives the log.
+  platform::FileSystem* fs = &platform::real_fs();
   // Log start for a new, empty log (a partition created with existing history elsewhere).
   Offset initial_offset{0};
 };
@@ -185,6 +188,7 @@ class Log : public std::enable_shared_from_this<Log> {
 
   std::string dir_;
   LogConfig config_;
+  platform::FileSystem* fs_ = nullptr;  // the pool's
   uv_loop_t* loop_;
   const Clock* clock_;
   std::unique_ptr<FilePool> own_pool_;

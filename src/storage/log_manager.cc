@@ -24,7 +24,7 @@ std::optional<TopicPartition> parse_partition_dir_name(const std::string& name) 
 }
 
 LogManager::LogManager(std::string logs_dir, LogOptions options, size_t max_open_files)
-    : logs_dir_(std::move(logs_dir)), options_(options), pool_(max_open_files) {
+    : logs_dir_(std::move(logs_dir)), options_(options), pool_(max_open_files, *options.fs) {
   options_.pool = &pool_;
 }
 
@@ -33,16 +33,17 @@ LogManager::~LogManager() {
 }
 
 Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)>& config_for) {
-  FERRY_TRY(platform::create_dirs(logs_dir_));
-  auto names = platform::list_dir(logs_dir_);
+  platform::FileSystem& fs = *options_.fs;
+  FERRY_TRY(fs.create_dirs(logs_dir_));
+  auto names = fs.list_dir(logs_dir_);
   if (!names) return std::move(names).error();
   for (const auto& name : *names) {
     if (auto kind = parse_set_aside_dir_name(name)) {
       if (*kind == SetAside::deleted) {
         FERRY_LOG(info, "storage", "%s/%s: finishing the deletion of a deleted topic's partition",
                   logs_dir_.c_str(), name.c_str());
-        FERRY_TRY(platform::remove_tree(logs_dir_ + "/" + name));
-        FERRY_TRY(platform::sync_dir(logs_dir_));
+        FERRY_TRY(fs.remove_tree(logs_dir_ + "/" + name));
+        FERRY_TRY(fs.sync_dir(logs_dir_));
       } else {
         FERRY_LOG(warn, "storage",
                   "%s/%s: quarantined partition data is kept; remove it with `ferry data prune`",
@@ -79,9 +80,10 @@ Result<std::shared_ptr<Log>> LogManager::get_or_create(const TopicPartition& tp,
   const std::string dir = dir_of(tp);
   // The identity goes in before the first segment, so a directory with data always says
   // whose data it is (a crash in between leaves an empty directory, adopted at the next start).
-  FERRY_TRY(platform::create_dirs(dir));
-  if (!platform::exists(dir + "/" + kPartitionIdentityFile)) {
-    FERRY_TRY(write_partition_identity(dir, PartitionIdentity{topic_id, tp.topic, tp.partition}));
+  FERRY_TRY(fs().create_dirs(dir));
+  if (!fs().exists(dir + "/" + kPartitionIdentityFile)) {
+    FERRY_TRY(
+        write_partition_identity(dir, PartitionIdentity{topic_id, tp.topic, tp.partition}, fs()));
   }
   auto log = Log::open(dir, config, options_);
   if (!log) return std::move(log).error();
@@ -98,9 +100,9 @@ Status LogManager::set_aside(const TopicPartition& tp, const std::string& topic_
   }
   const std::string dir = dir_of(tp);
   *path = logs_dir_ + "/" + set_aside_dir_name(partition_dir_name(tp), topic_id, kind);
-  if (!platform::exists(dir)) return {};
-  if (platform::exists(*path)) FERRY_TRY(platform::remove_tree(*path));  // an earlier attempt
-  return platform::rename_durable(dir, *path);
+  if (!fs().exists(dir)) return {};
+  if (fs().exists(*path)) FERRY_TRY(fs().remove_tree(*path));  // an earlier attempt
+  return fs().rename_durable(dir, *path);
 }
 
 namespace {
@@ -109,14 +111,17 @@ namespace {
 struct RemoveTreeJob {
   uv_work_t req{};
   std::string path;
+  platform::FileSystem* fs = nullptr;
   std::string logs_dir;
   Status result;
   std::shared_ptr<LogManager::Removals> removals;  // counts this job while it runs
 };
 
-void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string logs_dir,
+void remove_tree_in_background(uv_loop_t* loop, platform::FileSystem& fs, std::string path,
+                               std::string logs_dir,
                                std::shared_ptr<LogManager::Removals> removals) {
   auto job = std::make_unique<RemoveTreeJob>();
+  job->fs = &fs;
   job->path = std::move(path);
   job->logs_dir = std::move(logs_dir);
   job->removals = std::move(removals);
@@ -125,8 +130,8 @@ void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string lo
       loop, &job->req,
       [](uv_work_t* req) {  // thread pool: touches only the job's path strings and result
         auto* j = static_cast<RemoveTreeJob*>(req->data);
-        j->result = platform::remove_tree(j->path);
-        if (j->result) j->result = platform::sync_dir(j->logs_dir);
+        j->result = j->fs->remove_tree(j->path);
+        if (j->result) j->result = j->fs->sync_dir(j->logs_dir);
       },
       [](uv_work_t* req, int) {  // loop
         std::unique_ptr<RemoveTreeJob> j(static_cast<RemoveTreeJob*>(req->data));
@@ -154,13 +159,13 @@ void remove_tree_in_background(uv_loop_t* loop, std::string path, std::string lo
 Status LogManager::remove(const TopicPartition& tp, const std::string& topic_id) {
   std::string tombstone;
   FERRY_TRY(set_aside(tp, topic_id, SetAside::deleted, &tombstone));
-  if (!platform::exists(tombstone)) return {};
+  if (!fs().exists(tombstone)) return {};
   if (options_.loop != nullptr) {
-    remove_tree_in_background(options_.loop, tombstone, logs_dir_, removals_);
+    remove_tree_in_background(options_.loop, fs(), tombstone, logs_dir_, removals_);
     return {};
   }
-  FERRY_TRY(platform::remove_tree(tombstone));
-  return platform::sync_dir(logs_dir_);
+  FERRY_TRY(fs().remove_tree(tombstone));
+  return fs().sync_dir(logs_dir_);
 }
 
 Status LogManager::quarantine(const TopicPartition& tp, const std::string& topic_id) {

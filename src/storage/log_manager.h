@@ -34,7 +34,8 @@ std::optional<TopicPartition> parse_partition_dir_name(const std::string& name);
 
 class LogManager {
  public:
-  // `logs_dir` is DATA/logs. `max_open_files` bounds the descriptors all logs share.
+  // `logs_dir` is DATA/logs. `max_open_files` bounds the descriptors all logs share. Files
+  // and directories are reached through `options.fs`.
   LogManager(std::string logs_dir, LogOptions options, size_t max_open_files = 256);
   ~LogManager();
   LogManager(const LogManager&) = delete;
@@ -79,6 +80,7 @@ class LogManager {
 
   const std::map<TopicPartition, std::shared_ptr<Log>>& logs() const { return logs_; }
   FilePool& pool() { return pool_; }
+  platform::FileSystem& fs() const noexcept { return *options_.fs; }
 
  private:
   Status set_aside(const TopicPartition& tp, const std::string& topic_id, SetAside kind,

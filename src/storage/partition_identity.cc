@@ -62,10 +62,11 @@ Result<PartitionIdentity> parse_partition_identity(const std::string& text) {
   return out;
 }
 
-Result<std::optional<PartitionIdentity>> read_partition_identity(const std::string& dir) {
+Result<std::optional<PartitionIdentity>> read_partition_identity(const std::string& dir,
+                                                                 platform::FileSystem& fs) {
   const std::string path = dir + "/" + kPartitionIdentityFile;
-  if (!platform::exists(path)) return std::optional<PartitionIdentity>();
-  auto f = platform::File::open(path, platform::File::Mode::read_only);
+  if (!fs.exists(path)) return std::optional<PartitionIdentity>();
+  auto f = fs.open(path, platform::File::Mode::read_only);
   if (!f) return std::move(f).error();
   auto size = f->size();
   if (!size) return std::move(size).error();
@@ -77,9 +78,10 @@ Result<std::optional<PartitionIdentity>> read_partition_identity(const std::stri
   return std::optional<PartitionIdentity>(std::move(parsed).value());
 }
 
-Status write_partition_identity(const std::string& dir, const PartitionIdentity& id) {
-  return platform::write_file_atomic(dir + "/" + kPartitionIdentityFile,
-                                     platform::as_bytes(encode_partition_identity(id)));
+Status write_partition_identity(const std::string& dir, const PartitionIdentity& id,
+                                platform::FileSystem& fs) {
+  return fs.write_file_atomic(dir + "/" + kPartitionIdentityFile,
+                              platform::as_bytes(encode_partition_identity(id)));
 }
 
 std::string set_aside_dir_name(const std::string& partition_dir, const std::string& topic_id,

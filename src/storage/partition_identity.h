@@ -19,6 +19,7 @@
 
 #include "common/result.h"
 #include "common/strong_types.h"
+#include "platform/file_system.h"
 
 namespace ferry::storage {
 
@@ -42,9 +43,11 @@ Result<PartitionIdentity> parse_partition_identity(const std::string& text);
 
 // The identity of the partition directory `dir`: nullopt when it has no identity file, corrupt
 // when the file cannot be parsed.
-Result<std::optional<PartitionIdentity>> read_partition_identity(const std::string& dir);
+Result<std::optional<PartitionIdentity>> read_partition_identity(
+    const std::string& dir, platform::FileSystem& fs = platform::real_fs());
 // Writes the identity file atomically (temp file, fsync, rename, fsync of `dir`).
-Status write_partition_identity(const std::string& dir, const PartitionIdentity& id);
+Status write_partition_identity(const std::string& dir, const PartitionIdentity& id,
+                                platform::FileSystem& fs = platform::real_fs());
 
 // Directories in DATA/logs that are not live partitions but kept for a reason.
 enum class SetAside {

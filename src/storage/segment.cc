@@ -85,14 +85,14 @@ Result<std::shared_ptr<platform::File>> Segment::log_file() { return pool_.acqui
 Result<std::shared_ptr<platform::File>> Segment::index_file(FileId id) { return pool_.acquire(id); }
 
 Status Segment::create(uint64_t preallocate) {
-  auto f = platform::File::open(log_path(), platform::File::Mode::create_new);
+  auto f = pool_.fs().open(log_path(), platform::File::Mode::create_new);
   if (!f) return std::move(f).error();
   if (preallocate > 0) FERRY_TRY(f->allocate(0, preallocate));
   index_.emplace();  // a new segment starts with an empty, loaded index
   max_timestamp_known_ = true;
   // Stale index files from an earlier segment with the same base would confuse recovery.
-  (void)platform::remove_file_durable(pool_.path(index_id_));
-  (void)platform::remove_file_durable(pool_.path(time_id_));
+  (void)pool_.fs().remove_file_durable(pool_.path(index_id_));
+  (void)pool_.fs().remove_file_durable(pool_.path(time_id_));
   return {};
 }
 
@@ -353,7 +353,7 @@ Status Segment::remove() {
   pool_.forget(log_id_);
   pool_.forget(index_id_);
   pool_.forget(time_id_);
-  for (const auto& p : paths) FERRY_TRY(platform::remove_file_durable(p));
+  for (const auto& p : paths) FERRY_TRY(pool_.fs().remove_file_durable(p));
   return {};
 }
 

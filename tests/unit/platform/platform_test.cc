@@ -155,10 +155,21 @@ TEST(File, FreeSpaceIsSane) {
 TEST(Error, FromErrnoClassifiesNoSpace) {
   EXPECT_EQ(Error::from_errno(ENOSPC, "write").code(), Errc::no_space);
   EXPECT_EQ(Error::from_errno(EDQUOT, "write").code(), Errc::no_space);
-  Error e = Error::from_errno(EIO, "fsync x");
+  Error e = Error::from_errno(EIO, "write x");
   EXPECT_EQ(e.code(), Errc::io);
   EXPECT_TRUE(e.retriable());
-  EXPECT_NE(e.to_string().find("fsync x"), std::string::npos);
+  EXPECT_NE(e.to_string().find("write x"), std::string::npos);
+}
+
+// A failed fsync may have dropped dirty pages the kernel then marks clean: a later fsync that
+// succeeds proves nothing, so fsync errors are sticky (not retriable), whatever the errno.
+TEST(Error, FsyncErrorsAreSticky) {
+  for (int err : {EIO, ENOSPC, EDQUOT}) {
+    Error e = sync_error(err, "fsync x");
+    EXPECT_EQ(e.code(), Errc::failed_state) << err;
+    EXPECT_FALSE(e.retriable()) << err;
+    EXPECT_NE(e.to_string().find("fsync x"), std::string::npos);
+  }
 }
 
 }  // namespace
