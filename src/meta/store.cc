@@ -359,6 +359,10 @@ void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
     }
     if (s.done) s.done(s.result);
   }
+  // A callback above may have submitted, which started the next job already: the writer
+  // connection is that job's now, and a second job (or the closing checkpoint) on it at the same
+  // time would interleave two transactions on one connection from two threads.
+  if (job_in_flight_) return;
   if (!queue_.empty()) {
     start_job();
   } else if (closed_ && on_closed_) {

@@ -228,7 +228,7 @@ class PowerCutTest : public BrokerFixture {
         if (housekeeping_) {
           broker_->housekeeping();
         } else if (auto log = broker_->topics().partition("r", 0)) {
-          (void)log->apply_retention();
+          (void)log->log().apply_retention();
         }
         parts_[{"r", 0}].retention_ran = true;
       }
