@@ -324,6 +324,7 @@ Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
 }
 
 void MetaStore::start_job() {
+  assert(!job_in_flight_ && "one commit job at a time: it owns the writer connection");
   auto job = std::make_unique<CommitJob>();
   job->store = this;
   job->batch.swap(queue_);
