@@ -324,6 +324,7 @@ Status MetaStore::submit_sync(std::vector<Mutation> mutations) {
 }
 
 void MetaStore::start_job() {
+  assert(!job_in_flight_ && "one commit job at a time: it owns the writer connection");
   auto job = std::make_unique<CommitJob>();
   job->store = this;
   job->batch.swap(queue_);
@@ -359,6 +360,10 @@ void MetaStore::finish_job(std::unique_ptr<CommitJob> job) {
     }
     if (s.done) s.done(s.result);
   }
+  // A callback above may have submitted, which started the next job already: the writer
+  // connection is that job's now, and a second job (or the closing checkpoint) on it at the same
+  // time would interleave two transactions on one connection from two threads.
+  if (job_in_flight_) return;
   if (!queue_.empty()) {
     start_job();
   } else if (closed_ && on_closed_) {

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "platform/file.h"
 #include "support/test_support.h"
 
@@ -295,6 +299,62 @@ TEST(MetaStore, GroupCommitOnTheLoopKeepsOrderAndSharesTransactions) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
   auto again = open_sync(dir.file("meta.db"));
   EXPECT_TRUE(again->list_groups()->empty());  // the write queued before close landed
+}
+
+// A callback that submits starts the next job itself; the job that ran the callback must not
+// start another one for what was queued meanwhile (two jobs would share the writer connection
+// from two threads, which corrupted the WAL). Each round: A's callback submits B, which starts a
+// job, and C, which waits for it; B's transaction must be done before C's begins.
+TEST(MetaStore, SubmissionsFromACallbackNeverRunTwoJobsAtOnce) {
+  FERRY_SKIP_WITHOUT_THREADS();
+  test::TempDir dir;
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  auto opened = MetaStore::open(dir.file("meta.db"), &loop);
+  ASSERT_TRUE(opened.ok());
+  auto s = std::move(opened).value();
+  auto commit = [](int64_t offset) {
+    OffsetCommit c{"t", PartitionId(0), Offset(offset), LeaderEpoch(-1), "", 0};
+    return std::vector<Mutation>{Mutation::commit_offsets("g", {c})};
+  };
+  std::vector<std::string> done;
+  constexpr int kRounds = 50;
+  std::function<void(int)> round = [&](int i) {
+    s->submit(commit(3 * i), [&, i](Status st) {
+      EXPECT_TRUE(st.ok());
+      done.push_back("A" + std::to_string(i));
+      s->submit(commit(3 * i + 1), [&, i](Status st2) {
+        EXPECT_TRUE(st2.ok());
+        done.push_back("B" + std::to_string(i));
+      });
+      s->submit(commit(3 * i + 2), [&, i](Status st3) {
+        EXPECT_TRUE(st3.ok());
+        done.push_back("C" + std::to_string(i));
+        if (i + 1 < kRounds) round(i + 1);
+      });
+    });
+  };
+  round(0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ASSERT_EQ(done.size(), static_cast<size_t>(3 * kRounds));
+  for (int i = 0; i < kRounds; ++i) {
+    const auto at = static_cast<size_t>(3 * i);
+    EXPECT_EQ(done[at], "A" + std::to_string(i));
+    EXPECT_EQ(done[at + 1], "B" + std::to_string(i));
+    EXPECT_EQ(done[at + 2], "C" + std::to_string(i));
+  }
+  // B and C of each round committed in two transactions, one after the other.
+  EXPECT_EQ(s->transactions(), static_cast<uint64_t>(3 * kRounds));
+  EXPECT_EQ(s->committed_offset("g", "t", PartitionId(0))->value().offset, Offset(3 * kRounds - 1));
+  bool closed = false;
+  s->close([&](Status st) {
+    EXPECT_TRUE(st.ok());
+    closed = true;
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_TRUE(closed);
+  s.reset();
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace
