@@ -22,10 +22,7 @@ namespace {
 
 using protocol::ApiKey;
 using protocol::ErrorCode;
-using test::FakeBroker;
-
-using test::decode;
-using test::encode;
+using namespace test;  // FakeBroker, the fixtures, encode and decode
 
 // One node's view of a one-topic-table cluster. The node answers Metadata naming itself (and the
 // `controller` node at `controller_port`), and, when it holds the table, the admin requests.

@@ -25,10 +25,7 @@ namespace {
 
 using protocol::ApiKey;
 using protocol::ErrorCode;
-using test::FakeBroker;
-
-using test::decode;
-using test::encode;
+using namespace test;  // FakeBroker, the fixtures, encode and decode
 
 // A node of a two-node cluster with topic "t" (partitions 0 and 2 led by node 1, partition 1 by
 // node 2) that is its own group coordinator. Requests other than Metadata and FindCoordinator
