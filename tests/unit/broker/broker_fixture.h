@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,54 +19,18 @@
 #include "common/bytes.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
+#include "protocol/record_batch.h"
+#include "support/loop.h"
+#include "support/loopback_client.h"
 #include "support/test_support.h"
 
 namespace ferry::broker::test {
 
-// A raw TCP connection to the broker, driven by the fixture's loop.
-class TestConn {
+// A raw TCP connection to the broker, driven by the fixture's loop, that speaks Kafka requests.
+class TestConn : public ferry::test::LoopbackClient {
  public:
-  TestConn(uv_loop_t* loop, uint16_t port) {
-    tcp_ = new uv_tcp_t;
-    uv_tcp_init(loop, tcp_);
-    tcp_->data = this;
-    sockaddr_in addr{};
-    uv_ip4_addr("127.0.0.1", port, &addr);
-    connect_.data = this;
-    uv_tcp_connect(
-        &connect_, tcp_, reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* c, int status) {
-          if (status != 0) return;
-          uv_read_start(
-              c->handle,
-              [](uv_handle_t*, size_t, uv_buf_t* b) {
-                static char buf[1 << 16];
-                *b = uv_buf_init(buf, sizeof buf);
-              },
-              [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
-                auto* self = static_cast<TestConn*>(s->data);
-                if (self == nullptr) return;
-                if (n < 0) {
-                  self->closed_ = true;
-                  return;
-                }
-                self->rx_.insert(self->rx_.end(), reinterpret_cast<const std::byte*>(b->base),
-                                 reinterpret_cast<const std::byte*>(b->base) + n);
-              });
-        });
-  }
-  ~TestConn() {
-    tcp_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  }
-  void send_raw(std::vector<std::byte> bytes) {
-    auto* w = new Write{{}, std::move(bytes)};
-    w->req.data = w;
-    uv_buf_t b =
-        uv_buf_init(reinterpret_cast<char*>(w->data.data()), static_cast<unsigned>(w->data.size()));
-    uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1,
-             [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
-  }
+  using LoopbackClient::LoopbackClient;
+  void send_raw(std::vector<std::byte> bytes) { LoopbackClient::send(std::move(bytes)); }
   // Encodes and sends a request; returns its correlation id.
   template <typename M>
   int32_t send(protocol::ApiKey key, int16_t version, const M& m) {
@@ -83,31 +49,44 @@ class TestConn {
     return h.correlation_id;
   }
   // Complete response frames received so far (size prefix removed), in order.
-  std::vector<std::vector<std::byte>> frames() const {
-    std::vector<std::vector<std::byte>> out;
-    size_t pos = 0;
-    while (rx_.size() - pos >= 4) {
-      const auto n = static_cast<size_t>(load_i32(rx_.data() + pos));
-      if (rx_.size() - pos - 4 < n) break;
-      out.emplace_back(rx_.begin() + static_cast<ptrdiff_t>(pos + 4),
-                       rx_.begin() + static_cast<ptrdiff_t>(pos + 4 + n));
-      pos += 4 + n;
-    }
-    return out;
-  }
-  bool closed() const { return closed_; }
+  std::vector<std::vector<std::byte>> frames() const { return frame_bytes(); }
+  // The broker closed the connection.
+  bool closed() const { return eof(); }
 
  private:
-  struct Write {
-    uv_write_t req;
-    std::vector<std::byte> data;
-  };
-  uv_tcp_t* tcp_;
-  uv_connect_t connect_{};
-  std::vector<std::byte> rx_;
-  bool closed_ = false;
   int32_t next_corr_ = 1;
 };
+
+// A record read back from a Fetch response: its offset and its value (nullopt when null).
+struct FetchedRecord {
+  int64_t offset = 0;
+  std::optional<std::string> value;
+};
+
+// The records of the whole batches in `data` (a fetched partition's record bytes), in order; a
+// trailing partial batch is left out and a batch that does not decode fails the test.
+inline std::vector<FetchedRecord> fetched_records(std::span<const std::byte> data) {
+  std::vector<FetchedRecord> out;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    auto size = protocol::declared_batch_size(data.subspan(pos));
+    if (!size || *size > data.size() - pos) break;
+    protocol::BatchView batch(data.subspan(pos, *size));
+    std::vector<std::byte> scratch;
+    auto recs = protocol::decode_records(batch, scratch);
+    EXPECT_TRUE(recs.ok());
+    if (recs.ok()) {
+      for (auto& r : *recs) {
+        FetchedRecord f;
+        f.offset = (batch.base_offset() + r.offset_delta).value();
+        if (r.value) f.value = ferry::test::to_string(*r.value);
+        out.push_back(std::move(f));
+      }
+    }
+    pos += *size;
+  }
+  return out;
+}
 
 class BrokerFixture : public ::testing::Test {
  protected:
@@ -158,16 +137,7 @@ class BrokerFixture : public ::testing::Test {
 
   // Runs the loop until `done` or about `max_ms` of loop time.
   bool run_until(const std::function<bool()>& done, int max_ms = 10000) {
-    uv_timer_t guard;
-    uv_timer_init(&loop_, &guard);
-    uv_timer_start(
-        &guard, [](uv_timer_t*) {}, 5, 5);
-    const uint64_t start = uv_now(&loop_);
-    while (!done() && uv_now(&loop_) - start < static_cast<uint64_t>(max_ms))
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return ferry::test::run_until(&loop_, done, static_cast<uint64_t>(max_ms));
   }
 
   // Sends a request and waits for its response, decoded as `Resp`.

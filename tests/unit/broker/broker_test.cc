@@ -11,10 +11,6 @@ namespace {
 using protocol::ApiKey;
 using namespace protocol;
 
-std::string text(std::span<const std::byte> b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-
 class BrokerTest : public BrokerFixture {
  protected:
   ProduceResponse::Topic::Partition produce(const std::string& topic, int32_t partition,
@@ -42,17 +38,7 @@ class BrokerTest : public BrokerFixture {
     error = resp.responses.at(0).partitions.at(0).error_code;
     auto data = resp.responses[0].partitions[0].records.data;
     if (!data) return out;
-    size_t pos = 0;
-    while (pos < data->size()) {
-      auto size = declared_batch_size(data->subspan(pos));
-      if (!size || *size > data->size() - pos) break;
-      BatchView batch(data->subspan(pos, *size));
-      std::vector<std::byte> scratch;
-      auto recs = decode_records(batch, scratch);
-      EXPECT_TRUE(recs.ok());
-      for (auto& r : *recs) out.push_back(r.value ? text(*r.value) : "<null>");
-      pos += *size;
-    }
+    for (auto& r : fetched_records(*data)) out.push_back(r.value.value_or("<null>"));
     return out;
   }
 };

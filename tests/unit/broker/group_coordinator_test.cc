@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "support/loop.h"
 #include "support/test_support.h"
 
 namespace ferry::broker {
@@ -45,17 +46,7 @@ class GroupCoordinatorTest : public ::testing::Test {
   }
 
   bool run_until(const std::function<bool()>& done, int max_ms = 5000) {
-    uv_timer_t guard;
-    uv_timer_init(&loop_, &guard);
-    uv_timer_start(
-        &guard, [](uv_timer_t*) {}, 5, 5);
-    uv_update_time(&loop_);
-    const uint64_t start = uv_now(&loop_);
-    while (!done() && uv_now(&loop_) - start < static_cast<uint64_t>(max_ms))
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return ferry::test::run_until(&loop_, done, static_cast<uint64_t>(max_ms));
   }
 
   JoinRequest join_req(const std::string& member_id, const std::string& protocol = "range",

@@ -49,20 +49,8 @@ class MetadataLossTest : public BrokerFixture {
       return {"<error " + std::to_string(resp.responses[0].partitions[0].error_code) + ">"};
     auto data = resp.responses[0].partitions[0].records.data;
     if (!data) return out;
-    size_t pos = 0;
-    while (pos < data->size()) {
-      auto size = declared_batch_size(data->subspan(pos));
-      if (!size || *size > data->size() - pos) break;
-      BatchView batch(data->subspan(pos, *size));
-      std::vector<std::byte> scratch;
-      auto recs = decode_records(batch, scratch);
-      EXPECT_TRUE(recs.ok());
-      for (auto& r : *recs) {
-        out.push_back(std::to_string((batch.base_offset() + r.offset_delta).value()) + ":" +
-                      (r.value ? ferry::test::to_string(*r.value) : "<null>"));
-      }
-      pos += *size;
-    }
+    for (auto& r : fetched_records(*data))
+      out.push_back(std::to_string(r.offset) + ":" + r.value.value_or("<null>"));
     return out;
   }
   std::map<std::string, size_t> topics_in_metadata() {

@@ -22,16 +22,7 @@ namespace {
 
 using protocol::ApiKey;
 using protocol::ErrorCode;
-using test::FakeBroker;
-
-template <typename M>
-std::vector<std::byte> encode(const M& m, ApiKey key, int16_t version) {
-  return test::encode_body(m, key, version);
-}
-template <typename M>
-M decode(std::span<const std::byte> body, ApiKey key, int16_t version) {
-  return test::decode_body<M>(body, key, version);
-}
+using namespace test;  // FakeBroker, the fixtures, encode and decode
 
 // One node's view of a one-topic-table cluster. The node answers Metadata naming itself (and the
 // `controller` node at `controller_port`), and, when it holds the table, the admin requests.
@@ -177,26 +168,7 @@ struct FakeNode {
   std::vector<ApiKey> seen;
 };
 
-class AdminTest : public ::testing::Test {
- protected:
-  void SetUp() override { uv_loop_init(&loop_); }
-  void TearDown() override {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
-  }
-  ConnectionOptions options() {
-    ConnectionOptions o;
-    o.request_timeout_ms = 5000;
-    o.connect_timeout_ms = 5000;
-    return o;
-  }
-  // Runs one Admin call to completion.
-  template <typename T, typename Start>
-  KafkaResult<T> run(Start&& start) {
-    return run_until_done<T>(&loop_, std::forward<Start>(start));
-  }
-  uv_loop_t loop_;
-};
+using AdminTest = test::CallTest;
 
 size_t count(const std::vector<ApiKey>& seen, ApiKey key) {
   return static_cast<size_t>(std::count(seen.begin(), seen.end(), key));

@@ -6,40 +6,22 @@
 
 #include "client/client.h"
 #include "client/consumer.h"
-#include "unit/broker/broker_fixture.h"
+#include "unit/client/broker_client_test.h"
 
 namespace ferry::client {
 namespace {
 
 using protocol::ApiKey;
 
-class ConsumerBrokerTest : public broker::test::BrokerFixture {
+class ConsumerBrokerTest : public test::BrokerClientTest {
  protected:
-  void configure(config::BrokerConfig& cfg) override {
-    cfg.group_initial_rebalance_delay_ms = 0;
-    cfg.auto_create_topics = false;
-  }
-  void TearDown() override {
+  void close_clients() override {
     for (auto& m : consumers_) {
       m->consumer.reset();
       m->client->close();
       m->client.reset();
     }
     consumers_.clear();
-    BrokerFixture::TearDown();
-  }
-
-  void create_topic(const std::string& name, int32_t partitions) {
-    protocol::CreateTopicsRequest req;
-    protocol::CreateTopicsRequest::Topic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    req.topics.push_back(t);
-    req.timeout_ms = 5000;
-    auto resp = call<protocol::CreateTopicsResponse>(ApiKey::create_topics, 4, req);
-    ASSERT_EQ(resp.topics.size(), 1u);
-    ASSERT_EQ(resp.topics[0].error_code, 0);
   }
 
   // Produces values "p<partition>-<first + i>" for i in [0, n) with a raw Produce request.
@@ -54,19 +36,7 @@ class ConsumerBrokerTest : public broker::test::BrokerFixture {
       r.timestamp_ms = 1'700'000'000'000;
       in.push_back(r);
     }
-    auto batch = protocol::build_batch(in, {});
-    ASSERT_TRUE(batch.ok());
-    protocol::ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    protocol::ProduceRequest::Topic t;
-    t.name = topic;
-    t.partition_data.push_back(
-        {partition, protocol::RecordsRef{std::span<const std::byte>(*batch)}});
-    req.topic_data.push_back(t);
-    auto resp = call<protocol::ProduceResponse>(ApiKey::produce, 8, req);
-    ASSERT_EQ(resp.responses.size(), 1u);
-    ASSERT_EQ(resp.responses[0].partition_responses.at(0).error_code, 0);
+    produce_records(topic, partition, in);
   }
 
   // A consumer whose records (since its last assignment) and assignment are kept in `m`.

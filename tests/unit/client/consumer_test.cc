@@ -17,6 +17,7 @@
 #include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "unit/client/fake_broker.h"
+#include "unit/client/loop_test.h"
 
 namespace ferry::client {
 namespace {
@@ -26,13 +27,7 @@ using protocol::ErrorCode;
 
 using test::FakeBroker;
 
-template <typename M>
-std::vector<std::byte> encode_body(const M& m, int16_t version) {
-  std::vector<std::byte> out;
-  protocol::Writer w(out);
-  protocol::encode_message(m, version, false, w);
-  return out;
-}
+using test::encode;
 
 // A batch of `n` records at `base` with values "v<offset>" and keys "k<offset>".
 std::vector<std::byte> make_batch(int64_t base, int n,
@@ -82,12 +77,12 @@ std::vector<std::byte> recompress(const std::vector<std::byte>& plain,
 
 // One topic "t" with one partition led by node 0 (the fake broker). Fetches are answered by
 // `fetch_script(call number, fetch offset)`: an error code and the records bytes.
-class ConsumerTest : public ::testing::Test {
+class ConsumerTest : public test::LoopTest {
  protected:
   using Script = std::function<std::pair<ErrorCode, std::vector<std::byte>>(int, int64_t)>;
 
   void SetUp() override {
-    uv_loop_init(&loop_);
+    LoopTest::SetUp();
     broker_ = std::make_unique<FakeBroker>(&loop_);
     broker_->versions[static_cast<int16_t>(ApiKey::metadata)] = {0, 8};
     broker_->versions[static_cast<int16_t>(ApiKey::fetch)] = {0, 11};
@@ -104,8 +99,7 @@ class ConsumerTest : public ::testing::Test {
     consumer_.reset();
     client_.reset();
     broker_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
+    LoopTest::TearDown();
   }
 
   Consumer& consumer(OffsetReset reset) {
@@ -139,11 +133,10 @@ class ConsumerTest : public ::testing::Test {
       p.leader_id = 0;
       t.partitions.push_back(p);
       resp.topics.push_back(t);
-      return encode_body(resp, h.api_version);
+      return encode(resp, key, h.api_version);
     }
     if (key == ApiKey::list_offsets) {
-      protocol::ListOffsetsRequest req;
-      EXPECT_TRUE(protocol::decode_message(body, h.api_version, false, req).ok());
+      auto req = test::decode<protocol::ListOffsetsRequest>(body, key, h.api_version);
       protocol::ListOffsetsResponse resp;
       for (const auto& t : req.topics) {
         resp.topics.push_back({t.name, {}});
@@ -156,11 +149,10 @@ class ConsumerTest : public ::testing::Test {
           resp.topics.back().partitions.push_back(out);
         }
       }
-      return encode_body(resp, h.api_version);
+      return encode(resp, key, h.api_version);
     }
     if (key == ApiKey::fetch) {
-      protocol::FetchRequest req;
-      EXPECT_TRUE(protocol::decode_message(body, h.api_version, false, req).ok());
+      auto req = test::decode<protocol::FetchRequest>(body, key, h.api_version);
       ++fetch_calls;
       protocol::FetchResponse resp;
       std::vector<std::vector<std::byte>> keep;
@@ -178,23 +170,10 @@ class ConsumerTest : public ::testing::Test {
           resp.responses.back().partitions.push_back(out);
         }
       }
-      return encode_body(resp, h.api_version);
+      return encode(resp, key, h.api_version);
     }
     if (group_handler) return group_handler(h, body);
     return std::nullopt;
-  }
-
-  void run_until(const std::function<bool()>& done) {
-    uv_timer_t guard;
-    uv_timer_init(&loop_, &guard);
-    bool expired = false;
-    guard.data = &expired;
-    uv_timer_start(
-        &guard, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, 5000, 0);
-    while (!done() && !expired) uv_run(&loop_, UV_RUN_ONCE);
-    EXPECT_TRUE(done()) << "timed out";
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
   }
 
   std::vector<int64_t> offsets() const {
@@ -203,7 +182,6 @@ class ConsumerTest : public ::testing::Test {
     return out;
   }
 
-  uv_loop_t loop_{};
   std::unique_ptr<FakeBroker> broker_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<Consumer> consumer_;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "client/sync.h"
-#include "unit/broker/broker_fixture.h"
+#include "unit/client/broker_client_test.h"
 #include "unit/client/fake_broker.h"
 #include "unit/client/loop_test.h"
 
@@ -25,16 +25,7 @@ namespace {
 
 using protocol::ApiKey;
 using protocol::ErrorCode;
-using test::FakeBroker;
-
-template <typename M>
-std::vector<std::byte> encode(const M& m, ApiKey key, int16_t version) {
-  return test::encode_body(m, key, version);
-}
-template <typename M>
-M decode(std::span<const std::byte> body, ApiKey key, int16_t version) {
-  return test::decode_body<M>(body, key, version);
-}
+using namespace test;  // FakeBroker, the fixtures, encode and decode
 
 // A node of a two-node cluster with topic "t" (partitions 0 and 2 led by node 1, partition 1 by
 // node 2) that is its own group coordinator. Requests other than Metadata and FindCoordinator
@@ -104,29 +95,13 @@ struct ScriptedNode {
   std::map<ApiKey, size_t> seen;
 };
 
-class GroupAdminTest : public ::testing::Test {
+class GroupAdminTest : public test::CallTest {
  protected:
-  void SetUp() override { uv_loop_init(&loop_); }
-  void TearDown() override {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "handles left open";
-  }
-  ConnectionOptions options() {
-    ConnectionOptions o;
-    o.request_timeout_ms = 5000;
-    o.connect_timeout_ms = 5000;
-    return o;
-  }
-  template <typename T, typename Start>
-  KafkaResult<T> run(Start&& start) {
-    return run_until_done<T>(&loop_, std::forward<Start>(start));
-  }
   static GroupAdminOptions fast() {
     GroupAdminOptions o;
     o.retry_backoff_ms = 10;
     return o;
   }
-  uv_loop_t loop_;
 };
 
 TEST_F(GroupAdminTest, ListOffsetsAsksEachLeaderOnceAndKeepsPartitionErrors) {
@@ -290,31 +265,13 @@ TEST_F(GroupAdminTest, WhenRetriesRunOutTheErrorIsReported) {
 
 // ---- against an in-process ferry broker ------------------------------------------------------
 
-class GroupAdminBrokerTest : public broker::test::BrokerFixture {
+class GroupAdminBrokerTest : public test::BrokerClientTest {
  protected:
-  void configure(config::BrokerConfig& cfg) override {
-    cfg.group_initial_rebalance_delay_ms = 0;
-    cfg.auto_create_topics = false;
-  }
-  void TearDown() override {
+  void close_clients() override {
     if (client_) {
       client_->close();
       client_.reset();
     }
-    BrokerFixture::TearDown();
-  }
-
-  void create_topic(const std::string& name, int32_t partitions) {
-    protocol::CreateTopicsRequest req;
-    protocol::CreateTopicsRequest::Topic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    req.topics.push_back(t);
-    req.timeout_ms = 5000;
-    auto resp = call<protocol::CreateTopicsResponse>(ApiKey::create_topics, 4, req);
-    ASSERT_EQ(resp.topics.size(), 1u);
-    ASSERT_EQ(resp.topics[0].error_code, 0);
   }
 
   // Produces `n` records to topic/partition, the i-th stamped kBase + i seconds.
@@ -328,19 +285,7 @@ class GroupAdminBrokerTest : public broker::test::BrokerFixture {
       r.timestamp_ms = kBase + int64_t{i} * 1000;
       in.push_back(r);
     }
-    auto batch = protocol::build_batch(in, {});
-    ASSERT_TRUE(batch.ok());
-    protocol::ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    protocol::ProduceRequest::Topic t;
-    t.name = topic;
-    t.partition_data.push_back(
-        {partition, protocol::RecordsRef{std::span<const std::byte>(*batch)}});
-    req.topic_data.push_back(t);
-    auto resp = call<protocol::ProduceResponse>(ApiKey::produce, 8, req);
-    ASSERT_EQ(resp.responses.size(), 1u);
-    ASSERT_EQ(resp.responses[0].partition_responses.at(0).error_code, 0);
+    produce_records(topic, partition, in);
   }
 
   GroupAdmin& admin() {

@@ -12,6 +12,7 @@
 #include "client/client.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "support/loop.h"
 #include "unit/broker/broker_fixture.h"
 
 #ifdef FERRY_HAVE_RDKAFKA_MOCK
@@ -230,16 +231,7 @@ class ProducerOnMockCluster : public ::testing::Test {
   }
   // The mock's brokers answer on their own threads: poll the loop in short turns.
   bool run_until(const std::function<bool()>& done, int max_ms = 20000) {
-    uv_timer_t tick;
-    uv_timer_init(&loop_, &tick);
-    uv_timer_start(
-        &tick, [](uv_timer_t*) {}, 5, 5);
-    const uint64_t start = uv_now(&loop_);
-    while (!done() && uv_now(&loop_) - start < static_cast<uint64_t>(max_ms))
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return ferry::test::run_until(&loop_, done, static_cast<uint64_t>(max_ms));
   }
   std::function<bool(const std::function<bool()>&)> runner() {
     return [this](const std::function<bool()>& done) { return run_until(done); };

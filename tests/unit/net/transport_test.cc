@@ -88,14 +88,7 @@ class TcpTransportTest : public ::testing::Test {
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
   bool run_until(const std::function<bool()>& done) {
-    uv_timer_t guard;
-    uv_timer_init(&loop_, &guard);
-    uv_timer_start(
-        &guard, [](uv_timer_t*) {}, 10, 10);
-    for (int i = 0; i < 500 && !done(); ++i) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return ferry::test::run_until(&loop_, done, 5000);
   }
   // The server side of a fresh connection from `client`.
   TcpTransport& accept(Client& client) {
