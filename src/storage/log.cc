@@ -75,8 +75,7 @@ Log::Log(std::string dir, const LogConfig& config, const LogOptions& options)
       clock_(options.clock),
       pool_(options.pool) {
   if (pool_ == nullptr) {
-    own_pool_ = std::make_unique<FilePool>(16, *options.fs);
-    pool_ = own_pool_.get();
+    pool_ = std::make_shared<FilePool>(16, *options.fs);
   }
   fs_ = &pool_->fs();
   if (loop_ != nullptr) timer_ = std::make_unique<UvTimer>(loop_);

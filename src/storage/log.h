@@ -85,7 +85,10 @@ struct RetentionResult {
 struct LogOptions {
   uv_loop_t* loop = nullptr;              // null: flush inline (tools, tests)
   const Clock* clock = &Clock::system();  // fake in retention/roll tests
-  FilePool* pool = nullptr;               // null: the log makes its own small pool
+  // Shared by the logs of a LogManager; each log keeps it alive, so a log outliving its manager
+  // (held by a flush job still on the thread pool) closes its files safely. Null: the log makes
+  // its own small pool.
+  std::shared_ptr<FilePool> pool;
   // Every file and directory operation goes through this (a fault-injecting one in tests).
   // With a pool, the pool's file system is used instead. Outlives the log.
   platform::FileSystem* fs = &platform::real_fs();
@@ -191,8 +194,7 @@ class Log : public std::enable_shared_from_this<Log> {
   platform::FileSystem* fs_ = nullptr;  // the pool's
   uv_loop_t* loop_;
   const Clock* clock_;
-  std::unique_ptr<FilePool> own_pool_;
-  FilePool* pool_;
+  std::shared_ptr<FilePool> pool_;  // before segments_: their files unregister from it
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset; back() is active
   Offset end_offset_{0};
   Offset durable_offset_{0};

@@ -24,12 +24,14 @@ std::optional<TopicPartition> parse_partition_dir_name(const std::string& name) 
 }
 
 LogManager::LogManager(std::string logs_dir, LogOptions options, size_t max_open_files)
-    : logs_dir_(std::move(logs_dir)), options_(options), pool_(max_open_files, *options.fs) {
-  options_.pool = &pool_;
+    : logs_dir_(std::move(logs_dir)),
+      options_(options),
+      pool_(std::make_shared<FilePool>(max_open_files, *options.fs)) {
+  options_.pool = pool_;
 }
 
 LogManager::~LogManager() {
-  logs_.clear();  // logs unregister their files from pool_, which outlives them
+  logs_.clear();  // a log still held elsewhere keeps the pool alive itself
 }
 
 Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)>& config_for) {

@@ -79,7 +79,7 @@ class LogManager {
   };
 
   const std::map<TopicPartition, std::shared_ptr<Log>>& logs() const { return logs_; }
-  FilePool& pool() { return pool_; }
+  FilePool& pool() { return *pool_; }
   platform::FileSystem& fs() const noexcept { return *options_.fs; }
 
  private:
@@ -88,7 +88,7 @@ class LogManager {
 
   std::string logs_dir_;
   LogOptions options_;
-  FilePool pool_;
+  std::shared_ptr<FilePool> pool_;
   std::shared_ptr<Removals> removals_ = std::make_shared<Removals>();
   std::map<TopicPartition, std::shared_ptr<Log>> logs_;
 };
