@@ -165,7 +165,7 @@ class PowerCutTest : public BrokerFixture {
         const std::string topic = r_topic ? "r" : "t";
         const auto p = static_cast<int32_t>(r_topic ? 0 : pick(2));
         const int16_t acks = (kind % 3 == 0) ? 1 : -1;
-        auto b = batch(tag + topic, 20 + pick(900));
+        auto b = batch(tag + topic, 20 + static_cast<size_t>(pick(900)));
         auto& m = parts_[{topic, p}];
         m.sent.insert(payload_of(b));
         auto resp = produce(topic, p, b, acks);
@@ -175,7 +175,7 @@ class PowerCutTest : public BrokerFixture {
         }
       } else if (kind < 62) {  // idempotent produce to t/0, acks=all
         if (pid_ < 0) continue;
-        auto b = batch(tag + "idem", 20 + pick(300), pid_, seq);
+        auto b = batch(tag + "idem", 20 + static_cast<size_t>(pick(300)), pid_, seq);
         auto& m = parts_[{"t", 0}];
         m.sent.insert(payload_of(b));
         auto resp = produce("t", 0, b, -1);
