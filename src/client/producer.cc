@@ -123,10 +123,32 @@ void Producer::produce(ProducerRecord record, DeliveryCallback done) {
     append(p, std::move(record), std::move(done));
     return;
   }
+  // Nothing of this topic waits for metadata and the cache knows it: choose now (the common
+  // case, without a trip through the waiting queue).
+  if (auto it = unassigned_.find(record.topic); it == unassigned_.end() || it->second.empty()) {
+    if (const TopicMetadata* m = client_.cached_topic(record.topic);
+        m != nullptr && m->error_code == 0 && !m->partitions.empty()) {
+      const int32_t index = choose_partition(record, static_cast<int32_t>(m->partitions.size()));
+      record.partition = index;
+      Partition& p = partition(record.topic, index);  // before `record` is moved from
+      append(p, std::move(record), std::move(done));
+      return;
+    }
+  }
   auto& waiting = unassigned_[record.topic];
   const std::string topic = record.topic;
   waiting.push_back({std::move(record), std::move(done), uv_now(client_.loop())});
   if (waiting.size() == 1) assign_partitions(topic);
+}
+
+int32_t Producer::choose_partition(const ProducerRecord& record, int32_t partitions) {
+  if (record.key) return murmur2_partition(*record.key, partitions);
+  auto it = sticky_.find(record.topic);
+  if (it == sticky_.end()) {
+    std::uniform_int_distribution<int32_t> pick(0, partitions - 1);
+    it = sticky_.emplace(record.topic, pick(random_)).first;
+  }
+  return it->second;
 }
 
 void Producer::assign_partitions(const std::string& topic) {
@@ -136,17 +158,7 @@ void Producer::assign_partitions(const std::string& topic) {
     unassigned_.erase(topic);
     const auto n = static_cast<int32_t>(m.partitions.size());
     for (auto& u : waiting) {
-      int32_t index = 0;
-      if (u.record.key) {
-        index = murmur2_partition(*u.record.key, n);
-      } else {
-        auto it = sticky_.find(topic);
-        if (it == sticky_.end()) {
-          std::uniform_int_distribution<int32_t> pick(0, n - 1);
-          it = sticky_.emplace(topic, pick(random_)).first;
-        }
-        index = it->second;
-      }
+      const int32_t index = choose_partition(u.record, n);
       u.record.partition = index;
       append(partition(topic, index), std::move(u.record), std::move(u.done));
     }
@@ -195,6 +207,9 @@ void Producer::append(Partition& p, ProducerRecord record, DeliveryCallback done
     p.open = std::make_unique<Batch>();
     p.open->serial = p.next_serial++;
     p.open->created_ms = uv_now(client_.loop());
+    // About as many records as the last batch held: no regrowing while it fills.
+    p.open->records.reserve(p.last_record_count);
+    p.open->reports.reserve(p.last_record_count);
   }
   p.open->records.push_back(std::move(record));
   p.open->reports.push_back(std::move(done));
@@ -244,6 +259,7 @@ void Producer::produce_batch(std::string topic, int32_t partition_index,
 void Producer::close_open(Partition& p) {
   if (!p.open) return;
   p.linger->stop();
+  p.last_record_count = std::min<size_t>(p.open->records.size(), 65536);
   p.ready.push_back(std::move(p.open));
   if (auto it = sticky_.find(p.topic); it != sticky_.end() && it->second == p.index)
     sticky_.erase(it);  // the next null-key record picks another partition

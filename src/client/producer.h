@@ -163,6 +163,7 @@ class Producer {
     uint64_t retry_at_ms = 0;
     int32_t next_sequence = 0;
     uint64_t next_serial = 0;
+    size_t last_record_count = 0;  // records in the last batch closed
     std::unique_ptr<UvTimer> linger;
     std::unique_ptr<UvTimer> backoff;
   };
@@ -175,6 +176,8 @@ class Producer {
   Partition& partition(const std::string& topic, int32_t index);
   void append(Partition& p, ProducerRecord record, DeliveryCallback done);
   void assign_partitions(const std::string& topic);
+  // The partition of a record without one: murmur2 of its key, else the topic's sticky one.
+  int32_t choose_partition(const ProducerRecord& record, int32_t partitions);
   void close_open(Partition& p);
   void pump(Partition& p);
   void pump_all();
