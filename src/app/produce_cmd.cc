@@ -4,8 +4,9 @@
 // Input is read on the loop thread (LineReader): lines already available are handed to the
 // producer; when none is, the loop runs until input arrives, so the producer's timers and
 // sockets are served meanwhile. Reading pauses while the producer holds more than kMaxPending
-// records, so memory stays bounded however long the input is. The first failed delivery stops
-// reading; what was queued is still flushed, and the error decides the exit code.
+// records or kMaxPendingBytes of keys and values, so memory stays bounded however long the input
+// is. The first failed delivery stops reading; what was queued is still flushed, and the error
+// decides the exit code.
 #include "app/produce_cmd.h"
 
 #include <fcntl.h>
@@ -15,12 +16,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include "app/cli_common.h"
 #include "app/cli_output.h"
@@ -35,8 +38,9 @@ constexpr std::string_view kCommand = "produce";
 
 using client::KafkaError;
 
-// Records held by the producer before reading pauses.
-constexpr size_t kMaxPending = 20'000;
+// Records, and bytes of keys and values, held by the producer before reading pauses.
+constexpr size_t kMaxPending = 100'000;
+constexpr uint64_t kMaxPendingBytes = 64ull << 20;
 
 struct PartitionSummary {
   uint64_t records = 0;
@@ -48,10 +52,59 @@ struct PartitionSummary {
 struct Tally {
   uint64_t read = 0;  // lines read
   uint64_t delivered = 0;
-  uint64_t bytes = 0;  // key + value bytes delivered
+  uint64_t bytes = 0;         // key + value bytes delivered
+  uint64_t queued_bytes = 0;  // key + value bytes given to the producer, not yet reported
   std::map<int32_t, PartitionSummary> partitions;
   std::optional<KafkaError> error;  // the first failed delivery
+
+  void report(const client::DeliveryReport& r, uint64_t record_bytes) {
+    queued_bytes -= record_bytes;
+    if (!r.offset) {
+      if (!error) error = r.offset.error();
+      return;
+    }
+    ++delivered;
+    bytes += record_bytes;
+    auto& s = partitions[r.partition];
+    ++s.records;
+    if (const int64_t offset = r.offset->value(); offset >= 0) {
+      if (s.first_offset < 0 || offset < s.first_offset) s.first_offset = offset;
+      s.last_offset = std::max(s.last_offset, offset);
+    }
+  }
 };
+
+// Applies one -X key=value (Kafka's producer property names) to the options; an error text if
+// the key is unknown or the value out of range.
+std::optional<std::string> apply_property(std::string_view kv, client::ProducerOptions& po) {
+  const auto eq = kv.find('=');
+  if (eq == std::string_view::npos) return "-X " + std::string(kv) + ": expected key=value";
+  const std::string key(kv.substr(0, eq));
+  const std::string value(kv.substr(eq + 1));
+  uint64_t n = 0;
+  const char* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, n);
+  if (value.empty() || ec != std::errc() || ptr != end)
+    return "-X " + key + ": '" + value + "' is not a non-negative integer";
+  if (key == "linger.ms") {
+    if (n > 60'000) return "-X linger.ms: at most 60000";
+    po.linger_ms = n;
+  } else if (key == "batch.size") {
+    if (n < 1 || n > 64u << 20) return "-X batch.size: 1 to 67108864";
+    po.batch_size = static_cast<size_t>(n);
+  } else if (key == "max.in.flight.requests.per.connection" || key == "max.in.flight") {
+    if (n < 1 || n > 5) return "-X " + key + ": 1 to 5";
+    po.max_in_flight = static_cast<int>(n);
+  } else if (key == "max.request.size") {
+    if (n < 1024 || n > 64u << 20) return "-X max.request.size: 1024 to 67108864";
+    po.max_request_size = static_cast<size_t>(n);
+  } else {
+    return "-X " + key +
+           ": unknown (known: linger.ms, batch.size, max.in.flight.requests.per.connection, "
+           "max.request.size)";
+  }
+  return std::nullopt;
+}
 
 // Lines from a file descriptor, read between loop turns. When no input is ready, the loop runs
 // (the producer's timers and sockets) until it is, so that lines typed at a terminal go out as
@@ -60,18 +113,20 @@ class LineReader {
  public:
   LineReader(uv_loop_t* loop, int fd) : loop_(loop), fd_(fd) {}
 
-  // The next line without its '\n'; false at the end of the input or on a read error (then
-  // error() is set).
-  bool next(std::string& line) {
+  // The next line without its '\n', valid until the next call; false at the end of the input
+  // or on a read error (then error() is set).
+  bool next(std::string_view& line) {
     for (;;) {
-      if (const auto nl = buf_.find('\n', pos_); nl != std::string::npos) {
-        line.assign(buf_, pos_, nl - pos_);
-        pos_ = nl + 1;
+      const char* begin = buf_.data() + pos_;
+      if (const void* nl = std::memchr(begin, '\n', buf_.size() - pos_); nl != nullptr) {
+        const auto n = static_cast<size_t>(static_cast<const char*>(nl) - begin);
+        line = std::string_view(begin, n);
+        pos_ += n + 1;
         return true;
       }
       if (eof_) {
         if (pos_ == buf_.size()) return false;
-        line.assign(buf_, pos_, std::string::npos);  // a last line without '\n'
+        line = std::string_view(begin, buf_.size() - pos_);  // a last line without '\n'
         pos_ = buf_.size();
         return true;
       }
@@ -90,14 +145,17 @@ class LineReader {
       wait_readable();
       return;
     }
-    char chunk[65536];
-    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-    if (n > 0) {
-      buf_.append(chunk, static_cast<size_t>(n));
-    } else if (n == 0) {
+    // Read straight into the buffer's tail (256 KiB at a time).
+    constexpr size_t kChunk = 256 * 1024;
+    const size_t had = buf_.size();
+    buf_.resize(had + kChunk);
+    const ssize_t n = ::read(fd_, buf_.data() + had, kChunk);
+    const int read_errno = errno;
+    buf_.resize(had + (n > 0 ? static_cast<size_t>(n) : 0));
+    if (n == 0) {
       eof_ = true;
-    } else if (errno != EINTR && errno != EAGAIN) {
-      error_ = errno;
+    } else if (n < 0 && read_errno != EINTR && read_errno != EAGAIN) {
+      error_ = read_errno;
       eof_ = true;
     }
   }
@@ -149,6 +207,16 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
       ->check(CLI::ExistingFile);
   p->add_option("--linger-ms", a.linger_ms, "Wait up to N ms to fill a batch (default 5)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{60'000}));
+  p->add_option("--batch-size", a.batch_size,
+                "Bytes of records per batch (batch.size, default 1000000)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64} << 20));
+  p->add_option("--max-in-flight", a.max_in_flight,
+                "Requests in flight per partition with --idempotent, 1-5 (default 5); one "
+                "without it")
+      ->check(CLI::Range(1, 5));
+  p->add_option("-X", a.properties,
+                "KEY=VALUE producer property: linger.ms, batch.size, "
+                "max.in.flight.requests.per.connection, max.request.size");
   p->add_option("--timeout", a.timeout_ms,
                 "Connect, request and delivery timeout in ms (default 30000)")
       ->check(CLI::Range(1u, 3'600'000u));
@@ -190,6 +258,11 @@ int run_produce(const ProduceArgs& args) {
   po.compression =
       args.compression == "lz4" ? protocol::Compression::lz4 : protocol::Compression::none;
   po.linger_ms = args.linger_ms;
+  po.batch_size = static_cast<size_t>(args.batch_size);
+  po.max_in_flight = args.max_in_flight;
+  for (const auto& kv : args.properties) {
+    if (auto bad = apply_property(kv, po)) return usage(kCommand, *bad);
+  }
   po.request_timeout_ms = static_cast<int32_t>(args.timeout_ms);
   po.delivery_timeout_ms = args.timeout_ms;
   auto producer = std::make_unique<client::Producer>(session->client(), po);
@@ -208,44 +281,32 @@ int run_produce(const ProduceArgs& args) {
   };
 
   Tally tally;
-  auto report = [&tally](const client::DeliveryReport& r) {
-    if (!r.offset) {
-      if (!tally.error) tally.error = r.offset.error();
-      return;
-    }
-    ++tally.delivered;
-    auto& s = tally.partitions[r.partition];
-    ++s.records;
-    if (const int64_t offset = r.offset->value(); offset >= 0) {
-      if (s.first_offset < 0 || offset < s.first_offset) s.first_offset = offset;
-      s.last_offset = std::max(s.last_offset, offset);
-    }
-  };
-
   LineReader reader(loop, fd);
-  std::string line;
+  std::string_view line;
   while (!tally.error && reader.next(line)) {
     client::ProducerRecord rec;
     rec.topic = args.topic;
     rec.partition = args.partition;
-    size_t sep = std::string::npos;
+    size_t sep = std::string_view::npos;
     if (args.key_separator) sep = line.find(*args.key_separator);
-    if (sep != std::string::npos) {
-      rec.key = line.substr(0, sep);
-      rec.value = line.substr(sep + args.key_separator->size());
+    if (sep != std::string_view::npos) {
+      rec.key.emplace(line.substr(0, sep));
+      rec.value.emplace(line.substr(sep + args.key_separator->size()));
     } else {
-      rec.value = line;
+      rec.value.emplace(line);
     }
     const uint64_t bytes = (rec.key ? rec.key->size() : 0) + rec.value->size();
-    producer->produce(std::move(rec), [&tally, &report, bytes](const client::DeliveryReport& r) {
-      if (r.offset) tally.bytes += bytes;
-      report(r);
+    tally.queued_bytes += bytes;
+    // Two words of captures: std::function keeps them without allocating.
+    producer->produce(std::move(rec), [t = &tally, bytes](const client::DeliveryReport& r) {
+      t->report(r, bytes);
     });
     if (++tally.read % 1000 == 0) {
       uv_run(loop, UV_RUN_NOWAIT);
       show_progress(tally, false);
     }
-    while (producer->pending() > kMaxPending && !tally.error) {
+    while ((producer->pending() > kMaxPending || tally.queued_bytes > kMaxPendingBytes) &&
+           !tally.error) {
       uv_run(loop, UV_RUN_ONCE);
       show_progress(tally, false);
     }

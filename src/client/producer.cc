@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <functional>
 
 namespace ferry::client {
 
@@ -78,6 +79,8 @@ Producer::Producer(Client& client, ProducerOptions options)
   options_.max_in_flight = std::clamp(options_.max_in_flight, 1, 5);
   if (options_.idempotent) options_.acks = -1;  // as Kafka requires
   if (options_.batch_size == 0) options_.batch_size = 1;
+  if (options_.max_request_size == 0) options_.max_request_size = 1;
+  outbox_timer_ = std::make_unique<UvTimer>(client_.loop());
 }
 
 Producer::~Producer() = default;
@@ -120,10 +123,32 @@ void Producer::produce(ProducerRecord record, DeliveryCallback done) {
     append(p, std::move(record), std::move(done));
     return;
   }
+  // Nothing of this topic waits for metadata and the cache knows it: choose now (the common
+  // case, without a trip through the waiting queue).
+  if (auto it = unassigned_.find(record.topic); it == unassigned_.end() || it->second.empty()) {
+    if (const TopicMetadata* m = client_.cached_topic(record.topic);
+        m != nullptr && m->error_code == 0 && !m->partitions.empty()) {
+      const int32_t index = choose_partition(record, static_cast<int32_t>(m->partitions.size()));
+      record.partition = index;
+      Partition& p = partition(record.topic, index);  // before `record` is moved from
+      append(p, std::move(record), std::move(done));
+      return;
+    }
+  }
   auto& waiting = unassigned_[record.topic];
   const std::string topic = record.topic;
   waiting.push_back({std::move(record), std::move(done), uv_now(client_.loop())});
   if (waiting.size() == 1) assign_partitions(topic);
+}
+
+int32_t Producer::choose_partition(const ProducerRecord& record, int32_t partitions) {
+  if (record.key) return murmur2_partition(*record.key, partitions);
+  auto it = sticky_.find(record.topic);
+  if (it == sticky_.end()) {
+    std::uniform_int_distribution<int32_t> pick(0, partitions - 1);
+    it = sticky_.emplace(record.topic, pick(random_)).first;
+  }
+  return it->second;
 }
 
 void Producer::assign_partitions(const std::string& topic) {
@@ -133,17 +158,7 @@ void Producer::assign_partitions(const std::string& topic) {
     unassigned_.erase(topic);
     const auto n = static_cast<int32_t>(m.partitions.size());
     for (auto& u : waiting) {
-      int32_t index = 0;
-      if (u.record.key) {
-        index = murmur2_partition(*u.record.key, n);
-      } else {
-        auto it = sticky_.find(topic);
-        if (it == sticky_.end()) {
-          std::uniform_int_distribution<int32_t> pick(0, n - 1);
-          it = sticky_.emplace(topic, pick(random_)).first;
-        }
-        index = it->second;
-      }
+      const int32_t index = choose_partition(u.record, n);
       u.record.partition = index;
       append(partition(topic, index), std::move(u.record), std::move(u.done));
     }
@@ -192,6 +207,9 @@ void Producer::append(Partition& p, ProducerRecord record, DeliveryCallback done
     p.open = std::make_unique<Batch>();
     p.open->serial = p.next_serial++;
     p.open->created_ms = uv_now(client_.loop());
+    // About as many records as the last batch held: no regrowing while it fills.
+    p.open->records.reserve(p.last_record_count);
+    p.open->reports.reserve(p.last_record_count);
   }
   p.open->records.push_back(std::move(record));
   p.open->reports.push_back(std::move(done));
@@ -201,10 +219,9 @@ void Producer::append(Partition& p, ProducerRecord record, DeliveryCallback done
     close_open(p);
     pump(p);
   } else if (!p.linger->active()) {
-    p.linger->start(options_.linger_ms, [this, &p] {
-      close_open(p);
-      pump(p);
-    });
+    // Lingered long enough: pump() closes and sends it if the partition may send now, else the
+    // batch keeps filling until a response lets the partition send again.
+    p.linger->start(options_.linger_ms, [this, &p] { pump(p); });
   }
 }
 
@@ -242,6 +259,7 @@ void Producer::produce_batch(std::string topic, int32_t partition_index,
 void Producer::close_open(Partition& p) {
   if (!p.open) return;
   p.linger->stop();
+  p.last_record_count = std::min<size_t>(p.open->records.size(), 65536);
   p.ready.push_back(std::move(p.open));
   if (auto it = sticky_.find(p.topic); it != sticky_.end() && it->second == p.index)
     sticky_.erase(it);  // the next null-key record picks another partition
@@ -277,20 +295,29 @@ void Producer::pump_all() {
 }
 
 void Producer::pump(Partition& p) {
-  if (p.ready.empty() || p.draining) return;
+  if (p.draining || (p.ready.empty() && !p.open)) return;
+  const uint64_t now = uv_now(client_.loop());
+  // The open batch is sendable once it has lingered (a full one is closed by append()).
+  auto open_due = [&] { return p.open && now - p.open->created_ms >= options_.linger_ms; };
+  if (p.ready.empty() && !open_due()) return;
   if (options_.idempotent) {
     if (!have_id_ || need_bump_) {
       init_producer_id();
       return;
     }
   }
-  const uint64_t now = uv_now(client_.loop());
   if (p.retry_at_ms > now) {
     if (!p.backoff->active()) p.backoff->start(p.retry_at_ms - now, [this, &p] { pump(p); });
     return;
   }
   const size_t limit = options_.idempotent ? static_cast<size_t>(options_.max_in_flight) : 1;
-  while (!p.ready.empty() && p.in_flight.size() < limit && !p.draining) send(p);
+  while (p.in_flight.size() < limit && !p.draining) {
+    if (p.ready.empty()) {
+      if (!open_due()) break;
+      close_open(p);
+    }
+    send(p);
+  }
 }
 
 void Producer::send(Partition& p) {
@@ -340,66 +367,119 @@ void Producer::send(Partition& p) {
     protocol::set_producer_fields(*b.bytes, ProducerId(-1), -1, -1);
   }
 
-  protocol::ProduceRequest req;
-  req.acks = options_.acks;
-  req.timeout_ms = options_.request_timeout_ms;
-  req.topic_data.push_back({p.topic, {{p.index, protocol::RecordsRef{*b.bytes}}}});
   p.in_flight.push_back(std::move(owned));
   ++in_flight_;
   Batch* sent = &b;
-  // The callbacks hold the bytes: the request views them until it is encoded.
-  auto bytes = b.bytes;
   std::weak_ptr<int> life = life_;
   client_.leader(
-      p.topic, p.index,
-      [this, life, &p, sent, bytes, req = std::move(req)](KafkaResult<NodeId> node) mutable {
+      p.topic, p.index, [this, life, &p, sent, bytes = b.bytes](KafkaResult<NodeId> node) mutable {
         if (life.expired()) return;
         if (!node) {
           // Keep completions off the caller's stack (the cache may answer at once).
           after(0, [this, &p, sent, e = std::move(node).error()] { on_result(p, sent, e); });
           return;
         }
-        if (options_.acks == 0) {
-          client_.send_oneway_to_node<ApiKey::produce>(
-              *node, std::move(req), [this, life, &p, sent, bytes](KafkaStatus st) {
-                if (life.expired()) return;
-                if (!st) {
-                  on_result(p, sent, st.error());
-                } else {
-                  on_result(p, sent, Offset(-1));
-                }
-              });
-          return;
-        }
-        client_.send_to_node<ApiKey::produce>(
-            *node, std::move(req),
-            [this, life, &p, sent, bytes](KafkaResult<protocol::ProduceResponse> r) {
-              if (life.expired()) return;
-              if (!r) {
-                on_result(p, sent, std::move(r).error());
-                return;
-              }
-              for (const auto& t : r->responses) {
-                if (t.name != p.topic) continue;
-                for (const auto& part : t.partition_responses) {
-                  if (part.index != p.index) continue;
-                  const auto code = static_cast<ErrorCode>(part.error_code);
-                  if (code == ErrorCode::none) {
-                    on_result(p, sent, Offset(part.base_offset));
-                  } else if (code == ErrorCode::duplicate_sequence_number) {
-                    // Written before: a success (older brokers answer it without the offset).
-                    on_result(p, sent, Offset(part.base_offset >= 0 ? part.base_offset : -1));
-                  } else {
-                    on_result(p, sent, KafkaError::broker(code, part.error_message.value_or("")));
-                  }
-                  return;
-                }
-              }
-              on_result(p, sent,
-                        KafkaError::local(ErrorCode::corrupt_message,
-                                          "the Produce response does not name " + p.topic + "/" +
-                                              std::to_string(p.index)));
-            });
+        queue_outgoing(*node, {&p, sent, std::move(bytes)});
+      });
+}
+
+void Producer::queue_outgoing(NodeId node, Outgoing o) {
+  outbox_[node].push_back(std::move(o));
+  if (!outbox_timer_->active()) outbox_timer_->start(0, [this] { send_outbox(); });
+}
+
+void Producer::send_outbox() {
+  auto outbox = std::move(outbox_);
+  outbox_.clear();
+  for (auto& [node, batches] : outbox) {
+    // Each request holds a partition at most once; a partition's later batch goes into a later
+    // request (sent after, on the same connection), so its batches stay in order.
+    std::sort(batches.begin(), batches.end(), [](const Outgoing& a, const Outgoing& b) {
+      if (a.partition != b.partition)
+        return std::less<const Partition*>()(a.partition, b.partition);
+      return a.batch->serial < b.batch->serial;
+    });
+    struct Pending {
+      std::vector<Outgoing> batches;
+      size_t bytes = 0;
+    };
+    std::vector<Pending> requests;
+    std::map<const Partition*, size_t> next_request;  // the first request a partition may join
+    for (auto& o : batches) {
+      size_t r = next_request[o.partition];
+      const size_t size = o.bytes->size();
+      while (r < requests.size() && !requests[r].batches.empty() &&
+             requests[r].bytes + size > options_.max_request_size) {
+        ++r;
+      }
+      if (r == requests.size()) requests.emplace_back();
+      requests[r].batches.push_back(std::move(o));
+      requests[r].bytes += size;
+      next_request[requests[r].batches.back().partition] = r + 1;
+    }
+    for (auto& req : requests) send_request(node, std::move(req.batches));
+  }
+}
+
+void Producer::send_request(NodeId node, std::vector<Outgoing> batches) {
+  protocol::ProduceRequest req;
+  req.acks = options_.acks;
+  req.timeout_ms = options_.request_timeout_ms;
+  for (const auto& o : batches) {
+    const Partition& p = *o.partition;
+    if (req.topic_data.empty() || req.topic_data.back().name != p.topic) {
+      auto same = std::find_if(req.topic_data.begin(), req.topic_data.end(),
+                               [&](const auto& t) { return t.name == p.topic; });
+      if (same == req.topic_data.end()) {
+        req.topic_data.push_back({p.topic, {}});
+      } else {
+        std::rotate(same, same + 1, req.topic_data.end());  // the topic's entry goes last
+      }
+    }
+    req.topic_data.back().partition_data.push_back({p.index, protocol::RecordsRef{*o.bytes}});
+  }
+  // The callbacks hold the bytes (in `batches`): the request views them until it is encoded.
+  auto shared = std::make_shared<std::vector<Outgoing>>(std::move(batches));
+  std::weak_ptr<int> life = life_;
+  // Reports each batch's outcome while the producer lives (a report may not destroy it, but a
+  // completion may close the client's connections).
+  auto each = [this, life, shared](auto&& outcome) {
+    for (const auto& o : *shared) {
+      if (life.expired()) return;
+      on_result(*o.partition, o.batch, outcome(o));
+    }
+  };
+  if (options_.acks == 0) {
+    client_.send_oneway_to_node<ApiKey::produce>(
+        node, std::move(req), [each](KafkaStatus st) mutable {
+          each([&](const Outgoing&) -> KafkaResult<Offset> {
+            if (!st) return st.error();
+            return Offset(-1);
+          });
+        });
+    return;
+  }
+  client_.send_to_node<ApiKey::produce>(
+      node, std::move(req), [each](KafkaResult<protocol::ProduceResponse> r) mutable {
+        each([&](const Outgoing& o) -> KafkaResult<Offset> {
+          if (!r) return r.error();
+          const Partition& p = *o.partition;
+          for (const auto& t : r->responses) {
+            if (t.name != p.topic) continue;
+            for (const auto& part : t.partition_responses) {
+              if (part.index != p.index) continue;
+              const auto code = static_cast<ErrorCode>(part.error_code);
+              if (code == ErrorCode::none) return Offset(part.base_offset);
+              // Written before: a success (older brokers answer it without the offset).
+              if (code == ErrorCode::duplicate_sequence_number)
+                return Offset(part.base_offset >= 0 ? part.base_offset : -1);
+              return KafkaError::broker(code, part.error_message.value_or(""));
+            }
+          }
+          return KafkaError::local(
+              ErrorCode::corrupt_message,
+              "the Produce response does not name " + p.topic + "/" + std::to_string(p.index));
+        });
       });
 }
 

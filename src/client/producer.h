@@ -11,10 +11,20 @@
 // topic for null keys that moves on each time its batch is closed.
 //
 // Batching: per partition, records are collected into one open batch, closed when it reaches
-// batch_size bytes or linger_ms after its first record (flush() closes every open batch at
-// once). Closed batches are sent in order, at most max_in_flight at a time per partition when
-// idempotent (<= 5: the window the broker deduplicates in) and one at a time otherwise, so that
-// a retry can never overtake a later batch.
+// batch_size bytes, or once linger_ms have passed since its first record and the partition may
+// send (flush() closes every open batch at once). While a partition waits for its in-flight
+// requests, its open batch keeps filling up to batch_size, as in Kafka's Java producer, so the
+// batches grow with the round-trip time instead of queueing up small. Closed batches are sent in
+// order, at most max_in_flight at a time per partition when idempotent (<= 5: the window the
+// broker deduplicates in) and one at a time otherwise, so that a retry can never overtake a
+// later batch (Kafka's max.in.flight.requests.per.connection > 1 without idempotence may reorder
+// records on a retry; ferry's producer does not offer that).
+//
+// Requests: the batches that become sendable in one loop turn are grouped by leader into one
+// Produce request per broker carrying every partition's batch (at most max_request_size bytes
+// of batches, a partition at most once per request; a second batch of the same partition goes
+// into a later request on the same connection, which the broker handles in order). Requests to
+// one broker are pipelined on its connection, so partitions never wait for each other.
 //
 // Retries: a batch failing with a retriable error (protocol::error_retriable, a lost connection,
 // a timeout) stops its partition; once the partition's in-flight batches have all come back,
@@ -76,6 +86,9 @@ struct ProducerOptions {
   uint64_t delivery_timeout_ms = 120'000;
   uint64_t retry_backoff_ms = 100;
   int max_in_flight = 5;  // per partition, when idempotent (capped at 5)
+  // Bytes of record batches in one Produce request (Kafka's max.request.size); a single batch
+  // larger than this still goes alone.
+  size_t max_request_size = 1048576;
 };
 
 struct ProducerRecord {
@@ -150,6 +163,7 @@ class Producer {
     uint64_t retry_at_ms = 0;
     int32_t next_sequence = 0;
     uint64_t next_serial = 0;
+    size_t last_record_count = 0;  // records in the last batch closed
     std::unique_ptr<UvTimer> linger;
     std::unique_ptr<UvTimer> backoff;
   };
@@ -162,10 +176,23 @@ class Producer {
   Partition& partition(const std::string& topic, int32_t index);
   void append(Partition& p, ProducerRecord record, DeliveryCallback done);
   void assign_partitions(const std::string& topic);
+  // The partition of a record without one: murmur2 of its key, else the topic's sticky one.
+  int32_t choose_partition(const ProducerRecord& record, int32_t partitions);
   void close_open(Partition& p);
   void pump(Partition& p);
   void pump_all();
   void send(Partition& p);
+  // A sent batch waiting for this loop turn's Produce request to its leader.
+  struct Outgoing {
+    Partition* partition;
+    Batch* batch;
+    std::shared_ptr<std::vector<std::byte>> bytes;
+  };
+  void queue_outgoing(NodeId node, Outgoing o);
+  // Sends what queue_outgoing() collected: one request per leader (more when a partition has
+  // several batches or the size limit is reached).
+  void send_outbox();
+  void send_request(NodeId node, std::vector<Outgoing> batches);
   void on_result(Partition& p, Batch* sent, KafkaResult<Offset> base_offset);
   void finish(Partition& p, std::unique_ptr<Batch> b, const KafkaResult<Offset>& base_offset);
   void drained(Partition& p);
@@ -197,6 +224,8 @@ class Producer {
   bool init_in_flight_ = false;
   std::optional<KafkaError> fatal_;  // InitProducerId failed for good
   bool closed_ = false;
+  std::map<NodeId, std::vector<Outgoing>> outbox_;
+  std::unique_ptr<UvTimer> outbox_timer_;
   std::list<std::unique_ptr<UvTimer>> timers_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

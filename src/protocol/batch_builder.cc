@@ -59,10 +59,19 @@ Status encode_record_body(const RecordInput& r, int64_t base_ts, int32_t offset_
   return {};
 }
 
-// The uncompressed records section: record i gets offsetDelta i.
-Result<std::vector<std::byte>> encode_records(std::span<const RecordInput> records,
-                                              int64_t base_ts) {
+// The uncompressed records section, after `prefix` zero bytes (room for the batch header):
+// record i gets offsetDelta i. The vector is sized once from the records' lengths.
+Result<std::vector<std::byte>> encode_records(std::span<const RecordInput> records, int64_t base_ts,
+                                              size_t prefix) {
+  uint64_t estimate = prefix;
+  for (const auto& r : records) {
+    estimate += 32 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+    for (const auto& [key, value] : r.headers)
+      estimate += 10 + key.size() + (value ? value->size() : 0);
+  }
   std::vector<std::byte> out;
+  out.reserve(static_cast<size_t>(std::min<uint64_t>(estimate, kMaxRecordsBytes)));
+  out.resize(prefix);
   std::vector<std::byte> body;
   for (size_t i = 0; i < records.size(); ++i) {
     FERRY_TRY(encode_record_body(records[i], base_ts, static_cast<int32_t>(i), body));
@@ -131,10 +140,20 @@ Result<std::vector<std::byte>> build_batch(std::span<const RecordInput> records,
   write_header(header, records, options);
   store_be16(header + bl::kAttributes,
              options.log_append_time ? batch_attr::kTimestampTypeLogAppend : uint16_t{0});
-  auto plain = encode_records(records, records.front().timestamp_ms);
-  if (!plain) return std::move(plain).error();
-  if (options.compression == Compression::lz4) return assemble_lz4(header, *plain);
-  return assemble(header, *plain, load_be16(header + bl::kAttributes));
+  if (options.compression == Compression::lz4) {
+    auto plain = encode_records(records, records.front().timestamp_ms, 0);
+    if (!plain) return std::move(plain).error();
+    return assemble_lz4(header, *plain);
+  }
+  // Uncompressed: the records are encoded after room for the header, which goes in place.
+  auto out = encode_records(records, records.front().timestamp_ms, bl::kHeaderSize);
+  if (!out) return std::move(out).error();
+  auto& batch = *out;
+  if (batch.size() - bl::kHeaderSize > kMaxRecordsBytes) return too_large("records over 2 GiB");
+  std::copy_n(header, bl::kHeaderSize, batch.begin());
+  store_i32(batch.data() + bl::kBatchLength, static_cast<int32_t>(batch.size() - bl::kLogOverhead));
+  store_be32(batch.data() + bl::kCrc, compute_batch_crc(batch));
+  return out;
 }
 
 Result<std::vector<std::byte>> recompress_lz4(const BatchView& uncompressed) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -100,6 +101,7 @@ class StubBroker {
   bool lose_next_response = false;    // appends, then closes the connection instead of answering
   int16_t init_epoch_bump = 1;
   std::vector<Seen> seen;
+  std::vector<size_t> produce_requests;  // partitions in each Produce request, in arrival order
   std::vector<protocol::InitProducerIdRequest> inits;
   std::map<std::pair<std::string, int32_t>, std::vector<std::vector<std::byte>>> log;
   std::map<std::pair<std::string, int32_t>, int64_t> end_offset;
@@ -162,6 +164,9 @@ class StubBroker {
     } else if (key == ApiKey::produce) {
       protocol::ProduceRequest req;
       EXPECT_TRUE(protocol::decode_message(body, v, flex, req).ok());
+      size_t partitions_in_request = 0;
+      for (const auto& t : req.topic_data) partitions_in_request += t.partition_data.size();
+      produce_requests.push_back(partitions_in_request);
       if (drop_on_next_produce) {
         drop_on_next_produce = false;
         drop_clients();
@@ -330,6 +335,133 @@ TEST_F(ProducerTest, KeyedRecordsGoToTheirPartitionWithOffsets) {
     }
   }
   close(c);
+}
+
+// Batches of every partition led by one broker that are ready together travel in one Produce
+// request, not one request per partition.
+TEST_F(ProducerTest, OneRequestCarriesTheBatchesOfSeveralPartitions) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1, 1, 1, 1, 1, 1, 1, 1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    auto o = options();
+    o.linger_ms = 1000;  // nothing goes before flush()
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    for (int32_t part = 0; part < 8; ++part) produce_n(p, "t", part, 5, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 40U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    EXPECT_EQ(broker.produce_requests, std::vector<size_t>{8});
+    for (int32_t part = 0; part < 8; ++part) EXPECT_EQ(broker.records("t", part), numbers(5));
+  }
+  close(c);
+}
+
+// A request holds at most max_request_size bytes of batches; a partition's second ready batch
+// goes into a later request, so it can never overtake its first.
+TEST_F(ProducerTest, RequestsAreSplitBySizeAndByPartition) {
+  Cluster cluster;
+  cluster.leaders["t"] = {1, 1, 1, 1};
+  StubBroker broker(&loop_, cluster, 1);
+  auto c = client(broker);
+  {
+    auto o = options(true);
+    o.linger_ms = 1000;
+    o.batch_size = 5 * 17;     // about 5 records per batch: two batches per partition
+    o.max_request_size = 250;  // about two batches per request
+    Producer p(*c, o);
+    std::vector<DeliveryReport> reports;
+    for (int32_t part = 0; part < 4; ++part) produce_n(p, "t", part, 8, reports);
+    bool flushed = false;
+    p.flush([&] { flushed = true; });
+    run_until([&] { return flushed; });
+    ASSERT_EQ(reports.size(), 32U);
+    for (const auto& d : reports) EXPECT_TRUE(d.offset.ok()) << d.offset.error().to_string();
+    ASSERT_GE(broker.produce_requests.size(), 2U);
+    for (size_t n : broker.produce_requests) EXPECT_LE(n, 3U);
+    std::map<int32_t, int32_t> next;
+    for (const auto& seen : broker.seen) {
+      EXPECT_EQ(seen.base_sequence, next[seen.partition]) << "partition " << seen.partition;
+      next[seen.partition] += seen.count;
+    }
+    for (int32_t part = 0; part < 4; ++part) EXPECT_EQ(broker.records("t", part), numbers(8));
+  }
+  close(c);
+}
+
+// Several batches in flight (idempotent: up to five per partition; plain: one per partition,
+// several partitions per request): a retriable error on one partition's first batch sends that
+// batch and the ones after it again in their order, the other partition is not held up, and the
+// delivery reports of each partition come in record order with increasing offsets.
+TEST_F(ProducerTest, ARetriableErrorWithSeveralInFlightKeepsEachPartitionInOrder) {
+  for (bool idempotent : {true, false}) {
+    SCOPED_TRACE(idempotent ? "idempotent" : "plain");
+    Cluster cluster;
+    cluster.leaders["t"] = {1, 1};
+    StubBroker broker(&loop_, cluster, 1);
+    bool failed = false;
+    broker.on_produce = [&](const Seen& s) -> int16_t {
+      if (!failed && s.partition == 0) {
+        failed = true;
+        return protocol::wire(ErrorCode::not_enough_replicas);
+      }
+      return 0;
+    };
+    auto c = client(broker);
+    {
+      auto o = options(idempotent);
+      o.batch_size = 40;  // a few records per batch: many batches per partition
+      o.max_in_flight = 5;
+      Producer p(*c, o);
+      std::map<int32_t, std::vector<DeliveryReport>> by_partition;
+      for (int i = 0; i < 60; ++i) {
+        for (int32_t part : {0, 1}) {
+          ProducerRecord r;
+          r.topic = "t";
+          r.partition = part;
+          r.value = std::to_string(i);
+          p.produce(std::move(r), [&by_partition, part](const DeliveryReport& d) {
+            by_partition[part].push_back(d);
+          });
+        }
+      }
+      bool flushed = false;
+      p.flush([&] { flushed = true; });
+      run_until([&] { return flushed; });
+      EXPECT_TRUE(failed);
+      for (int32_t part : {0, 1}) {
+        SCOPED_TRACE("partition " + std::to_string(part));
+        EXPECT_EQ(broker.records("t", part), numbers(60));
+        const auto& reports = by_partition[part];
+        ASSERT_EQ(reports.size(), 60U);
+        for (size_t i = 0; i < reports.size(); ++i) {
+          ASSERT_TRUE(reports[i].offset.ok()) << reports[i].offset.error().to_string();
+          EXPECT_EQ(reports[i].offset->value(), static_cast<int64_t>(i));
+        }
+      }
+      // Partition 1's batches went on while partition 0 was retried, in the same requests.
+      EXPECT_TRUE(std::any_of(broker.produce_requests.begin(), broker.produce_requests.end(),
+                              [](size_t n) { return n == 2; }));
+      if (idempotent) {
+        // A later batch of partition 0 reached the broker before the failed one was sent again:
+        // more than one request was in flight for it.
+        bool later_before_retry = false;
+        bool seen_failed = false;
+        for (const auto& s : broker.seen) {
+          if (s.partition != 0) continue;
+          if (s.base_sequence == 0 && seen_failed) break;
+          if (s.base_sequence == 0) seen_failed = true;
+          if (s.base_sequence > 0 && seen_failed) later_before_retry = true;
+        }
+        EXPECT_TRUE(later_before_retry);
+      }
+    }
+    close(c);
+  }
 }
 
 TEST_F(ProducerTest, RetriesKeepTheOrder) {
