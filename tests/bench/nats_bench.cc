@@ -291,7 +291,8 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   }
 }
 
-// A fresh ferry per case, so that its VmHWM belongs to that case alone.
+// A fresh ferry per case, so that its VmHWM belongs to that case alone. Records go round-robin
+// over the partitions.
 Row run_ferry(const std::string& ferry_bin, const std::string& dir, const std::string& config,
               double seconds, int partitions, const char* acks) {
   std::string data_dir = dir + "/ferry-" + acks + "-p" + std::to_string(partitions);
@@ -422,9 +423,10 @@ int main(int argc, char** argv) {
   rows.push_back(run_nats(nats_bin, g_temp_dir, seconds, window));
   // nats-server exits with status 1 after a signal-driven shutdown; only a hang or crash counts.
   if (bench::stop_child(g_child) < 0) die("nats-server did not exit on SIGTERM");
-  for (const char* acks : {"1", "all"}) {
-    std::fprintf(stderr, "  ferry acks=%s ...\n", acks);
-    rows.push_back(run_ferry(ferry_bin, g_temp_dir, ferry_config, seconds, 1, acks));
+  const std::pair<const char*, int> ferry_cases[] = {{"1", 1}, {"all", 1}, {"all", 8}};
+  for (const auto& [acks, partitions] : ferry_cases) {
+    std::fprintf(stderr, "  ferry acks=%s p%d ...\n", acks, partitions);
+    rows.push_back(run_ferry(ferry_bin, g_temp_dir, ferry_config, seconds, partitions, acks));
     if (bench::stop_child(g_child) != 0) die("ferry did not exit cleanly on SIGTERM");
   }
 
