@@ -48,7 +48,7 @@ struct BrokerConfig {
   std::string max_connections_per_ip_overrides;           // max.connections.per.ip.overrides
   int64_t connections_max_idle_ms = 600000;               // connections.max.idle.ms
   int32_t request_frame_timeout_ms = 30000;               // request.frame.timeout.ms
-  int64_t queued_max_request_bytes = 16 << 20;            // queued.max.request.bytes
+  int64_t queued_max_request_bytes = 4 << 20;             // queued.max.request.bytes
   int32_t fetch_max_bytes = 52428800;                     // fetch.max.bytes
   int32_t group_initial_rebalance_delay_ms = 3000;        // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;              // offsets.retention.minutes

@@ -93,10 +93,12 @@ const std::array kKeys = {
                  "a slower frame closes the connection (ferry's own key).",
           .field = &BrokerConfig::request_frame_timeout_ms},
   KeySpec{.section = Section::broker, .name = "queued.max.request.bytes", .type = Type::int64,
-          .default_value = "16777216", .min = 1048576, .max = kI64,
+          .default_value = "4194304", .min = 1048576, .max = kI64,
           .doc = "Memory for request frames being read or handled and responses not yet sent, "
                  "all connections together; when it is used up the broker stops reading "
-                 "requests until responses drain. Also caps socket.request.max.bytes.",
+                 "requests until responses drain. Also caps socket.request.max.bytes, so it "
+                 "must exceed the largest request a client sends (a batch of max.message.bytes "
+                 "plus headers). Most of the broker's memory under a saturating produce.",
           .field = &BrokerConfig::queued_max_request_bytes},
   KeySpec{.section = Section::broker, .name = "fetch.max.bytes", .type = Type::int32,
           .default_value = "52428800", .min = 1024, .max = kI32,

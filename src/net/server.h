@@ -45,7 +45,7 @@ struct ServerOptions {
   // Per-address exceptions to max_connections_per_ip: numeric address ("10.0.0.7", "::1").
   std::map<std::string, size_t> max_connections_per_ip_overrides;
   // queued.max.request.bytes: request and response bytes held for all connections together.
-  uint64_t queued_max_request_bytes = 16u << 20;
+  uint64_t queued_max_request_bytes = 4u << 20;
 };
 
 class Server {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Memory under hostile clients, with default settings: 8 connections send partial 60 MB
-# request frames, 8 more partial 12 MB frames (under socket.request.max.bytes and the budget),
+# request frames, 8 more partial 3 MB frames (under socket.request.max.bytes and the budget),
 # and 32 connections pipeline fetches of a few MB of data but never read the responses. The
 # broker's resident memory (VmRSS of the real `ferry serve` process) must stay under 64 MiB
 # throughout, and kcat must still produce and consume meanwhile.
@@ -39,9 +39,9 @@ def body(args):
             hostile.send_some(s, pipeline, budget_s=0.05)
             socks.append(s)
             sample()
-        # 8 partial 60 MB frames and 8 partial 12 MB frames.
+        # 8 partial 60 MB frames and 8 partial 3 MB frames.
         filler = bytes(60_000_000)
-        for size in [60_000_000] * 8 + [12_000_000] * 8:
+        for size in [60_000_000] * 8 + [3_000_000] * 8:
             s = hostile.connect_from("127.0.0.3", ferry.port)
             # All of the frame but its last 1000 bytes, as far as the broker takes it.
             sent = hostile.send_some(s, size.to_bytes(4, "big"), budget_s=0.1)

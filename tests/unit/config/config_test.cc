@@ -46,6 +46,7 @@ TEST(BrokerConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.default_replication_factor, 1);
   EXPECT_EQ(c.socket_request_max_bytes, 104857600);
   EXPECT_EQ(c.connection_max_pending_bytes, 16 << 20);
+  EXPECT_EQ(c.queued_max_request_bytes, 4 << 20);  // the bound that sets the peak under produce
   EXPECT_EQ(c.max_connections, 1024);
   EXPECT_EQ(c.fetch_max_bytes, 52428800);
   EXPECT_EQ(c.group_initial_rebalance_delay_ms, 3000);
