@@ -622,6 +622,14 @@ Result<ReadResult> Log::read(Offset from, size_t max_bytes, std::optional<Offset
     auto next = segments_[i]->read(r.next_offset, budget, upper, r.data, &r.batch_count, kScanLimit,
                                    &position);
     if (!next) return std::move(next).error();
+    if (r.data.empty() && *next < seg_end && upper >= seg_end) {
+      // Every batch of this segment is below `upper` and the first is returned whole whatever
+      // the budget, so nothing read means the file ends before its offsets do: a sealed
+      // segment damaged after start-up checked only its size.
+      return Error(Errc::corrupt, segments_[i]->log_path() + ": ends before offset " +
+                                      std::to_string(seg_end.value()) + " (reading offset " +
+                                      std::to_string(r.next_offset.value()) + ")");
+    }
     if (r.data.size() > at) r.sources.push_back({segments_[i]->base(), position, at});
     bool whole_segment = *next >= seg_end;
     r.next_offset = std::max(r.next_offset, *next);
