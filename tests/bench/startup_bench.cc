@@ -74,7 +74,8 @@ struct IoCounts {
   std::atomic<uint64_t> datasyncs{0};
   std::atomic<uint64_t> dir_syncs{0};
   std::mutex mu;
-  std::map<std::string, uint64_t> log_read_by_path;  // bytes read per .log file
+  // The byte ranges read from each .log file, to tell partial reads from whole-file reads.
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> log_ranges;
 };
 
 enum class Kind { log, index, other };
@@ -111,7 +112,7 @@ class CountingHandle final : public platform::FileHandle {
         case Kind::log: {
           c_.log_bytes += *n;
           std::lock_guard lock(c_.mu);
-          c_.log_read_by_path[inner_.path()] += *n;
+          c_.log_ranges[inner_.path()].emplace_back(offset, offset + *n);
           break;
         }
         case Kind::index: c_.index_bytes += *n; break;
@@ -492,10 +493,16 @@ int run_child(const std::string& data_dir, const std::string& label, bool cold, 
   // The largest share of any one segment read, and how many were read whole.
   double largest = 0;
   size_t whole = 0;
-  for (const auto& [path, n] : fs.counts.log_read_by_path) {
+  for (auto& [path, ranges] : fs.counts.log_ranges) {
     std::error_code ec;
     uint64_t size = fsys::file_size(path, ec);
     if (ec || size == 0) continue;
+    std::sort(ranges.begin(), ranges.end());
+    uint64_t n = 0, end = 0;  // bytes covered by the union of the ranges
+    for (const auto& [from, to] : ranges) {
+      if (to > std::max(from, end)) n += to - std::max(from, end);
+      end = std::max(end, to);
+    }
     largest = std::max(largest, static_cast<double>(n) / static_cast<double>(size));
     if (n >= size) ++whole;
   }
@@ -503,13 +510,13 @@ int run_child(const std::string& data_dir, const std::string& label, bool cold, 
   std::printf(
       "  %-7s %-5s open %7.3f s (loop thread CPU %5.3f s, all durable %6.3f s) | read: segments "
       "%8.2f MiB (%5zu files, max "
-      "%5.1f%% of one, %zu "
-      "whole), indexes %7.2f MiB, other %6.2f MiB; rchar %8.2f MiB, disk %8.2f MiB | "
+      "%5.1f%% of one file, %zu "
+      "files whole), indexes %7.2f MiB, other %6.2f MiB; rchar %8.2f MiB, disk %8.2f MiB | "
       "fdatasync %5" PRIu64 " in open, %5" PRIu64 " total, dir fsync %5" PRIu64
       " | fds %4zu (+%zu), peak fs files %" PRId64
       " | RSS %6.1f MiB (+%.1f, %.2f KiB/partition), peak %6.1f MiB\n",
       label.c_str(), cold ? "cold" : "warm", secs, cpu, durable_s, mib(fs.counts.log_bytes),
-      fs.counts.log_read_by_path.size(), 100 * largest, whole, mib(fs.counts.index_bytes),
+      fs.counts.log_ranges.size(), 100 * largest, whole, mib(fs.counts.index_bytes),
       mib(fs.counts.other_bytes), mib(io_after.rchar - io_before.rchar),
       mib(io_after.read_bytes - io_before.read_bytes), syncs_in_open, fs.counts.datasyncs.load(),
       fs.counts.dir_syncs.load(), fds_after, fds_after - fds_before, fs.counts.open_peak.load(),
@@ -595,7 +602,13 @@ int main(int argc, char** argv) {
     if (::mkdtemp(tmpl) == nullptr) die("mkdtemp");
     dir = tmpl;
   }
-  std::printf("startup_bench: data in %s; %s\n", dir.c_str(),
+  double load = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+    std::fclose(f);
+  }
+  std::printf("startup_bench: data in %s; load average %.1f on %ld CPUs; %s\n", dir.c_str(), load,
+              ::sysconf(_SC_NPROCESSORS_ONLN),
               cold ? "cold (page cache dropped before each open)" : "warm page cache");
   int rc = 0;
   for (const auto& shape : shapes) {
