@@ -155,10 +155,11 @@ Status Log::recover(bool caller_syncs_tail) {
     }
     // What recovery kept must be durable before it counts as such: a kill -9 leaves written
     // bytes in the page cache that a later power cut could still take. A segment below the
-    // recovery point was durable in full already. The others are synced by a flush on the
-    // thread pool (with a loop), so start-up does not wait for one fdatasync per partition;
-    // until it completes, durable_offset() stays at the first of them and the recovery point
-    // is not advanced. A cut tail and logs without a loop are synced here.
+    // recovery point was durable in full already. With a loop the others are synced on the
+    // thread pool — by the caller (caller_syncs_tail: LogManager::open_all batches them) or by
+    // a flush of this log — so start-up does not wait for one fdatasync per partition; until
+    // then durable_offset() stays at the first of them and the recovery point is not advanced.
+    // A cut tail and logs without a loop are synced here.
     const bool known_durable = point && *point != Offset(INT64_MIN) && seg.base() < *point;
     if (known_durable && !*cut) continue;
     if (loop_ != nullptr && !*cut) {
