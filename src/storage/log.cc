@@ -90,11 +90,11 @@ Log::~Log() {
 Result<std::shared_ptr<Log>> Log::open(const std::string& dir, const LogConfig& config,
                                        const LogOptions& options) {
   std::shared_ptr<Log> log(new Log(dir, config, options));
-  FERRY_TRY(log->recover());
+  FERRY_TRY(log->recover(options.caller_syncs_tail));
   return log;
 }
 
-Status Log::recover() {
+Status Log::recover(bool caller_syncs_tail) {
   FERRY_TRY(fs_->create_dirs(dir_));
   auto names = fs_->list_dir(dir_);
   if (!names) return std::move(names).error();
@@ -138,6 +138,7 @@ Status Log::recover() {
     size_t at = segment_index_for(*point);
     first_tail = std::min(first_tail, at);
   }
+  std::optional<Offset> first_unsynced;  // the oldest kept segment not known to be durable
   for (size_t i = first_tail; i < segments_.size(); ++i) {
     Segment& seg = *segments_[i];
     auto cut = seg.recover_tail(kScanLimit);
@@ -152,13 +153,33 @@ Status Log::recover() {
         segments_.pop_back();
       }
     }
+    // What recovery kept must be durable before it counts as such: a kill -9 leaves written
+    // bytes in the page cache that a later power cut could still take. A segment below the
+    // recovery point was durable in full already. With a loop the others are synced on the
+    // thread pool — by the caller (caller_syncs_tail: LogManager::open_all batches them) or by
+    // a flush of this log — so start-up does not wait for one fdatasync per partition; until
+    // then durable_offset() stays at the first of them and the recovery point is not advanced.
+    // A cut tail and logs without a loop are synced here.
+    const bool known_durable = point && *point != Offset(INT64_MIN) && seg.base() < *point;
+    if (known_durable && !*cut) continue;
+    if (loop_ != nullptr && !*cut) {
+      seg.set_durable_size(0);
+      if (!first_unsynced) first_unsynced = seg.base();
+      continue;
+    }
     auto f = seg.log_file();
     if (!f) return std::move(f).error();
-    FERRY_TRY((*f)->datasync());  // what recovery kept is now durable, whatever happened before
+    FERRY_TRY((*f)->datasync());
   }
-  // Everything kept is durable now: only the active segment can take unsynced bytes.
   recovery_point_ = point.value_or(Offset(-1));
-  if (recovery_point_ != active().base()) {
+  Segment& last = active();
+  end_offset_ = last.next_offset();
+  if (first_unsynced && *first_unsynced < end_offset_) {
+    durable_offset_ = *first_unsynced;
+    // Syncs them and then moves recovery.point to the active segment.
+    if (!caller_syncs_tail) schedule_flush(true);
+  } else if (recovery_point_ != active().base()) {
+    // Everything kept is durable now: only the active segment can take unsynced bytes.
     // Best effort (a full disk must not keep the log from opening): an older value on disk
     // only makes the next recovery scan more.
     if (auto st = write_recovery_point(active().base()); !st) {
@@ -166,9 +187,7 @@ Status Log::recover() {
                 st.error().to_string().c_str());
     }
   }
-  Segment& last = active();
-  end_offset_ = last.next_offset();
-  durable_offset_ = end_offset_;
+  if (!first_unsynced || *first_unsynced >= end_offset_) durable_offset_ = end_offset_;
   auto first = last.first_batch();
   if (!first) return std::move(first).error();
   int64_t now = clock_->now_ms();
@@ -177,6 +196,64 @@ Status Log::recover() {
   FERRY_LOG(debug, "storage", "%s: opened, %zu segments, offsets [%" PRId64 ", %" PRId64 ")",
             dir_.c_str(), segments_.size(), log_start_offset().value(), end_offset_.value());
   return {};
+}
+
+TailSync Log::tail_sync() const {
+  TailSync sync;
+  sync.dir = dir_;
+  for (const auto& seg : segments_) {
+    if (seg->durable_size() >= seg->size()) continue;
+    sync.files.emplace_back(seg->log_path(), seg->size());
+    sync.bases.push_back(seg->base());
+  }
+  sync.synced_to = end_offset_;
+  if (segments_.back()->base() > recovery_point_) sync.recovery_point = segments_.back()->base();
+  sync.truncations = truncations_;
+  return sync;
+}
+
+void Log::run_tail_sync(TailSync& sync, platform::FileSystem& fs) {
+  for (const auto& [path, size] : sync.files) {
+    auto f = fs.open(path, platform::File::Mode::read_only);
+    if (!f) {
+      sync.result = std::move(f).error();
+      return;
+    }
+    if (auto st = f->datasync(); !st) {
+      sync.result = st;
+      return;
+    }
+  }
+  if (sync.recovery_point) {
+    if (auto st = write_recovery_point_file(fs, sync.dir, *sync.recovery_point); !st) {
+      // The data is durable; only the hint is stale (the next flush writes it again).
+      FERRY_LOG(warn, "storage", "%s: writing %s: %s", sync.dir.c_str(), kRecoveryPointFile,
+                st.error().to_string().c_str());
+      sync.recovery_point.reset();
+    }
+  }
+}
+
+void Log::tail_synced(const TailSync& sync) {
+  // Closed or cut meanwhile: its own flush covers what is left (and a removed file is no error).
+  if (failure_ || closed_ || sync.truncations != truncations_) return;
+  if (!sync.result) {
+    fail(sync.result.error());
+    return;
+  }
+  for (size_t i = 0; i < sync.files.size(); ++i) {
+    auto it = std::find_if(segments_.begin(), segments_.end(),
+                           [b = sync.bases[i]](const auto& s) { return s->base() == b; });
+    if (it == segments_.end()) continue;
+    (*it)->set_durable_size(std::max((*it)->durable_size(), sync.files[i].second));
+    if (auto st = (*it)->persist_index(); !st) {
+      fail(st.error());
+      return;
+    }
+  }
+  durable_offset_ = std::max(durable_offset_, sync.synced_to);
+  if (sync.recovery_point) recovery_point_ = std::max(recovery_point_, *sync.recovery_point);
+  fire_waiters();
 }
 
 Offset Log::active_segment_base() const noexcept { return segments_.back()->base(); }
@@ -546,6 +623,14 @@ Result<ReadResult> Log::read(Offset from, size_t max_bytes, std::optional<Offset
     auto next = segments_[i]->read(r.next_offset, budget, upper, r.data, &r.batch_count, kScanLimit,
                                    &position);
     if (!next) return std::move(next).error();
+    if (r.data.empty() && *next < seg_end && upper >= seg_end) {
+      // Every batch of this segment is below `upper` and the first is returned whole whatever
+      // the budget, so nothing read means the file ends before its offsets do: a sealed
+      // segment damaged after start-up checked only its size.
+      return Error(Errc::corrupt, segments_[i]->log_path() + ": ends before offset " +
+                                      std::to_string(seg_end.value()) + " (reading offset " +
+                                      std::to_string(r.next_offset.value()) + ")");
+    }
     if (r.data.size() > at) r.sources.push_back({segments_[i]->base(), position, at});
     bool whole_segment = *next >= seg_end;
     r.next_offset = std::max(r.next_offset, *next);

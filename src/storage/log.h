@@ -94,6 +94,23 @@ struct LogOptions {
   platform::FileSystem* fs = &platform::real_fs();
   // Log start for a new, empty log (a partition created with existing history elsewhere).
   Offset initial_offset{0};
+  // Open: leave the fdatasync of the recovered tail to the caller (tail_sync(), run_tail_sync(),
+  // tail_synced()) instead of a flush of its own. LogManager::open_all batches them, so that
+  // thousands of logs opening at once do not each hold a descriptor in a flush job.
+  bool caller_syncs_tail = false;
+};
+
+// The segments a recovered log kept that are not known to be durable yet (recovery found them
+// at or after the recovery point; a kill -9 may have left their bytes in the page cache only),
+// and what becomes true once they are synced.
+struct TailSync {
+  std::string dir;
+  std::vector<std::pair<std::string, uint64_t>> files;  // .log path, size to sync
+  std::vector<Offset> bases;                            // the segments of `files`, same order
+  Offset synced_to;                                     // log end at open
+  std::optional<Offset> recovery_point;                 // written after the syncs when set
+  uint64_t truncations = 0;
+  Status result;  // set by run_tail_sync
 };
 
 class Log : public std::enable_shared_from_this<Log> {
@@ -167,6 +184,15 @@ class Log : public std::enable_shared_from_this<Log> {
   // append also checks).
   Status maybe_roll();
 
+  // Open side, with LogOptions::caller_syncs_tail (loop thread): what is left to sync; nothing
+  // (empty files, no recovery point) when the log is durable.
+  TailSync tail_sync() const;
+  // Thread pool: opens each file of `sync` through `fs` (one descriptor at a time), fdatasyncs
+  // it, then writes the recovery point. Touches nothing but `sync`.
+  static void run_tail_sync(TailSync& sync, platform::FileSystem& fs);
+  // Loop thread, after run_tail_sync: marks the segments durable (or fails the log).
+  void tail_synced(const TailSync& sync);
+
   // Flushes and stops timers; `done` fires on the loop when everything is durable. After close,
   // appends fail with closed. Safe to destroy the Log once `done` has fired.
   void close(std::function<void(Status)> done = {});
@@ -174,7 +200,7 @@ class Log : public std::enable_shared_from_this<Log> {
  private:
   struct FlushJob;
   Log(std::string dir, const LogConfig& config, const LogOptions& options);
-  Status recover();
+  Status recover(bool caller_syncs_tail);
   Status roll(Offset new_base);
   bool should_roll(size_t next_batch_bytes) const;
   std::optional<Offset> read_recovery_point() const;

@@ -1,6 +1,7 @@
 // LogManager: the partition logs of one data directory (see log_manager.h).
 #include "storage/log_manager.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/log.h"
@@ -36,6 +37,8 @@ LogManager::~LogManager() {
 
 Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)>& config_for) {
   platform::FileSystem& fs = *options_.fs;
+  LogOptions open_options = options_;
+  open_options.caller_syncs_tail = true;  // batched below
   FERRY_TRY(fs.create_dirs(logs_dir_));
   auto names = fs.list_dir(logs_dir_);
   if (!names) return std::move(names).error();
@@ -59,11 +62,68 @@ Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)
                 name.c_str());
       continue;
     }
-    auto log = Log::open(logs_dir_ + "/" + name, config_for(*tp), options_);
+    auto log = Log::open(logs_dir_ + "/" + name, config_for(*tp), open_options);
     if (!log) return std::move(log).error();
     logs_[*tp] = std::move(log).value();
   }
+  if (options_.loop != nullptr) sync_tails_in_background();
   return {};
+}
+
+namespace {
+
+// Start-up: the recovered tails of many logs, synced on the thread pool one file at a time.
+struct TailSyncJob {
+  uv_work_t req{};
+  platform::FileSystem* fs = nullptr;
+  std::vector<std::pair<std::weak_ptr<Log>, TailSync>> logs;
+  std::shared_ptr<LogManager::Removals> background;  // counts this job while it runs
+};
+
+}  // namespace
+
+void LogManager::sync_tails_in_background() {
+  std::vector<std::pair<std::weak_ptr<Log>, TailSync>> pending;
+  for (const auto& [tp, log] : logs_) {
+    TailSync sync = log->tail_sync();
+    if (!sync.files.empty() || sync.recovery_point) pending.emplace_back(log, std::move(sync));
+  }
+  if (pending.empty()) return;
+  // A few jobs, so the syncs overlap without taking every thread of the pool (or descriptor).
+  const size_t jobs = std::min<size_t>(kTailSyncJobs, pending.size());
+  for (size_t n = 0; n < jobs; ++n) {
+    auto job = std::make_unique<TailSyncJob>();
+    job->fs = options_.fs;
+    job->background = removals_;
+    for (size_t i = n; i < pending.size(); i += jobs) job->logs.push_back(std::move(pending[i]));
+    job->req.data = job.get();
+    int rc = uv_queue_work(
+        options_.loop, &job->req,
+        [](uv_work_t* req) {  // thread pool: touches only the job
+          auto* j = static_cast<TailSyncJob*>(req->data);
+          for (auto& [log, sync] : j->logs) Log::run_tail_sync(sync, *j->fs);
+        },
+        [](uv_work_t* req, int status) {  // loop
+          std::unique_ptr<TailSyncJob> j(static_cast<TailSyncJob*>(req->data));
+          for (auto& [weak, sync] : j->logs) {
+            if (status != 0) sync.result = Error(Errc::closed, "start-up sync cancelled");
+            if (auto log = weak.lock()) log->tail_synced(sync);
+          }
+          if (--j->background->in_flight == 0 && j->background->idle) {
+            auto idle = std::move(j->background->idle);
+            j->background->idle = nullptr;
+            idle();
+          }
+        });
+    if (rc != 0) {
+      // Each log's next flush syncs its tail instead.
+      FERRY_LOG(warn, "storage", "syncing recovered tails is left to the next flushes: %s",
+                uv_strerror(rc));
+      return;
+    }
+    ++removals_->in_flight;
+    (void)job.release();  // owned by the completion callback
+  }
 }
 
 std::shared_ptr<Log> LogManager::get(const TopicPartition& tp) const {
@@ -204,7 +264,7 @@ void LogManager::close_all(std::function<void(Status)> done) {
     if (--pending->left == 0 && pending->done) pending->done(pending->first_error);
   };
   for (auto& [tp, log] : logs_) log->close(one_done);
-  if (removals_->in_flight > 0) {  // deleted topics' files still being removed
+  if (removals_->in_flight > 0) {  // deleted topics' files or start-up syncs still running
     ++pending->left;
     removals_->idle = [one_done] { one_done(Status{}); };
   }

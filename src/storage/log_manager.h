@@ -42,8 +42,13 @@ class LogManager {
   LogManager& operator=(const LogManager&) = delete;
 
   // Removes tombstones of deleted partitions, then opens every partition directory under
-  // logs_dir with `config_for(tp)`. Quarantined directories are left alone (logged).
+  // logs_dir with `config_for(tp)`. Quarantined directories are left alone (logged). Reads only
+  // the tails recovery scans (see Log::open). With a loop, the recovered tails are synced
+  // afterwards by kTailSyncJobs jobs on the thread pool, one file at a time each (so the
+  // descriptors stay within the pool's bound plus kTailSyncJobs); each log's durable_offset()
+  // reaches its end when its tail is synced.
   Status open_all(const std::function<LogConfig(const TopicPartition&)>& config_for);
+  static constexpr size_t kTailSyncJobs = 2;
 
   // The log of `tp`, or nullptr.
   std::shared_ptr<Log> get(const TopicPartition& tp) const;
@@ -71,8 +76,9 @@ class LogManager {
   // topics still being removed on the thread pool are gone.
   void close_all(std::function<void(Status)> done);
 
-  // Directory removals running on the thread pool (loop thread only; shared with their jobs so a
-  // job never reaches back into the LogManager). `idle` fires when the count drops to zero.
+  // Jobs running on the thread pool — directory removals and the start-up sync of recovered
+  // tails (loop thread only; shared with their jobs so a job never reaches back into the
+  // LogManager). `idle` fires when the count drops to zero.
   struct Removals {
     size_t in_flight = 0;
     std::function<void()> idle;
@@ -83,6 +89,7 @@ class LogManager {
   platform::FileSystem& fs() const noexcept { return *options_.fs; }
 
  private:
+  void sync_tails_in_background();
   Status set_aside(const TopicPartition& tp, const std::string& topic_id, SetAside kind,
                    std::string* path);
 

@@ -1,7 +1,11 @@
-// Unit tests of LogManager: partition directory naming, open_all, create/remove, shared fd pool.
+// Unit tests of LogManager: partition directory naming, open_all, create/remove, shared fd pool,
+// the background sync of recovered tails at start-up.
 #include "storage/log_manager.h"
 
 #include <gtest/gtest.h>
+#include <uv.h>
+
+#include <filesystem>
 
 #include "platform/file.h"
 #include "support/test_support.h"
@@ -137,6 +141,63 @@ TEST(LogManager, ManyPartitionsShareABoundedNumberOfDescriptors) {
       EXPECT_LE(m.pool().open_count(), 32u);
     }
   }
+}
+
+size_t open_descriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Start-up with a loop: open_all does not fdatasync each recovered tail itself; a few jobs on the
+// thread pool do, one file at a time, so the descriptors stay within the pool's bound while
+// hundreds of logs wait for their sync, and every log becomes durable once they are done.
+TEST(LogManager, OpenAllSyncsRecoveredTailsInTheBackgroundWithBoundedDescriptors) {
+  FERRY_SKIP_WITHOUT_THREADS();
+  test::TempDir dir;
+  const std::string logs = dir.file("logs");
+  const int partitions = 300;
+  {
+    LogManager m(logs, LogOptions{});
+    ASSERT_TRUE(m.open_all([](const TopicPartition&) { return LogConfig{}; }).ok());
+    for (int p = 0; p < partitions; ++p) {
+      auto log = m.get_or_create({"many", PartitionId(p)}, LogConfig{}, kId);
+      ASSERT_TRUE(log.ok());
+      ASSERT_TRUE((*log)->append(test::make_batch(2)).ok());
+      (*log)->flush();
+    }
+  }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    LogOptions opts;
+    opts.loop = &loop;
+    LogManager m(logs, opts, /*max_open_files=*/32);
+    const size_t before = open_descriptors();
+    ASSERT_TRUE(m.open_all([](const TopicPartition&) { return LogConfig{}; }).ok());
+    ASSERT_EQ(m.logs().size(), static_cast<size_t>(partitions));
+    auto durable = [&] {
+      size_t n = 0;
+      for (const auto& [tp, log] : m.logs()) n += log->durable_offset() == Offset(2) ? 1 : 0;
+      return n;
+    };
+    EXPECT_LT(durable(), static_cast<size_t>(partitions));  // not synced inline
+    EXPECT_LE(open_descriptors(), before + 32 + LogManager::kTailSyncJobs);
+    for (int i = 0; i < 10000 && durable() < static_cast<size_t>(partitions); ++i) {
+      uv_run(&loop, UV_RUN_ONCE);
+      EXPECT_LE(open_descriptors(), before + 32 + LogManager::kTailSyncJobs);
+    }
+    EXPECT_EQ(durable(), static_cast<size_t>(partitions));
+    bool closed = false;
+    m.close_all([&](Status st) {
+      EXPECT_TRUE(st.ok());
+      closed = true;
+    });
+    for (int i = 0; i < 10000 && !closed; ++i) uv_run(&loop, UV_RUN_ONCE);
+    EXPECT_TRUE(closed);
+  }
+  uv_run(&loop, UV_RUN_NOWAIT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Recovery of damaged partition logs: flipped bytes, truncation mid-header and mid-batch, zero
-// tails, missing or corrupt indexes, damage in the segment before last, empty segments.
+// tails, missing or corrupt indexes, damage in the segment before last, empty segments; sealed
+// segments damaged behind the log's back (reported when read); the background sync of a
+// recovered tail with a loop.
 #include <gtest/gtest.h>
+#include <uv.h>
 
 #include "common/log.h"
 #include "platform/file.h"
@@ -215,6 +218,102 @@ TEST_F(Recovery, StrayFilesAreCleanedUp) {
   EXPECT_FALSE(platform::exists(dir.file("00000000000000000000.log.tmp")));
   EXPECT_FALSE(platform::exists(seg(999, ".index")));
   EXPECT_EQ((*log)->log_end_offset(), Offset(15));
+}
+
+// Sealed segments below the recovery point are not read at start-up; damage to one must be
+// reported when it is first read, not served as an empty answer.
+TEST_F(Recovery, ShortSealedSegmentIsReportedWhenRead) {
+  cfg.segment_bytes = 4000;  // about 9 batches per segment
+  write(30);
+  std::string first = seg(0);
+  uint64_t size = platform::file_size(first).value();
+  ASSERT_TRUE(open_rw(first).truncate(size / 2).ok());
+  auto log = Log::open(dir.path(), cfg);
+  ASSERT_TRUE(log.ok()) << log.error().to_string();  // start-up does not look at it
+  EXPECT_EQ((*log)->log_end_offset(), Offset(90));
+  // Offsets in the surviving half are served; the ones cut off are an error, not "no data".
+  auto head = (*log)->read(Offset(0), 1);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->batch_count, 1u);
+  auto names = platform::list_dir(dir.path()).value();
+  std::vector<int64_t> bases;
+  for (const auto& n : names) {
+    if (n.ends_with(".log")) bases.push_back(std::stoll(n.substr(0, 20)));
+  }
+  ASSERT_GE(bases.size(), 2u);
+  auto cut = (*log)->read(Offset(bases[1] - 1), 1 << 20);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code(), Errc::corrupt) << cut.error().to_string();
+  // A read spanning from the intact part stops with what it has, then fails on the next call.
+  auto from_start = (*log)->read(Offset(0), 64 << 20);
+  ASSERT_TRUE(from_start.ok());
+  EXPECT_LT(from_start->next_offset, Offset(bases[1]));
+  EXPECT_FALSE((*log)->read(from_start->next_offset, 64 << 20).ok());
+}
+
+TEST_F(Recovery, VanishedSealedSegmentIsReportedWhenRead) {
+  cfg.segment_bytes = 4000;
+  write(30);
+  auto log = Log::open(dir.path(), cfg).value();
+  ASSERT_GE(log->segment_count(), 3u);
+  ASSERT_TRUE(platform::remove_file_durable(seg(0)).ok());
+  auto r = log->read(Offset(0), 1 << 20);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::not_found) << r.error().to_string();
+  // The rest of the log is still served.
+  EXPECT_TRUE(log->read(Offset(60), 1 << 20).ok());
+}
+
+// With a loop, start-up does not wait for the fdatasync of the recovered tail: the log opens
+// with its data not yet known durable, a flush on the thread pool syncs it, and only then do
+// durable_offset() and recovery.point move. A torn tail is still cut (and logged) at open.
+TEST_F(Recovery, WithALoopTheRecoveredTailIsSyncedInTheBackground) {
+  FERRY_SKIP_WITHOUT_THREADS();
+  cfg.segment_bytes = 4000;
+  write(30);
+  std::vector<int64_t> bases;
+  auto names = platform::list_dir(dir.path()).value();
+  for (const auto& n : names) {
+    if (n.ends_with(".log")) bases.push_back(std::stoll(n.substr(0, 20)));
+  }
+  ASSERT_GE(bases.size(), 3u);
+  // A kill -9 after a roll, before the flush that records it; and a torn last batch.
+  ASSERT_TRUE(platform::write_file_atomic(dir.file("recovery.point"),
+                                          platform::as_bytes(std::to_string(bases[1]) + "\n"))
+                  .ok());
+  std::string last = seg(bases.back());
+  ASSERT_TRUE(open_rw(last).truncate(platform::file_size(last).value() - 5).ok());
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    test::LogCapture capture;
+    LogOptions opts;
+    opts.loop = &loop;
+    auto log = Log::open(dir.path(), cfg, opts);
+    ASSERT_TRUE(log.ok()) << log.error().to_string();
+    EXPECT_TRUE(capture.saw("truncating torn or corrupt tail"));
+    EXPECT_EQ((*log)->log_end_offset(), Offset(87));
+    // Not synced yet: the segments from the recovery point on are not known durable.
+    EXPECT_EQ((*log)->durable_offset(), Offset(bases[1]));
+    for (int i = 0; i < 1000 && (*log)->durable_offset() < (*log)->log_end_offset(); ++i) {
+      uv_run(&loop, UV_RUN_ONCE);
+    }
+    EXPECT_EQ((*log)->durable_offset(), Offset(87));
+    auto point = File::open(dir.file("recovery.point"), File::Mode::read_only).value();
+    std::vector<std::byte> text(static_cast<size_t>(point.size().value()));
+    ASSERT_TRUE(point.pread_exact(text, 0).ok());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(text.data()), text.size()),
+              std::to_string(bases.back()) + "\n");
+    bool closed = false;
+    (*log)->close([&](Status st) {
+      EXPECT_TRUE(st.ok());
+      closed = true;
+    });
+    for (int i = 0; i < 1000 && !closed; ++i) uv_run(&loop, UV_RUN_ONCE);
+    EXPECT_TRUE(closed);
+  }
+  uv_run(&loop, UV_RUN_NOWAIT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace
