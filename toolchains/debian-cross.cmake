@@ -20,8 +20,14 @@ list(APPEND CMAKE_PREFIX_PATH /usr/lib/${FERRY_TRIPLET}/cmake)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FERRY_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# ctest runs the test programs through qemu-user with the target's loader and libraries.
-# FERRY_EMULATED tells tests they run emulated: qemu-user 7.2 on the CI hosts cannot clone guest
-# threads or processes (pthread_create and fork never return), so tests that need libuv's thread
-# pool or fork() skip there; they run natively and under the sanitizers.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env;FERRY_EMULATED=1;${FERRY_QEMU};-L;/usr/${FERRY_TRIPLET})
+# ctest runs the test programs under qemu-user. The emulated legs link statically
+# (FERRY_STATIC, on by default here): qemu-user 7.2 runs a statically linked guest's threads and
+# fork() reliably, so every unit and crash test runs, libuv's thread pool included. A dynamically
+# linked guest (-DFERRY_STATIC=OFF) runs with the target's loader and libraries, and FERRY_EMULATED
+# tells the tests that need threads or fork() to skip: there pthread_create and fork hang.
+set(FERRY_STATIC ON CACHE BOOL "Link the ferry executable and the test programs statically")
+if(FERRY_STATIC)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${FERRY_QEMU})
+else()
+  set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env;FERRY_EMULATED=1;${FERRY_QEMU};-L;/usr/${FERRY_TRIPLET})
+endif()
