@@ -20,14 +20,12 @@ list(APPEND CMAKE_PREFIX_PATH /usr/lib/${FERRY_TRIPLET}/cmake)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FERRY_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# ctest runs the test programs under qemu-user. The emulated legs link statically
-# (FERRY_STATIC, on by default here): qemu-user 7.2 runs a statically linked guest's threads and
-# fork() reliably, so every unit and crash test runs, libuv's thread pool included. A dynamically
-# linked guest (-DFERRY_STATIC=OFF) runs with the target's loader and libraries, and FERRY_EMULATED
-# tells the tests that need threads or fork() to skip: there pthread_create and fork hang.
+# ctest runs the test programs under qemu-user. The emulated legs link statically by default
+# (FERRY_STATIC): the guest needs no loader or libraries. A dynamically linked guest
+# (-DFERRY_STATIC=OFF) runs with the target's multiarch loader and libraries (-L /, i.e.
+# /lib/ld-linux-*.so and /usr/lib/${FERRY_TRIPLET}): the cross compiler's own copy of glibc under
+# /usr/${FERRY_TRIPLET} is a different build from the multiarch libc6 that the target's -dev
+# packages pull in, and its loader paired with the multiarch libc.so.6 (found through the host's
+# ld.so.cache) hangs the first pthread_create or fork, as any ld.so/libc.so version mismatch may.
 set(FERRY_STATIC ON CACHE BOOL "Link the ferry executable and the test programs statically")
-if(FERRY_STATIC)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${FERRY_QEMU})
-else()
-  set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env;FERRY_EMULATED=1;${FERRY_QEMU};-L;/usr/${FERRY_TRIPLET})
-endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${FERRY_QEMU};-L;/)
