@@ -4,8 +4,16 @@
 #
 #   sudo bash tests/run-all.sh            (as root: bash tests/run-all.sh)
 #
-# Environment: FERRY_SKIP_ARM=1 skips the ARM legs; FERRY_SKIP_ASAN=1 the sanitizer leg;
-# FERRY_SKIP_FUZZ=1 the fuzzer smoke run (FERRY_FUZZ_SECONDS per target, default 30).
+# Each leg is configured and built once, then tested: the native leg runs every test (unit, crash,
+# the real-client compat suites, the cli and hostile black-box tests, docs checks); the sanitizer
+# and ARM legs run the unit and crash tests (everything but the labels in NATIVE_ONLY_LABELS).
+# The ARM legs link statically and run under plain qemu-user; their cross packages are installed
+# in the background while the native leg builds. A table of each leg's times ends the output.
+#
+# Environment: FERRY_SKIP_ARM=1 skips the ARM legs (FERRY_SKIP_AARCH64=1, FERRY_SKIP_ARMHF=1 one
+# of them); FERRY_SKIP_NATIVE=1 the native leg; FERRY_SKIP_ASAN=1 the sanitizer leg;
+# FERRY_SKIP_FUZZ=1 the fuzzer smoke run (FERRY_FUZZ_SECONDS per target, default 30);
+# FERRY_CTEST_JOBS the tests run in parallel per leg (default: the number of cores).
 # An ARM leg whose packages cannot be installed (a foreign package index briefly out of sync)
 # is skipped with a loud warning; a build or test failure in any leg that ran fails the run.
 set -uo pipefail
@@ -15,6 +23,12 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 JOBS=$(nproc)
+CTEST_JOBS=${FERRY_CTEST_JOBS:-$JOBS}
+# Labels of the tests only the native leg runs: they drive `ferry serve` with real clients or
+# raw sockets, or check the docs, and say nothing more under the sanitizers or another CPU.
+NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs)$'
+LOGDIR="$ROOT/build/ci-logs"
+mkdir -p "$LOGDIR"
 
 NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libsqlite3-dev liblz4-dev zlib1g-dev libzstd-dev libsnappy-dev
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
@@ -50,7 +64,37 @@ FAILED=0
 BROKEN=()   # legs whose build or tests failed
 SKIPPED=()  # legs that could not run (packages unavailable)
 
-# run_leg NAME BUILD_DIR [cmake args...]: configure, build, ctest; adds to the counters.
+# Per-leg times for the summary table: TIMES[leg:phase] in seconds (phases install, build,
+# tests), RESULTS[leg] a word; LEGS keeps the order the legs ran in.
+declare -A TIMES RESULTS
+LEGS=()
+record() { # record LEG PHASE SECONDS
+  [[ " ${LEGS[*]} " == *" $1 "* ]] || LEGS+=("$1")
+  TIMES[$1:$2]=$3
+}
+
+summary_table() {
+  local leg phase row total
+  printf '\n%-10s %8s %8s %8s %8s  %s\n' leg install build tests total result
+  for leg in "${LEGS[@]}"; do
+    row=$(printf '%-10s' "$leg")
+    total=0
+    for phase in install build tests; do
+      if [ -n "${TIMES[$leg:$phase]:-}" ]; then
+        row+=$(printf ' %7ss' "${TIMES[$leg:$phase]}")
+        total=$((total + ${TIMES[$leg:$phase]}))
+      else
+        row+=$(printf ' %8s' -)
+      fi
+    done
+    printf '%s %7ss  %s\n' "$row" "$total" "${RESULTS[$leg]:-ok}"
+  done
+  printf '%-10s %34ss  (wall clock; ARM installs overlap the native leg)\n' total "$SECONDS"
+}
+
+# run_leg NAME BUILD_DIR [cmake args...]: configure and build everything once, then ctest with
+# the arguments in CTEST_ARGS; adds to the counters and records the times.
+CTEST_ARGS=()
 run_leg() {
   local name=$1 dir=$2
   shift 2
@@ -61,15 +105,22 @@ run_leg() {
   log "$name: configure and build"
   if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DFERRY_WERROR=ON "${launcher[@]}" "$@" ||
     ! cmake --build "$dir" -j"$JOBS"; then
+    record "$name" build $((SECONDS - start))
+    RESULTS[$name]="FAILED (build)"
     BROKEN+=("$name (build)")
     return
   fi
-  log "$name: tests"
+  record "$name" build $((SECONDS - start))
+  start=$SECONDS
+  log "$name: tests (ctest -j$CTEST_JOBS ${CTEST_ARGS[*]})"
   local out="$dir/ctest.log"
-  (cd "$dir" && ctest --output-on-failure --timeout 900) 2>&1 | tee "$out"
+  (cd "$dir" && ctest --output-on-failure --timeout 900 -j"$CTEST_JOBS" "${CTEST_ARGS[@]}") 2>&1 |
+    tee "$out"
+  record "$name" tests $((SECONDS - start))
   local summary
   summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -1)
   if [ -z "$summary" ]; then
+    RESULTS[$name]="FAILED (no test summary)"
     BROKEN+=("$name (no test summary)")
     return
   fi
@@ -78,8 +129,8 @@ run_leg() {
   failed=$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
   PASSED=$((PASSED + total - failed))
   FAILED=$((FAILED + failed))
+  RESULTS[$name]="$((total - failed))/$total passed"
   [ "$failed" = 0 ] || BROKEN+=("$name (tests)")
-  echo "$name took $((SECONDS - start)) s"
 }
 
 # The newest version of package $1 that both the native and the $2 index offer.
@@ -118,55 +169,106 @@ install_arm() {
 }
 
 log "installing native packages"
+start=$SECONDS
 $SUDO apt-get -q update || true
 apt_retry install "${NATIVE_PKGS[@]}" || {
   echo "cannot install the native build dependencies" >&2
   exit 1
 }
+if ! command -v npm >/dev/null; then
+  apt_retry install nodejs npm || echo "cannot install nodejs and npm" >&2
+fi
+
+# The ARM legs' cross packages: installed in the background (one apt at a time, after the native
+# packages) while the native and sanitizer legs build and test. Each architecture's outcome and
+# time land in $LOGDIR/install-ARCH.{log,status}.
+ARM_LEGS=()
+if [ "${FERRY_SKIP_ARM:-0}" != 1 ]; then
+  [ "${FERRY_SKIP_AARCH64:-0}" = 1 ] || ARM_LEGS+=("arm64 aarch64-linux-gnu aarch64")
+  [ "${FERRY_SKIP_ARMHF:-0}" = 1 ] || ARM_LEGS+=("armhf arm-linux-gnueabihf armhf")
+fi
+ARM_INSTALL_PID=
+if [ ${#ARM_LEGS[@]} -gt 0 ]; then
+  rm -f "$LOGDIR"/install-*.status
+  (
+    for leg in "${ARM_LEGS[@]}"; do
+      read -r arch _ _ <<<"$leg"
+      t=$SECONDS
+      if install_arm "$arch" >"$LOGDIR/install-$arch.log" 2>&1; then r=ok; else r=failed; fi
+      echo "$r $((SECONDS - t))" >"$LOGDIR/install-$arch.status"
+    done
+  ) &
+  ARM_INSTALL_PID=$!
+fi
 
 # kafkajs for the compatibility suite (tests/compat/package-lock.json). If it cannot be
 # installed, compat_kafkajs fails and says so.
 log "installing the compatibility suite's npm packages"
-if ! command -v npm >/dev/null; then
-  apt_retry install nodejs npm || echo "cannot install nodejs and npm" >&2
-fi
 for i in 1 2 3 4; do
   if npm ci --prefix "$ROOT/tests/compat" --no-audit --no-fund; then break; fi
   echo "npm ci failed (attempt $i); retrying" >&2
   sleep $((i * 10))
 done
+record packages install $((SECONDS - start))
 
-run_leg native "$ROOT/build/native"
+if [ "${FERRY_SKIP_NATIVE:-0}" != 1 ]; then
+  CTEST_ARGS=()
+  run_leg native "$ROOT/build/native"
+fi
 # libFuzzer smoke run of the decoders (tests/fuzz): each target for FERRY_FUZZ_SECONDS.
 if [ "${FERRY_SKIP_FUZZ:-0}" != 1 ]; then
   log "fuzz: build and run each target for ${FERRY_FUZZ_SECONDS:-30} s"
-  if bash "$ROOT/tests/fuzz/run.sh" "${FERRY_FUZZ_SECONDS:-30}"; then
-    PASSED=$((PASSED + 2))
+  start=$SECONDS
+  rm -f "$ROOT/build/fuzz/times"
+  if FERRY_FUZZ_DIR="$ROOT/build/fuzz" bash "$ROOT/tests/fuzz/run.sh" "${FERRY_FUZZ_SECONDS:-30}"; then
+    PASSED=$((PASSED + 3))
+    RESULTS[fuzz]="3 targets ok"
   else
     FAILED=$((FAILED + 1))
     BROKEN+=("fuzz")
+    RESULTS[fuzz]=FAILED
+  fi
+  # run.sh writes "build SECONDS" and "run SECONDS" to its times file.
+  if [ -f "$ROOT/build/fuzz/times" ]; then
+    while read -r phase secs; do
+      [ "$phase" = run ] && phase=tests
+      record fuzz "$phase" "$secs"
+    done <"$ROOT/build/fuzz/times"
+  else
+    record fuzz build $((SECONDS - start))
   fi
 fi
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
+  CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
   run_leg asan "$ROOT/build/asan" -DFERRY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi
 
-if [ "${FERRY_SKIP_ARM:-0}" != 1 ]; then
-  for leg in "arm64 aarch64-linux-gnu aarch64" "armhf arm-linux-gnueabihf armhf"; do
-    read -r arch triplet name <<<"$leg"
-    log "$name: installing cross packages"
-    if install_arm "$arch"; then
-      run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake"
-    else
-      warn_banner "$name leg skipped: its packages could not be installed (foreign index out of sync?)"
-      SKIPPED+=("$name")
-    fi
+for leg in "${ARM_LEGS[@]}"; do
+  read -r arch triplet name <<<"$leg"
+  log "$name: waiting for the cross packages (installed in the background)"
+  start=$SECONDS
+  while [ ! -f "$LOGDIR/install-$arch.status" ] && kill -0 "$ARM_INSTALL_PID" 2>/dev/null; do
+    sleep 2
   done
-fi
+  read -r status secs <"$LOGDIR/install-$arch.status" 2>/dev/null || status=failed secs=0
+  echo "$name: cross packages $status after ${secs} s (waited $((SECONDS - start)) s)"
+  record "$name" install "$secs"
+  if [ "$status" = ok ]; then
+    CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
+    run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake"
+  else
+    tail -n 30 "$LOGDIR/install-$arch.log"
+    warn_banner "$name leg skipped: its packages could not be installed (foreign index out of sync?)"
+    SKIPPED+=("$name")
+    RESULTS[$name]=SKIPPED
+  fi
+done
+[ -z "$ARM_INSTALL_PID" ] || wait "$ARM_INSTALL_PID" 2>/dev/null
 
 log "summary"
 for s in "${SKIPPED[@]}"; do warn_banner "$s leg did not run"; done
 for b in "${BROKEN[@]}"; do echo "FAILED: $b"; done
+summary_table
 echo "run-all took $SECONDS s"
 echo "$PASSED passed, $FAILED failed"
 [ ${#BROKEN[@]} -eq 0 ]

@@ -20,8 +20,12 @@ list(APPEND CMAKE_PREFIX_PATH /usr/lib/${FERRY_TRIPLET}/cmake)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FERRY_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# ctest runs the test programs through qemu-user with the target's loader and libraries.
-# FERRY_EMULATED tells tests they run emulated: qemu-user 7.2 on the CI hosts cannot clone guest
-# threads or processes (pthread_create and fork never return), so tests that need libuv's thread
-# pool or fork() skip there; they run natively and under the sanitizers.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env;FERRY_EMULATED=1;${FERRY_QEMU};-L;/usr/${FERRY_TRIPLET})
+# ctest runs the test programs under qemu-user. The emulated legs link statically by default
+# (FERRY_STATIC): the guest needs no loader or libraries. A dynamically linked guest
+# (-DFERRY_STATIC=OFF) runs with the target's multiarch loader and libraries (-L /, i.e.
+# /lib/ld-linux-*.so and /usr/lib/${FERRY_TRIPLET}): the cross compiler's own copy of glibc under
+# /usr/${FERRY_TRIPLET} is a different build from the multiarch libc6 that the target's -dev
+# packages pull in, and its loader paired with the multiarch libc.so.6 (found through the host's
+# ld.so.cache) hangs the first pthread_create or fork, as any ld.so/libc.so version mismatch may.
+set(FERRY_STATIC ON CACHE BOOL "Link the ferry executable and the test programs statically")
+set(CMAKE_CROSSCOMPILING_EMULATOR ${FERRY_QEMU};-L;/)
