@@ -16,17 +16,34 @@ struct Flusher::Job {
   std::vector<std::unique_ptr<LogFlush>> parts;
 };
 
-Flusher::Flusher(uv_loop_t* loop) : loop_(loop), quiet_timer_(std::make_unique<UvTimer>(loop)) {
+Flusher::Flusher(uv_loop_t* loop)
+    : loop_(loop), quiet_timer_(std::make_unique<UvTimer>(loop)), start_idle_(new uv_idle_t) {
   quiet_timer_->unref();  // the summary never keeps the loop running
+  uv_idle_init(loop_, start_idle_);
+  start_idle_->data = this;
 }
 
 Flusher::~Flusher() {
   if (period_open_) log_summary();
+  start_idle_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(start_idle_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
 }
 
 void Flusher::request(std::shared_ptr<Log> log) {
   waiting_.push_back(std::move(log));
-  if (!running_) start_job();
+  if (!running_) arm_start();
+}
+
+// Starts the next job once the loop has run every callback of this iteration (an idle handle
+// runs at the start of the next one, and keeps it from blocking in poll): the appends of the
+// requests read now join it.
+void Flusher::arm_start() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(start_idle_)) != 0) return;
+  uv_idle_start(start_idle_, [](uv_idle_t* h) {
+    uv_idle_stop(h);
+    if (auto* self = static_cast<Flusher*>(h->data)) self->start_job();
+  });
 }
 
 void Flusher::start_job() {

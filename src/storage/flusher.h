@@ -3,13 +3,16 @@
 // partitions), with counters of what group commit achieved.
 //
 // How a flush goes. A Log that wants its appends durable calls request(). When no job runs,
-// a job starts at once; otherwise the log waits for the running one to come back and joins the
-// next. When a job starts, each waiting log describes what it has written so far (a LogFlush:
-// the segment files to fdatasync, the directory fsync after a roll, the recovery.point rewrite);
-// the job runs them one after another on one pool thread, and when it is back on the loop each
-// log takes its part (durable offset, index upkeep, durability callbacks in offset order). Appends
-// made while a job runs are covered by the next one, so under load every fdatasync covers the
-// batches of many requests and partitions.
+// a job starts once the loop has run the callbacks of the current iteration (a uv_idle handle),
+// so every partition of a Produce request, and of every other request read in the same
+// iteration, is in it;
+// otherwise the log waits for the running one to come back and joins the next. When a job starts,
+// each waiting log describes what it has written so far (a LogFlush: the segment files to
+// fdatasync, the directory fsync after a roll, the recovery.point rewrite); the job runs them one
+// after another on one pool thread, and when it is back on the loop each log takes its part
+// (durable offset, index upkeep, durability callbacks in offset order). Appends made while a job
+// runs are covered by the next one, so under load every fdatasync covers the batches of many
+// requests and partitions.
 //
 // Ownership and threads. Loop thread only, except LogFlush::run(), which runs on the thread pool
 // and touches nothing but its LogFlush (file handles it owns, the thread-safe FileSystem). A job
@@ -77,8 +80,9 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
   Flusher(const Flusher&) = delete;
   Flusher& operator=(const Flusher&) = delete;
 
-  // `log` wants a flush: it is covered by the next job (started now when none runs). A log asks
-  // once until Log::complete_flush() or until preparing its part found nothing to sync.
+  // `log` wants a flush: it is covered by the next job (started at the end of this loop
+  // iteration when none runs). A log asks once until Log::complete_flush() or until preparing its
+  // part found nothing to sync.
   void request(std::shared_ptr<Log> log);
 
   // Called by Log when a flush released `n` durability callbacks.
@@ -86,6 +90,8 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
 
   const FlushStats& stats() const noexcept { return stats_; }
   bool job_running() const noexcept { return running_; }
+  // Logs waiting for the next job.
+  size_t waiting() const noexcept { return waiting_.size(); }
 
   // A busy period ends when no job started for this long; its summary is logged at INFO then
   // ("group commit: ..."), and once more when the Flusher is destroyed.
@@ -94,6 +100,7 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
  private:
   struct Job;
   void start_job();
+  void arm_start();
   void complete_job(Job& job);
   void note_busy();
   void arm_quiet_check(uint64_t delay_ms);
@@ -110,6 +117,7 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
   uint64_t last_job_end_ms_ = 0;
   bool period_open_ = false;
   std::unique_ptr<UvTimer> quiet_timer_;
+  uv_idle_t* start_idle_;  // heap: freed by its close callback after the Flusher is gone
 };
 
 }  // namespace ferry::storage
