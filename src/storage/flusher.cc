@@ -52,6 +52,12 @@ void Flusher::start_job() {
     logs.swap(waiting_);
     auto job = std::make_unique<Job>();
     for (auto& log : logs) {
+      if (log->failure_) {
+        // Failed while it waited: its waiters were failed with it, and a sync now would prove
+        // nothing about what it wrote before the failure.
+        log->flush_in_flight_ = false;
+        continue;
+      }
       std::unique_ptr<LogFlush> part = log->prepare_flush();
       if (!part) {
         // Nothing to sync (already durable): release its waiters now. They may append and ask
