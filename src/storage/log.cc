@@ -31,42 +31,24 @@ Status write_recovery_point_file(platform::FileSystem& fs, const std::string& di
 
 }  // namespace
 
-// A flush handed to the thread pool: the files to fdatasync and what becomes durable after.
-struct Log::FlushJob {
-  uv_work_t req{};
-  std::shared_ptr<Log> log;  // keeps the log alive until the job is back on the loop
-  std::vector<std::shared_ptr<platform::File>> files;
-  std::vector<std::pair<Offset, uint64_t>> targets;  // (segment base, size synced)
-  platform::FileSystem* fs = nullptr;
-  std::string dir;
-  bool sync_dir = false;
-  Offset synced_to;
-  // After the syncs: every segment below this base is durable in full; written to
-  // recovery.point when set.
-  std::optional<Offset> recovery_point;
-  Status result;
-  Status recovery_point_result;
-  uint64_t truncations = 0;  // Log::truncations_ when prepared
-
-  // Thread pool (or inline without a loop): touches nothing but the job.
-  void run() {
-    if (!result) return;  // preparing the job already failed
-    if (sync_dir) {
-      if (auto st = fs->sync_dir(dir); !st) {
-        result = st;
-        return;
-      }
+// Thread pool (or inline without a loop): touches nothing but this LogFlush.
+void LogFlush::run() {
+  if (!result) return;  // preparing the job already failed
+  if (sync_dir) {
+    if (auto st = fs->sync_dir(dir); !st) {
+      result = st;
+      return;
     }
-    for (auto& f : files) {
-      if (auto st = f->datasync(); !st) {
-        result = st;
-        return;
-      }
-    }
-    if (recovery_point)
-      recovery_point_result = write_recovery_point_file(*fs, dir, *recovery_point);
   }
-};
+  for (auto& f : files) {
+    ++datasyncs;
+    if (auto st = f->datasync(); !st) {
+      result = st;
+      return;
+    }
+  }
+  if (recovery_point) recovery_point_result = write_recovery_point_file(*fs, dir, *recovery_point);
+}
 
 Log::Log(std::string dir, const LogConfig& config, const LogOptions& options)
     : dir_(std::move(dir)),
@@ -78,7 +60,10 @@ Log::Log(std::string dir, const LogConfig& config, const LogOptions& options)
     pool_ = std::make_shared<FilePool>(16, *options.fs);
   }
   fs_ = &pool_->fs();
-  if (loop_ != nullptr) timer_ = std::make_unique<UvTimer>(loop_);
+  if (loop_ != nullptr) {
+    timer_ = std::make_unique<UvTimer>(loop_);
+    flusher_ = options.flusher ? options.flusher : std::make_shared<Flusher>(loop_);
+  }
   end_offset_ = options.initial_offset;
   durable_offset_ = options.initial_offset;
 }
@@ -403,38 +388,28 @@ void Log::schedule_flush(bool now) {
     return;
   }
   if (timer_) timer_->stop();
-  std::unique_ptr<FlushJob> job = prepare_flush();
-  if (!job) {
+  if (durable_offset_ >= end_offset_ && !dir_dirty_) {  // nothing to sync
     fire_waiters();
     return;
   }
   flush_in_flight_ = true;
-  if (loop_ == nullptr) {
-    job->run();
-    complete_flush(*job);
+  if (loop_ != nullptr) {
+    flusher_->request(shared_from_this());  // the Flusher prepares this log's part
     return;
   }
-  job->req.data = job.get();
-  int rc = uv_queue_work(
-      loop_, &job->req, [](uv_work_t* req) { static_cast<FlushJob*>(req->data)->run(); },
-      [](uv_work_t* req, int status) {
-        std::unique_ptr<FlushJob> j(static_cast<FlushJob*>(req->data));
-        if (status != 0) j->result = Error(Errc::closed, "flush cancelled");
-        std::shared_ptr<Log> log = j->log;
-        log->complete_flush(*j);
-      });
-  if (rc != 0) {
+  std::unique_ptr<LogFlush> job = prepare_flush();
+  if (!job) {
     flush_in_flight_ = false;
-    fail(Error(Errc::io, std::string("uv_queue_work: ") + uv_strerror(rc)));
+    fire_waiters();
     return;
   }
-  job.release();  // owned by the callback now
+  job->run();
+  complete_flush(*job);
 }
 
-std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
+std::unique_ptr<LogFlush> Log::prepare_flush() {
   if (durable_offset_ >= end_offset_ && !dir_dirty_) return nullptr;
-  auto job = std::make_unique<FlushJob>();
-  if (loop_ != nullptr) job->log = shared_from_this();
+  auto job = std::make_unique<LogFlush>();
   for (auto& seg : segments_) {
     if (seg->durable_size() >= seg->size()) continue;
     auto f = seg->log_file();
@@ -457,7 +432,7 @@ std::unique_ptr<Log::FlushJob> Log::prepare_flush() {
   return job;
 }
 
-void Log::complete_flush(FlushJob& job) {
+void Log::complete_flush(LogFlush& job) {
   flush_in_flight_ = false;
   if (!job.result) {
     fail(job.result.error());
@@ -505,6 +480,7 @@ void Log::fire_waiters() {
   std::vector<Waiter> done(std::make_move_iterator(waiters_.begin()),
                            std::make_move_iterator(waiters_.begin() + static_cast<long>(ready)));
   waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<long>(ready));
+  if (flusher_) flusher_->note_durable_waits(done.size());
   for (auto& w : done) w.cb(Status{});  // callbacks may append or flush again
 }
 

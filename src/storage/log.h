@@ -2,9 +2,10 @@
 // wire, with the base offset assigned here. See docs/storage-format.md for the files.
 //
 // Threading. A Log belongs to one libuv loop (the broker's) and every public method runs on that
-// loop's thread. fdatasync runs on libuv's thread pool; durability callbacks fire back on the
-// loop, in offset order. With `loop == nullptr` (tools, tests) flushes run inline and callbacks
-// fire before flush() returns.
+// loop's thread. fdatasync runs on libuv's thread pool, in the jobs of the Flusher the logs of a
+// LogManager share (storage/flusher.h: one job covers every log that asked); durability callbacks
+// fire back on the loop, in offset order. With `loop == nullptr` (tools, tests) flushes run inline
+// and callbacks fire before flush() returns.
 //
 // Durability. append() writes the batch to the page cache and returns its offsets. The bytes
 // become durable at the next flush: after `flush_messages` records, `flush_ms` after the first
@@ -35,6 +36,7 @@
 #include "common/result.h"
 #include "common/strong_types.h"
 #include "storage/file_pool.h"
+#include "storage/flusher.h"
 #include "storage/log_config.h"
 
 namespace ferry {
@@ -92,6 +94,9 @@ struct LogOptions {
   // Every file and directory operation goes through this (a fault-injecting one in tests).
   // With a pool, the pool's file system is used instead. Outlives the log.
   platform::FileSystem* fs = &platform::real_fs();
+  // The flush coordinator shared by the logs of a LogManager (loop thread). Null with a loop: the
+  // log makes its own. Unused without a loop.
+  std::shared_ptr<Flusher> flusher;
   // Log start for a new, empty log (a partition created with existing history elsewhere).
   Offset initial_offset{0};
   // Open: leave the fdatasync of the recovered tail to the caller (tail_sync(), run_tail_sync(),
@@ -198,7 +203,7 @@ class Log : public std::enable_shared_from_this<Log> {
   void close(std::function<void(Status)> done = {});
 
  private:
-  struct FlushJob;
+  friend class Flusher;
   Log(std::string dir, const LogConfig& config, const LogOptions& options);
   Status recover(bool caller_syncs_tail);
   Status roll(Offset new_base);
@@ -206,8 +211,10 @@ class Log : public std::enable_shared_from_this<Log> {
   std::optional<Offset> read_recovery_point() const;
   Status write_recovery_point(Offset base);
   void schedule_flush(bool now);
-  std::unique_ptr<FlushJob> prepare_flush();
-  void complete_flush(FlushJob& job);
+  // A flush's part for this log (null: nothing to sync), and taking its outcome; the Flusher
+  // calls both on the loop.
+  std::unique_ptr<LogFlush> prepare_flush();
+  void complete_flush(LogFlush& job);
   void fire_waiters();
   void fail(Error error);
   Error enter_full(Error error);
@@ -220,14 +227,15 @@ class Log : public std::enable_shared_from_this<Log> {
   platform::FileSystem* fs_ = nullptr;  // the pool's
   uv_loop_t* loop_;
   const Clock* clock_;
-  std::shared_ptr<FilePool> pool_;  // before segments_: their files unregister from it
+  std::shared_ptr<Flusher> flusher_;  // null without a loop
+  std::shared_ptr<FilePool> pool_;    // before segments_: their files unregister from it
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset; back() is active
   Offset end_offset_{0};
   Offset durable_offset_{0};
   int64_t unflushed_records_ = 0;
   uint64_t flush_count_ = 0;
-  bool flush_in_flight_ = false;
-  bool flush_wanted_ = false;  // another flush was asked for while one ran
+  bool flush_in_flight_ = false;  // asked the Flusher, or its job for this log runs
+  bool flush_wanted_ = false;     // another flush was asked for while one ran
   bool closed_ = false;
   bool dir_dirty_ = false;    // a segment file was created since the last directory fsync
   uint64_t truncations_ = 0;  // truncate_to calls; a flush prepared before one is discarded

@@ -29,6 +29,9 @@ LogManager::LogManager(std::string logs_dir, LogOptions options, size_t max_open
       options_(options),
       pool_(std::make_shared<FilePool>(max_open_files, *options.fs)) {
   options_.pool = pool_;
+  if (options_.loop != nullptr && !options_.flusher) {
+    options_.flusher = std::make_shared<Flusher>(options_.loop);
+  }
 }
 
 LogManager::~LogManager() {

@@ -1,7 +1,8 @@
 // All partition logs of one data directory: DATA/logs/<topic>-<partition>/.
 //
 // Opens every partition directory found at start-up (recovering each tail), creates and deletes
-// partition logs, and runs retention across them. Owns the FilePool the logs share.
+// partition logs, and runs retention across them. Owns the FilePool the logs share and, with a
+// loop, the Flusher (flusher.h) that makes all of them durable in shared jobs.
 // Deleting a partition renames its directory to a tombstone ("<dir>.<topic id>-delete", see
 // partition_identity.h), fsyncs DATA/logs, then removes the tree (on the thread pool when the
 // log options have a loop). Tombstones left by a crash are removed by open_all(); nothing else
@@ -86,6 +87,8 @@ class LogManager {
 
   const std::map<TopicPartition, std::shared_ptr<Log>>& logs() const { return logs_; }
   FilePool& pool() { return *pool_; }
+  // The flush coordinator of every log here (null without a loop); its counters show group commit.
+  const Flusher* flusher() const noexcept { return options_.flusher.get(); }
   platform::FileSystem& fs() const noexcept { return *options_.fs; }
 
  private:

@@ -123,7 +123,8 @@ uint16_t start_ferry(const std::string& binary, const std::string& data_dir,
         ::dup2(log, 2);
       }
       ::execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data_dir.c_str(), "--listen",
-              listen.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+              listen.c_str(), "--log-level", "info",
+              static_cast<char*>(nullptr));  // info: group commit lines
       ::_exit(127);
     }
     g_ferry_pid = pid;
@@ -516,6 +517,29 @@ std::string find_ferry(const char* argv0) {
 
 }  // namespace
 
+// ferry logs "group commit: ..." (fdatasync calls, per second, acknowledgements per fdatasync)
+// once it has flushed nothing for a second. Returns the last such line written after byte
+// `from` of its log (where its produce started), waiting up to 3 s for one; empty if none came.
+std::string group_commit_line(const std::string& log_path, std::streamoff from) {
+  const std::string key = "group commit: ";
+  for (auto t = Clock::now(); seconds_since(t) < 3.0;
+       std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    std::ifstream in(log_path);
+    in.seekg(from);
+    std::string found;
+    for (std::string line; std::getline(in, line);)
+      if (auto at = line.find(key); at != std::string::npos) found = line.substr(at + key.size());
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
+std::streamoff file_size_of(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<std::streamoff>(size);
+}
+
 int main(int argc, char** argv) {
   std::string ferry_bin = find_ferry(argv[0]);
   std::string base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
@@ -603,22 +627,29 @@ int main(int argc, char** argv) {
     Case c;
     Result fp, mp, fc, mc, full;
     size_t window = 0, passes = 0;
+    std::string group_commit;  // ferry's counters for its acks=all produce
   };
   std::vector<Row> rows;
   {
     RssSampler sampler(pid);
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
-      Row row{c, {}, {}, {}, {}, {}, 0, 0};
+      Row row{c, {}, {}, {}, {}, {}, 0, 0, {}};
+      std::streamoff log_from = 0;  // ferry's log size when its produce starts
+      auto produce_ferry = [&] {
+        log_from = file_size_of(ferry_log);
+        row.fp = produce(ferry_bootstrap, c);
+      };
       std::fprintf(stderr, "  %-26s %zu records ...\n", c.name().c_str(), c.records);
       // Alternate which broker goes first so warm-up and background noise fall on both.
       if (i % 2 == 0) {
-        row.fp = produce(ferry_bootstrap, c);
+        produce_ferry();
         row.mp = produce(mock_bootstrap, c);
       } else {
         row.mp = produce(mock_bootstrap, c);
-        row.fp = produce(ferry_bootstrap, c);
+        produce_ferry();
       }
+      if (std::string(c.acks) == "all") row.group_commit = group_commit_line(ferry_log, log_from);
       // ferry keeps everything: read it all back from the beginning and check the count.
       ReadPlan all = retained(ferry_bootstrap, c);
       if (all.records() != c.records)
@@ -679,6 +710,9 @@ int main(int argc, char** argv) {
     std::printf("disk: sequential 1 MiB writes + fdatasync, %.1f MB/s (mean of before and after)\n",
                 disk_mb_per_s);
     table("produce", true);
+    for (const auto& r : rows)
+      if (!r.group_commit.empty())
+        std::printf("group commit %-24s %s\n", r.c.name().c_str(), r.group_commit.c_str());
     std::printf("\n");
     table("consume", false);
     std::printf(
