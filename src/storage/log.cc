@@ -183,7 +183,7 @@ Status Log::recover(bool caller_syncs_tail) {
   return {};
 }
 
-TailSync Log::tail_sync() const {
+TailSync Log::tail_sync() {
   TailSync sync;
   sync.dir = dir_;
   for (const auto& seg : segments_) {
@@ -194,6 +194,7 @@ TailSync Log::tail_sync() const {
   sync.synced_to = end_offset_;
   if (segments_.back()->base() > recovery_point_) sync.recovery_point = segments_.back()->base();
   sync.truncations = truncations_;
+  tail_sync_pending_ = true;
   return sync;
 }
 
@@ -220,6 +221,7 @@ void Log::run_tail_sync(TailSync& sync, platform::FileSystem& fs) {
 }
 
 void Log::tail_synced(const TailSync& sync) {
+  tail_sync_pending_ = false;
   // Closed or cut meanwhile: its own flush covers what is left (and a removed file is no error).
   if (failure_ || closed_ || sync.truncations != truncations_) return;
   if (!sync.result) {
@@ -426,7 +428,11 @@ std::unique_ptr<LogFlush> Log::prepare_flush() {
   job->synced_to = end_offset_;
   job->truncations = truncations_;
   // Every segment before the active one is synced in full by this job (no other flush runs).
-  if (active().base() > recovery_point_) job->recovery_point = active().base();
+  // While a start-up sync may still write recovery.point, it is left to that one; the next
+  // flush after it moves the point on.
+  if (!tail_sync_pending_ && active().base() > recovery_point_) {
+    job->recovery_point = active().base();
+  }
   dir_dirty_ = false;
   unflushed_records_ = 0;
   return job;

@@ -191,7 +191,9 @@ class Log : public std::enable_shared_from_this<Log> {
 
   // Open side, with LogOptions::caller_syncs_tail (loop thread): what is left to sync; nothing
   // (empty files, no recovery point) when the log is durable.
-  TailSync tail_sync() const;
+  // Once taken, the log's own flushes leave recovery.point to the start-up sync until
+  // tail_synced(), so the two never write it at once.
+  TailSync tail_sync();
   // Thread pool: opens each file of `sync` through `fs` (one descriptor at a time), fdatasyncs
   // it, then writes the recovery point. Touches nothing but `sync`.
   static void run_tail_sync(TailSync& sync, platform::FileSystem& fs);
@@ -234,8 +236,9 @@ class Log : public std::enable_shared_from_this<Log> {
   Offset durable_offset_{0};
   int64_t unflushed_records_ = 0;
   uint64_t flush_count_ = 0;
-  bool flush_in_flight_ = false;  // asked the Flusher, or its job for this log runs
-  bool flush_wanted_ = false;     // another flush was asked for while one ran
+  bool flush_in_flight_ = false;    // asked the Flusher, or its job for this log runs
+  bool flush_wanted_ = false;       // another flush was asked for while one ran
+  bool tail_sync_pending_ = false;  // a start-up sync (tail_sync()) may write recovery.point
   bool closed_ = false;
   bool dir_dirty_ = false;    // a segment file was created since the last directory fsync
   uint64_t truncations_ = 0;  // truncate_to calls; a flush prepared before one is discarded
