@@ -56,7 +56,6 @@ struct TopicModel {
 class PowerCutTest : public BrokerFixture {
  protected:
   void SetUp() override {
-    FERRY_SKIP_WITHOUT_THREADS();
     uv_loop_init(&loop_);
     loop_ready_ = true;
   }

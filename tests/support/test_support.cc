@@ -64,11 +64,6 @@ bool LogCapture::saw(const std::string& needle) const {
   return false;
 }
 
-bool emulated() {
-  const char* e = std::getenv("FERRY_EMULATED");
-  return e != nullptr && *e != '\0' && *e != '0';
-}
-
 std::string to_string(std::span<const std::byte> bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }

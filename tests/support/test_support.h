@@ -46,17 +46,4 @@ class LogCapture {
   std::vector<std::string> lines_;
 };
 
-// True when the tests run under qemu-user (the ARM toolchains set FERRY_EMULATED): guest threads
-// cannot be started there, so tests needing libuv's thread pool skip.
-bool emulated();
-
 }  // namespace ferry::test
-
-// Skips the current test when guest threads are unavailable, saying why.
-#define FERRY_SKIP_WITHOUT_THREADS()                                                      \
-  do {                                                                                    \
-    if (::ferry::test::emulated())                                                        \
-      GTEST_SKIP() << "needs threads; qemu-user on this host cannot start guest threads"; \
-  } while (0)
-
-namespace ferry::test {}  // namespace ferry::test

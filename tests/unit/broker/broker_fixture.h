@@ -91,7 +91,6 @@ inline std::vector<FetchedRecord> fetched_records(std::span<const std::byte> dat
 class BrokerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    FERRY_SKIP_WITHOUT_THREADS();
     uv_loop_init(&loop_);
     loop_ready_ = true;
     start_broker();

@@ -334,7 +334,6 @@ TEST_F(GroupCoordinatorTest, OffsetCommitsAreValidatedAgainstTheGeneration) {
     ASSERT_TRUE(out.has_value());
     EXPECT_EQ(out->at(0).error, ErrorCode::offset_metadata_too_large);
   }
-  FERRY_SKIP_WITHOUT_THREADS();  // a valid commit goes to SQLite on the thread pool
   EXPECT_EQ(commit(1, leader), ErrorCode::none);
   ASSERT_NE(coord_->committed("g", "t", 0), nullptr);
   EXPECT_EQ(coord_->committed("g", "t", 0)->offset.value(), 42);
@@ -348,7 +347,6 @@ TEST_F(GroupCoordinatorTest, OffsetCommitsAreValidatedAgainstTheGeneration) {
 }
 
 TEST_F(GroupCoordinatorTest, CommittedOffsetsOfAnEmptyGroupSurviveAReload) {
-  FERRY_SKIP_WITHOUT_THREADS();
   std::optional<std::vector<CommitEntry>> out;
   coord_->commit("simple", -1, "", std::nullopt, {{"t", 3, 7, 2, std::nullopt, ErrorCode::none}},
                  [&](std::vector<CommitEntry> r) { out = std::move(r); });
@@ -374,7 +372,6 @@ namespace ferry::broker {
 namespace {
 
 TEST_F(GroupCoordinatorTest, OffsetsOfAnEmptyGroupExpireAfterTheRetention) {
-  FERRY_SKIP_WITHOUT_THREADS();
   config_.offsets_retention_minutes = 1;
   std::optional<std::vector<CommitEntry>> out;
   coord_->commit("idle", -1, "", std::nullopt, {{"t", 0, 5, -1, std::nullopt, ErrorCode::none}},

@@ -188,7 +188,6 @@ TEST(Partition, TruncateToAtOrPastTheEndChangesNothingAndBelowTheStartIsRefused)
 // A parked fetch completes when the high watermark moves over enough bytes, not when a follower
 // merely writes them.
 TEST(Partition, ParkedFetchWakesWhenTheHighWatermarkMoves) {
-  FERRY_SKIP_WITHOUT_THREADS();
   uv_loop_t loop;
   uv_loop_init(&loop);
   {

@@ -261,7 +261,6 @@ TEST(MetaStore, AFileThatIsNotADatabaseFailsClearly) {
 }
 
 TEST(MetaStore, GroupCommitOnTheLoopKeepsOrderAndSharesTransactions) {
-  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
@@ -306,7 +305,6 @@ TEST(MetaStore, GroupCommitOnTheLoopKeepsOrderAndSharesTransactions) {
 // from two threads, which corrupted the WAL). Each round: A's callback submits B, which starts a
 // job, and C, which waits for it; B's transaction must be done before C's begins.
 TEST(MetaStore, SubmissionsFromACallbackNeverRunTwoJobsAtOnce) {
-  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);

@@ -18,7 +18,6 @@ const std::string kId = "AAAAAAAAAAAAAAAAAAAAAA";
 // the next one, so two jobs (not one per partition and round) cover all of them, every wait is
 // released in offset order and each fdatasync counts.
 TEST(Flusher, OneJobCoversEveryPartitionThatAsked) {
-  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
@@ -75,7 +74,6 @@ TEST(Flusher, OneJobCoversEveryPartitionThatAsked) {
 
 // A log with nothing to sync answers a flush at once, without waiting for another log's job.
 TEST(Flusher, ADurableLogDoesNotWaitForOtherLogsJobs) {
-  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);

@@ -153,7 +153,6 @@ size_t open_descriptors() {
 // thread pool do, one file at a time, so the descriptors stay within the pool's bound while
 // hundreds of logs wait for their sync, and every log becomes durable once they are done.
 TEST(LogManager, OpenAllSyncsRecoveredTailsInTheBackgroundWithBoundedDescriptors) {
-  FERRY_SKIP_WITHOUT_THREADS();
   test::TempDir dir;
   const std::string logs = dir.file("logs");
   const int partitions = 300;

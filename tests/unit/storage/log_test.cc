@@ -365,7 +365,6 @@ TEST(Log, FlushMessagesPolicyFlushesEveryNRecords) {
 }
 
 TEST(Log, GroupCommitOnTheLoopSharesFsyncsAndKeepsOrder) {
-  FERRY_SKIP_WITHOUT_THREADS();
   TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
@@ -406,7 +405,6 @@ TEST(Log, GroupCommitOnTheLoopSharesFsyncsAndKeepsOrder) {
 }
 
 TEST(Log, FlushMsTimerMakesAcks1DataDurable) {
-  FERRY_SKIP_WITHOUT_THREADS();
   TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);

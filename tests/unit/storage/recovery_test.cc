@@ -268,7 +268,6 @@ TEST_F(Recovery, VanishedSealedSegmentIsReportedWhenRead) {
 // with its data not yet known durable, a flush on the thread pool syncs it, and only then do
 // durable_offset() and recovery.point move. A torn tail is still cut (and logged) at open.
 TEST_F(Recovery, WithALoopTheRecoveredTailIsSyncedInTheBackground) {
-  FERRY_SKIP_WITHOUT_THREADS();
   cfg.segment_bytes = 4000;
   write(30);
   std::vector<int64_t> bases;

@@ -35,7 +35,6 @@ std::string read_text(const std::string& path) {
 }
 
 TEST(SegmentRoll, SegmentsStayWithinOneBatchOfSegmentBytesWhileFlushesAreInFlight) {
-  FERRY_SKIP_WITHOUT_THREADS();
   TempDir dir;
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
