@@ -2,8 +2,8 @@
 // ports, start-until-accepting with a deadline, SIGTERM-then-bounded-wait stop, and resident
 // memory read from /proc/PID/status (a one-shot read and a 10 ms sampler thread).
 //
-// Header-only; used by latency_bench and nats_bench. Threads: everything runs on the caller's
-// thread except RssSampler's own thread, which only reads /proc and atomics.
+// Header-only; used by broker_bench, latency_bench and nats_bench. Threads: everything runs on the
+// caller's thread except RssSampler's own thread, which only reads /proc and atomics.
 #pragma once
 
 #include <fcntl.h>
@@ -87,9 +87,10 @@ struct Child {
   uint16_t port = 0;
 };
 
-// Starts `argv_for(port)` in a new session with stdin from /dev/null and stdout/stderr appended to `log_path`,
-// and returns once the port accepts connections. Dies if it does not within `ready_s` seconds
-// (after up to 5 port attempts: a child that exits during start-up is retried on another port).
+// Starts `argv_for(port)` in a new session with stdin from /dev/null and stdout/stderr appended to
+// `log_path`, and returns once the port accepts connections. Dies if it does not within `ready_s`
+// seconds (after up to 5 port attempts: a child that exits during start-up is retried on another
+// port).
 template <typename ArgvFor>
 Child start_child(ArgvFor argv_for, const std::string& log_path, int ready_s = 20) {
   for (int attempt = 0; attempt < 5; ++attempt) {

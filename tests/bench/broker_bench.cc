@@ -36,19 +36,26 @@
 #include <thread>
 #include <vector>
 
+#include "bench_proc.h"
+#include "bench_rdkafka.h"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::create_topic;
+using bench::die;
+using bench::free_port;
+using bench::make_client;
+using bench::port_accepts;
+using bench::proc_kib;
+using bench::RssSampler;
+using bench::seconds_since;
+using bench::set;
 namespace fs = std::filesystem;
 
 constexpr int kReadyTimeoutS = 20;  // ferry start to accepting connections
 constexpr int kStopTimeoutS = 15;   // SIGTERM to exit
 constexpr int kCaseTimeoutS = 120;  // one produce or consume phase
-constexpr int kAdminTimeoutMs = 15000;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // The ferry child and its data directory, so that every exit path can clean up.
 pid_t g_ferry_pid = -1;
@@ -67,42 +74,7 @@ void cleanup() {
   }
 }
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "broker_bench: %s\n", what.c_str());
-  cleanup();
-  std::exit(1);
-}
-
 // ---- the ferry child ---------------------------------------------------------------------------
-
-// A port the kernel considers free right now (it may be taken before ferry binds it; the caller
-// retries with another one if ferry exits during start-up).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    die("cannot find a free port");
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 // Starts `ferry serve` on a free port with its stderr in `log_path`; returns the port once it
 // accepts connections. Dies if it does not within kReadyTimeoutS (after up to 5 port attempts).
@@ -168,83 +140,7 @@ int stop_ferry() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// VmRSS or VmHWM of `pid` in KiB (0 when unreadable).
-long proc_kib(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  size_t n = std::strlen(field);
-  while (std::getline(in, line))
-    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
-      return std::strtol(line.c_str() + n + 1, nullptr, 10);
-  return 0;
-}
-
-// Samples the child's VmRSS every 10 ms on its own thread; the peak also comes from VmHWM.
-class RssSampler {
- public:
-  explicit RssSampler(pid_t pid)
-      : pid_(pid), thread_([this] {
-          while (!stop_.load()) {
-            long kib = proc_kib(pid_, "VmRSS");
-            if (kib > max_.load()) max_.store(kib);
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-          }
-        }) {}
-  ~RssSampler() {
-    stop_.store(true);
-    thread_.join();
-  }
-  long max_kib() const { return max_.load(); }
-
- private:
-  pid_t pid_;
-  std::atomic<bool> stop_{false};
-  std::atomic<long> max_{0};
-  std::thread thread_;
-};
-
 // ---- the client ---------------------------------------------------------------------------------
-
-void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-    die(std::string("config ") + key + ": " + err);
-}
-
-rd_kafka_t* make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-  if (!rk) die(std::string("rd_kafka_new: ") + err);
-  return rk;
-}
-
-void create_topic(const std::string& bootstrap, const std::string& topic, int partitions) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", bootstrap);
-  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, conf);
-  char err[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
-  if (!nt) die(std::string("NewTopic: ") + err);
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, kAdminTimeoutMs, err, sizeof err);
-  rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, kAdminTimeoutMs + 5000);
-  if (!ev) die("CreateTopics " + topic + " on " + bootstrap + ": no answer");
-  if (rd_kafka_event_error(ev))
-    die("CreateTopics " + topic + ": " + rd_kafka_event_error_string(ev));
-  size_t n = 0;
-  const rd_kafka_topic_result_t** res =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-  for (size_t i = 0; i < n; ++i)
-    if (rd_kafka_topic_result_error(res[i]))
-      die("CreateTopics " + topic + ": " + rd_kafka_err2str(rd_kafka_topic_result_error(res[i])));
-  rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_NewTopic_destroy(nt);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_destroy(rk);
-}
 
 struct Case {
   size_t record_bytes;
@@ -541,6 +437,8 @@ std::streamoff file_size_of(const std::string& path) {
 }
 
 int main(int argc, char** argv) {
+  bench::g_program = "broker_bench";
+  bench::g_cleanup = cleanup;
   std::string ferry_bin = find_ferry(argv[0]);
   std::string base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
   std::string ferry_log;
