@@ -14,6 +14,10 @@ namespace {
 namespace bl = protocol::batch_layout;
 
 constexpr size_t kScanChunk = 1 << 20;
+// Locating a read's first batch starts at an index entry, a few index intervals before it, so a
+// small window covers the walk; a scan-sized one would read (and zero) a megabyte per fetch of
+// each partition only to decode one header.
+constexpr size_t kLocateChunk = 16 << 10;
 
 // Header fields of a batch at the start of `p` (at least 61 bytes available).
 ScannedBatch decode_header(const std::byte* p, uint64_t position) {
@@ -30,13 +34,14 @@ ScannedBatch decode_header(const std::byte* p, uint64_t position) {
 // Reads the file sequentially through a window, so scans and reads issue few large preads.
 class Window {
  public:
-  Window(const platform::File& file, uint64_t file_size) : file_(file), file_size_(file_size) {}
+  Window(const platform::File& file, uint64_t file_size, size_t chunk = kScanChunk)
+      : file_(file), file_size_(file_size), chunk_(chunk) {}
 
   // Makes [pos, pos+len) available (clamped to the file size); returns the bytes available.
   Result<std::span<const std::byte>> at(uint64_t pos, size_t len) {
     if (pos < start_ || pos + len > start_ + buf_.size()) {
       uint64_t remaining = file_size_ > pos ? file_size_ - pos : 0;
-      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(len, kScanChunk), remaining));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(len, chunk_), remaining));
       buf_.resize(want);
       auto n = file_.pread_some(buf_, pos);
       if (!n) return std::move(n).error();
@@ -50,6 +55,7 @@ class Window {
  private:
   const platform::File& file_;
   uint64_t file_size_;
+  size_t chunk_;
   uint64_t start_ = 0;
   std::vector<std::byte> buf_;
 };
@@ -271,7 +277,7 @@ Result<Offset> Segment::read(Offset from, size_t budget, Offset upper, std::vect
   FERRY_TRY(ensure_index(max_batch_bytes));
   auto f = log_file();
   if (!f) return std::move(f).error();
-  Window w(**f, size_);
+  Window w(**f, size_, kLocateChunk);
   auto bad = [&](uint64_t pos) {
     return Error(Errc::corrupt, log_path() + ": bad batch header at " + std::to_string(pos));
   };

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "platform/file.h"
+#include "platform/file_system.h"
 #include "storage/segment_name.h"
 #include "support/test_support.h"
 
@@ -486,6 +487,85 @@ TEST(Log, OpenReadsOnlyTheTailsOfTheLastTwoSegments) {
   ASSERT_TRUE(log.ok());
   EXPECT_EQ((*log)->log_end_offset(), Offset(60));
   EXPECT_EQ(platform::file_size(first).value(), size_before) << "an old segment was modified";
+}
+
+// Counts the bytes read through it; everything else goes to the real file system.
+class ReadCountingFs final : public platform::FileSystem {
+ public:
+  uint64_t bytes_read = 0;
+
+  Result<platform::File> open(const std::string& path, platform::File::Mode mode) override {
+    auto f = real().open(path, mode);
+    if (!f) return std::move(f).error();
+    return platform::File(std::make_unique<Handle>(std::move(*f), this), path);
+  }
+  Status sync_dir(const std::string& d) override { return real().sync_dir(d); }
+  Status make_dir(const std::string& d) override { return real().make_dir(d); }
+  Status rename(const std::string& a, const std::string& b) override { return real().rename(a, b); }
+  Status unlink(const std::string& p) override { return real().unlink(p); }
+  Status remove_dir(const std::string& d) override { return real().remove_dir(d); }
+  Result<bool> is_directory(const std::string& p) override { return real().is_directory(p); }
+  bool exists(const std::string& p) override { return real().exists(p); }
+  Result<uint64_t> file_size(const std::string& p) override { return real().file_size(p); }
+  Result<std::vector<std::string>> list_dir(const std::string& d) override {
+    return real().list_dir(d);
+  }
+  Result<platform::SpaceInfo> free_space(const std::string& p) override {
+    return real().free_space(p);
+  }
+
+ private:
+  static platform::FileSystem& real() { return platform::real_fs(); }
+  class Handle final : public platform::FileHandle {
+   public:
+    Handle(platform::File f, ReadCountingFs* fs) : f_(std::move(f)), fs_(fs) {}
+    Status pwrite_all(std::span<const std::byte> d, uint64_t o) override {
+      return f_.pwrite_all(d, o);
+    }
+    Status pwritev_all(std::span<const std::span<const std::byte>> p, uint64_t o) override {
+      return f_.pwritev_all(p, o);
+    }
+    Result<size_t> pread_some(std::span<std::byte> d, uint64_t o) const override {
+      auto n = f_.pread_some(d, o);
+      if (n) fs_->bytes_read += *n;
+      return n;
+    }
+    Status datasync() override { return f_.datasync(); }
+    Status sync() override { return f_.sync(); }
+    Status truncate(uint64_t size) override { return f_.truncate(size); }
+    Status allocate(uint64_t o, uint64_t len) override { return f_.allocate(o, len); }
+    Result<uint64_t> size() const override { return f_.size(); }
+    Status close() override { return f_.close(); }
+
+   private:
+    platform::File f_;
+    ReadCountingFs* fs_;
+  };
+};
+
+// A fetch-sized read reads its batches once: locating the first batch must not pull a
+// scan-sized window (a megabyte) through the file as well, which doubled the bytes copied and
+// the memory touched by every fetch of a partition.
+TEST(Log, ReadLocatesItsFirstBatchWithoutAScanSizedRead) {
+  TempDir dir;
+  ReadCountingFs fs;
+  LogOptions opts;
+  opts.fs = &fs;
+  LogConfig cfg;
+  auto log = Log::open(dir.path(), cfg, opts).value();
+  // Batches of about 300 KiB, so 1 MiB holds three of them and the file holds six.
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(log->append(make_batch(300, "v", 1'700'000'000'000, 1000)).ok());
+  log->flush();
+  constexpr size_t kBudget = 1 << 20;
+  for (int64_t from : {0, 300, 900}) {
+    fs.bytes_read = 0;
+    auto r = log->read(Offset(from), kBudget);
+    ASSERT_TRUE(r.ok());
+    ASSERT_FALSE(r->data.empty());
+    EXPECT_EQ(r->next_offset, Offset(from + 900));
+    EXPECT_LE(fs.bytes_read, kBudget + (64u << 10)) << "reading from offset " << from;
+  }
 }
 
 }  // namespace
