@@ -1,7 +1,11 @@
 // Produced-batch validation: Kafka's client-origin rules for magic 2. See batch_validator.h.
 #include "protocol/batch_validator.h"
 
+#include <string>
 #include <vector>
+
+#include "common/buffer.h"
+#include "protocol/lz4_frame.h"
 
 namespace ferry::protocol {
 namespace {
@@ -14,19 +18,49 @@ BatchCheck fault(BatchFault f, std::string reason) {
 
 bool crc_ok(const BatchView& v) { return v.crc() == compute_batch_crc(v.bytes()); }
 
+// The decoded records of LZ4 batches, one buffer per thread (the loop and each thread-pool
+// thread) so that a stream of batches decodes without allocating. Capacity above
+// kKeptLz4Output is given back after each batch.
+constexpr size_t kKeptLz4Output = size_t{2} << 20;
+thread_local Buffer t_lz4_plain;
+
+BatchCheck too_large_fault(Compression codec, const ProducedBatchLimits& limits) {
+  return fault(BatchFault::too_large, std::string(compression_name(codec)) +
+                                          " records inflate past " +
+                                          std::to_string(limits.max_inflated_bytes) + " bytes");
+}
+
+// The records of an LZ4 batch decoded into t_lz4_plain and walked.
+BatchCheck check_lz4_body(const BatchView& v, const ProducedBatchLimits& limits) {
+  struct GiveBackLarge {
+    ~GiveBackLarge() {
+      if (t_lz4_plain.capacity() > kKeptLz4Output) Buffer().swap(t_lz4_plain);
+    }
+  } give_back;
+  if (Status st = lz4_frame_decompress(v.records_bytes(), t_lz4_plain, limits.max_inflated_bytes);
+      !st) {
+    // lz4_frame reports its bound as corrupt ("inflates past N bytes").
+    if (st.error().message().find("inflates past") != std::string::npos) {
+      return too_large_fault(Compression::lz4, limits);
+    }
+    return fault(BatchFault::corrupt, "lz4 records do not decompress: " + st.error().message());
+  }
+  if (auto st = check_records(t_lz4_plain, v.record_count(), v.last_offset_delta()); !st) {
+    return BatchCheck{BatchFault::invalid_record, st.error().message()};
+  }
+  return {};
+}
+
 // Records of a batch whose header passed: decompressed when needed, then walked.
 BatchCheck check_body(const BatchView& v, const ProducedBatchLimits& limits) {
+  if (v.compression() == Compression::lz4) return check_lz4_body(v, limits);
   std::span<const std::byte> records = v.records_bytes();
   std::vector<std::byte> plain;
   if (v.compression() != Compression::none) {
     auto inflated = decompress(v.compression(), records, limits.max_inflated_bytes);
     if (!inflated) {
       const Error& e = inflated.error();
-      if (e.code() == Errc::too_large) {
-        return fault(BatchFault::too_large,
-                     std::string(compression_name(v.compression())) + " records inflate past " +
-                         std::to_string(limits.max_inflated_bytes) + " bytes");
-      }
+      if (e.code() == Errc::too_large) return too_large_fault(v.compression(), limits);
       return fault(BatchFault::corrupt, std::string(compression_name(v.compression())) +
                                             " records do not decompress: " + e.message());
     }

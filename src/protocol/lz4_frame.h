@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "common/buffer.h"
 #include "common/result.h"
 
 namespace ferry::protocol {
@@ -24,7 +25,13 @@ Result<std::vector<std::byte>> lz4_frame_compress(std::span<const std::byte> in)
 // Decompresses exactly one complete LZ4 frame spanning all of `in` into `out` (replacing its
 // contents). Errors are Errc::corrupt: a malformed or truncated frame, bytes after the frame, or
 // more than `max_output` bytes of output.
+// The output is sized once from the frame's block headers (at most max_output + 1 bytes), and
+// each thread keeps one decompression context for frames of blocks up to 256 KiB. The Buffer
+// form does not zero the output first: a caller that keeps one Buffer across frames decodes
+// without allocating once its capacity suffices. Any thread.
 Status lz4_frame_decompress(std::span<const std::byte> in, std::vector<std::byte>& out,
+                            size_t max_output = kMaxLz4InflatedBytes);
+Status lz4_frame_decompress(std::span<const std::byte> in, Buffer& out,
                             size_t max_output = kMaxLz4InflatedBytes);
 
 }  // namespace ferry::protocol

@@ -254,6 +254,30 @@ TEST(BatchValidator, DecompressionIsBounded) {
   }
 }
 
+// LZ4 records are decoded into a buffer each thread keeps: batches checked one after another,
+// large and small, good and bad, each get their own verdict, as when checked alone.
+TEST(BatchValidator, Lz4BatchesInARowAreEachCheckedWhole) {
+  const auto large = batch_of(records_0_to(20000), 20000, 19999, Compression::lz4);
+  const auto small = batch_of(records_0_to(3), 3, 2, Compression::lz4);
+  // The large batch's records with one record fewer declared: the leftover bytes of a longer
+  // earlier decode must not make up for it.
+  auto short_records = records_0_to(20000);
+  short_records.resize(short_records.size() - record(19999, "value-19999").size());
+  const auto missing_last = batch_of(short_records, 20000, 19999, Compression::lz4);
+  auto garbage = large;
+  garbage[garbage.size() / 2] ^= std::byte{0x5A};
+  refresh_crc(garbage);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(validate_produced_batch(large).ok());
+    EXPECT_EQ(fault_of(missing_last), BatchFault::invalid_record);
+    EXPECT_TRUE(validate_produced_batch(small).ok());
+    EXPECT_NE(fault_of(garbage), BatchFault::none);
+    EXPECT_TRUE(validate_compressed_records(small).ok());
+    EXPECT_EQ(validate_compressed_records(missing_last).fault, BatchFault::invalid_record);
+    EXPECT_TRUE(validate_compressed_records(large).ok());
+  }
+}
+
 // Storage's own check (used by the append and by recovery) now also refuses offset deltas that
 // go backwards or past lastOffsetDelta in uncompressed batches.
 TEST(BatchValidator, StorageCheckRefusesDeltasOutOfOrder) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <lz4frame.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -185,6 +186,88 @@ TEST(Lz4Frame, DefaultBoundIs64MiB) {
   ASSERT_TRUE(lz4_frame_decompress(zero_frame(1024), out).ok());
   EXPECT_EQ(out.size(), kMaxLz4InflatedBytes);
   EXPECT_EQ(inflate_code(zero_frame(1025)), Errc::corrupt);
+}
+
+// A frame of `data` written by liblz4 with the given block size, stored blocks allowed.
+std::vector<std::byte> frame_with(std::span<const std::byte> data, LZ4F_blockSizeID_t block_size,
+                                  bool block_checksums, bool content_size) {
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = block_size;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.frameInfo.blockChecksumFlag =
+      block_checksums ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
+  prefs.frameInfo.contentSize = content_size ? data.size() : 0;
+  std::vector<std::byte> frame(LZ4F_compressFrameBound(data.size(), &prefs));
+  const size_t n = LZ4F_compressFrame(frame.data(), frame.size(), data.data(), data.size(), &prefs);
+  EXPECT_FALSE(LZ4F_isError(n));
+  frame.resize(n);
+  return frame;
+}
+
+// The output is sized from the block headers; frames mixing compressed and stored (random)
+// blocks, each block size, with block checksums and a content size, decode exactly into both
+// output types, one Buffer reused across frames of falling and rising sizes.
+TEST(Lz4Frame, EveryBlockLayoutDecodesIntoAReusedBuffer) {
+  std::vector<std::byte> data = random_bytes(300000, 21);    // stored blocks
+  const std::vector<std::byte> zeros(500000, std::byte{0});  // compressed blocks
+  data.insert(data.end(), zeros.begin(), zeros.end());
+  Buffer reused;
+  for (size_t size : {data.size(), size_t{70000}, size_t{1}, size_t{65536}, data.size()}) {
+    const std::span<const std::byte> in(data.data(), size);
+    for (auto block : {LZ4F_max64KB, LZ4F_max256KB, LZ4F_max1MB, LZ4F_max4MB}) {
+      for (bool checksums : {false, true}) {
+        const auto frame = frame_with(in, block, checksums, checksums);
+        ASSERT_TRUE(lz4_frame_decompress(frame, reused).ok()) << size << " " << block;
+        ASSERT_EQ(reused.size(), size);
+        EXPECT_TRUE(std::equal(reused.begin(), reused.end(), in.begin())) << size << " " << block;
+        std::vector<std::byte> out;
+        ASSERT_TRUE(lz4_frame_decompress(frame, out).ok());
+        EXPECT_TRUE(std::equal(out.begin(), out.end(), in.begin(), in.end()));
+        // The exact bound holds whatever the block size: one byte less is refused.
+        EXPECT_EQ(inflate_code(frame, size - 1), Errc::corrupt) << size << " " << block;
+      }
+    }
+  }
+}
+
+// The thread's decompression context is reused: a frame abandoned half way (damaged, truncated,
+// or past the bound) leaves nothing behind for the next frame on the thread.
+TEST(Lz4Frame, AFailedFrameDoesNotAffectTheNextOne) {
+  const auto data = random_bytes(200000, 8);
+  const auto frame = lz4_frame_compress(data).value();
+  auto damaged = frame;
+  damaged[frame.size() / 2] ^= std::byte{0xFF};
+  const std::vector<std::vector<std::byte>> failures = {
+      std::vector<std::byte>(frame.begin(), frame.begin() + 7),
+      std::vector<std::byte>(frame.begin(), frame.begin() + static_cast<long>(frame.size() / 2)),
+      damaged,
+  };
+  Buffer out;
+  for (const auto& bad : failures) {
+    (void)lz4_frame_decompress(bad, out);
+    ASSERT_TRUE(lz4_frame_decompress(frame, out).ok());
+    EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin(), data.end()));
+  }
+  EXPECT_EQ(inflate_code(frame, 1000), Errc::corrupt);
+  ASSERT_TRUE(lz4_frame_decompress(frame, out).ok());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin(), data.end()));
+}
+
+// Block headers that claim more than the frame holds or more than the block size: the decoder,
+// not the sizing, refuses them.
+void store_le32(std::byte* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFu);
+}
+
+TEST(Lz4Frame, LyingBlockHeadersAreCorrupt) {
+  const auto data = random_bytes(1000, 4);
+  const auto frame = lz4_frame_compress(data).value();
+  auto too_long = frame;
+  store_le32(too_long.data() + 7, 0x7FFFFFF0u);  // first block's size
+  EXPECT_EQ(inflate_code(too_long), Errc::corrupt);
+  auto past_block_max = frame;
+  store_le32(past_block_max.data() + 7, (64u << 10) + 1);
+  EXPECT_EQ(inflate_code(past_block_max), Errc::corrupt);
 }
 
 TEST(Lz4Batch, DecodeRefusesABatchInflatingPastTheBound) {
