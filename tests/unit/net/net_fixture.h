@@ -51,9 +51,10 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server_->listen().ok());
     ASSERT_NE(server_->port(), 0);
   }
-  // Runs the loop until `done` or about five seconds of loop time.
+  // Runs the loop until `done` or 30 s of loop time: a bound for failures only, wide enough for
+  // tests moving tens of MiB under qemu-user on a loaded machine.
   bool run_until(const std::function<bool()>& done) {
-    return ferry::test::run_until(&loop_, done, 5000);
+    return ferry::test::run_until(&loop_, done, 30000);
   }
 
   // Runs the loop for `ms` of loop time (to check that something does NOT happen in a window).
