@@ -87,12 +87,13 @@ struct Child {
   uint16_t port = 0;
 };
 
-// Starts `argv_for(port)` in a new session with stdin from /dev/null and stdout/stderr appended to
-// `log_path`, and returns once the port accepts connections. Dies if it does not within `ready_s`
-// seconds (after up to 5 port attempts: a child that exits during start-up is retried on another
-// port).
+// Starts `argv_for(port)` (in a new session unless `new_session` is false) with stdin from
+// /dev/null and stdout/stderr appended to `log_path`, and returns once the port accepts
+// connections. Dies if it does not within `ready_s` seconds (after up to 5 port attempts: a child
+// that exits during start-up is retried on another port).
 template <typename ArgvFor>
-Child start_child(ArgvFor argv_for, const std::string& log_path, int ready_s = 20) {
+Child start_child(ArgvFor argv_for, const std::string& log_path, int ready_s = 20,
+                  bool new_session = true) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     uint16_t port = free_port();
     std::vector<std::string> args = argv_for(port);
@@ -103,7 +104,7 @@ Child start_child(ArgvFor argv_for, const std::string& log_path, int ready_s = 2
       // A session of its own, as a service has: with the kernel's autogroup scheduling the
       // server then gets its own CPU share instead of splitting the benchmark's with the
       // client threads that load it.
-      ::setsid();
+      if (new_session) ::setsid();
       int in = ::open("/dev/null", O_RDONLY);
       int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (in >= 0) ::dup2(in, 0);

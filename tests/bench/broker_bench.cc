@@ -11,14 +11,9 @@
 // Threads: everything here runs on the main thread, including librdkafka's delivery-report
 // callbacks (they fire inside rd_kafka_poll/rd_kafka_flush), except the RSS sampler thread,
 // which only reads /proc/PID/status and one atomic.
-#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,9 +39,7 @@ namespace {
 using bench::Clock;
 using bench::create_topic;
 using bench::die;
-using bench::free_port;
 using bench::make_client;
-using bench::port_accepts;
 using bench::proc_kib;
 using bench::RssSampler;
 using bench::seconds_since;
@@ -58,15 +51,11 @@ constexpr int kStopTimeoutS = 15;   // SIGTERM to exit
 constexpr int kCaseTimeoutS = 120;  // one produce or consume phase
 
 // The ferry child and its data directory, so that every exit path can clean up.
-pid_t g_ferry_pid = -1;
+bench::Child g_ferry;
 std::string g_temp_dir;
 
 void cleanup() {
-  if (g_ferry_pid > 0) {
-    ::kill(g_ferry_pid, SIGKILL);
-    ::waitpid(g_ferry_pid, nullptr, 0);
-    g_ferry_pid = -1;
-  }
+  bench::kill_child(g_ferry);
   if (!g_temp_dir.empty()) {
     std::error_code ec;
     fs::remove_all(g_temp_dir, ec);
@@ -76,68 +65,20 @@ void cleanup() {
 
 // ---- the ferry child ---------------------------------------------------------------------------
 
-// Starts `ferry serve` on a free port with its stderr in `log_path`; returns the port once it
-// accepts connections. Dies if it does not within kReadyTimeoutS (after up to 5 port attempts).
+// Starts `ferry serve` on a free port, in the benchmark's own session (so it shares the CPU as the
+// figures in docs/benchmarks.md were taken), with its log in `log_path`; returns its port once it
+// accepts connections.
 uint16_t start_ferry(const std::string& binary, const std::string& data_dir,
                      const std::string& log_path) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    uint16_t port = free_port();
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    pid_t pid = ::fork();
-    if (pid < 0) die("fork failed");
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
-      int in = ::open("/dev/null", O_RDONLY);
-      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (in >= 0) ::dup2(in, 0);
-      if (log >= 0) {
-        ::dup2(log, 1);
-        ::dup2(log, 2);
-      }
-      ::execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data_dir.c_str(), "--listen",
-              listen.c_str(), "--log-level", "info",
-              static_cast<char*>(nullptr));  // info: group commit lines
-      ::_exit(127);
-    }
-    g_ferry_pid = pid;
-    auto t = Clock::now();
-    bool exited = false;
-    while (seconds_since(t) < kReadyTimeoutS) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        exited = true;
-        g_ferry_pid = -1;
-        break;
-      }
-      if (port_accepts(port)) return port;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling with a deadline
-    }
-    if (!exited)
-      die("ferry did not accept connections within " + std::to_string(kReadyTimeoutS) +
-          " s (log: " + log_path + ")");
-    std::fprintf(stderr, "broker_bench: ferry exited during start-up on port %u, retrying\n", port);
-  }
-  die("ferry would not start (log: " + log_path + ")");
-}
-
-// SIGTERM, then a bounded wait; returns the exit code (-1: killed after the timeout or by a
-// signal).
-int stop_ferry() {
-  pid_t pid = g_ferry_pid;
-  ::kill(pid, SIGTERM);
-  auto t = Clock::now();
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (seconds_since(t) > kStopTimeoutS) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      g_ferry_pid = -1;
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  g_ferry_pid = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  g_ferry = bench::start_child(
+      [&](uint16_t port) {
+        return std::vector<std::string>{binary,        "serve",
+                                        "--data-dir",  data_dir,
+                                        "--listen",    "127.0.0.1:" + std::to_string(port),
+                                        "--log-level", "info"};  // info: group commit lines
+      },
+      log_path, kReadyTimeoutS, /*new_session=*/false);
+  return g_ferry.port;
 }
 
 // ---- the client ---------------------------------------------------------------------------------
@@ -500,7 +441,7 @@ int main(int argc, char** argv) {
 
   uint16_t port = start_ferry(ferry_bin, data_dir, ferry_log);
   std::string ferry_bootstrap = "127.0.0.1:" + std::to_string(port);
-  pid_t pid = g_ferry_pid;
+  pid_t pid = g_ferry.pid;
   long idle_start_kib = proc_kib(pid, "VmRSS");
 
   std::printf("broker_bench: librdkafka %s; ferry %s on %s (pid %d), data in %s [%s]; mock on %s\n",
@@ -636,7 +577,7 @@ int main(int argc, char** argv) {
         ok_peak ? "MET" : "NOT MET", ok_idle ? "MET" : "NOT MET");
   }
 
-  int rc = stop_ferry();
+  int rc = bench::stop_child(g_ferry, kStopTimeoutS);
   rd_kafka_mock_cluster_destroy(mock);
   rd_kafka_destroy(mock_owner);
   if (rc != 0) die("ferry did not exit cleanly on SIGTERM (exit " + std::to_string(rc) + ")");
