@@ -11,6 +11,7 @@
 // Threads: everything here runs on the main thread, including librdkafka's delivery-report
 // callbacks (they fire inside rd_kafka_poll/rd_kafka_flush), except the RSS sampler thread,
 // which only reads /proc/PID/status and one atomic.
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <sys/vfs.h>
