@@ -44,6 +44,7 @@
 #include "common/log.h"
 #include "meta/store.h"
 #include "platform/file.h"
+#include "platform/forwarding_fs.h"
 #include "protocol/record_batch.h"
 #include "storage/log.h"
 #include "storage/partition_identity.h"
@@ -88,10 +89,13 @@ Kind kind_of(const std::string& path) {
   return parsed->kind == storage::SegmentFile::log ? Kind::log : Kind::index;
 }
 
-class CountingHandle final : public platform::FileHandle {
+class CountingHandle final : public platform::ForwardingFileHandle {
  public:
   CountingHandle(platform::File inner, IoCounts& c, bool skip_syncs)
-      : inner_(std::move(inner)), c_(c), kind_(kind_of(inner_.path())), skip_syncs_(skip_syncs) {
+      : ForwardingFileHandle(std::move(inner)),
+        c_(c),
+        kind_(kind_of(this->inner().path())),
+        skip_syncs_(skip_syncs) {
     ++c_.opens;
     int64_t now = ++c_.open_now;
     int64_t peak = c_.open_peak.load();
@@ -99,20 +103,14 @@ class CountingHandle final : public platform::FileHandle {
     }
   }
   ~CountingHandle() override { --c_.open_now; }
-  Status pwrite_all(std::span<const std::byte> data, uint64_t offset) override {
-    return inner_.pwrite_all(data, offset);
-  }
-  Status pwritev_all(std::span<const std::span<const std::byte>> parts, uint64_t offset) override {
-    return inner_.pwritev_all(parts, offset);
-  }
   Result<size_t> pread_some(std::span<std::byte> data, uint64_t offset) const override {
-    auto n = inner_.pread_some(data, offset);
+    auto n = inner().pread_some(data, offset);
     if (n) {
       switch (kind_) {
         case Kind::log: {
           c_.log_bytes += *n;
           std::lock_guard lock(c_.mu);
-          c_.log_ranges[inner_.path()].emplace_back(offset, offset + *n);
+          c_.log_ranges[inner().path()].emplace_back(offset, offset + *n);
           break;
         }
         case Kind::index: c_.index_bytes += *n; break;
@@ -124,30 +122,25 @@ class CountingHandle final : public platform::FileHandle {
   Status datasync() override {
     if (skip_syncs_) return {};
     ++c_.datasyncs;
-    return inner_.datasync();
+    return inner().datasync();
   }
   Status sync() override {
     if (skip_syncs_) return {};
     ++c_.datasyncs;
-    return inner_.sync();
+    return inner().sync();
   }
-  Status truncate(uint64_t size) override { return inner_.truncate(size); }
-  Status allocate(uint64_t offset, uint64_t len) override { return inner_.allocate(offset, len); }
-  Result<uint64_t> size() const override { return inner_.size(); }
-  Status close() override { return inner_.close(); }
 
  private:
-  platform::File inner_;
   IoCounts& c_;
   Kind kind_;
   bool skip_syncs_;
 };
 
-class CountingFs final : public platform::FileSystem {
+class CountingFs final : public platform::ForwardingFileSystem {
  public:
   explicit CountingFs(bool skip_syncs = false) : skip_syncs_(skip_syncs) {}
   Result<platform::File> open(const std::string& path, platform::File::Mode mode) override {
-    auto f = real_.open(path, mode);
+    auto f = inner().open(path, mode);
     if (!f) return f;
     return platform::File(
         std::make_unique<CountingHandle>(std::move(f).value(), counts, skip_syncs_), path);
@@ -155,28 +148,12 @@ class CountingFs final : public platform::FileSystem {
   Status sync_dir(const std::string& dir) override {
     if (skip_syncs_) return {};
     ++counts.dir_syncs;
-    return real_.sync_dir(dir);
-  }
-  Status make_dir(const std::string& dir) override { return real_.make_dir(dir); }
-  Status rename(const std::string& from, const std::string& to) override {
-    return real_.rename(from, to);
-  }
-  Status unlink(const std::string& path) override { return real_.unlink(path); }
-  Status remove_dir(const std::string& dir) override { return real_.remove_dir(dir); }
-  Result<bool> is_directory(const std::string& path) override { return real_.is_directory(path); }
-  bool exists(const std::string& path) override { return real_.exists(path); }
-  Result<uint64_t> file_size(const std::string& path) override { return real_.file_size(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
-    return real_.list_dir(dir);
-  }
-  Result<platform::SpaceInfo> free_space(const std::string& path) override {
-    return real_.free_space(path);
+    return inner().sync_dir(dir);
   }
 
   IoCounts counts;
 
  private:
-  platform::FileSystem& real_ = platform::real_fs();
   bool skip_syncs_;
 };
 

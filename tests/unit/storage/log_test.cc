@@ -9,6 +9,7 @@
 
 #include "platform/file.h"
 #include "platform/file_system.h"
+#include "platform/forwarding_fs.h"
 #include "storage/segment_name.h"
 #include "support/test_support.h"
 
@@ -490,55 +491,27 @@ TEST(Log, OpenReadsOnlyTheTailsOfTheLastTwoSegments) {
 }
 
 // Counts the bytes read through it; everything else goes to the real file system.
-class ReadCountingFs final : public platform::FileSystem {
+class ReadCountingFs final : public platform::ForwardingFileSystem {
  public:
   uint64_t bytes_read = 0;
 
   Result<platform::File> open(const std::string& path, platform::File::Mode mode) override {
-    auto f = real().open(path, mode);
+    auto f = inner().open(path, mode);
     if (!f) return std::move(f).error();
     return platform::File(std::make_unique<Handle>(std::move(*f), this), path);
   }
-  Status sync_dir(const std::string& d) override { return real().sync_dir(d); }
-  Status make_dir(const std::string& d) override { return real().make_dir(d); }
-  Status rename(const std::string& a, const std::string& b) override { return real().rename(a, b); }
-  Status unlink(const std::string& p) override { return real().unlink(p); }
-  Status remove_dir(const std::string& d) override { return real().remove_dir(d); }
-  Result<bool> is_directory(const std::string& p) override { return real().is_directory(p); }
-  bool exists(const std::string& p) override { return real().exists(p); }
-  Result<uint64_t> file_size(const std::string& p) override { return real().file_size(p); }
-  Result<std::vector<std::string>> list_dir(const std::string& d) override {
-    return real().list_dir(d);
-  }
-  Result<platform::SpaceInfo> free_space(const std::string& p) override {
-    return real().free_space(p);
-  }
 
  private:
-  static platform::FileSystem& real() { return platform::real_fs(); }
-  class Handle final : public platform::FileHandle {
+  class Handle final : public platform::ForwardingFileHandle {
    public:
-    Handle(platform::File f, ReadCountingFs* fs) : f_(std::move(f)), fs_(fs) {}
-    Status pwrite_all(std::span<const std::byte> d, uint64_t o) override {
-      return f_.pwrite_all(d, o);
-    }
-    Status pwritev_all(std::span<const std::span<const std::byte>> p, uint64_t o) override {
-      return f_.pwritev_all(p, o);
-    }
+    Handle(platform::File f, ReadCountingFs* fs) : ForwardingFileHandle(std::move(f)), fs_(fs) {}
     Result<size_t> pread_some(std::span<std::byte> d, uint64_t o) const override {
-      auto n = f_.pread_some(d, o);
+      auto n = inner().pread_some(d, o);
       if (n) fs_->bytes_read += *n;
       return n;
     }
-    Status datasync() override { return f_.datasync(); }
-    Status sync() override { return f_.sync(); }
-    Status truncate(uint64_t size) override { return f_.truncate(size); }
-    Status allocate(uint64_t o, uint64_t len) override { return f_.allocate(o, len); }
-    Result<uint64_t> size() const override { return f_.size(); }
-    Status close() override { return f_.close(); }
 
    private:
-    platform::File f_;
     ReadCountingFs* fs_;
   };
 };
