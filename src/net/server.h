@@ -36,8 +36,8 @@ namespace ferry::net {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9092;  // 0: an ephemeral port, see port()
-  // The listener's name and security protocol, for each connection's Session. Only PLAINTEXT
-  // is served today (each connection gets a TcpTransport).
+  // The listener's name and security protocol, for each connection's Session. Each
+  // connection gets a TcpTransport.
   ListenerInfo listener;
   ConnectionLimits limits;
   size_t max_connections = 1024;
@@ -46,6 +46,9 @@ struct ServerOptions {
   std::map<std::string, size_t> max_connections_per_ip_overrides;
   // queued.max.request.bytes: request and response bytes held for all connections together.
   uint64_t queued_max_request_bytes = 4u << 20;
+  // A budget shared with other listeners (the broker's one bound for all of them); when null
+  // the server makes its own of queued_max_request_bytes.
+  std::shared_ptr<MemoryBudget> budget;
 };
 
 class Server {
