@@ -62,8 +62,7 @@ Result<storage::AppendInfo> Partition::add(storage::WriteJob& job, std::vector<s
   return log_->add(job, std::move(batch));
 }
 
-void Partition::submit(std::unique_ptr<storage::WriteJob> job,
-                       std::function<void(Status)> done) {
+void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<void(Status)> done) {
   storage::WriteJob* j = job.get();
   // `j` lives until the log's completion callback returns, which runs this one.
   log_->submit(std::move(job), [this, j, done = std::move(done)](Status st) {

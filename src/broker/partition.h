@@ -12,8 +12,8 @@
 //
 // Leaders write with write jobs (begin_write, add, submit: the batches are written on the thread
 // pool and taken into the partition when the job is back on the loop; the produce path) or with
-// append() (synchronous: tools, tests); followers copy the leader's batches with append_at_offset() and
-// cut a diverging tail with truncate_to(). Each time the high watermark moves, the bytes that
+// append() (synchronous: tools, tests); followers copy the leader's batches with append_at_offset()
+// and cut a diverging tail with truncate_to(). Each time the high watermark moves, the bytes that
 // became visible are reported to FetchWaiters, which completes parked fetches.
 //
 // Ownership: TopicManager holds each Partition in a shared_ptr (in-flight appends keep theirs);

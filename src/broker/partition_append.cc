@@ -156,7 +156,8 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
     if (!info) return refuse(append_error(info.error(), b, p.limits));
     a.in_job = true;
     if (i == 0) a.outcome.base_offset = info->base_offset;
-    if (idem.producers != nullptr) a.idempotent.push_back({std::move(idem), job->batches.size() - 1});
+    if (idem.producers != nullptr)
+      a.idempotent.push_back({std::move(idem), job->batches.size() - 1});
   }
 }
 
@@ -171,8 +172,7 @@ void job_done(const std::shared_ptr<Partition>& part, std::vector<JobAppend>& ap
   if (st) {
     for (auto& a : appends) {
       for (const auto& r : a.idempotent) {
-        record_idempotence(broker.producers(), *part, r.idem, job.info(r.batch),
-                           a.append->now_ms);
+        record_idempotence(broker.producers(), *part, r.idem, job.info(r.batch), a.append->now_ms);
       }
     }
   }

@@ -54,11 +54,11 @@ struct AppendOutcome {
 // which may be rewritten in place and must stay valid until `done` fires: the caller keeps it
 // alive through `done`'s captures) to topic/partition, as protocol/batch_validator.h describes.
 // `done` fires once, on the loop: after the write job holding the batch is back (or the error)
-// unless `durable`, in which case after the bytes reach the disk (acks=all). Compressed batches of 32 KiB and more are checked on
-// libuv's thread pool first (one at a time, see AppendQueues), and batches are written there, so
-// `done` fires after this returns (unless the broker has no loop, or the append is refused);
-// a partition's appends are still written in the order of the calls.
-// Loop thread.
+// unless `durable`, in which case after the bytes reach the disk (acks=all). Compressed batches of
+// 32 KiB and more are checked on libuv's thread pool first (one at a time, see AppendQueues), and
+// batches are written there, so `done` fires after this returns (unless the broker has no loop, or
+// the append is refused); a partition's appends are still written in the order of the calls. Loop
+// thread.
 void append_partition(Broker& broker, const std::string& topic, int32_t partition,
                       std::span<std::byte> records, int16_t produce_version, bool durable,
                       std::function<void(AppendOutcome)> done);

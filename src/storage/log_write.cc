@@ -138,17 +138,17 @@ Result<AppendInfo> Log::add(WriteJob& job, std::span<const std::byte> batch) {
   bool roll_now = false;
   if (job.targets.empty()) {
     const Segment& seg = active();
-    roll_now = should_roll_at(seg.size(), seg.base(), seg.created_ms(), job.next_offset,
-                              batch.size());
+    roll_now =
+        should_roll_at(seg.size(), seg.base(), seg.created_ms(), job.next_offset, batch.size());
   } else {
     const WriteJob::Target& t = job.targets.back();
-    roll_now = should_roll_at(t.end, t.segment->base(), t.created_ms, job.next_offset,
-                              batch.size());
+    roll_now =
+        should_roll_at(t.end, t.segment->base(), t.created_ms, job.next_offset, batch.size());
   }
   if (roll_now) {
     WriteJob::Target t;
-    t.created = std::make_unique<Segment>(dir_, job.next_offset, 0, *pool_,
-                                          config_.index_interval_bytes);
+    t.created =
+        std::make_unique<Segment>(dir_, job.next_offset, 0, *pool_, config_.index_interval_bytes);
     t.created_ms = clock_->now_ms();
     t.created->start_new(t.created_ms);
     t.segment = t.created.get();
@@ -211,8 +211,8 @@ void Log::submit(std::unique_ptr<WriteJob> job, std::function<void(Status)> done
       (void)job.release();  // owned by the completion callback
       return;
     }
-    FERRY_LOG(warn, "storage", "%s: writing on the loop, the thread pool refused: %s",
-              dir_.c_str(), uv_strerror(rc));
+    FERRY_LOG(warn, "storage", "%s: writing on the loop, the thread pool refused: %s", dir_.c_str(),
+              uv_strerror(rc));
   }
   job->run();
   auto cb = std::move(job->done);

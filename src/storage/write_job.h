@@ -50,10 +50,10 @@ struct WriteJob {
   };
   // One segment file the job writes: the log's active segment, or a segment it creates.
   struct Target {
-    Segment* segment = nullptr;        // the log's active segment, or created.get()
-    std::unique_ptr<Segment> created;  // set: this job creates the segment (a roll)
-    std::string path;                  // the .log file
-    std::string index_paths[2];        // created: stale .index/.timeindex removed first
+    Segment* segment = nullptr;            // the log's active segment, or created.get()
+    std::unique_ptr<Segment> created;      // set: this job creates the segment (a roll)
+    std::string path;                      // the .log file
+    std::string index_paths[2];            // created: stale .index/.timeindex removed first
     std::shared_ptr<platform::File> file;  // null: opened on the thread pool
     bool opened_here = false;              // run() opened or created `file`
     uint64_t start = 0;                    // file position of the first byte written
