@@ -31,7 +31,9 @@ class StallingFileSystem : public platform::ForwardingFileSystem {
     std::lock_guard lock(mu_);
     match_ = std::move(text);
   }
-  // From now on writes to watched files wait until release().
+  // From now on writes to watched files wait until release(), or at most kMaxHoldMs (so a test
+  // whose write runs on the loop thread fails instead of hanging: see hold_expired()).
+  static constexpr int kMaxHoldMs = 3000;
   void stall() {
     std::lock_guard lock(mu_);
     stalled_ = true;
@@ -40,6 +42,11 @@ class StallingFileSystem : public platform::ForwardingFileSystem {
     std::lock_guard lock(mu_);
     stalled_ = false;
     cv_.notify_all();
+  }
+  // Whether a held write was let go by the time bound rather than by release().
+  bool hold_expired() const {
+    std::lock_guard lock(mu_);
+    return hold_expired_;
   }
   // Writes that have started waiting on the latch so far.
   int stalled_writes() const {
@@ -130,7 +137,10 @@ class StallingFileSystem : public platform::ForwardingFileSystem {
     if (stalled_) {
       ++waiting_;
       cv_.notify_all();
-      cv_.wait(lock, [&] { return !stalled_; });
+      if (!cv_.wait_for(lock, std::chrono::milliseconds(kMaxHoldMs), [&] { return !stalled_; })) {
+        hold_expired_ = true;
+        stalled_ = false;
+      }
     }
     std::pair<int, size_t> fault{fail_errno_, fail_partial_};
     fail_errno_ = 0;
@@ -141,6 +151,7 @@ class StallingFileSystem : public platform::ForwardingFileSystem {
   std::condition_variable cv_;
   std::string match_;
   bool stalled_ = false;
+  bool hold_expired_ = false;
   int waiting_ = 0;
   int writes_ = 0;
   int fail_errno_ = 0;

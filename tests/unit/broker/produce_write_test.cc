@@ -36,6 +36,8 @@ class ProduceWriteTest : public BrokerFixture {
     fs_.watch(kHeldLog);
   }
   void TearDown() override {
+    EXPECT_FALSE(fs_.hold_expired())
+        << "a held write was not let go by the test: it ran on the loop";
     fs_.release();
     BrokerFixture::TearDown();
   }

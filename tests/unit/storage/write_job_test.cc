@@ -28,6 +28,8 @@ struct WriteJobTest : ::testing::Test {
 
   void SetUp() override { ASSERT_EQ(uv_loop_init(&loop), 0); }
   void TearDown() override {
+    EXPECT_FALSE(fs.hold_expired())
+        << "a held write was not let go by the test: it ran on the loop";
     fs.release();
     if (log) {
       bool closed = false;
