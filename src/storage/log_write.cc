@@ -160,8 +160,8 @@ Result<AppendInfo> Log::add(WriteJob& job, std::span<const std::byte> batch) {
     Segment& seg = active();
     WriteJob::Target t;
     t.segment = &seg;
-    t.path = seg.log_path();
-    t.file = seg.open_log_file();  // null: opened on the thread pool
+    t.file = seg.open_log_file();
+    if (!t.file) t.path = seg.log_path();  // opened on the thread pool
     t.start = seg.size();
     t.end = seg.size();
     t.created_ms = seg.created_ms();
