@@ -68,6 +68,14 @@ void WriteJob::run() {
       }
       t.file = std::make_shared<platform::File>(std::move(f).value());
       t.opened_here = true;
+      ++done_targets;  // from here on, a failure removes the file
+      auto idx = Segment::create_index_files(*fs, t.index_paths);
+      if (!idx) {
+        result = std::move(idx).error();
+        break;
+      }
+      t.index_files[0] = std::make_shared<platform::File>(std::move(idx->first));
+      t.index_files[1] = std::make_shared<platform::File>(std::move(idx->second));
     } else if (!t.file) {
       auto f = fs->open(t.path, platform::File::Mode::read_write);
       if (!f) {
@@ -76,8 +84,10 @@ void WriteJob::run() {
       }
       t.file = std::make_shared<platform::File>(std::move(f).value());
       t.opened_here = true;
+      ++done_targets;
+    } else {
+      ++done_targets;
     }
-    ++done_targets;
     auto written =
         write_batches(*t.file, std::span(batches).subspan(t.first_batch, t.batch_count), t.start);
     if (!written) {
@@ -92,6 +102,11 @@ void WriteJob::run() {
     Target& t = targets[i];
     if (t.created) {
       t.file.reset();
+      t.index_files[0].reset();
+      t.index_files[1].reset();
+      for (const auto& p : t.index_paths) {
+        if (auto st = fs->remove_file_durable(p); !st) rolled_back = false;
+      }
       if (auto st = fs->remove_file_durable(t.path); !st) rolled_back = false;
     } else if (auto st = t.file->truncate(t.start); !st) {
       rolled_back = false;
@@ -250,6 +265,9 @@ Status Log::complete_write(WriteJob& job) {
                   t.segment->base().value());
       }
       if (t.opened_here) t.segment->adopt_log_file(std::move(t.file));
+      if (t.index_files[0]) {
+        t.segment->adopt_index_files(std::move(t.index_files[0]), std::move(t.index_files[1]));
+      }
       for (size_t i = t.first_batch; i < t.first_batch + t.batch_count; ++i) {
         const WriteJob::Batch& b = job.batches[i];
         t.segment->written(b.position, static_cast<uint32_t>(b.bytes.size()), b.base_offset,

@@ -101,6 +101,15 @@ Result<platform::File> Segment::create_files(platform::FileSystem& fs, const std
   return f;
 }
 
+Result<std::pair<platform::File, platform::File>> Segment::create_index_files(
+    platform::FileSystem& fs, const std::string (&index_paths)[2]) {
+  auto idx = fs.open(index_paths[0], platform::File::Mode::create);
+  if (!idx) return std::move(idx).error();
+  auto tix = fs.open(index_paths[1], platform::File::Mode::create);
+  if (!tix) return std::move(tix).error();
+  return std::pair<platform::File, platform::File>(std::move(idx).value(), std::move(tix).value());
+}
+
 Status Segment::create(uint64_t preallocate) {
   std::string stale[2];
   index_paths(stale);
@@ -133,6 +142,12 @@ std::shared_ptr<platform::File> Segment::open_log_file() { return pool_.peek(log
 
 void Segment::adopt_log_file(std::shared_ptr<platform::File> file) {
   pool_.adopt(log_id_, std::move(file));
+}
+
+void Segment::adopt_index_files(std::shared_ptr<platform::File> index,
+                                std::shared_ptr<platform::File> time) {
+  pool_.adopt(index_id_, std::move(index));
+  pool_.adopt(time_id_, std::move(time));
 }
 
 void Segment::note_batch(uint64_t position, uint32_t size, Offset base_offset,

@@ -54,6 +54,10 @@ class Segment {
   static Result<platform::File> create_files(platform::FileSystem& fs, const std::string& log_path,
                                              const std::string (&index_paths)[2],
                                              uint64_t preallocate);
+  // For a write job on the thread pool, after create_files: creates the empty .index and
+  // .timeindex files (the first index write would otherwise create them on the loop).
+  static Result<std::pair<platform::File, platform::File>> create_index_files(
+      platform::FileSystem& fs, const std::string (&index_paths)[2]);
   // Loop: makes this segment (constructed with size 0) a new one whose files a write job
   // creates: an empty, loaded index, created at `created_ms`.
   void start_new(int64_t created_ms);
@@ -67,6 +71,8 @@ class Segment {
   // the pool a handle a write job opened, so the next job does not open the file again.
   std::shared_ptr<platform::File> open_log_file();
   void adopt_log_file(std::shared_ptr<platform::File> file);
+  void adopt_index_files(std::shared_ptr<platform::File> index,
+                         std::shared_ptr<platform::File> time);
 
   Offset base() const noexcept { return base_; }
   uint64_t size() const noexcept { return size_; }

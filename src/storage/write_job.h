@@ -55,10 +55,11 @@ struct WriteJob {
     std::string path;                      // the .log file
     std::string index_paths[2];            // created: stale .index/.timeindex removed first
     std::shared_ptr<platform::File> file;  // null: opened on the thread pool
-    bool opened_here = false;              // run() opened or created `file`
-    uint64_t start = 0;                    // file position of the first byte written
-    uint64_t end = 0;                      // position after the last byte written
-    size_t first_batch = 0;                // batches[first_batch, first_batch + batch_count)
+    std::shared_ptr<platform::File> index_files[2];  // created: its empty index files
+    bool opened_here = false;                        // run() opened or created `file`
+    uint64_t start = 0;                              // file position of the first byte written
+    uint64_t end = 0;                                // position after the last byte written
+    size_t first_batch = 0;  // batches[first_batch, first_batch + batch_count)
     size_t batch_count = 0;
     int64_t created_ms = 0;
   };
