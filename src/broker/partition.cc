@@ -48,6 +48,32 @@ Result<storage::AppendInfo> Partition::append(std::span<std::byte> batch,
   return info;
 }
 
+Result<storage::AppendInfo> Partition::add(storage::WriteJob& job, std::span<std::byte> batch) {
+  if (batch.size() >= protocol::batch_layout::kHeaderSize) {
+    protocol::set_leader_epoch(batch, leader_epoch_);
+  }
+  return log_->add(job, batch);
+}
+
+Result<storage::AppendInfo> Partition::add(storage::WriteJob& job, std::vector<std::byte> batch) {
+  if (batch.size() >= protocol::batch_layout::kHeaderSize) {
+    protocol::set_leader_epoch(batch, leader_epoch_);
+  }
+  return log_->add(job, std::move(batch));
+}
+
+void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<void(Status)> done) {
+  storage::WriteJob* j = job.get();
+  // `j` lives until the log's completion callback returns, which runs this one.
+  log_->submit(std::move(job), [this, j, done = std::move(done)](Status st) {
+    if (st) {
+      for (size_t i = 0; i < j->batches.size(); ++i) appended(j->info(i));
+      if (commit_ == Commit::on_append) advance_high_watermark(log_->log_end_offset());
+    }
+    done(std::move(st));
+  });
+}
+
 Result<storage::AppendInfo> Partition::append_at_offset(std::span<const std::byte> batch) {
   if (batch.size() < protocol::batch_layout::kHeaderSize) {
     return Error(Errc::corrupt, log_->dir() + ": not a record batch");

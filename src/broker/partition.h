@@ -10,8 +10,10 @@
 //   end after every append, which is what ferry has always served; with Commit::by_replication
 //   it moves only by advance_high_watermark (the replication engine, not built yet).
 //
-// Leaders write with append(); followers copy the leader's batches with append_at_offset() and
-// cut a diverging tail with truncate_to(). Each time the high watermark moves, the bytes that
+// Leaders write with write jobs (begin_write, add, submit: the batches are written on the thread
+// pool and taken into the partition when the job is back on the loop; the produce path) or with
+// append() (synchronous: tools, tests); followers copy the leader's batches with append_at_offset()
+// and cut a diverging tail with truncate_to(). Each time the high watermark moves, the bytes that
 // became visible are reported to FetchWaiters, which completes parked fetches.
 //
 // Ownership: TopicManager holds each Partition in a shared_ptr (in-flight appends keep theirs);
@@ -21,11 +23,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/strong_types.h"
@@ -70,6 +74,18 @@ class Partition {
   // wakes parked fetches). Errors are the log's (see storage::Log::append).
   Result<storage::AppendInfo> append(std::span<std::byte> batch,
                                      storage::AppendOptions options = {});
+
+  // Leader write off the loop (storage::Log::begin_write/add/submit; one job in flight per
+  // partition). add() stamps the current leader epoch into `batch` and gives it the job's next
+  // offset; the bytes must stay valid until the job completes (the vector overload hands them
+  // to the job). When the job succeeded, its batches are taken as append() takes one (high
+  // watermark with Commit::on_append, fetch wake-ups) before `done` fires on the loop; on an
+  // error nothing moved. The caller keeps the Partition alive until `done` has fired.
+  Result<std::unique_ptr<storage::WriteJob>> begin_write() { return log_->begin_write(); }
+  Result<storage::AppendInfo> add(storage::WriteJob& job, std::span<std::byte> batch);
+  Result<storage::AppendInfo> add(storage::WriteJob& job, std::vector<std::byte> batch);
+  void submit(std::unique_ptr<storage::WriteJob> job, std::function<void(Status)> done);
+  bool write_in_flight() const noexcept { return log_->write_in_flight(); }
 
   // Follower write: stores a batch copied from the leader as it is (base offset and leader epoch
   // included). The batch must start at the log end (invalid_argument otherwise). The high

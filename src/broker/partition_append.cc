@@ -83,30 +83,48 @@ void complete_when_durable(PendingAppend& p, AppendOutcome outcome) {
   });
 }
 
-// Idempotence checks, the leader's stamping and encoding, the appends and completion, for
-// checked batches.
-void write_checked(PendingAppend& p) {
-  if (!p.error.ok()) {
-    p.fail(std::move(p.error));
-    return;
-  }
+// One partition's write job as the produce path sees it: the appends whose batches it carries,
+// in queue order, each with its outcome so far and its idempotent batches to record.
+struct JobAppend {
+  std::shared_ptr<PendingAppend> append;
+  AppendOutcome outcome;
+  bool answered = false;  // failed while preparing (answered once the job is submitted)
+  bool in_job = false;    // some of its batches are in the job
+  struct Recorded {
+    IdempotentBatch idem;
+    size_t batch = 0;  // index in the job
+  };
+  std::vector<Recorded> idempotent;
+};
+
+// The producer id of a v2 batch, or -1.
+int64_t producer_of(std::span<const std::byte> batch) {
+  if (batch.size() < protocol::batch_layout::kHeaderSize) return -1;
+  return BatchView(batch).producer_id().value();
+}
+
+// Idempotence checks, the leader's stamping and encoding of one checked append's batches into
+// `job` (begun on first use). Fills `a`'s outcome; a refused batch sets its error (the batches
+// before it stay in the job, as Kafka keeps the earlier batches of a Produce v0-2 request).
+void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
+  PendingAppend& p = *a.append;
   Broker& broker = *p.broker;
   Partition& part = *p.partition;
+  auto refuse = [&a](KafkaError e) {
+    a.outcome.error = std::move(e);
+    a.answered = true;
+  };
+  if (!p.error.ok()) return refuse(std::move(p.error));
   // The topic may have been deleted while the records were checked off the loop.
   Topic* t = broker.topics().find(part.topic());
   if (t == nullptr || broker.topics().partition(part.topic(), part.id().value()) != p.partition) {
-    p.fail(kNotHosted);
-    return;
+    return refuse(kNotHosted);
   }
   const config::TopicSettings& settings = t->settings;
-  AppendOutcome outcome;
   for (size_t i = 0; i < p.records.batches.size(); ++i) {
     auto b = p.records.batches[i];
     IdempotentBatch idem = check_idempotence(broker.producers(), part, BatchView(b));
-    if (!idem.error.ok()) {
-      p.fail(std::move(idem.error));
-      return;
-    }
+    if (!idem.error.ok()) return refuse(std::move(idem.error));
     if (idem.duplicate) {
       // A retry of a batch already stored (its response was lost): answer as the first time.
       FERRY_LOG(info, "produce",
@@ -116,44 +134,116 @@ void write_checked(PendingAppend& p) {
                 static_cast<long long>(idem.producer.producer_id), idem.producer.epoch,
                 idem.producer.base_sequence, idem.producer.last_sequence(),
                 static_cast<long long>(idem.duplicate->first_offset.value()));
-      if (i == 0) outcome.base_offset = idem.duplicate->first_offset;
-      if (settings.log_append_time) outcome.log_append_time_ms = idem.duplicate->timestamp_ms;
+      if (i == 0) a.outcome.base_offset = idem.duplicate->first_offset;
+      if (settings.log_append_time) a.outcome.log_append_time_ms = idem.duplicate->timestamp_ms;
       continue;
     }
     if (settings.log_append_time) {
       // Stamping recomputes the CRC: check the producer's CRC before it is replaced.
       if (BatchView(b).crc() != protocol::compute_batch_crc(b)) {
-        p.fail({ErrorCode::corrupt_message, "record batch: CRC mismatch"});
-        return;
+        return refuse({ErrorCode::corrupt_message, "record batch: CRC mismatch"});
       }
       stamp_log_append_time(b, p.now_ms);
-      outcome.log_append_time_ms = p.now_ms;
+      a.outcome.log_append_time_ms = p.now_ms;
+    }
+    if (!job) {
+      auto begun = part.begin_write();
+      if (!begun) return refuse(append_error(begun.error(), b, p.limits));
+      job = std::move(begun).value();
     }
     std::optional<std::vector<std::byte>> encoded = encode_for_storage(b, settings);
-    auto info = part.append(encoded ? std::span<std::byte>(*encoded) : b);
-    if (!info) {
-      // Earlier batches of this request (Produce v0-2 only) stay appended, as in Kafka.
-      p.fail(append_error(info.error(), b, p.limits));
-      return;
-    }
-    if (i == 0) outcome.base_offset = info->base_offset;
-    record_idempotence(broker.producers(), part, idem, *info, p.now_ms);
+    auto info = encoded ? part.add(*job, std::move(*encoded)) : part.add(*job, b);
+    if (!info) return refuse(append_error(info.error(), b, p.limits));
+    a.in_job = true;
+    if (i == 0) a.outcome.base_offset = info->base_offset;
+    if (idem.producers != nullptr)
+      a.idempotent.push_back({std::move(idem), job->batches.size() - 1});
   }
-  outcome.log_start_offset = part.log_start_offset();
-  complete_when_durable(p, std::move(outcome));
 }
 
-// Writes the checked appends at the front of `partition`'s queue.
+void drain(Broker& broker, const Partition* partition);
+
+// Back on the loop after `partition`'s job: records the idempotent batches (all of them before
+// any answer, so the next job's checks see them), answers each append (acks=1) or waits for its
+// durability (acks=all), then starts the next job.
+void job_done(const std::shared_ptr<Partition>& part, std::vector<JobAppend>& appends,
+              const storage::WriteJob& job, const Status& st) {
+  Broker& broker = *appends.front().append->broker;
+  if (st) {
+    for (auto& a : appends) {
+      for (const auto& r : a.idempotent) {
+        record_idempotence(broker.producers(), *part, r.idem, job.info(r.batch), a.append->now_ms);
+      }
+    }
+  }
+  for (auto& a : appends) {
+    if (a.answered) {
+      // Refused after some of its batches went into the job (Produce v0-2); answered here.
+      if (a.in_job) a.append->fail(std::move(a.outcome.error));
+      continue;
+    }
+    if (!st && a.in_job) {
+      // Every batch of the job failed; none is in the log.
+      a.append->fail(to_kafka_error(st.error()));
+      continue;
+    }
+    a.outcome.log_start_offset = part->log_start_offset();
+    complete_when_durable(*a.append, std::move(a.outcome));
+  }
+  drain(broker, part.get());
+}
+
+// Writes the checked appends at the front of `partition`'s queue: when no job of the partition
+// is in flight, every checked append up to the first unchecked one goes into one job (the writes
+// of appends queued during the previous job are grouped), except that an idempotent producer
+// has at most one batch per job, so its sequence checks always see its previous batches recorded.
 void drain(Broker& broker, const Partition* partition) {
   auto& queues = broker.append_queues().by_partition;
   for (;;) {
     auto it = queues.find(partition);
     if (it == queues.end()) return;
-    if (it->second.empty() || !it->second.front()->checked) return;
-    std::shared_ptr<PendingAppend> p = std::move(it->second.front());
-    it->second.pop_front();
-    if (it->second.empty()) queues.erase(it);
-    write_checked(*p);  // may run callbacks that queue more appends: look the queue up again
+    if (partition->write_in_flight()) return;  // its completion drains again
+    auto& queue = it->second;
+    std::vector<JobAppend> appends;
+    std::vector<int64_t> producers;
+    while (!queue.empty() && queue.front()->checked) {
+      const PendingAppend& next = *queue.front();
+      bool again = false;
+      for (auto b : next.records.batches) {
+        const int64_t pid = producer_of(b);
+        if (pid < 0) continue;
+        if (std::find(producers.begin(), producers.end(), pid) != producers.end()) again = true;
+        producers.push_back(pid);
+      }
+      if (again && !appends.empty()) break;
+      appends.emplace_back().append = std::move(queue.front());
+      queue.pop_front();
+    }
+    if (queue.empty()) queues.erase(it);
+    if (appends.empty()) return;
+    std::shared_ptr<Partition> part = appends.front().append->partition;
+    std::unique_ptr<storage::WriteJob> job;
+    for (auto& a : appends) prepare(a, job);
+    // Answers may run callbacks that queue more appends: look the queue up again after.
+    if (!job || job->empty()) {
+      for (auto& a : appends) {
+        if (a.answered) {
+          a.append->fail(std::move(a.outcome.error));
+        } else {
+          a.outcome.log_start_offset = part->log_start_offset();
+          complete_when_durable(*a.append, std::move(a.outcome));
+        }
+      }
+      continue;
+    }
+    auto shared = std::make_shared<std::vector<JobAppend>>(std::move(appends));
+    storage::WriteJob* j = job.get();
+    part->submit(std::move(job), [part, shared, j](Status st) { job_done(part, *shared, *j, st); });
+    // Refused appends are answered now; the job's own once it is back.
+    for (auto& a : *shared) {
+      if (a.answered && !a.in_job) a.append->fail(std::move(a.outcome.error));
+    }
+    return;
   }
 }
 

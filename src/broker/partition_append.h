@@ -3,8 +3,9 @@
 //   produce_idempotence.h  the producer sequence check and record
 //   leader_encoding.h      LogAppendTime stamping and the LZ4 storage encoding
 //   partition.h            the append itself, the high watermark and fetch wake-ups
-// and here the ordering (per-partition queues, the off-loop check) and completion at acks=1 or
-// after the write is durable (acks=all).
+// and here the ordering (per-partition queues, the off-loop check, one write job in flight per
+// partition) and completion at acks=1 (once the job wrote the batch) or after the write is
+// durable (acks=all).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,12 @@ struct PendingAppend;
 // Appends waiting for their records check. Owned by the Broker (one per loop); loop thread only.
 // - `by_partition`: per partition, in request order: a partition's batches are written in the
 //   order the requests arrived even when a large batch is checked on the thread pool while a
-//   small one behind it would be ready at once.
+//   small one behind it would be ready at once. The front of a queue goes into the partition's
+//   write job (Partition::begin_write/submit: written on the thread pool) when none is in
+//   flight; appends checked meanwhile wait here and go together into the next job. Offsets,
+//   idempotence checks and the leader's encoding are done when a job is prepared, after the
+//   previous one completed and its producer state was recorded, so nothing needs undoing when a
+//   job fails: its appends fail, the log end stays where the file ends.
 // - `off_loop`: checks waiting for the thread pool. One runs at a time, so the decompressed
 //   records held off the loop stay within one batch's bound (protocol::kMaxInflatedBytes) however
 //   many large batches arrive together.
@@ -47,11 +53,12 @@ struct AppendOutcome {
 // Validates and appends `records` (the RECORDS field of a Produce v`produce_version` request,
 // which may be rewritten in place and must stay valid until `done` fires: the caller keeps it
 // alive through `done`'s captures) to topic/partition, as protocol/batch_validator.h describes.
-// `done` fires once, on the loop: after the write (or the error) unless `durable`, in which case
-// after the bytes reach the disk (acks=all). Compressed batches of 32 KiB and more are checked on
-// libuv's thread pool first (one at a time, see AppendQueues), so `done` may fire after this
-// returns even for acks=1; a partition's appends are still written in the order of the calls.
-// Loop thread.
+// `done` fires once, on the loop: after the write job holding the batch is back (or the error)
+// unless `durable`, in which case after the bytes reach the disk (acks=all). Compressed batches of
+// 32 KiB and more are checked on libuv's thread pool first (one at a time, see AppendQueues), and
+// batches are written there, so `done` fires after this returns (unless the broker has no loop, or
+// the append is refused); a partition's appends are still written in the order of the calls. Loop
+// thread.
 void append_partition(Broker& broker, const std::string& topic, int32_t partition,
                       std::span<std::byte> records, int16_t produce_version, bool durable,
                       std::function<void(AppendOutcome)> done);

@@ -32,6 +32,23 @@ Result<std::shared_ptr<platform::File>> FilePool::acquire(FileId id) {
   return e.file;
 }
 
+std::shared_ptr<platform::File> FilePool::peek(FileId id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.file) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
+  return it->second.file;
+}
+
+void FilePool::adopt(FileId id, std::shared_ptr<platform::File> file) {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.file || !file) return;
+  evict_if_needed();
+  it->second.file = std::move(file);
+  lru_.push_front(id);
+  it->second.lru_pos = lru_.begin();
+  ++open_count_;
+}
+
 void FilePool::evict_if_needed() {
   // Walk from the least recently used end; skip files somebody still holds.
   auto it = lru_.end();

@@ -34,6 +34,11 @@ class FilePool {
   FileId add(std::string path, platform::File::Mode mode);
   // Opens if needed and returns a handle (moving the file to most-recently-used).
   Result<std::shared_ptr<platform::File>> acquire(FileId id);
+  // The handle if the file is open (moving it to most-recently-used), else null; opens nothing.
+  std::shared_ptr<platform::File> peek(FileId id);
+  // Takes a handle opened elsewhere (a write job on the thread pool) for `id`, unless the file
+  // is open already.
+  void adopt(FileId id, std::shared_ptr<platform::File> file);
   // Closes (when unused) and unregisters a file, e.g. before its segment is deleted.
   void forget(FileId id);
   // The path registered for `id`.

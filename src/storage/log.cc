@@ -281,11 +281,16 @@ Status Log::write_recovery_point(Offset base) {
 
 bool Log::should_roll(size_t next_batch_bytes) const {
   const Segment& seg = *segments_.back();
-  if (seg.empty()) return false;
+  return should_roll_at(seg.size(), seg.base(), seg.created_ms(), end_offset_, next_batch_bytes);
+}
+
+bool Log::should_roll_at(uint64_t size, Offset base, int64_t created_ms, Offset next,
+                         size_t next_batch_bytes) const {
+  if (size == 0) return false;
   uint64_t limit = std::min<uint64_t>(config_.segment_bytes, kMaxSegmentBytes);
-  bool full = seg.size() + next_batch_bytes > limit;
-  bool old = clock_->now_ms() - seg.created_ms() >= config_.segment_ms;
-  bool offsets_exhausted = end_offset_ - seg.base() > int64_t{INT32_MAX} / 2;
+  bool full = size + next_batch_bytes > limit;
+  bool old = clock_->now_ms() - created_ms >= config_.segment_ms;
+  bool offsets_exhausted = next - base > int64_t{INT32_MAX} / 2;
   // A roll does not wait for older segments to be durable: the recovery point (advanced by
   // the flush that syncs them) tells recovery where unsynced bytes can start.
   return full || old || offsets_exhausted;
@@ -312,55 +317,23 @@ Status Log::roll(Offset new_base) {
 
 Status Log::maybe_roll() {
   if (failure_) return Error(Errc::failed_state, failure_->message());
-  if (!should_roll(0)) return {};
+  // A write job in flight writes the active segment; its batches roll it when they must.
+  if (write_in_flight_ || !should_roll(0)) return {};
   return roll(end_offset_);
 }
 
 Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions options) {
-  if (closed_) return Error(Errc::closed, dir_ + ": log is closed");
-  if (failure_) return Error(Errc::failed_state, dir_ + ": log failed: " + failure_->message());
-  if (batch.size() > config_.max_batch_bytes) {
-    return Error(Errc::too_large, "batch of " + std::to_string(batch.size()) +
-                                      " bytes exceeds max.message.bytes " +
-                                      std::to_string(config_.max_batch_bytes));
+  auto job = begin_write();
+  if (!job) return std::move(job).error();
+  auto info = add(**job, batch);
+  if (!info) return info;
+  (*job)->run();
+  if (auto st = complete_write(**job); !st) return std::move(st).error();
+  if (options.on_durable) {
+    waiters_.push_back(Waiter{end_offset_, std::move(options.on_durable)});
+    if (durable_offset_ >= end_offset_) fire_waiters();  // flushed inline already
   }
-  FERRY_TRY(protocol::validate_batch(batch));
-  protocol::BatchView in(batch);
-
-  const protocol::BatchView& stored = in;
-
-  if (full_ && clock_->now_ms() < full_probe_ms_) {
-    return Error(Errc::no_space, dir_ + ": disk full, appends paused until space is freed");
-  }
-  if (should_roll(stored.size())) {
-    if (auto st = roll(end_offset_); !st) {
-      if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
-      return std::move(st).error();
-    }
-  }
-  Offset base = end_offset_;
-  if (auto st = active().append(stored, base); !st) {
-    if (st.error().code() == Errc::no_space) return enter_full(std::move(st).error());
-    // The file may hold a partial batch now; refuse further appends until reopened (recovery
-    // truncates the partial tail).
-    fail(st.error());
-    return std::move(st).error();
-  }
-  if (full_) {
-    full_ = false;
-    FERRY_LOG(info, "storage", "%s: appends resumed, the disk has space again", dir_.c_str());
-  }
-  AppendInfo info;
-  info.base_offset = base;
-  info.last_offset = base + stored.last_offset_delta();
-  info.max_timestamp = stored.max_timestamp();
-  info.stored_bytes = stored.size();
-  end_offset_ = info.last_offset + 1;
-  unflushed_records_ += std::max(1, stored.record_count());
-
-  if (options.on_durable) waiters_.push_back(Waiter{end_offset_, std::move(options.on_durable)});
-  bool now = options.flush_now || unflushed_records_ >= config_.flush_messages;
-  schedule_flush(now);
+  if (options.flush_now) schedule_flush(true);
   return info;
 }
 
@@ -490,23 +463,6 @@ void Log::fire_waiters() {
   for (auto& w : done) w.cb(Status{});  // callbacks may append or flush again
 }
 
-// A write found the disk full: cut the partial batch (if any) so the file ends with a whole
-// batch again, and pause appends. Durable data and pending durability waits are untouched.
-Error Log::enter_full(Error error) {
-  Segment& seg = active();
-  if (auto st = seg.truncate(seg.size()); !st) {
-    fail(st.error());
-    return error;
-  }
-  if (!full_) {
-    FERRY_LOG(warn, "storage", "%s: disk full, appends paused until space is freed: %s",
-              dir_.c_str(), error.to_string().c_str());
-  }
-  full_ = true;
-  full_probe_ms_ = clock_->now_ms() + kFullProbeIntervalMs;
-  return error;
-}
-
 void Log::fail(Error error) {
   if (!failure_) {
     FERRY_LOG(error, "storage", "%s: log failed, refusing appends: %s", dir_.c_str(),
@@ -522,6 +478,7 @@ void Log::fail(Error error) {
 Result<Offset> Log::truncate_to(Offset offset) {
   if (closed_) return Error(Errc::closed, dir_ + ": log is closed");
   if (failure_) return Error(Errc::failed_state, dir_ + ": log failed: " + failure_->message());
+  if (write_in_flight_) return Error(Errc::invalid_argument, dir_ + ": a write is in flight");
   if (offset >= end_offset_) return end_offset_;
   if (offset < log_start_offset()) {
     return Error(Errc::out_of_range, dir_ + ": cannot truncate to " +
@@ -676,7 +633,7 @@ Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
       // Everything left is in the active segment: roll it when it has expired as a whole, so
       // the next pass can delete it (Kafka does the same).
       Segment& seg = active();
-      if (seg.empty() || seg.durable_size() < seg.size()) break;
+      if (write_in_flight_ || seg.empty() || seg.durable_size() < seg.size()) break;
       auto expired = expired_by_time(seg);
       if (!expired) return std::move(expired).error();
       if (!*expired || (keep_from && end_offset_ > *keep_from && !disk_nearly_full)) break;
@@ -709,6 +666,10 @@ Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
 void Log::close(std::function<void(Status)> done) {
   closed_ = true;
   if (timer_) timer_->stop();
+  if (write_in_flight_) {  // complete_write closes once the job is back
+    close_after_write_ = std::move(done);
+    return;
+  }
   flush([done = std::move(done)](Status st) {
     if (done) done(std::move(st));
   });

@@ -7,6 +7,20 @@
 // fire back on the loop, in offset order. With `loop == nullptr` (tools, tests) flushes run inline
 // and callbacks fire before flush() returns.
 //
+// Write jobs (the produce path, write_job.h). The broker does not write on the loop: it takes a
+// job (begin_write), adds batches to it (add: validated, offsets assigned from the log end) and
+// submits it; the job writes them into the segment file on libuv's thread pool — rolling inside
+// the job (new segment file, preallocation, stale index removal) when a batch needs a new
+// segment — and, back on the loop, the log takes them: segment sizes, index entries, the log end,
+// the flush policy. One job per log is in flight; until it completes the log is unchanged, so
+// reads, read(), log_end_offset() and everything else see only bytes that are in the file. A
+// failed job leaves the files as they were (the segment cut back to its size before the job,
+// a segment it created removed): its batches fail, the log end does not move, and the next job
+// writes at the same place. While a job is in flight, truncate_to() refuses, retention keeps the
+// active segment, maybe_roll() waits, and close() completes after the job.
+// append() is the synchronous form (tools, tests, followers): the same job, run on the caller's
+// thread.
+//
 // Durability. append() writes the batch to the page cache and returns its offsets. The bytes
 // become durable at the next flush: after `flush_messages` records, `flush_ms` after the first
 // unflushed append, on flush(), or at once when the append asks for a durability callback with
@@ -38,6 +52,7 @@
 #include "storage/file_pool.h"
 #include "storage/flusher.h"
 #include "storage/log_config.h"
+#include "storage/write_job.h"
 
 namespace ferry {
 class UvTimer;
@@ -134,7 +149,26 @@ class Log : public std::enable_shared_from_this<Log> {
   // Validates and appends one v2 record batch (12 + batchLength bytes), stored byte for byte
   // except its base offset, which is set to the log end. Bad batches (CRC, length, magic, count)
   // are rejected with corrupt and never stored; a batch over max_batch_bytes gets too_large.
+  // Refuses (invalid_argument) while a write job is in flight.
   Result<AppendInfo> append(std::span<const std::byte> batch, AppendOptions options = {});
+
+  // A write job to add batches to. Fails as append() does before it touches the disk (closed,
+  // failed_state, no_space while the disk is full and no probe is due) and with
+  // invalid_argument while a job is in flight.
+  Result<std::unique_ptr<WriteJob>> begin_write();
+  // Validates `batch` as append() does (corrupt, too_large) and gives it the job's next offset
+  // (the log end plus the batches added before). A failed batch is not added; the job stays
+  // usable. The bytes must stay valid and unchanged until the job completes (the overload
+  // taking a vector hands them to the job). Nothing in the log changes until the job completes.
+  Result<AppendInfo> add(WriteJob& job, std::span<const std::byte> batch);
+  Result<AppendInfo> add(WriteJob& job, std::vector<std::byte> batch);
+  // Runs `job` (from this log's begin_write) on libuv's thread pool, or inline without a loop;
+  // `done` fires on the loop once it is back. ok: every batch of the job is in the log (log end
+  // moved, readable, counted for the flush policy). Error: none is, the files are as before;
+  // no_space makes the log full (retriable, as append()), any other error fails it (sticky).
+  // An empty job completes at once.
+  void submit(std::unique_ptr<WriteJob> job, std::function<void(Status)> done);
+  bool write_in_flight() const noexcept { return write_in_flight_; }
 
   // Removes every batch holding an offset at or above `offset` (a follower cutting a tail that
   // diverges from its leader). A batch that holds `offset` is removed whole, so the new log end
@@ -200,8 +234,9 @@ class Log : public std::enable_shared_from_this<Log> {
   // Loop thread, after run_tail_sync: marks the segments durable (or fails the log).
   void tail_synced(const TailSync& sync);
 
-  // Flushes and stops timers; `done` fires on the loop when everything is durable. After close,
-  // appends fail with closed. Safe to destroy the Log once `done` has fired.
+  // Flushes and stops timers; `done` fires on the loop when everything is durable (after a write
+  // job in flight has completed). After close, appends and begin_write fail with closed. Safe to
+  // destroy the Log once `done` has fired.
   void close(std::function<void(Status)> done = {});
 
  private:
@@ -210,6 +245,13 @@ class Log : public std::enable_shared_from_this<Log> {
   Status recover(bool caller_syncs_tail);
   Status roll(Offset new_base);
   bool should_roll(size_t next_batch_bytes) const;
+  // Whether a batch of `next_batch_bytes` goes to a new segment after one holding `size` bytes
+  // from `base` on, created at `created_ms`, when the batch gets offset `next`.
+  bool should_roll_at(uint64_t size, Offset base, int64_t created_ms, Offset next,
+                      size_t next_batch_bytes) const;
+  Status check_writable();
+  // Back on the loop: takes a job's batches into the log, or its failure.
+  Status complete_write(WriteJob& job);
   std::optional<Offset> read_recovery_point() const;
   Status write_recovery_point(Offset base);
   void schedule_flush(bool now);
@@ -219,7 +261,6 @@ class Log : public std::enable_shared_from_this<Log> {
   void complete_flush(LogFlush& job);
   void fire_waiters();
   void fail(Error error);
-  Error enter_full(Error error);
   Segment& active() { return *segments_.back(); }
   size_t segment_index_for(Offset offset) const;
   Offset segment_end(size_t i) const;
@@ -240,6 +281,9 @@ class Log : public std::enable_shared_from_this<Log> {
   bool flush_wanted_ = false;       // another flush was asked for while one ran
   bool tail_sync_pending_ = false;  // a start-up sync (tail_sync()) may write recovery.point
   bool closed_ = false;
+  bool write_in_flight_ = false;
+  // close() called while a write job was in flight: run once it completes.
+  std::optional<std::function<void(Status)>> close_after_write_;
   bool dir_dirty_ = false;    // a segment file was created since the last directory fsync
   uint64_t truncations_ = 0;  // truncate_to calls; a flush prepared before one is discarded
   // The base of the oldest segment that may hold bytes not yet durable, as last written to

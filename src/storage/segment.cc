@@ -90,16 +90,64 @@ std::string Segment::log_path() const { return pool_.path(log_id_); }
 Result<std::shared_ptr<platform::File>> Segment::log_file() { return pool_.acquire(log_id_); }
 Result<std::shared_ptr<platform::File>> Segment::index_file(FileId id) { return pool_.acquire(id); }
 
-Status Segment::create(uint64_t preallocate) {
-  auto f = pool_.fs().open(log_path(), platform::File::Mode::create_new);
+Result<platform::File> Segment::create_files(platform::FileSystem& fs, const std::string& log_path,
+                                             const std::string (&index_paths)[2],
+                                             uint64_t preallocate) {
+  auto f = fs.open(log_path, platform::File::Mode::create_new);
   if (!f) return std::move(f).error();
   if (preallocate > 0) FERRY_TRY(f->allocate(0, preallocate));
+  // Stale index files from an earlier segment with the same base would confuse recovery.
+  for (const auto& p : index_paths) (void)fs.remove_file_durable(p);
+  return f;
+}
+
+Result<std::pair<platform::File, platform::File>> Segment::create_index_files(
+    platform::FileSystem& fs, const std::string (&index_paths)[2]) {
+  auto idx = fs.open(index_paths[0], platform::File::Mode::create);
+  if (!idx) return std::move(idx).error();
+  auto tix = fs.open(index_paths[1], platform::File::Mode::create);
+  if (!tix) return std::move(tix).error();
+  return std::pair<platform::File, platform::File>(std::move(idx).value(), std::move(tix).value());
+}
+
+Status Segment::create(uint64_t preallocate) {
+  std::string stale[2];
+  index_paths(stale);
+  auto f = create_files(pool_.fs(), log_path(), stale, preallocate);
+  if (!f) return std::move(f).error();
   index_.emplace();  // a new segment starts with an empty, loaded index
   max_timestamp_known_ = true;
-  // Stale index files from an earlier segment with the same base would confuse recovery.
-  (void)pool_.fs().remove_file_durable(pool_.path(index_id_));
-  (void)pool_.fs().remove_file_durable(pool_.path(time_id_));
   return {};
+}
+
+void Segment::start_new(int64_t created_ms) {
+  index_.emplace();
+  max_timestamp_known_ = true;
+  created_ms_ = created_ms;
+}
+
+void Segment::written(uint64_t position, uint32_t size, Offset base_offset, Offset last_offset,
+                      int64_t max_timestamp) {
+  note_batch(position, size, base_offset, max_timestamp);
+  size_ = position + size;
+  next_offset_ = last_offset + 1;
+}
+
+void Segment::index_paths(std::string (&out)[2]) const {
+  out[0] = pool_.path(index_id_);
+  out[1] = pool_.path(time_id_);
+}
+
+std::shared_ptr<platform::File> Segment::open_log_file() { return pool_.peek(log_id_); }
+
+void Segment::adopt_log_file(std::shared_ptr<platform::File> file) {
+  pool_.adopt(log_id_, std::move(file));
+}
+
+void Segment::adopt_index_files(std::shared_ptr<platform::File> index,
+                                std::shared_ptr<platform::File> time) {
+  pool_.adopt(index_id_, std::move(index));
+  pool_.adopt(time_id_, std::move(time));
 }
 
 void Segment::note_batch(uint64_t position, uint32_t size, Offset base_offset,

@@ -1,8 +1,8 @@
 // One segment of a partition log: `<base>.log` holding record batches back to back, with its
 // sparse `.index` and `.timeindex` (see index.h). Files are reached through the shared FilePool.
 //
-// Loop thread only, except that the File handles it hands out may be fdatasync'ed on the
-// thread pool.
+// Loop thread only, except that the File handles it hands out may be fdatasync'ed and written
+// (a write job, write_job.h) on the thread pool, and create_files() runs on either.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,31 @@ class Segment {
 
   // Creates the empty .log file (create_new), optionally reserving `preallocate` bytes.
   Status create(uint64_t preallocate);
+  // What create() does to the files, for a write job on the thread pool: creates `log_path`
+  // (create_new), reserves `preallocate` bytes, removes stale index files of an earlier segment
+  // with the same base, and returns the open handle. Touches nothing but the file system.
+  static Result<platform::File> create_files(platform::FileSystem& fs, const std::string& log_path,
+                                             const std::string (&index_paths)[2],
+                                             uint64_t preallocate);
+  // For a write job on the thread pool, after create_files: creates the empty .index and
+  // .timeindex files (the first index write would otherwise create them on the loop).
+  static Result<std::pair<platform::File, platform::File>> create_index_files(
+      platform::FileSystem& fs, const std::string (&index_paths)[2]);
+  // Loop: makes this segment (constructed with size 0) a new one whose files a write job
+  // creates: an empty, loaded index, created at `created_ms`.
+  void start_new(int64_t created_ms);
+  // Loop, after a write job wrote a batch at `position` (the current size): takes it into the
+  // size, the index and the next offset.
+  void written(uint64_t position, uint32_t size, Offset base_offset, Offset last_offset,
+               int64_t max_timestamp);
+  // The paths of the .index and .timeindex files.
+  void index_paths(std::string (&out)[2]) const;
+  // The .log handle if the pool has it open (null otherwise; nothing is opened), and handing
+  // the pool a handle a write job opened, so the next job does not open the file again.
+  std::shared_ptr<platform::File> open_log_file();
+  void adopt_log_file(std::shared_ptr<platform::File> file);
+  void adopt_index_files(std::shared_ptr<platform::File> index,
+                         std::shared_ptr<platform::File> time);
 
   Offset base() const noexcept { return base_; }
   uint64_t size() const noexcept { return size_; }
