@@ -76,7 +76,8 @@ Status Broker::start() {
     }
     // Listening on port 0 (tests): clients must be told the port actually bound.
     if (lc.advertised.port == 0) lc.advertised.port = server->port();
-    FERRY_LOG(info, "broker", "listener %s on %s:%u (advertised %s)", lc.name.c_str(),
+    // "serving on HOST:PORT" is what scripts wait for (tests/cli/lib.sh).
+    FERRY_LOG(info, "broker", "%s listener serving on %s:%u (advertised %s)", lc.name.c_str(),
               lc.bind.host.c_str(), static_cast<unsigned>(server->port()),
               lc.advertised.to_string().c_str());
     listeners_.push_back({std::move(lc), std::move(server)});
@@ -84,7 +85,7 @@ Status Broker::start() {
   config_.advertised = listeners_.front().config.advertised;
   housekeeping_timer_.start(kHousekeepingMs, [this] { housekeeping(); });
   housekeeping_timer_.unref();
-  FERRY_LOG(info, "broker", "node %d serving %zu listener(s), cluster %s, data in %s",
+  FERRY_LOG(info, "broker", "node %d up with %zu listener(s), cluster %s, data in %s",
             config_.node_id, listeners_.size(), cluster_id_.c_str(), config_.data_dir.c_str());
   return ok_status();
 }
