@@ -329,11 +329,9 @@ Gate check_metadata(Broker& b, Request& r) {
       },
       *d);
   if (r.version() == 0 && req.topics->empty() && !d->items.empty()) {
-    // An empty v0 list means "every topic": answer the denied ones alone.
-    protocol::MetadataResponse resp;
-    const auto& adv = b.config().advertised;
-    resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
-    return answer(r, std::move(resp), std::move(d));
+    // An empty v0 list means "every topic": the handler lists them all and the response keeps
+    // none of them, only the denied ones.
+    d->visible = [](std::string_view) { return false; };
   }
   return proceed(r, req, std::move(d));
 }

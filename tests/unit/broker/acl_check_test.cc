@@ -134,6 +134,15 @@ TEST_F(AclCheckTest, MetadataHidesTopicsThatMayNotBeDescribed) {
     EXPECT_EQ(t.error_code, t.name == "seen" ? 0 : kTopicDenied) << t.name;
   }
   EXPECT_EQ(broker_->topics().find("brand-new"), nullptr) << "auto-created without CREATE";
+  // v0: every name denied leaves an empty list, which v0 reads as "every topic"; the answer
+  // must still name only the denied topic.
+  MetadataRequest v0;
+  v0.topics = std::vector<MetadataRequest::Topic>{{"hidden"}};
+  md = call<MetadataResponse>(ApiKey::metadata, 0, v0);
+  ASSERT_EQ(md.topics.size(), 1u);
+  EXPECT_EQ(md.topics[0].name, "hidden");
+  EXPECT_EQ(md.topics[0].error_code, kTopicDenied);
+  EXPECT_EQ(md.brokers.size(), 1u);
 }
 
 TEST_F(AclCheckTest, JoinGroupNeedsReadOnTheGroup) {
