@@ -123,7 +123,17 @@ Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
     case Type::host_port:
     case Type::choice:
       if (const auto* s = node.as_string()) return s->get();
-      return expected("a string");
+      if (const auto* a = node.as_array(); a && key.list_separator != 0) {
+        std::string joined;
+        for (const toml::node& item : *a) {
+          const auto* s = item.as_string();
+          if (!s) return expected("a string or an array of strings");
+          if (!joined.empty()) joined += key.list_separator;
+          joined += s->get();
+        }
+        return joined;
+      }
+      return expected(key.list_separator != 0 ? "a string or an array of strings" : "a string");
     case Type::list:
       if (const auto* s = node.as_string()) return s->get();
       if (const auto* a = node.as_array()) {

@@ -58,6 +58,8 @@ struct BrokerConfig {
   int32_t group_initial_rebalance_delay_ms = 3000;        // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;              // offsets.retention.minutes
   int32_t producer_id_expiration_ms = 86400000;           // producer.id.expiration.ms
+  bool authorizer_enabled = false;                        // authorizer.enabled
+  std::string super_users;                                // super.users ("User:a;User:b")
   // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the
   // file, values as Kafka's wire carries them ("604800000", "delete"); already validated.
   std::map<std::string, std::string> topic_defaults;

@@ -133,6 +133,17 @@ const std::array kKeys = {
                  "has not written there for this long; a retry after that is no longer "
                  "recognised as a duplicate.",
           .field = &BrokerConfig::producer_id_expiration_ms},
+  KeySpec{.section = Section::broker, .name = "authorizer.enabled", .type = Type::boolean,
+          .default_value = "false",
+          .doc = "Check every request against the ACLs (deny when no ACL allows); false lets "
+                 "every client do everything.",
+          .field = &BrokerConfig::authorizer_enabled},
+  KeySpec{.section = Section::broker, .name = "super.users", .type = Type::string,
+          .default_doc = "none",
+          .doc = "Principals allowed everything whatever the ACLs say: \"User:a;User:b\" or a "
+                 "TOML array of principals.",
+          .list_separator = ';',
+          .field = &BrokerConfig::super_users},
 
   // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
   KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,

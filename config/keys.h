@@ -53,7 +53,9 @@ struct KeySpec {
   std::string_view unsupported;
   std::string_view unsupported_why;
   std::string_view doc;  // one line: what the key does
-  BrokerField field;     // broker keys only
+  // string keys holding a list: a TOML array is accepted too, its items joined with this.
+  char list_separator = 0;
+  BrokerField field;  // broker keys only
 };
 
 // All keys, [broker] first, in the order the file and the docs list them.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/acls_cmd.h"
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
 #include "app/groups_cmd.h"
@@ -152,6 +153,8 @@ int main(int argc, char** argv) {
   auto* consume = ferry::app::add_consume_command(app, consume_args);
   ferry::app::DataArgs data_args;
   auto* prune = ferry::app::add_data_command(app, data_args);
+  ferry::app::AclsArgs acls_args;
+  auto* acls = ferry::app::add_acls_command(app, acls_args);
 
   try {
     app.parse(argc, argv);
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (prune->parsed()) return ferry::app::run_data_prune(data_args);
+  if (acls->parsed()) return ferry::app::run_acls(acls_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "broker/authz/api_rules.h"
 #include "broker/request.h"
 #include "protocol/api.h"
 
@@ -20,6 +21,10 @@ struct ApiHandler {
   // Listed in ApiVersions. Unlisted entries answer clients that send them anyway with an error.
   bool advertised;
   void (*handle)(Broker&, Request&&);
+  // What the authorizer checks before the handler runs (authz/api_rules.h), and how this API
+  // answers a request denied as a whole.
+  authz::ApiRule authz;
+  authz::AnswerAll answer_all;
 };
 
 std::span<const ApiHandler> api_handlers();
@@ -54,5 +59,9 @@ void handle_delete_groups(Broker&, Request&&);
 // SASL: handlers/sasl.cc.
 void handle_sasl_handshake(Broker&, Request&&);
 void handle_sasl_authenticate(Broker&, Request&&);
+// ACLs: handlers/acls.cc.
+void handle_describe_acls(Broker&, Request&&);
+void handle_create_acls(Broker&, Request&&);
+void handle_delete_acls(Broker&, Request&&);
 
 }  // namespace ferry::broker

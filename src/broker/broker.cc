@@ -4,6 +4,8 @@
 #include "broker/api_table.h"
 #include "common/bytes.h"
 #include "common/log.h"
+#include "config/keys.h"
+#include "meta/acl_store.h"
 
 namespace ferry::broker {
 namespace {
@@ -23,12 +25,14 @@ Broker::Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock,
       meta_(meta),
       logs_(logs),
       waiters_(loop),
+      authorizer_(authorizer_config(config_)),
       housekeeping_timer_(loop),
       cluster_id_(std::move(cluster_id)) {}
 
 Broker::~Broker() = default;
 
 Status Broker::start() {
+  FERRY_TRY(load_acls());
   topics_ = std::make_unique<TopicManager>(config_, meta_, logs_, waiters_);
   FERRY_TRY(topics_->load());
   producers_ = std::make_unique<ProducerRegistry>(meta_, *topics_, clock_,
@@ -89,6 +93,40 @@ Status Broker::start() {
             config_.node_id, listeners_.size(), cluster_id_.c_str(), config_.data_dir.c_str());
   return ok_status();
 }
+
+authz::AuthorizerConfig Broker::authorizer_config(const config::BrokerConfig& c) {
+  authz::AuthorizerConfig out;
+  out.enabled = c.authorizer_enabled;
+  std::string_view rest = c.super_users;
+  while (!rest.empty()) {
+    const size_t cut = rest.find(';');
+    std::string_view item = config::trim(rest.substr(0, cut));
+    if (!item.empty()) out.super_users.emplace_back(item);
+    if (cut == std::string_view::npos) break;
+    rest.remove_prefix(cut + 1);
+  }
+  return out;
+}
+
+Status Broker::load_acls() {
+  auto rows = meta::load_acls(meta_);
+  if (!rows) return std::move(rows).error();
+  std::vector<authz::AclBinding> acls;
+  for (const auto& row : *rows) {
+    if (auto b = authz::from_record(row)) {
+      acls.push_back(std::move(*b));
+    } else {
+      FERRY_LOG(warn, "authz", "ignoring an ACL row of meta.db this build cannot read (%s %s)",
+                log::escape(row.principal).c_str(), log::escape(row.resource_name).c_str());
+    }
+  }
+  authorizer_.reset(std::move(acls));
+  FERRY_LOG(info, "authz", "authorizer %s, %zu ACLs, %zu super users",
+            authorizer_.enabled() ? "enabled" : "disabled", authorizer_.size(),
+            authorizer_config(config_).super_users.size());
+  return ok_status();
+}
+
 
 uint16_t Broker::port() const noexcept {
   return listeners_.empty() ? 0 : listeners_.front().server->port();
@@ -162,6 +200,8 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
   r.body_offset = header_bytes;
   r.slot = std::move(slot);
   r.session = std::move(session);
+  // The one authorization check point: what Kafka checks for this API (authz/api_rules.h).
+  if (authz::check_request(*this, h->authz, h->answer_all, r) == authz::Gate::answered) return;
   h->handle(*this, std::move(r));
 }
 

@@ -3,11 +3,11 @@
 // handler. The metadata store, the log manager, the clock and the cluster id belong to the
 // composition root (app::Node, src/app/node.h), which opens them first and outlives the broker.
 //
-// Start-up (start()): the partition logs under DATA/logs are recovered (topics load),
-// idempotent producers' state rebuilt, groups loaded, then the listeners open: one net::Server
-// per entry of config::listener_configs(), all sharing one MemoryBudget
-// (queued.max.request.bytes). Each client is told the address of the listener it came in on.
-// Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
+// Start-up (start()): the ACLs are loaded from meta.db, the partition logs under DATA/logs are
+// recovered (topics load), idempotent producers' state rebuilt, groups loaded, then the
+// listeners open: one net::Server per entry of config::listener_configs(), all sharing one
+// MemoryBudget (queued.max.request.bytes). Each client is told the address of the listener it
+// came in on. Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
 // (bounded by a deadline), snapshot producer state; then `done` fires and the Node closes the
 // logs and the store.
 //
@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/authz/authorizer.h"
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/partition_append.h"
@@ -66,6 +67,8 @@ class Broker {
   meta::MetaStore& meta() noexcept { return meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   AppendQueues& append_queues() noexcept { return append_queues_; }
+  // The ACLs and super users; ACL changes go through the ACL handlers (handlers/acls.cc).
+  authz::Authorizer& authorizer() noexcept { return authorizer_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   bool stopping() const noexcept { return stopping_; }
   // One housekeeping pass now (rolls, retention, producer snapshots, offset expiry); the timer
@@ -75,6 +78,8 @@ class Broker {
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
   void finish_shutdown();
+  Status load_acls();
+  static authz::AuthorizerConfig authorizer_config(const config::BrokerConfig& c);
 
   uv_loop_t* loop_;
   config::BrokerConfig config_;
@@ -92,6 +97,7 @@ class Broker {
   std::vector<Listener> listeners_;
   size_t listeners_draining_ = 0;
   AppendQueues append_queues_;
+  authz::Authorizer authorizer_;
   UvTimer housekeeping_timer_;
   std::unique_ptr<UvTimer> drain_timer_;
   std::function<void(Status)> shutdown_done_;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/authz/denied.h"
 #include "common/buffer.h"
 #include "common/log.h"
 #include "net/connection.h"
@@ -30,6 +31,9 @@ struct Request {
   size_t body_offset = 0;
   net::ResponseSlot slot;
   std::shared_ptr<net::Session> session;  // never null for a request the broker dispatched
+  // Set by the authorization check point when it took denied items out of the request; the
+  // respond functions below apply it to the response (authz/denied.h).
+  std::shared_ptr<const authz::Denied> denied;
 
   protocol::ApiKey key() const noexcept { return static_cast<protocol::ApiKey>(header.api_key); }
   int16_t version() const noexcept { return header.api_version; }
@@ -68,13 +72,18 @@ std::vector<std::byte> encode_response(const Request& r, const M& m) {
 
 template <typename M>
 void respond(const Request& r, const M& m) {
+  if (r.denied) {
+    M merged = m;
+    authz::merge_denied(*r.denied, merged);
+    r.slot.respond(encode_response(r, merged));
+    return;
+  }
   r.slot.respond(encode_response(r, m));
 }
 
-// Like respond(), but record sets of RECORDS fields are sent from where they lie instead of
-// being copied into the response; `keep_alive` owns them until the response is written.
+namespace detail {
 template <typename M>
-void respond_spliced(const Request& r, const M& m, std::shared_ptr<const void> keep_alive) {
+void send_spliced(const Request& r, const M& m, std::shared_ptr<const void> keep_alive) {
   net::OutFrame out;
   protocol::Writer w(out.bytes, &out.splices);
   const size_t mark = w.reserve_size();
@@ -83,6 +92,20 @@ void respond_spliced(const Request& r, const M& m, std::shared_ptr<const void> k
   w.patch_size(mark);
   out.keep_alive = std::move(keep_alive);
   r.slot.respond(std::move(out));
+}
+}  // namespace detail
+
+// Like respond(), but record sets of RECORDS fields are sent from where they lie instead of
+// being copied into the response; `keep_alive` owns them until the response is written.
+template <typename M>
+void respond_spliced(const Request& r, const M& m, std::shared_ptr<const void> keep_alive) {
+  if (r.denied) {
+    M merged = m;  // the record sets stay views
+    authz::merge_denied(*r.denied, merged);
+    detail::send_spliced(r, merged, std::move(keep_alive));
+    return;
+  }
+  detail::send_spliced(r, m, std::move(keep_alive));
 }
 
 }  // namespace ferry::broker

@@ -206,4 +206,78 @@ void Admin::describe_topic_configs(std::vector<std::string> names,
       });
 }
 
+void Admin::create_acls(std::vector<AclEntry> acls,
+                        Done<std::vector<std::optional<KafkaError>>> done) {
+  protocol::CreateAclsRequest req;
+  for (auto& a : acls) {
+    req.creations.push_back({a.resource_type, std::move(a.resource_name), a.pattern_type,
+                             std::move(a.principal), std::move(a.host), a.operation, a.permission});
+  }
+  client_.send_any<ApiKey::create_acls>(
+      std::move(req), [done = std::move(done)](KafkaResult<protocol::CreateAclsResponse> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        std::vector<std::optional<KafkaError>> out;
+        for (const auto& res : r->results) {
+          out.push_back(topic_error(res.error_code, res.error_message));
+        }
+        done(std::move(out));
+      });
+}
+
+void Admin::describe_acls(protocol::AclFilter filter, Done<std::vector<AclEntry>> done) {
+  protocol::DescribeAclsRequest req;
+  req.filter = std::move(filter);
+  client_.send_any<ApiKey::describe_acls>(
+      std::move(req), [done = std::move(done)](KafkaResult<protocol::DescribeAclsResponse> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        if (auto e = topic_error(r->error_code, r->error_message)) {
+          done(std::move(*e));
+          return;
+        }
+        std::vector<AclEntry> out;
+        for (const auto& res : r->resources) {
+          for (const auto& a : res.acls) {
+            out.push_back({res.resource_type, res.resource_name, res.pattern_type, a.principal,
+                           a.host, a.operation, a.permission_type});
+          }
+        }
+        done(std::move(out));
+      });
+}
+
+void Admin::delete_acls(std::vector<protocol::AclFilter> filters,
+                        Done<std::vector<AclEntry>> done) {
+  protocol::DeleteAclsRequest req;
+  req.filters = std::move(filters);
+  client_.send_any<ApiKey::delete_acls>(
+      std::move(req), [done = std::move(done)](KafkaResult<protocol::DeleteAclsResponse> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        std::vector<AclEntry> out;
+        for (const auto& fr : r->filter_results) {
+          if (auto e = topic_error(fr.error_code, fr.error_message)) {
+            done(std::move(*e));
+            return;
+          }
+          for (const auto& m : fr.matching_acls) {
+            if (auto e = topic_error(m.error_code, m.error_message)) {
+              done(std::move(*e));
+              return;
+            }
+            out.push_back({m.resource_type, m.resource_name, m.pattern_type, m.principal, m.host,
+                           m.operation, m.permission_type});
+          }
+        }
+        done(std::move(out));
+      });
+}
+
 }  // namespace ferry::client

@@ -1,5 +1,6 @@
 // Topic administration on top of Client: create, delete, add partitions, describe, list, and
-// read topic configs. The library side of `ferry topics`, usable by any program on a loop.
+// read topic configs; and ACLs (create, describe, delete). The library side of `ferry topics`
+// and `ferry acls`, usable by any program on a loop.
 //
 //   Admin admin(client);
 //   admin.create_topics({{"orders", 3, 1, {{"retention.ms", "3600000"}}}}, false,
@@ -28,6 +29,7 @@
 
 #include "client/client.h"
 #include "client/kafka_error.h"
+#include "protocol/messages/acls.h"
 
 namespace ferry::client {
 
@@ -90,6 +92,20 @@ struct TopicConfigs {
   std::optional<KafkaError> error;
 };
 
+// One ACL binding with Kafka's wire codes (resource type 2 = topic, 3 = group, 4 = cluster;
+// pattern 3 = literal, 4 = prefixed; operation 2 = all, 3 = read ...; permission 2 = deny,
+// 3 = allow). The broker's broker/authz/acl.h names the codes.
+struct AclEntry {
+  int8_t resource_type = 2;
+  std::string resource_name;
+  int8_t pattern_type = 3;
+  std::string principal;
+  std::string host = "*";
+  int8_t operation = 2;
+  int8_t permission = 3;
+  bool operator==(const AclEntry&) const = default;
+};
+
 struct AdminOptions {
   // The broker-side timeout sent in CreateTopics, DeleteTopics and CreatePartitions.
   int32_t operation_timeout_ms = 30'000;
@@ -120,6 +136,13 @@ class Admin {
   void list_topics(bool include_internal, Done<std::vector<std::string>> done);
   // DescribeConfigs of topic resources, every key; one entry per topic, in the order asked.
   void describe_topic_configs(std::vector<std::string> names, Done<std::vector<TopicConfigs>> done);
+
+  // ACLs, at the bootstrap broker. CreateAcls: one outcome per ACL, in order.
+  void create_acls(std::vector<AclEntry> acls, Done<std::vector<std::optional<KafkaError>>> done);
+  // DescribeAcls: the ACLs `filter` matches; an error the broker gives fails the call.
+  void describe_acls(protocol::AclFilter filter, Done<std::vector<AclEntry>> done);
+  // DeleteAcls: the ACLs deleted, over every filter; a filter's error fails the call.
+  void delete_acls(std::vector<protocol::AclFilter> filters, Done<std::vector<AclEntry>> done);
 
  private:
   Client& client_;

@@ -67,6 +67,23 @@ CREATE TABLE producer_snapshots (
     {3, R"sql(
 ALTER TABLE topics ADD COLUMN topic_id TEXT NOT NULL DEFAULT '';
 )sql"},
+    // ACLs (meta/acl_store.h). The int columns hold Kafka's wire codes (broker/authz/acl.h).
+    // Version 4 (SASL credentials) is written separately; migrate() only compares versions,
+    // so a development build without it goes from 3 straight to 5. Neither step reads the
+    // other's table.
+    {5, R"sql(
+CREATE TABLE acls (
+  resource_type  INTEGER NOT NULL,
+  resource_name  TEXT NOT NULL,
+  pattern_type   INTEGER NOT NULL,
+  principal      TEXT NOT NULL,
+  host           TEXT NOT NULL,
+  operation      INTEGER NOT NULL,
+  permission     INTEGER NOT NULL,
+  PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation,
+               permission)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

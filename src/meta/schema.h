@@ -11,7 +11,7 @@
 namespace ferry::meta {
 
 struct Migration {
-  int version;      // user_version after this step; steps are numbered 1, 2, 3, ...
+  int version;      // user_version after this step; ascending (gaps allowed: only compared)
   const char* sql;  // run in one transaction with the user_version update
 };
 

@@ -133,6 +133,8 @@ class Applier {
     return (*s)->bind(4, c.source_offset.value()).bind(5, c.updated_ms).run();
   }
 
+  Status operator()(const Mutation::Apply& m) { return m.apply(db_); }
+
   Status operator()(const Mutation::ReserveProducerIds& m) {
     if (m.count <= 0) return Error(Errc::invalid_argument, "reserve at least one producer id");
     auto next = db_.query_int("SELECT next_producer_id FROM producer_ids WHERE singleton = 1");

@@ -121,9 +121,15 @@ struct Mutation {
     int64_t count;
     std::shared_ptr<ProducerId> first;
   };
+  // A change written by a store module in its own file (acl_store.h): `apply` runs on the
+  // writer connection inside the submission's savepoint, on the thread pool (or inline without
+  // a loop); it must touch only the database it is given.
+  struct Apply {
+    std::function<Status(Db&)> apply;
+  };
   using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
                           CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
-                          PutMirrorCheckpoint, ReserveProducerIds>;
+                          PutMirrorCheckpoint, ReserveProducerIds, Apply>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
@@ -155,6 +161,7 @@ struct Mutation {
   static Mutation reserve_producer_ids(int64_t count, std::shared_ptr<ProducerId> first) {
     return {ReserveProducerIds{count, std::move(first)}};
   }
+  static Mutation apply(std::function<Status(Db&)> fn) { return {Apply{std::move(fn)}}; }
 };
 
 class MetaStore {
@@ -204,6 +211,10 @@ class MetaStore {
   void restore_space_reserve();
   // Whether the reserve was used and is not yet recreated.
   bool space_reserve_released() const noexcept;
+
+  // The loop thread's read connection, for store modules in their own files (acl_store.h)
+  // to read their tables. Loop thread only.
+  Db& reader() noexcept { return reader_; }
 
   // Transactions committed so far (group commit makes this lower than the submissions).
   uint64_t transactions() const noexcept { return transactions_; }

@@ -26,6 +26,7 @@
 
 #include "common/result.h"
 #include "protocol/api.h"
+#include "protocol/messages/acls.h"
 #include "protocol/messages/api_versions.h"
 #include "protocol/messages/configs.h"
 #include "protocol/messages/fetch.h"
@@ -79,6 +80,9 @@ template <> struct Messages<ApiKey::create_partitions> : MessagePair<CreateParti
 template <> struct Messages<ApiKey::delete_groups> : MessagePair<DeleteGroupsRequest, DeleteGroupsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::incremental_alter_configs> : MessagePair<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, 0, 0> {};
 template <> struct Messages<ApiKey::offset_delete> : MessagePair<OffsetDeleteRequest, OffsetDeleteResponse, 0, 0> {};
+template <> struct Messages<ApiKey::describe_acls> : MessagePair<DescribeAclsRequest, DescribeAclsResponse, 0, 1> {};
+template <> struct Messages<ApiKey::create_acls> : MessagePair<CreateAclsRequest, CreateAclsResponse, 0, 1> {};
+template <> struct Messages<ApiKey::delete_acls> : MessagePair<DeleteAclsRequest, DeleteAclsResponse, 0, 1> {};
 // clang-format on
 
 template <ApiKey... Ks>
@@ -94,7 +98,8 @@ using DescribedApis =
             ApiKey::api_versions, ApiKey::create_topics, ApiKey::delete_topics,
             ApiKey::init_producer_id, ApiKey::describe_configs, ApiKey::alter_configs,
             ApiKey::sasl_authenticate, ApiKey::create_partitions, ApiKey::delete_groups,
-            ApiKey::incremental_alter_configs, ApiKey::offset_delete>;
+            ApiKey::incremental_alter_configs, ApiKey::offset_delete, ApiKey::describe_acls,
+            ApiKey::create_acls, ApiKey::delete_acls>;
 
 template <ApiKey K>
 using ApiConstant = std::integral_constant<ApiKey, K>;

@@ -748,3 +748,23 @@ TEST(Generated, DocsContainRenderedReference) {
 
 }  // namespace
 }  // namespace ferry::config
+
+namespace ferry::config {
+namespace {
+
+TEST(BrokerConfig, AuthorizerKeysAndSuperUsersAsStringOrArray) {
+  BrokerConfig c =
+      parse_ok("[broker]\nauthorizer.enabled = true\nsuper.users = \"User:a;User:b\"\n");
+  EXPECT_TRUE(c.authorizer_enabled);
+  EXPECT_EQ(c.super_users, "User:a;User:b");
+  c = parse_ok("[broker]\nsuper.users = [\"User:a\", \"User:CN=x,O=y\"]\n");
+  EXPECT_EQ(c.super_users, "User:a;User:CN=x,O=y");
+  EXPECT_NE(parse_error("[broker]\nsuper.users = [1]\n").find("array of strings"),
+            std::string::npos);
+  // Other string keys still take a string only.
+  EXPECT_NE(parse_error("[broker]\ndata.dir = [\"a\"]\n").find("expected a string"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::config
