@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/auth/authenticator.h"
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/partition_append.h"
@@ -67,6 +68,8 @@ class Broker {
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   AppendQueues& append_queues() noexcept { return append_queues_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
+  // SASL: enabled mechanisms, credentials in memory, the failed-authentication limit.
+  auth::Authenticator& authenticator() noexcept { return *authenticator_; }
   bool stopping() const noexcept { return stopping_; }
   // One housekeeping pass now (rolls, retention, producer snapshots, offset expiry); the timer
   // runs it every few minutes, power-loss tests call it at chosen points.
@@ -74,6 +77,7 @@ class Broker {
 
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
+  Status start_authenticator();
   void finish_shutdown();
 
   uv_loop_t* loop_;
@@ -85,6 +89,7 @@ class Broker {
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
   struct Listener {
     config::ListenerConfig config;
     std::unique_ptr<net::Server> server;

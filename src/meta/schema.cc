@@ -67,6 +67,19 @@ CREATE TABLE producer_snapshots (
     {3, R"sql(
 ALTER TABLE topics ADD COLUMN topic_id TEXT NOT NULL DEFAULT '';
 )sql"},
+    // SASL SCRAM credentials (RFC 5802): salt, iterations, StoredKey and ServerKey per user and
+    // mechanism; never a password (credential_store.h).
+    {4, R"sql(
+CREATE TABLE scram_credentials (
+  user        TEXT NOT NULL,
+  mechanism   TEXT NOT NULL,
+  salt        BLOB NOT NULL,
+  iterations  INTEGER NOT NULL CHECK (iterations > 0),
+  stored_key  BLOB NOT NULL,
+  server_key  BLOB NOT NULL,
+  PRIMARY KEY (user, mechanism)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace
