@@ -11,6 +11,7 @@
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
 #include "app/groups_cmd.h"
+#include "app/users_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
@@ -152,6 +153,8 @@ int main(int argc, char** argv) {
   auto* consume = ferry::app::add_consume_command(app, consume_args);
   ferry::app::DataArgs data_args;
   auto* prune = ferry::app::add_data_command(app, data_args);
+  ferry::app::UsersArgs users_args;
+  auto* users = ferry::app::add_users_command(app, users_args);
 
   try {
     app.parse(argc, argv);
@@ -172,6 +175,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
+  if (users->parsed()) return ferry::app::run_users(users, users_args);
   if (topics->parsed()) return ferry::app::run_topics(topics_args);
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);

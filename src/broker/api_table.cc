@@ -43,6 +43,8 @@ constexpr std::array kHandlers{
     row<ApiKey::delete_groups>(handle_delete_groups),
     row<ApiKey::incremental_alter_configs>(handle_incremental_alter_configs),
     row<ApiKey::offset_delete>(handle_offset_delete),
+    row<ApiKey::describe_user_scram_credentials>(handle_describe_user_scram_credentials),
+    row<ApiKey::alter_user_scram_credentials>(handle_alter_user_scram_credentials),
 };
 
 }  // namespace

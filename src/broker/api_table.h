@@ -54,5 +54,8 @@ void handle_delete_groups(Broker&, Request&&);
 // SASL: handlers/sasl.cc.
 void handle_sasl_handshake(Broker&, Request&&);
 void handle_sasl_authenticate(Broker&, Request&&);
+// SCRAM users: handlers/scram_credentials.cc.
+void handle_describe_user_scram_credentials(Broker&, Request&&);
+void handle_alter_user_scram_credentials(Broker&, Request&&);
 
 }  // namespace ferry::broker
