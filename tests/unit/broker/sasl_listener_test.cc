@@ -184,7 +184,7 @@ TEST_F(SaslListenerTest, RawTokensAfterHandshakeV0) {
     d.send_raw(f);
     ASSERT_TRUE(run_until([&] { return d.frames().size() > before || d.closed(); }));
     ASSERT_GT(d.frames().size(), before);
-    const auto& answer = d.frames()[before];
+    const auto answer = d.frames()[before];
     auto more = cl->on_challenge(std::string(reinterpret_cast<const char*>(answer.data()),
                                              answer.size()));
     ASSERT_TRUE(more.ok()) << more.error().message();
