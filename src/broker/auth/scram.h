@@ -6,7 +6,8 @@
 // What is refused (each a failed step): a channel-binding header ("p=") or an authzid other
 // than the user, a mandatory extension ("m="), Kafka's delegation-token extension
 // (tokenauth=true: ferry has no delegation tokens), a malformed message, a final message whose
-// nonce or channel binding is not this exchange's (a replayed final message), a bad proof, any
+// nonce does not end with this exchange's (a replayed final message; librdkafka repeats its own
+// nonce in front, which Kafka accepts too) or whose channel binding differs, a bad proof, any
 // token after the exchange ended. An unknown user goes through the same steps with a made-up
 // credential and fails only at the proof, so the exchange does not tell whether the user exists.
 //
