@@ -72,7 +72,9 @@ Status Broker::start() {
     lo.listener = net::ListenerInfo{lc.name, *protocol};
     int32_t listener_max = 0;
     switch (*protocol) {
-      case net::SecurityProtocol::plaintext: listener_max = config_.plaintext_max_connections; break;
+      case net::SecurityProtocol::plaintext:
+        listener_max = config_.plaintext_max_connections;
+        break;
       case net::SecurityProtocol::ssl: listener_max = config_.ssl_max_connections; break;
       case net::SecurityProtocol::sasl_plaintext:
         listener_max = config_.sasl_plaintext_max_connections;

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "client/client.h"
-#include "client/sasl.h"
 #include "client/kafka_error.h"
+#include "client/sasl.h"
 
 namespace ferry::client {
 

@@ -58,9 +58,9 @@ Status apply_delete_scram_credential(Db& db, const std::string& user,
     FERRY_TRY((*s)->bind(1, user).bind(2, mechanism).run());
   }
   if (sqlite3_changes(db.raw()) == 0) {
-    return Error(Errc::not_found, "no " + (mechanism.empty() ? "credential" : mechanism +
-                                                                               " credential") +
-                                      " for user " + user);
+    return Error(Errc::not_found,
+                 "no " + (mechanism.empty() ? "credential" : mechanism + " credential") +
+                     " for user " + user);
   }
   return {};
 }

@@ -22,7 +22,7 @@ namespace ferry::meta {
 struct ScramCredentialRecord {
   std::string user;
   std::string mechanism;
-  std::string salt;        // raw bytes
+  std::string salt;  // raw bytes
   int32_t iterations = 0;
   std::string stored_key;  // raw bytes
   std::string server_key;  // raw bytes
@@ -35,7 +35,6 @@ Result<std::vector<ScramCredentialRecord>> read_scram_credentials(Db& db);
 Status apply_put_scram_credential(Db& db, const ScramCredentialRecord& c);
 // Deletes the (user, mechanism) row, or every row of `user` when `mechanism` is empty;
 // not_found when nothing matched.
-Status apply_delete_scram_credential(Db& db, const std::string& user,
-                                     const std::string& mechanism);
+Status apply_delete_scram_credential(Db& db, const std::string& user, const std::string& mechanism);
 
 }  // namespace ferry::meta

@@ -131,10 +131,10 @@ struct Mutation {
     std::string user;
     std::string mechanism;
   };
-  using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
-                          CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
-                          PutMirrorCheckpoint, ReserveProducerIds, PutScramCredential,
-                          DeleteScramCredential>;
+  using Op =
+      std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs, CommitOffsets,
+                   DeleteGroup, DeleteOffsets, PutProducerSnapshot, PutMirrorCheckpoint,
+                   ReserveProducerIds, PutScramCredential, DeleteScramCredential>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }

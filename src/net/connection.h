@@ -227,7 +227,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool frame_reserved_ = false;  // frame_size_ bytes are charged for the frame being received
   bool budget_waiting_ = false;  // queued in budget_ for the frame whose prefix was read
   uint64_t last_activity_ms_ = 0;
-  uint64_t accepted_ms_ = 0;  // when the connection was accepted (the authentication deadline)
+  uint64_t accepted_ms_ = 0;   // when the connection was accepted (the authentication deadline)
   bool frame_timing_ = false;  // a frame's first byte arrived: its deadline runs
   uint64_t frame_started_ms_ = 0;
 };

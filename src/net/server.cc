@@ -141,10 +141,9 @@ bool Server::evict_one(const std::string& newcomer, bool this_listener_only) {
   }
   if (!victim) return false;
   const std::string limit =
-      this_listener_only
-          ? "listener.name." + options_.listener.name + ".max.connections (" +
-                std::to_string(options_.max_listener_connections) + ")"
-          : "max.connections (" + std::to_string(options_.max_connections) + ")";
+      this_listener_only ? "listener.name." + options_.listener.name + ".max.connections (" +
+                               std::to_string(options_.max_listener_connections) + ")"
+                         : "max.connections (" + std::to_string(options_.max_connections) + ")";
   FERRY_LOG_RATELIMITED(warn, "net", "connection evicted",
                         "%s reached: closing connection %llu from %s, idle "
                         "for %llu ms, to admit %s",
@@ -183,8 +182,8 @@ void Server::on_connection(int status) {
                           peer.c_str(), per_ip_limit);
     return;
   }
-  if (options_.max_listener_connections > 0 &&
-      conns_.size() >= options_.max_listener_connections && !evict_one(peer, true)) {
+  if (options_.max_listener_connections > 0 && conns_.size() >= options_.max_listener_connections &&
+      !evict_one(peer, true)) {
     FERRY_LOG_RATELIMITED(warn, "net", "listener max.connections",
                           "refusing a connection from %s on listener %s: its max.connections "
                           "(%zu) reached and every connection has a request in progress",

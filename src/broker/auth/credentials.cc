@@ -42,8 +42,8 @@ Result<meta::ScramCredentialRecord> make_credential(const std::string& user, Mec
     if (!s) return std::move(s).error();
     salt = std::move(s).value();
   }
-  auto keys =
-      protocol::scram::server_keys(scram_hash(m), password, *salt, static_cast<uint32_t>(iterations));
+  auto keys = protocol::scram::server_keys(scram_hash(m), password, *salt,
+                                           static_cast<uint32_t>(iterations));
   if (!keys) return std::move(keys).error();
   meta::ScramCredentialRecord r;
   r.user = user;
@@ -67,7 +67,8 @@ void CredentialCache::put(const meta::ScramCredentialRecord& row) {
               log::escape(row.user).c_str(), log::escape(row.mechanism).c_str());
     return;
   }
-  creds_[{row.user, *m}] = ScramCredential{row.salt, row.iterations, row.stored_key, row.server_key};
+  creds_[{row.user, *m}] =
+      ScramCredential{row.salt, row.iterations, row.stored_key, row.server_key};
 }
 
 void CredentialCache::erase(const std::string& user, std::optional<Mechanism> m) {

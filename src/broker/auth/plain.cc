@@ -41,8 +41,8 @@ class PlainServer final : public SaslServer {
       fake.stored_key = sc::hmac(sc::Hash::sha256, fake_key_, "stored:" + user_);
     }
     const ScramCredential& use = c != nullptr ? *c : fake;
-    auto keys = sc::server_keys(scram_hash(m), password, use.salt,
-                                static_cast<uint32_t>(use.iterations));
+    auto keys =
+        sc::server_keys(scram_hash(m), password, use.salt, static_cast<uint32_t>(use.iterations));
     if (!keys) return fail("hashing failed: " + keys.error().message());
     const bool match = sc::equal_constant_time(keys->stored_key, use.stored_key);
     sc::wipe(keys->server_key);

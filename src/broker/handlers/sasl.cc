@@ -62,8 +62,8 @@ std::optional<std::string> run_token(Broker& b, net::Session& s, std::string_vie
         s.raw_sasl_tokens = false;
         authn.failures().record_success(s.peer_host);
         FERRY_LOG(debug, "broker", "%s at %s authenticated with %s on listener %s",
-                  log::escape(s.principal.to_string()).c_str(), s.peer.c_str(),
-                  s.mechanism.c_str(), s.listener.name.c_str());
+                  log::escape(s.principal.to_string()).c_str(), s.peer.c_str(), s.mechanism.c_str(),
+                  s.listener.name.c_str());
         s.exchange.reset();
         *done = true;
       }
@@ -143,11 +143,11 @@ void handle_sasl_authenticate(Broker& b, Request&& r) {
   protocol::SaslAuthenticateResponse resp;
   if (!sasl_listener(s) || s.auth != net::AuthState::in_progress) {
     resp.error_code = wire(ErrorCode::illegal_sasl_state);
-    resp.error_message =
-        sasl_listener(s) ? "SaslAuthenticate without a SaslHandshake naming a mechanism, or "
-                           "after authentication completed"
-                         : "SaslAuthenticate without a successful SaslHandshake: no SASL "
-                           "mechanism is enabled on this listener";
+    resp.error_message = sasl_listener(s)
+                             ? "SaslAuthenticate without a SaslHandshake naming a mechanism, or "
+                               "after authentication completed"
+                             : "SaslAuthenticate without a successful SaslHandshake: no SASL "
+                               "mechanism is enabled on this listener";
     respond(r, resp);
     if (sasl_listener(s)) r.slot.close_when_drained();
     return;
@@ -164,7 +164,8 @@ void handle_sasl_authenticate(Broker& b, Request&& r) {
     return;
   }
   resp.auth_bytes.resize(challenge->size());
-  if (!challenge->empty()) std::memcpy(resp.auth_bytes.data(), challenge->data(), challenge->size());
+  if (!challenge->empty())
+    std::memcpy(resp.auth_bytes.data(), challenge->data(), challenge->size());
   resp.session_lifetime_ms = 0;
   respond(r, resp);
 }

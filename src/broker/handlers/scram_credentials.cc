@@ -116,8 +116,8 @@ void handle_alter_user_scram_credentials(Broker& b, Request&& r) {
     } else if (d.name.empty()) {
       c.fail(ErrorCode::unacceptable_credential, "empty user name");
     } else if (cache.find(d.name, *m) == nullptr) {
-      c.fail(ErrorCode::resource_not_found, "no " + std::string(auth::mechanism_name(*m)) +
-                                                " credential for user " + d.name);
+      c.fail(ErrorCode::resource_not_found,
+             "no " + std::string(auth::mechanism_name(*m)) + " credential for user " + d.name);
     } else {
       c.mutations.push_back(
           meta::Mutation::delete_scram_credential(d.name, std::string(auth::mechanism_name(*m))));

@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "broker_fixture.h"
-#include "protocol/messages/sasl.h"
-#include "sasl_helpers.h"
 #include "protocol/messages/groups.h"
 #include "protocol/messages/metadata.h"
+#include "protocol/messages/sasl.h"
+#include "sasl_helpers.h"
 
 namespace ferry::broker {
 namespace {
@@ -31,9 +31,8 @@ class ListenersTest : public test::BrokerFixture {
               0);
     protocol::SaslAuthenticateRequest a;
     a.auth_bytes = test::bytes_of(std::string("\0u\0pw", 5));
-    EXPECT_EQ(call<protocol::SaslAuthenticateResponse>(c, ApiKey::sasl_authenticate, 1, a)
-                  .error_code,
-              0);
+    EXPECT_EQ(
+        call<protocol::SaslAuthenticateResponse>(c, ApiKey::sasl_authenticate, 1, a).error_code, 0);
     return c;
   }
   void configure(config::BrokerConfig& c) override {

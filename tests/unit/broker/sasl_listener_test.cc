@@ -185,8 +185,8 @@ TEST_F(SaslListenerTest, RawTokensAfterHandshakeV0) {
     ASSERT_TRUE(run_until([&] { return d.frames().size() > before || d.closed(); }));
     ASSERT_GT(d.frames().size(), before);
     const auto answer = d.frames()[before];
-    auto more = cl->on_challenge(std::string(reinterpret_cast<const char*>(answer.data()),
-                                             answer.size()));
+    auto more =
+        cl->on_challenge(std::string(reinterpret_cast<const char*>(answer.data()), answer.size()));
     ASSERT_TRUE(more.ok()) << more.error().message();
     if (!more->has_value()) break;
     next = **more;
@@ -232,18 +232,18 @@ TEST_F(SaslListenerTest, CredentialApisChangeUsersAtOnceAndSurviveRestart) {
   ASSERT_EQ(authenticate(admin, client::SaslMechanism::scram_sha_256, "alice", "alice-pw"), 0);
   // bob gets a SCRAM-SHA-256 credential from a salted password computed client-side.
   const std::string salt = "0123456789abcdef";
-  auto salted = protocol::scram::salted_password(protocol::scram::Hash::sha256, "bob-pw", salt,
-                                                 8192);
+  auto salted =
+      protocol::scram::salted_password(protocol::scram::Hash::sha256, "bob-pw", salt, 8192);
   ASSERT_TRUE(salted.ok());
   AlterUserScramCredentialsRequest alter;
-  alter.upsertions.push_back({"bob", kScramSha256, 8192, test::bytes_of(salt),
-                              test::bytes_of(*salted)});
+  alter.upsertions.push_back(
+      {"bob", kScramSha256, 8192, test::bytes_of(salt), test::bytes_of(*salted)});
   alter.upsertions.push_back({"carol", kScramSha256, 100, test::bytes_of(salt),
                               test::bytes_of(*salted)});  // too few iterations
   alter.upsertions.push_back({"dave", 7, 4096, test::bytes_of(salt), test::bytes_of(*salted)});
   alter.deletions.push_back({"nobody", kScramSha512});
-  auto ar = call<AlterUserScramCredentialsResponse>(
-      admin, ApiKey::alter_user_scram_credentials, 0, alter);
+  auto ar = call<AlterUserScramCredentialsResponse>(admin, ApiKey::alter_user_scram_credentials, 0,
+                                                    alter);
   std::map<std::string, int16_t> codes;
   for (const auto& r : ar.results) codes[r.user] = r.error_code;
   EXPECT_EQ(codes, (std::map<std::string, int16_t>{
@@ -262,8 +262,8 @@ TEST_F(SaslListenerTest, CredentialApisChangeUsersAtOnceAndSurviveRestart) {
   EXPECT_EQ(dr.results[1].credential_infos[0].iterations, 8192);
   describe.users.emplace();
   describe.users->push_back({"zed"});
-  dr = call<DescribeUserScramCredentialsResponse>(admin, ApiKey::describe_user_scram_credentials,
-                                                  0, describe);
+  dr = call<DescribeUserScramCredentialsResponse>(admin, ApiKey::describe_user_scram_credentials, 0,
+                                                  describe);
   ASSERT_EQ(dr.results.size(), 1u);
   EXPECT_EQ(dr.results[0].error_code, 91);
 
@@ -278,8 +278,8 @@ TEST_F(SaslListenerTest, CredentialApisChangeUsersAtOnceAndSurviveRestart) {
   ASSERT_EQ(authenticate(admin2, client::SaslMechanism::scram_sha_512, "alice", "alice-pw"), 0);
   AlterUserScramCredentialsRequest del;
   del.deletions.push_back({"alice", kScramSha256});
-  ar = call<AlterUserScramCredentialsResponse>(admin2, ApiKey::alter_user_scram_credentials, 0,
-                                               del);
+  ar =
+      call<AlterUserScramCredentialsResponse>(admin2, ApiKey::alter_user_scram_credentials, 0, del);
   ASSERT_EQ(ar.results.size(), 1u);
   EXPECT_EQ(ar.results[0].error_code, 0);
   auto& a3 = sasl_conn();

@@ -171,8 +171,8 @@ TEST(PlainServerTest, ChecksThePasswordAgainstTheStoredScramCredential) {
   const std::string refused[] = {
       std::string("\0alice\0wrong", 12), std::string("\0bob\0pw", 7),
       std::string("bob\0alice\0pw", 12),  // authzid other than the user
-      std::string("alice pw"),            std::string("\0alice\0pw\0", 10),
-      std::string("\0\0pw", 4),           std::string("\0alice\0", 7)};
+      std::string("alice pw"),           std::string("\0alice\0pw\0", 10),
+      std::string("\0\0pw", 4),          std::string("\0alice\0", 7)};
   for (const auto& t : refused) {
     auto server = make_plain_server(creds, "k");
     EXPECT_FALSE(server->on_token(t).ok());
@@ -207,8 +207,8 @@ TEST(FailureLimiterTest, LocksAnAddressOutAfterRepeatedFailuresForAWindow) {
   EXPECT_FALSE(l.locked_out("10.0.0.1", 200));
   EXPECT_TRUE(l.record_failure("10.0.0.1", 200));  // the third starts the lockout
   EXPECT_TRUE(l.locked_out("10.0.0.1", 300));
-  EXPECT_FALSE(l.locked_out("10.0.0.2", 300));     // per address
-  EXPECT_TRUE(l.locked_out("10.0.0.1", 1199));     // a window after the last failure
+  EXPECT_FALSE(l.locked_out("10.0.0.2", 300));  // per address
+  EXPECT_TRUE(l.locked_out("10.0.0.1", 1199));  // a window after the last failure
   EXPECT_FALSE(l.locked_out("10.0.0.1", 1200));
   // Failures spread wider than the window never lock out.
   FailureLimiter spread(3, 1000);

@@ -1,8 +1,9 @@
 // SCRAM credentials in meta.db: round trip, replace, delete, survival across reopen, and the
 // migration of a version-3 database (which gains the table and keeps its topics).
+#include "meta/credential_store.h"
+
 #include <gtest/gtest.h>
 
-#include "meta/credential_store.h"
 #include "meta/schema.h"
 #include "meta/store.h"
 #include "support/test_support.h"
@@ -22,11 +23,12 @@ TEST(CredentialStoreTest, RoundTripReplaceDeleteAndReopen) {
     ASSERT_TRUE(store.ok());
     EXPECT_EQ((*store)->schema_version(), 4);
     auto a = cred("alice", "SCRAM-SHA-256", '\0');  // binary salts survive (NUL bytes)
-    ASSERT_TRUE((*store)
-                    ->submit_sync({Mutation::put_scram_credential(a),
-                                   Mutation::put_scram_credential(cred("alice", "SCRAM-SHA-512", 'b')),
-                                   Mutation::put_scram_credential(cred("bob", "SCRAM-SHA-256", 'c'))})
-                    .ok());
+    ASSERT_TRUE(
+        (*store)
+            ->submit_sync({Mutation::put_scram_credential(a),
+                           Mutation::put_scram_credential(cred("alice", "SCRAM-SHA-512", 'b')),
+                           Mutation::put_scram_credential(cred("bob", "SCRAM-SHA-256", 'c'))})
+            .ok());
     auto rows = (*store)->list_scram_credentials();
     ASSERT_TRUE(rows.ok());
     ASSERT_EQ(rows->size(), 3u);
@@ -36,8 +38,8 @@ TEST(CredentialStoreTest, RoundTripReplaceDeleteAndReopen) {
     replaced.iterations = 8192;
     ASSERT_TRUE((*store)->submit_sync({Mutation::put_scram_credential(replaced)}).ok());
     // Deleting one mechanism; deleting what is not there fails and changes nothing.
-    ASSERT_TRUE((*store)->submit_sync({Mutation::delete_scram_credential("alice", "SCRAM-SHA-512")})
-                    .ok());
+    ASSERT_TRUE(
+        (*store)->submit_sync({Mutation::delete_scram_credential("alice", "SCRAM-SHA-512")}).ok());
     auto missing = (*store)->submit_sync({Mutation::delete_scram_credential("zed")});
     EXPECT_FALSE(missing.ok());
     EXPECT_EQ(missing.error().code(), Errc::not_found);
