@@ -53,11 +53,21 @@ struct BrokerConfig {
   std::string max_connections_per_ip_overrides;           // max.connections.per.ip.overrides
   int64_t connections_max_idle_ms = 600000;               // connections.max.idle.ms
   int32_t request_frame_timeout_ms = 30000;               // request.frame.timeout.ms
-  int64_t queued_max_request_bytes = 4 << 20;             // queued.max.request.bytes
-  int32_t fetch_max_bytes = 52428800;                     // fetch.max.bytes
-  int32_t group_initial_rebalance_delay_ms = 3000;        // group.initial.rebalance.delay.ms
-  int32_t offsets_retention_minutes = 10080;              // offsets.retention.minutes
-  int32_t producer_id_expiration_ms = 86400000;           // producer.id.expiration.ms
+  // Per-listener connection limits (0: only max.connections applies).
+  int32_t plaintext_max_connections = 0;       // listener.name.plaintext.max.connections
+  int32_t ssl_max_connections = 0;             // listener.name.ssl.max.connections
+  int32_t sasl_plaintext_max_connections = 0;  // listener.name.sasl_plaintext.max.connections
+  int32_t sasl_ssl_max_connections = 0;        // listener.name.sasl_ssl.max.connections
+  std::string sasl_enabled_mechanisms = "SCRAM-SHA-256,SCRAM-SHA-512";  // sasl.enabled.mechanisms
+  int64_t sasl_authentication_timeout_ms = 10000;        // sasl.authentication.timeout.ms
+  int32_t sasl_server_max_receive_size = 524288;         // sasl.server.max.receive.size
+  int32_t sasl_failed_authentication_limit = 5;          // sasl.failed.authentication.limit
+  int64_t sasl_failed_authentication_window_ms = 60000;  // sasl.failed.authentication.window.ms
+  int64_t queued_max_request_bytes = 4 << 20;            // queued.max.request.bytes
+  int32_t fetch_max_bytes = 52428800;                    // fetch.max.bytes
+  int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
+  int32_t offsets_retention_minutes = 10080;             // offsets.retention.minutes
+  int32_t producer_id_expiration_ms = 86400000;          // producer.id.expiration.ms
   bool authorizer_enabled = false;                        // authorizer.enabled
   std::string super_users;                                // super.users ("User:a;User:b")
   // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the

@@ -105,6 +105,54 @@ const std::array kKeys = {
           .doc = "Time a client has to send the rest of a request once its first byte arrived; "
                  "a slower frame closes the connection (ferry's own key).",
           .field = &BrokerConfig::request_frame_timeout_ms},
+  KeySpec{.section = Section::broker, .name = "listener.name.plaintext.max.connections",
+          .type = Type::int32, .default_value = "0", .min = 0, .max = kI32,
+          .doc = "Most connections open at once on the PLAINTEXT listener, within "
+                 "max.connections; at the limit its longest-idle connection is closed for a "
+                 "newcomer. 0: no limit of its own.",
+          .field = &BrokerConfig::plaintext_max_connections},
+  KeySpec{.section = Section::broker, .name = "listener.name.ssl.max.connections",
+          .type = Type::int32, .default_value = "0", .min = 0, .max = kI32,
+          .doc = "The same for the SSL listener.",
+          .field = &BrokerConfig::ssl_max_connections},
+  KeySpec{.section = Section::broker, .name = "listener.name.sasl_plaintext.max.connections",
+          .type = Type::int32, .default_value = "0", .min = 0, .max = kI32,
+          .doc = "The same for the SASL_PLAINTEXT listener.",
+          .field = &BrokerConfig::sasl_plaintext_max_connections},
+  KeySpec{.section = Section::broker, .name = "listener.name.sasl_ssl.max.connections",
+          .type = Type::int32, .default_value = "0", .min = 0, .max = kI32,
+          .doc = "The same for the SASL_SSL listener.",
+          .field = &BrokerConfig::sasl_ssl_max_connections},
+  KeySpec{.section = Section::broker, .name = "sasl.enabled.mechanisms", .type = Type::list,
+          .default_value = "SCRAM-SHA-256,SCRAM-SHA-512",
+          .allowed = "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512", .unsupported = "GSSAPI|OAUTHBEARER",
+          .unsupported_why = "ferry offers PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 only",
+          .doc = "SASL mechanisms offered on SASL_PLAINTEXT and SASL_SSL listeners. PLAIN sends "
+                 "the password itself: over SASL_PLAINTEXT anyone on the network reads it "
+                 "(the broker warns at start).",
+          .field = &BrokerConfig::sasl_enabled_mechanisms},
+  KeySpec{.section = Section::broker, .name = "sasl.authentication.timeout.ms",
+          .type = Type::int64, .default_value = "10000", .min = 100, .max = kI64,
+          .doc = "Time a client on a SASL listener has from connecting to finishing "
+                 "authentication; a slower one is closed (ferry's own key).",
+          .field = &BrokerConfig::sasl_authentication_timeout_ms},
+  KeySpec{.section = Section::broker, .name = "sasl.server.max.receive.size",
+          .type = Type::int32, .default_value = "524288", .min = 1024, .max = kI32,
+          .doc = "Largest request frame accepted from a client on a SASL listener before it "
+                 "has authenticated; a larger one closes the connection.",
+          .field = &BrokerConfig::sasl_server_max_receive_size},
+  KeySpec{.section = Section::broker, .name = "sasl.failed.authentication.limit",
+          .type = Type::int32, .default_value = "5", .min = 0, .max = kI32,
+          .doc = "Failed SASL authentications from one address within "
+                 "sasl.failed.authentication.window.ms after which its attempts are refused "
+                 "unchecked until that long after its last failure (ferry's own key; 0: no "
+                 "limit).",
+          .field = &BrokerConfig::sasl_failed_authentication_limit},
+  KeySpec{.section = Section::broker, .name = "sasl.failed.authentication.window.ms",
+          .type = Type::int64, .default_value = "60000", .min = 1, .max = kI64,
+          .doc = "The window of sasl.failed.authentication.limit, and how long a lockout lasts "
+                 "(ferry's own key).",
+          .field = &BrokerConfig::sasl_failed_authentication_window_ms},
   KeySpec{.section = Section::broker, .name = "queued.max.request.bytes", .type = Type::int64,
           .default_value = "4194304", .min = 1048576, .max = kI64,
           .doc = "Memory for request frames being read or handled and responses not yet sent, "

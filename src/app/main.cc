@@ -15,6 +15,7 @@
 #include "app/produce_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
+#include "app/users_cmd.h"
 #include "common/log.h"
 #include "meta/store.h"
 #include "platform/crc32c.h"
@@ -155,6 +156,8 @@ int main(int argc, char** argv) {
   auto* prune = ferry::app::add_data_command(app, data_args);
   ferry::app::AclsArgs acls_args;
   auto* acls = ferry::app::add_acls_command(app, acls_args);
+  ferry::app::UsersArgs users_args;
+  auto* users = ferry::app::add_users_command(app, users_args);
 
   try {
     app.parse(argc, argv);
@@ -175,6 +178,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
+  if (users->parsed()) return ferry::app::run_users(users, users_args);
   if (topics->parsed()) return ferry::app::run_topics(topics_args);
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);

@@ -54,6 +54,10 @@ constexpr std::array kHandlers{
     row<ApiKey::describe_acls>(handle_describe_acls, {.cluster = Op::describe}),
     row<ApiKey::create_acls>(handle_create_acls, {.cluster = Op::alter}),
     row<ApiKey::delete_acls>(handle_delete_acls, {.cluster = Op::alter}),
+    row<ApiKey::describe_user_scram_credentials>(handle_describe_user_scram_credentials,
+                                                 {.cluster = Op::describe}),
+    row<ApiKey::alter_user_scram_credentials>(handle_alter_user_scram_credentials,
+                                              {.cluster = Op::alter}),
 };
 
 }  // namespace

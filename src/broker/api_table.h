@@ -63,5 +63,8 @@ void handle_sasl_authenticate(Broker&, Request&&);
 void handle_describe_acls(Broker&, Request&&);
 void handle_create_acls(Broker&, Request&&);
 void handle_delete_acls(Broker&, Request&&);
+// SCRAM users: handlers/scram_credentials.cc.
+void handle_describe_user_scram_credentials(Broker&, Request&&);
+void handle_alter_user_scram_credentials(Broker&, Request&&);
 
 }  // namespace ferry::broker

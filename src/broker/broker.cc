@@ -2,6 +2,7 @@
 #include "broker/broker.h"
 
 #include "broker/api_table.h"
+#include "broker/handlers/sasl_raw.h"
 #include "common/bytes.h"
 #include "common/log.h"
 #include "config/keys.h"
@@ -40,6 +41,7 @@ Status Broker::start() {
   FERRY_TRY(producers_->load());
   groups_ = std::make_unique<GroupCoordinator>(loop_, config_, meta_, clock_);
   FERRY_TRY(groups_->load());
+  FERRY_TRY(start_authenticator());
 
   net::ServerOptions so;
   so.limits.max_request_bytes = config_.socket_request_max_bytes;
@@ -58,6 +60,8 @@ Status Broker::start() {
   so.limits.frame_timeout_ms = static_cast<uint64_t>(config_.request_frame_timeout_ms);
   so.queued_max_request_bytes = static_cast<uint64_t>(config_.queued_max_request_bytes);
   so.budget = std::make_shared<net::MemoryBudget>(so.queued_max_request_bytes);
+  // max.connections and max.connections.per.ip count every listener's connections together.
+  so.table = std::make_shared<net::ConnectionTable>();
   for (config::ListenerConfig& lc : config::listener_configs(config_)) {
     const std::optional<net::SecurityProtocol> protocol = net::parse_security_protocol(lc.name);
     if (!protocol)
@@ -70,6 +74,31 @@ Status Broker::start() {
     lo.host = lc.bind.host;
     lo.port = lc.bind.port;
     lo.listener = net::ListenerInfo{lc.name, *protocol};
+    int32_t listener_max = 0;
+    switch (*protocol) {
+      case net::SecurityProtocol::plaintext:
+        listener_max = config_.plaintext_max_connections;
+        break;
+      case net::SecurityProtocol::ssl: listener_max = config_.ssl_max_connections; break;
+      case net::SecurityProtocol::sasl_plaintext:
+        listener_max = config_.sasl_plaintext_max_connections;
+        break;
+      case net::SecurityProtocol::sasl_ssl: listener_max = config_.sasl_ssl_max_connections; break;
+    }
+    lo.max_listener_connections = static_cast<size_t>(listener_max);
+    const bool sasl = *protocol == net::SecurityProtocol::sasl_plaintext ||
+                      *protocol == net::SecurityProtocol::sasl_ssl;
+    if (sasl) {
+      lo.limits.auth_timeout_ms = static_cast<uint64_t>(config_.sasl_authentication_timeout_ms);
+      lo.limits.max_unauthenticated_request_bytes = config_.sasl_server_max_receive_size;
+    }
+    if (*protocol == net::SecurityProtocol::sasl_plaintext &&
+        authenticator_->enabled(auth::Mechanism::plain)) {
+      FERRY_LOG(warn, "broker",
+                "listener %s offers SASL PLAIN without TLS: passwords cross the network in "
+                "clear; use SASL_SSL or only the SCRAM mechanisms on untrusted networks",
+                lc.name.c_str());
+    }
     auto server = std::make_unique<net::Server>(
         loop_, std::move(lo), [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
           on_request(std::move(slot), std::move(frame), c.session());
@@ -128,6 +157,22 @@ Status Broker::load_acls() {
 }
 
 
+Status Broker::start_authenticator() {
+  auth::AuthenticatorOptions ao;
+  auto mechanisms = auth::parse_mechanism_list(config_.sasl_enabled_mechanisms);
+  if (!mechanisms) return std::move(mechanisms).error();
+  ao.enabled = std::move(mechanisms).value();
+  ao.max_failures_per_address = static_cast<uint32_t>(config_.sasl_failed_authentication_limit);
+  ao.failure_window_ms = static_cast<uint64_t>(config_.sasl_failed_authentication_window_ms);
+  authenticator_ = std::make_unique<auth::Authenticator>(std::move(ao));
+  auto rows = meta_.list_scram_credentials();
+  if (!rows) return std::move(rows).error();
+  authenticator_->credentials().load(*rows);
+  FERRY_LOG(info, "broker", "SASL: %zu SCRAM credential(s) loaded; mechanisms %s",
+            authenticator_->credentials().size(), config_.sasl_enabled_mechanisms.c_str());
+  return ok_status();
+}
+
 uint16_t Broker::port() const noexcept {
   return listeners_.empty() ? 0 : listeners_.front().server->port();
 }
@@ -149,6 +194,11 @@ const config::HostPort& Broker::advertised_for(const net::Session& session) cons
 void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                         std::shared_ptr<net::Session> session) {
   const std::string& peer = session->peer;
+  // After a SaslHandshake v0 the client's tokens come as raw frames without a request header.
+  if (session->raw_sasl_tokens && session->auth == net::AuthState::in_progress) {
+    handle_sasl_raw_token(*this, std::move(slot), std::move(frame), std::move(session));
+    return;
+  }
   size_t header_bytes = 0;
   auto header = protocol::decode_request_header(frame, header_bytes);
   if (!header) {
@@ -188,6 +238,19 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                           protocol::api_name(header->api_key).data(), v, h->min_version,
                           h->max_version);
     slot.close_connection("unsupported version");
+    return;
+  }
+  // Before a SASL listener's client has authenticated, only these three APIs (Kafka's rule).
+  if (session->unauthenticated_sasl() && h->key != protocol::ApiKey::api_versions &&
+      h->key != protocol::ApiKey::sasl_handshake && h->key != protocol::ApiKey::sasl_authenticate) {
+    FERRY_LOG_RATELIMITED(warn, "broker", "request before authentication",
+                          "client %s at %s sent %.*s before authenticating on listener %s; "
+                          "closing its connection",
+                          client_id().c_str(), peer.c_str(),
+                          static_cast<int>(protocol::api_name(header->api_key).size()),
+                          protocol::api_name(header->api_key).data(),
+                          session->listener.name.c_str());
+    slot.close_connection("request before authentication");
     return;
   }
   FERRY_LOG(trace, "broker", "%.*s v%d correlation %d from %s at %s",

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/auth/authenticator.h"
 #include "broker/authz/authorizer.h"
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
@@ -70,6 +71,8 @@ class Broker {
   // The ACLs and super users; ACL changes go through the ACL handlers (handlers/acls.cc).
   authz::Authorizer& authorizer() noexcept { return authorizer_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
+  // SASL: enabled mechanisms, credentials in memory, the failed-authentication limit.
+  auth::Authenticator& authenticator() noexcept { return *authenticator_; }
   bool stopping() const noexcept { return stopping_; }
   // One housekeeping pass now (rolls, retention, producer snapshots, offset expiry); the timer
   // runs it every few minutes, power-loss tests call it at chosen points.
@@ -77,6 +80,7 @@ class Broker {
 
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
+  Status start_authenticator();
   void finish_shutdown();
   Status load_acls();
   static authz::AuthorizerConfig authorizer_config(const config::BrokerConfig& c);
@@ -90,6 +94,7 @@ class Broker {
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
   struct Listener {
     config::ListenerConfig config;
     std::unique_ptr<net::Server> server;

@@ -2,7 +2,10 @@
 #include "client/admin.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
+
+#include "protocol/scram_crypto.h"
 
 namespace ferry::client {
 
@@ -276,6 +279,101 @@ void Admin::delete_acls(std::vector<protocol::AclFilter> filters,
                            m.operation, m.permission_type});
           }
         }
+        done(std::move(out));
+      });
+}
+
+namespace {
+
+int8_t scram_code(SaslMechanism m) {
+  return m == SaslMechanism::scram_sha_512 ? protocol::kScramSha512 : protocol::kScramSha256;
+}
+
+protocol::Bytes to_bytes(std::string_view s) {
+  protocol::Bytes b(s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
+  return b;
+}
+
+}  // namespace
+
+void Admin::describe_user_scram_credentials(std::optional<std::vector<std::string>> users,
+                                            Done<std::vector<ScramUserDescription>> done) {
+  protocol::DescribeUserScramCredentialsRequest req;
+  if (users) {
+    req.users.emplace();
+    for (auto& u : *users) req.users->push_back({std::move(u)});
+  }
+  client_.send_any<ApiKey::describe_user_scram_credentials>(
+      std::move(req),
+      [done = std::move(done)](KafkaResult<protocol::DescribeUserScramCredentialsResponse> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        if (r->error_code != 0) {
+          done(KafkaError::broker(r->error_code, r->error_message.value_or("")));
+          return;
+        }
+        std::vector<ScramUserDescription> out;
+        for (auto& res : r->results) {
+          ScramUserDescription d;
+          d.user = std::move(res.user);
+          d.error = topic_error(res.error_code, res.error_message);
+          for (const auto& c : res.credential_infos) {
+            if (c.mechanism == protocol::kScramSha256) {
+              d.mechanisms.emplace_back(SaslMechanism::scram_sha_256, c.iterations);
+            } else if (c.mechanism == protocol::kScramSha512) {
+              d.mechanisms.emplace_back(SaslMechanism::scram_sha_512, c.iterations);
+            }
+          }
+          out.push_back(std::move(d));
+        }
+        done(std::move(out));
+      });
+}
+
+void Admin::alter_user_scram_credentials(std::vector<ScramDeletion> deletions,
+                                         std::vector<ScramUpsertion> upsertions,
+                                         Done<std::vector<TopicOutcome>> done) {
+  protocol::AlterUserScramCredentialsRequest req;
+  for (auto& d : deletions) req.deletions.push_back({std::move(d.user), scram_code(d.mechanism)});
+  for (auto& u : upsertions) {
+    std::string salt = u.salt;
+    if (salt.empty()) {
+      auto s = protocol::scram::random_bytes(32);
+      if (!s) {
+        done(KafkaError::local(ErrorCode::unknown_server_error, s.error()));
+        return;
+      }
+      salt = std::move(s).value();
+    }
+    auto salted = scram::salted_password(u.mechanism, u.password, salt,
+                                         static_cast<uint32_t>(std::max(u.iterations, 1)));
+    if (!salted) {
+      done(KafkaError::local(ErrorCode::unknown_server_error, salted.error()));
+      return;
+    }
+    protocol::AlterUserScramCredentialsRequest::Upsertion up;
+    up.name = std::move(u.user);
+    up.mechanism = scram_code(u.mechanism);
+    up.iterations = u.iterations;
+    up.salt = to_bytes(salt);
+    up.salted_password = to_bytes(*salted);
+    protocol::scram::wipe(salted.value());
+    protocol::scram::wipe(u.password);
+    req.upsertions.push_back(std::move(up));
+  }
+  send_to_controller<ApiKey::alter_user_scram_credentials>(
+      &client_, std::move(req),
+      [done = std::move(done)](KafkaResult<protocol::AlterUserScramCredentialsResponse> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        std::vector<TopicOutcome> out;
+        for (auto& res : r->results)
+          out.push_back({std::move(res.user), topic_error(res.error_code, res.error_message)});
         done(std::move(out));
       });
 }

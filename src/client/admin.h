@@ -29,6 +29,7 @@
 
 #include "client/client.h"
 #include "client/kafka_error.h"
+#include "client/sasl.h"
 #include "protocol/messages/acls.h"
 
 namespace ferry::client {
@@ -111,6 +112,24 @@ struct AdminOptions {
   int32_t operation_timeout_ms = 30'000;
 };
 
+// SCRAM users (DescribeUserScramCredentials / AlterUserScramCredentials).
+struct ScramUserDescription {
+  std::string user;
+  std::optional<KafkaError> error;  // RESOURCE_NOT_FOUND for a user without credentials
+  std::vector<std::pair<SaslMechanism, int32_t>> mechanisms;  // with their iteration counts
+};
+struct ScramUpsertion {
+  std::string user;
+  SaslMechanism mechanism = SaslMechanism::scram_sha_256;
+  int32_t iterations = 4096;
+  std::string password;  // used to compute the salted password here; never sent
+  std::string salt;      // empty: 32 random bytes
+};
+struct ScramDeletion {
+  std::string user;
+  SaslMechanism mechanism = SaslMechanism::scram_sha_256;
+};
+
 class Admin {
  public:
   template <typename T>
@@ -136,6 +155,14 @@ class Admin {
   void list_topics(bool include_internal, Done<std::vector<std::string>> done);
   // DescribeConfigs of topic resources, every key; one entry per topic, in the order asked.
   void describe_topic_configs(std::vector<std::string> names, Done<std::vector<TopicConfigs>> done);
+  // DescribeUserScramCredentials at any broker: `users` (nullopt: every user).
+  void describe_user_scram_credentials(std::optional<std::vector<std::string>> users,
+                                       Done<std::vector<ScramUserDescription>> done);
+  // AlterUserScramCredentials at the controller; one outcome per user named. The password of
+  // each upsertion is salted and hashed (PBKDF2) here; only the result travels.
+  void alter_user_scram_credentials(std::vector<ScramDeletion> deletions,
+                                    std::vector<ScramUpsertion> upsertions,
+                                    Done<std::vector<TopicOutcome>> done);
 
   // ACLs, at the bootstrap broker. CreateAcls: one outcome per ACL, in order.
   void create_acls(std::vector<AclEntry> acls, Done<std::vector<std::optional<KafkaError>>> done);

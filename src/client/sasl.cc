@@ -1,15 +1,9 @@
 // SASL mechanisms of the client: PLAIN and SCRAM-SHA-256/512 on mbedTLS primitives.
 #include "client/sasl.h"
 
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
-#include <mbedtls/pkcs5.h>
-#include <mbedtls/platform_util.h>
-#include <sys/random.h>
-
-#include <cerrno>
 #include <cstddef>
-#include <vector>
+
+#include "protocol/scram_crypto.h"
 
 namespace ferry::client {
 
@@ -21,54 +15,18 @@ constexpr uint32_t kMinIterations = 4096;
 constexpr uint32_t kMaxIterations = 1'000'000;
 constexpr size_t kNonceBytes = 24;
 
-const unsigned char* u8(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
+void wipe(std::string& s) { protocol::scram::wipe(s); }
+
+protocol::scram::Hash hash_of(SaslMechanism m) {
+  return m == SaslMechanism::scram_sha_512 ? protocol::scram::Hash::sha512
+                                           : protocol::scram::Hash::sha256;
 }
-
-// Overwrites a string that held secret material before it is released.
-void wipe(std::string& s) {
-  if (!s.empty()) mbedtls_platform_zeroize(s.data(), s.size());
-  s.clear();
-}
-
-mbedtls_md_type_t md_type(SaslMechanism m) {
-  return m == SaslMechanism::scram_sha_512 ? MBEDTLS_MD_SHA512 : MBEDTLS_MD_SHA256;
-}
-
-// An mbedTLS message-digest context set up for HMAC, freed on destruction.
-class HmacContext {
- public:
-  explicit HmacContext(SaslMechanism m) : info_(mbedtls_md_info_from_type(md_type(m))) {
-    mbedtls_md_init(&ctx_);
-    ok_ = info_ != nullptr && mbedtls_md_setup(&ctx_, info_, 1) == 0;
-  }
-  ~HmacContext() { mbedtls_md_free(&ctx_); }
-  HmacContext(const HmacContext&) = delete;
-  HmacContext& operator=(const HmacContext&) = delete;
-
-  bool ok() const noexcept { return ok_; }
-  mbedtls_md_context_t* get() { return &ctx_; }
-  size_t size() const { return info_ != nullptr ? mbedtls_md_get_size(info_) : 0; }
-
- private:
-  const mbedtls_md_info_t* info_;
-  mbedtls_md_context_t ctx_;
-  bool ok_ = false;
-};
 
 Result<std::string> random_nonce() {
-  unsigned char raw[kNonceBytes];
-  size_t got = 0;
-  while (got < sizeof raw) {
-    const ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno(errno, "getrandom");
-    }
-    got += static_cast<size_t>(n);
-  }
+  auto raw = protocol::scram::random_bytes(kNonceBytes);
+  if (!raw) return std::move(raw).error();
   // Base64 of random bytes: printable and free of ','.
-  return scram::base64_encode({reinterpret_cast<const char*>(raw), sizeof raw});
+  return scram::base64_encode(*raw);
 }
 
 class PlainClient final : public SaslClient {
@@ -273,71 +231,21 @@ std::unique_ptr<SaslClient> make_scram_client(const SaslConfig& config, std::str
 namespace scram {
 
 std::string escape_username(std::string_view user) {
-  std::string out;
-  out.reserve(user.size());
-  for (char c : user) {
-    if (c == ',') {
-      out += "=2C";
-    } else if (c == '=') {
-      out += "=3D";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return protocol::scram::escape_username(user);
 }
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  size_t n = 0;
-  if (mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &n, u8(bytes),
-                            bytes.size()) != 0)
-    return {};
-  out.resize(n);
-  return out;
-}
-
+std::string base64_encode(std::string_view bytes) { return protocol::scram::base64_encode(bytes); }
 Result<std::string> base64_decode(std::string_view text) {
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  size_t n = 0;
-  if (mbedtls_base64_decode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &n, u8(text),
-                            text.size()) != 0)
-    return Error(Errc::corrupt, "bad base64");
-  out.resize(n);
-  return out;
+  return protocol::scram::base64_decode(text);
 }
-
 std::string hmac(SaslMechanism m, std::string_view key, std::string_view data) {
-  HmacContext ctx(m);
-  if (!ctx.ok()) return {};
-  std::string out(ctx.size(), '\0');
-  auto* c = ctx.get();
-  if (mbedtls_md_hmac_starts(c, u8(key), key.size()) != 0 ||
-      mbedtls_md_hmac_update(c, u8(data), data.size()) != 0 ||
-      mbedtls_md_hmac_finish(c, reinterpret_cast<unsigned char*>(out.data())) != 0)
-    return {};
-  return out;
+  return protocol::scram::hmac(hash_of(m), key, data);
 }
-
 std::string hash(SaslMechanism m, std::string_view data) {
-  const mbedtls_md_info_t* info = mbedtls_md_info_from_type(md_type(m));
-  if (info == nullptr) return {};
-  std::string out(mbedtls_md_get_size(info), '\0');
-  if (mbedtls_md(info, u8(data), data.size(), reinterpret_cast<unsigned char*>(out.data())) != 0)
-    return {};
-  return out;
+  return protocol::scram::hash(hash_of(m), data);
 }
-
 Result<std::string> salted_password(SaslMechanism m, std::string_view password,
                                     std::string_view salt, uint32_t iterations) {
-  HmacContext ctx(m);
-  if (!ctx.ok()) return Error(Errc::unsupported, "hash not available in mbedTLS");
-  std::string out(ctx.size(), '\0');
-  if (mbedtls_pkcs5_pbkdf2_hmac(ctx.get(), u8(password), password.size(), u8(salt), salt.size(),
-                                iterations, static_cast<uint32_t>(out.size()),
-                                reinterpret_cast<unsigned char*>(out.data())) != 0)
-    return Error(Errc::invalid_argument, "PBKDF2 failed");
-  return out;
+  return protocol::scram::salted_password(hash_of(m), password, salt, iterations);
 }
 
 }  // namespace scram

@@ -67,10 +67,20 @@ CREATE TABLE producer_snapshots (
     {3, R"sql(
 ALTER TABLE topics ADD COLUMN topic_id TEXT NOT NULL DEFAULT '';
 )sql"},
+    // SASL SCRAM credentials (RFC 5802): salt, iterations, StoredKey and ServerKey per user and
+    // mechanism; never a password (credential_store.h).
+    {4, R"sql(
+CREATE TABLE scram_credentials (
+  user        TEXT NOT NULL,
+  mechanism   TEXT NOT NULL,
+  salt        BLOB NOT NULL,
+  iterations  INTEGER NOT NULL CHECK (iterations > 0),
+  stored_key  BLOB NOT NULL,
+  server_key  BLOB NOT NULL,
+  PRIMARY KEY (user, mechanism)
+) WITHOUT ROWID;
+)sql"},
     // ACLs (meta/acl_store.h). The int columns hold Kafka's wire codes (broker/authz/acl.h).
-    // Version 4 (SASL credentials) is written separately; migrate() only compares versions,
-    // so a development build without it goes from 3 straight to 5. Neither step reads the
-    // other's table.
     {5, R"sql(
 CREATE TABLE acls (
   resource_type  INTEGER NOT NULL,

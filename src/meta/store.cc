@@ -146,6 +146,14 @@ class Applier {
     return {};
   }
 
+  Status operator()(const Mutation::PutScramCredential& m) {
+    return apply_put_scram_credential(db_, m.credential);
+  }
+
+  Status operator()(const Mutation::DeleteScramCredential& m) {
+    return apply_delete_scram_credential(db_, m.user, m.mechanism);
+  }
+
  private:
   Status exec_named(const char* sql, const std::string& arg) {
     auto s = db_.cached(sql);

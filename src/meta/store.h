@@ -27,6 +27,7 @@
 
 #include "common/result.h"
 #include "common/strong_types.h"
+#include "meta/credential_store.h"
 #include "meta/schema.h"
 #include "meta/sqlite.h"
 
@@ -127,9 +128,19 @@ struct Mutation {
   struct Apply {
     std::function<Status(Db&)> apply;
   };
+  // SCRAM credentials (credential_store.h). Deleting with an empty mechanism deletes every
+  // credential of the user; deleting what does not exist fails with not_found.
+  struct PutScramCredential {
+    ScramCredentialRecord credential;
+  };
+  struct DeleteScramCredential {
+    std::string user;
+    std::string mechanism;
+  };
   using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
                           CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
-                          PutMirrorCheckpoint, ReserveProducerIds, Apply>;
+                          PutMirrorCheckpoint, ReserveProducerIds, PutScramCredential,
+                          DeleteScramCredential, Apply>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
@@ -157,6 +168,12 @@ struct Mutation {
   }
   static Mutation put_mirror_checkpoint(MirrorCheckpoint c) {
     return {PutMirrorCheckpoint{std::move(c)}};
+  }
+  static Mutation put_scram_credential(ScramCredentialRecord c) {
+    return {PutScramCredential{std::move(c)}};
+  }
+  static Mutation delete_scram_credential(std::string user, std::string mechanism = {}) {
+    return {DeleteScramCredential{std::move(user), std::move(mechanism)}};
   }
   static Mutation reserve_producer_ids(int64_t count, std::shared_ptr<ProducerId> first) {
     return {ReserveProducerIds{count, std::move(first)}};
@@ -200,6 +217,8 @@ class MetaStore {
   Result<std::vector<ProducerStateRecord>> producer_states(const std::string& topic, PartitionId p);
   Result<std::optional<Offset>> mirror_checkpoint(const std::string& mirror,
                                                   const std::string& topic, PartitionId p);
+  // Every SCRAM credential (credential_store.cc).
+  Result<std::vector<ScramCredentialRecord>> list_scram_credentials();
 
   // A full disk. SQLite needs free blocks to commit (WAL frames) and to checkpoint, so a store
   // given a reserve keeps a file of `bytes` zeros at `path` (created now if missing and there

@@ -44,6 +44,10 @@ void ResponseSlot::close_connection(const char* why) const {
   if (auto c = conn_.lock()) c->close(why);
 }
 
+void ResponseSlot::close_when_drained() const {
+  if (auto c = conn_.lock()) c->close_when_drained();
+}
+
 bool ResponseSlot::connected() const {
   auto c = conn_.lock();
   return c && !c->closed();
@@ -65,6 +69,7 @@ Connection::Connection(std::unique_ptr<Transport> transport, uint64_t id, Listen
   session_->listener = std::move(listener);
   transport_->set_sink(this);
   last_activity_ms_ = now_ms();
+  accepted_ms_ = last_activity_ms_;
 }
 
 Connection::~Connection() {
@@ -141,6 +146,17 @@ bool Connection::check_deadlines(uint64_t now) {
                           static_cast<unsigned long long>(now - frame_started_ms_), frame_filled_,
                           frame_size_);
     close("request frame timeout");
+    return true;
+  }
+  if (limits_.auth_timeout_ms > 0 && session_->unauthenticated_sasl() &&
+      now - accepted_ms_ >= limits_.auth_timeout_ms) {
+    FERRY_LOG_RATELIMITED(warn, "net", "authentication timeout",
+                          "connection %llu from %s on listener %s: not authenticated after %llu ms "
+                          "(sasl.authentication.timeout.ms); closing",
+                          static_cast<unsigned long long>(id_), peer().c_str(),
+                          session_->listener.name.c_str(),
+                          static_cast<unsigned long long>(now - accepted_ms_));
+    close("authentication timeout");
     return true;
   }
   const bool handling =
@@ -273,7 +289,9 @@ void Connection::consume(std::span<const std::byte> bytes) {
       if (header_len_ < sizeof header_) break;
       header_len_ = 0;
       const int32_t size = load_i32(header_);
-      if (size < kMinFrame) {
+      // Raw SASL tokens (after a SaslHandshake v0) have no request header and may be short.
+      const int32_t min_frame = session_->raw_sasl_tokens ? 1 : kMinFrame;
+      if (size < min_frame) {
         FERRY_LOG_RATELIMITED(warn, "net", "invalid frame size",
                               "connection %llu from %s: invalid frame size %d; closing",
                               static_cast<unsigned long long>(id_), peer().c_str(), size);
@@ -289,6 +307,15 @@ void Connection::consume(std::span<const std::byte> bytes) {
                               limits_.max_request_bytes,
                               static_cast<unsigned long long>(budget_->capacity()));
         close("request too large");
+        return;
+      }
+      if (session_->unauthenticated_sasl() && size > limits_.max_unauthenticated_request_bytes) {
+        FERRY_LOG_RATELIMITED(warn, "net", "unauthenticated request too large",
+                              "connection %llu from %s: a %d-byte frame before authentication "
+                              "exceeds sasl.server.max.receive.size (%d); closing",
+                              static_cast<unsigned long long>(id_), peer().c_str(), size,
+                              limits_.max_unauthenticated_request_bytes);
+        close("unauthenticated request too large");
         return;
       }
       frame_size_ = size;

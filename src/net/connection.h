@@ -26,7 +26,9 @@
 // whole within `frame_timeout_ms` of its first byte (time this side spends not reading, waiting
 // for the budget or for the client to read its responses, does not count); a connection with no
 // request being handled and no byte read or written for `idle_ms` is closed
-// (connections.max.idle.ms).
+// (connections.max.idle.ms). On a SASL listener a connection not authenticated within
+// `auth_timeout_ms` of its accept is closed, and before authentication a frame above
+// `max_unauthenticated_request_bytes` closes it.
 //
 // Each request gets its own frame buffer, sized from its size prefix. Small requests are copied
 // into it from a read buffer shared by all connections; the missing part of a large one is read
@@ -93,6 +95,9 @@ class ResponseSlot {
   bool connected() const;
   // Closes the connection (a request it could not parse; an acks=0 produce that failed).
   void close_connection(const char* why) const;
+  // Closes the connection once the responses handed out so far are written (after a failed
+  // authentication is answered).
+  void close_when_drained() const;
 
  private:
   std::weak_ptr<Connection> conn_;
@@ -110,6 +115,11 @@ struct ConnectionLimits {
   uint64_t idle_ms = 600000;
   // request.frame.timeout.ms: from the first byte of a request frame to its last.
   uint64_t frame_timeout_ms = 30000;
+  // SASL listeners only (Session::unauthenticated_sasl()): sasl.authentication.timeout.ms, the
+  // time from accept to a completed authentication (0: none), and sasl.server.max.receive.size,
+  // the largest frame accepted before authentication.
+  uint64_t auth_timeout_ms = 0;
+  int32_t max_unauthenticated_request_bytes = 524288;
 };
 
 class Connection final : public std::enable_shared_from_this<Connection>,
@@ -217,6 +227,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool frame_reserved_ = false;  // frame_size_ bytes are charged for the frame being received
   bool budget_waiting_ = false;  // queued in budget_ for the frame whose prefix was read
   uint64_t last_activity_ms_ = 0;
+  uint64_t accepted_ms_ = 0;   // when the connection was accepted (the authentication deadline)
   bool frame_timing_ = false;  // a frame's first byte arrived: its deadline runs
   uint64_t frame_started_ms_ = 0;
 };

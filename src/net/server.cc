@@ -52,8 +52,11 @@ Server::Server(uv_loop_t* loop, ServerOptions options, Connection::RequestFn on_
       options_(std::move(options)),
       on_request_(std::move(on_request)),
       budget_(options_.budget ? options_.budget
-                              : std::make_shared<MemoryBudget>(options_.queued_max_request_bytes)) {
-  const uint64_t shortest = std::min(options_.limits.idle_ms, options_.limits.frame_timeout_ms);
+                              : std::make_shared<MemoryBudget>(options_.queued_max_request_bytes)),
+      table_(options_.table ? options_.table : std::make_shared<ConnectionTable>()) {
+  uint64_t shortest = std::min(options_.limits.idle_ms, options_.limits.frame_timeout_ms);
+  if (options_.limits.auth_timeout_ms > 0)
+    shortest = std::min(shortest, options_.limits.auth_timeout_ms);
   sweep_interval_ms_ = std::clamp<uint64_t>(shortest / 4, 5, 1000);
 }
 
@@ -125,17 +128,26 @@ void Server::sweep() {
   sweep_timer_->unref();
 }
 
-bool Server::evict_one(const std::string& newcomer) {
+bool Server::evict_one(const std::string& newcomer, bool this_listener_only) {
   std::shared_ptr<Connection> victim;
-  for (const auto& [id, c] : conns_) {
-    if (!c->quiet() || c->closed()) continue;
+  auto consider = [&victim](const std::shared_ptr<Connection>& c) {
+    if (!c || !c->quiet() || c->closed()) return;
     if (!victim || c->last_activity_ms() < victim->last_activity_ms()) victim = c;
+  };
+  if (this_listener_only) {
+    for (const auto& [id, c] : conns_) consider(c);
+  } else {
+    for (const auto& [id, weak] : table_->connections()) consider(weak.lock());
   }
   if (!victim) return false;
+  const std::string limit =
+      this_listener_only ? "listener.name." + options_.listener.name + ".max.connections (" +
+                               std::to_string(options_.max_listener_connections) + ")"
+                         : "max.connections (" + std::to_string(options_.max_connections) + ")";
   FERRY_LOG_RATELIMITED(warn, "net", "connection evicted",
-                        "max.connections (%zu) reached: closing connection %llu from %s, idle "
+                        "%s reached: closing connection %llu from %s, idle "
                         "for %llu ms, to admit %s",
-                        options_.max_connections, static_cast<unsigned long long>(victim->id()),
+                        limit.c_str(), static_cast<unsigned long long>(victim->id()),
                         victim->peer().c_str(),
                         static_cast<unsigned long long>(uv_now(loop_) - victim->last_activity_ms()),
                         newcomer.c_str());
@@ -164,36 +176,41 @@ void Server::on_connection(int status) {
   const size_t per_ip_limit = override_it != options_.max_connections_per_ip_overrides.end()
                                   ? override_it->second
                                   : options_.max_connections_per_ip;
-  auto count_it = per_ip_.find(host);
-  if ((count_it != per_ip_.end() ? count_it->second : 0) >= per_ip_limit) {
+  if (table_->count_for(host) >= per_ip_limit) {
     FERRY_LOG_RATELIMITED(warn, "net", "max.connections.per.ip",
                           "refusing a connection from %s: max.connections.per.ip (%zu) reached",
                           peer.c_str(), per_ip_limit);
     return;
   }
-  if (conns_.size() >= options_.max_connections && !evict_one(peer)) {
+  if (options_.max_listener_connections > 0 && conns_.size() >= options_.max_listener_connections &&
+      !evict_one(peer, true)) {
+    FERRY_LOG_RATELIMITED(warn, "net", "listener max.connections",
+                          "refusing a connection from %s on listener %s: its max.connections "
+                          "(%zu) reached and every connection has a request in progress",
+                          peer.c_str(), options_.listener.name.c_str(),
+                          options_.max_listener_connections);
+    return;
+  }
+  if (table_->size() >= options_.max_connections && !evict_one(peer, false)) {
     FERRY_LOG_RATELIMITED(warn, "net", "max.connections",
                           "refusing a connection from %s: max.connections (%zu) reached and "
                           "every connection has a request in progress",
                           peer.c_str(), options_.max_connections);
     return;
   }
-  const uint64_t id = next_id_++;
+  const uint64_t id = table_->next_id();
   auto conn =
       std::make_shared<Connection>(std::move(transport), id, options_.listener, options_.limits,
                                    budget_, on_request_, [this](Connection& c) { on_closed(c); });
   conns_.emplace(id, conn);
-  ++per_ip_[host];
+  table_->add(conn, host);
   FERRY_LOG(debug, "net", "connection %llu from %s", static_cast<unsigned long long>(id),
             conn->peer().c_str());
   conn->start();
 }
 
 void Server::on_closed(Connection& c) {
-  if (conns_.erase(c.id()) > 0) {
-    auto it = per_ip_.find(host_of(c.peer()));
-    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
-  }
+  if (conns_.erase(c.id()) > 0) table_->remove(c.id(), host_of(c.peer()));
   if (conns_.empty() && drained_) {
     auto done = std::move(drained_);
     drained_ = nullptr;
@@ -224,7 +241,7 @@ void Server::drain(std::function<void()> done) {
 void Server::close_all() {
   auto conns = std::move(conns_);
   conns_.clear();
-  per_ip_.clear();
+  for (auto& [id, c] : conns) table_->remove(id, host_of(c->peer()));
   drained_ = nullptr;
   for (auto& [id, c] : conns) c->close("shutting down");
 }

@@ -8,6 +8,10 @@
 //   those with no request being handled or answered is closed to admit the newcomer (so idle
 //   sockets cannot lock clients out); only when every connection is busy is the newcomer
 //   refused. Evictions and refusals are logged, rate-limited.
+// - max_listener_connections (listener.name.<name>.max.connections; 0: none): the same for this
+//   listener's connections alone, checked first.
+// Servers given one ConnectionTable (the broker's listeners) apply max_connections and
+// max_connections_per_ip to all their connections together, and evict across listeners.
 // The server also owns the connections' MemoryBudget (queued.max.request.bytes) and a sweep
 // timer that enforces the idle and frame deadlines of each connection (connection.h).
 //
@@ -28,6 +32,7 @@
 #include "common/result.h"
 #include "common/uv_timer.h"
 #include "net/connection.h"
+#include "net/connection_table.h"
 #include "net/memory_budget.h"
 #include "net/session.h"
 
@@ -42,6 +47,9 @@ struct ServerOptions {
   ConnectionLimits limits;
   size_t max_connections = 1024;
   size_t max_connections_per_ip = 256;
+  size_t max_listener_connections = 0;
+  // Shared by the servers of one broker (see above); when null the server has its own.
+  std::shared_ptr<ConnectionTable> table;
   // Per-address exceptions to max_connections_per_ip: numeric address ("10.0.0.7", "::1").
   std::map<std::string, size_t> max_connections_per_ip_overrides;
   // queued.max.request.bytes: request and response bytes held for all connections together.
@@ -77,8 +85,9 @@ class Server {
  private:
   void on_connection(int status);
   void on_closed(Connection& c);
-  // Closes the longest-idle quiet connection; false when every connection is busy.
-  bool evict_one(const std::string& newcomer);
+  // Closes the longest-idle quiet connection (of this listener, or of every listener sharing
+  // the table); false when every such connection is busy.
+  bool evict_one(const std::string& newcomer, bool this_listener_only);
   void sweep();
   void raise_fd_limit();
 
@@ -87,10 +96,9 @@ class Server {
   Connection::RequestFn on_request_;
   uv_tcp_t* listener_ = nullptr;  // heap: freed by its close callback
   uint16_t port_ = 0;
-  uint64_t next_id_ = 1;
   std::map<uint64_t, std::shared_ptr<Connection>> conns_;
-  std::map<std::string, size_t> per_ip_;  // open connections per peer address
   std::shared_ptr<MemoryBudget> budget_;
+  std::shared_ptr<ConnectionTable> table_;  // every listener's connections, per-address counts
   std::unique_ptr<UvTimer> sweep_timer_;
   uint64_t sweep_interval_ms_ = 1000;
   std::function<void()> drained_;

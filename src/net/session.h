@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,12 @@ struct ListenerInfo {
   SecurityProtocol protocol = SecurityProtocol::plaintext;
 };
 
+// The state of a SASL exchange between two of the client's tokens; the broker's mechanisms
+// derive from it (broker/auth/mechanism.h).
+struct AuthExchange {
+  virtual ~AuthExchange() = default;
+};
+
 struct Session {
   uint64_t connection_id = 0;
   std::string peer;       // "host:port" (IPv6 addresses unbracketed), for logs
@@ -62,10 +69,22 @@ struct Session {
   Principal principal;
   AuthState auth = AuthState::none;
   std::string mechanism;  // the SASL mechanism once a handshake named one; "" before
+  // The exchange under way while auth is in_progress; null otherwise.
+  std::unique_ptr<AuthExchange> exchange;
+  // A SaslHandshake v0 asked for the legacy framing: until authenticated, each frame is a raw
+  // SASL token (size-prefixed, no request header) and is answered the same way.
+  bool raw_sasl_tokens = false;
 
   // The security protocol of the listener this session came in on.
   SecurityProtocol protocol() const noexcept { return listener.protocol; }
   bool authenticated() const noexcept { return auth == AuthState::authenticated; }
+  // A SASL listener whose client has not authenticated yet: only ApiVersions, SaslHandshake
+  // and SaslAuthenticate (or raw tokens) are allowed, within the authentication deadline.
+  bool unauthenticated_sasl() const noexcept {
+    return (listener.protocol == SecurityProtocol::sasl_plaintext ||
+            listener.protocol == SecurityProtocol::sasl_ssl) &&
+           !authenticated();
+  }
 };
 
 // The address part of "host:port" (IPv6 addresses are not bracketed).

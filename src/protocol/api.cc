@@ -42,6 +42,8 @@ constexpr std::array kApis{
     ApiInfo{ApiKey::delete_groups, "DeleteGroups", 2},
     ApiInfo{ApiKey::incremental_alter_configs, "IncrementalAlterConfigs", 1},
     ApiInfo{ApiKey::offset_delete, "OffsetDelete", kNeverFlexible},
+    ApiInfo{ApiKey::describe_user_scram_credentials, "DescribeUserScramCredentials", 0},
+    ApiInfo{ApiKey::alter_user_scram_credentials, "AlterUserScramCredentials", 0},
     ApiInfo{ApiKey::describe_cluster, "DescribeCluster", 0},
     ApiInfo{ApiKey::describe_producers, "DescribeProducers", 0},
 };

@@ -59,6 +59,8 @@ enum class ApiKey : int16_t {
   delete_groups = 42,
   incremental_alter_configs = 44,
   offset_delete = 47,
+  describe_user_scram_credentials = 50,
+  alter_user_scram_credentials = 51,
   describe_cluster = 60,
   describe_producers = 61,
 };

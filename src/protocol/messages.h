@@ -9,8 +9,8 @@
 // (broker/api_table.cc) takes each API's range from here, and ApiVersions is built from that;
 // the client negotiates within them. Policy: versions stop one below each API's first flexible
 // version (what Debian's and npm's clients need), except ApiVersions (v3 is flexible),
-// InitProducerId (v3+ carries the epoch bump of KIP-360) and SaslAuthenticate (v2 is flexible
-// and carries the same fields as v1). MinVersion is 0 everywhere: librdkafka switches features
+// InitProducerId (v3+ carries the epoch bump of KIP-360), SaslAuthenticate (v2 is flexible
+// and carries the same fields as v1) and the SCRAM credential APIs (flexible from v0). MinVersion is 0 everywhere: librdkafka switches features
 // off when an old version is missing (PROTOCOL.md §1.3).
 //
 // `DescribedApis` lists every key with a Messages<> entry; for_each_described_api() and
@@ -36,6 +36,7 @@
 #include "protocol/messages/produce.h"
 #include "protocol/messages/producer_id.h"
 #include "protocol/messages/sasl.h"
+#include "protocol/messages/scram_credentials.h"
 #include "protocol/messages/topics.h"
 #include "protocol/schema.h"
 
@@ -83,6 +84,8 @@ template <> struct Messages<ApiKey::offset_delete> : MessagePair<OffsetDeleteReq
 template <> struct Messages<ApiKey::describe_acls> : MessagePair<DescribeAclsRequest, DescribeAclsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::create_acls> : MessagePair<CreateAclsRequest, CreateAclsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::delete_acls> : MessagePair<DeleteAclsRequest, DeleteAclsResponse, 0, 1> {};
+template <> struct Messages<ApiKey::describe_user_scram_credentials> : MessagePair<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, 0, 0> {};
+template <> struct Messages<ApiKey::alter_user_scram_credentials> : MessagePair<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, 0, 0> {};
 // clang-format on
 
 template <ApiKey... Ks>
@@ -99,7 +102,8 @@ using DescribedApis =
             ApiKey::init_producer_id, ApiKey::describe_configs, ApiKey::alter_configs,
             ApiKey::sasl_authenticate, ApiKey::create_partitions, ApiKey::delete_groups,
             ApiKey::incremental_alter_configs, ApiKey::offset_delete, ApiKey::describe_acls,
-            ApiKey::create_acls, ApiKey::delete_acls>;
+            ApiKey::create_acls, ApiKey::delete_acls, ApiKey::describe_user_scram_credentials,
+            ApiKey::alter_user_scram_credentials>;
 
 template <ApiKey K>
 using ApiConstant = std::integral_constant<ApiKey, K>;

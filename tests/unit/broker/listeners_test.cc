@@ -5,6 +5,8 @@
 #include "broker_fixture.h"
 #include "protocol/messages/groups.h"
 #include "protocol/messages/metadata.h"
+#include "protocol/messages/sasl.h"
+#include "sasl_helpers.h"
 
 namespace ferry::broker {
 namespace {
@@ -17,7 +19,24 @@ using protocol::MetadataResponse;
 
 class ListenersTest : public test::BrokerFixture {
  protected:
+  void SetUp() override {
+    test::add_user_offline(dir_.path(), "u", auth::Mechanism::scram_sha_256, "pw");
+    BrokerFixture::SetUp();
+  }
+  // PLAIN in one SaslHandshake + SaslAuthenticate: the SASL listener serves nothing else before.
+  test::TestConn& authenticated(test::TestConn& c) {
+    protocol::SaslHandshakeRequest hs;
+    hs.mechanism = "PLAIN";
+    EXPECT_EQ(call<protocol::SaslHandshakeResponse>(c, ApiKey::sasl_handshake, 1, hs).error_code,
+              0);
+    protocol::SaslAuthenticateRequest a;
+    a.auth_bytes = test::bytes_of(std::string("\0u\0pw", 5));
+    EXPECT_EQ(
+        call<protocol::SaslAuthenticateResponse>(c, ApiKey::sasl_authenticate, 1, a).error_code, 0);
+    return c;
+  }
   void configure(config::BrokerConfig& c) override {
+    c.sasl_enabled_mechanisms = "PLAIN";
     // Both on ephemeral ports; the SASL_PLAINTEXT one advertises a name of its own.
     c.listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";
     c.advertised_listeners = "SASL_PLAINTEXT://gw1.plant.example:19093";
@@ -40,7 +59,7 @@ TEST_F(ListenersTest, EachListenerIsServedAndAdvertisesItsOwnAddress) {
   EXPECT_EQ(via_plain.brokers[0].host, "127.0.0.1");
   EXPECT_EQ(via_plain.brokers[0].port, plain);  // port 0 advertised as the port bound
 
-  auto via_sasl = call<MetadataResponse>(connect(sasl), ApiKey::metadata, 8, all);
+  auto via_sasl = call<MetadataResponse>(authenticated(connect(sasl)), ApiKey::metadata, 8, all);
   ASSERT_EQ(via_sasl.brokers.size(), 1u);
   EXPECT_EQ(via_sasl.brokers[0].host, "gw1.plant.example");
   EXPECT_EQ(via_sasl.brokers[0].port, 19093);

@@ -168,12 +168,12 @@ TEST(Messages, EveryApiAndVersionRoundTrips) {
     }
   });
   EXPECT_EQ(apis, DescribedApis::size);
-  EXPECT_EQ(apis, 28u);
+  EXPECT_EQ(apis, 30u);
 }
 
 // The descriptions leave out the tagged fields of flexible versions (except ApiVersions v3,
-// InitProducerId v2-4 and SaslAuthenticate v2, which have none but the tag buffers), so the
-// table must not claim a flexible version of any other API.
+// InitProducerId v2-4, SaslAuthenticate v2 and the SCRAM credential APIs' v0, which have none
+// but the tag buffers), so the table must not claim a flexible version of any other API.
 TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersionsInitProducerIdAndSasl) {
   for_each_described_api([&](auto k) {
     constexpr ApiKey key = decltype(k)::value;
@@ -181,7 +181,9 @@ TEST(Messages, DescribedVersionsAreNotFlexibleExceptApiVersionsInitProducerIdAnd
     EXPECT_EQ(Desc::min_version, 0);
     for (int16_t v = Desc::min_version; v <= Desc::max_version; ++v) {
       if ((key == ApiKey::api_versions && v == 3) || (key == ApiKey::init_producer_id && v >= 2) ||
-          (key == ApiKey::sasl_authenticate && v == 2)) {
+          (key == ApiKey::sasl_authenticate && v == 2) ||
+          key == ApiKey::describe_user_scram_credentials ||
+          key == ApiKey::alter_user_scram_credentials) {
         EXPECT_TRUE(is_flexible(key, v));
       } else {
         EXPECT_FALSE(is_flexible(key, v)) << api_name(static_cast<int16_t>(key)) << " v" << v;
