@@ -115,7 +115,8 @@ int TlsTransport::start_reading() {
     if (rc != 0) return rc;
     socket_reading_ = true;
   }
-  if ((handshake_done_ && engine_->plaintext_pending()) || (ended_ && !end_delivered_)) {
+  // A client's handshake starts with its ClientHello, sent from the timer callback.
+  if (!handshake_done_ || engine_->plaintext_pending() || (ended_ && !end_delivered_)) {
     schedule_delivery();
   }
   return 0;
@@ -220,7 +221,12 @@ bool TlsTransport::flush_engine_output(std::vector<WriteDone> dones) {
         for (auto& d : completed) {
           if (d) d(st);
         }
-        if (*alive && st == 0) self->pump();
+        if (!*alive) return;
+        if (st == 0) {
+          self->pump();
+        } else {
+          self->fail(st, std::string("writing to the socket failed: ") + uv_strerror(st));
+        }
       });
   if (rc != 0) {
     in_flight_ -= size;
@@ -333,9 +339,19 @@ void TlsTransport::maybe_shutdown() {
 }
 
 void TlsTransport::fail(int status, const std::string& why) {
-  if (ended_) return;
-  FERRY_LOG_RATELIMITED(warn, "net", "tls failure", "TLS connection from %s closed: %s",
-                        peer_.c_str(), why.c_str());
+  // Writes not yet encrypted will not be: they complete with the error.
+  for (auto& w : pending_) aux_->completions.emplace_back(std::move(w.done), status);
+  pending_.clear();
+  if (ended_) {
+    schedule_delivery();
+    return;
+  }
+  if (status == UV_EPROTO) {
+    FERRY_LOG_RATELIMITED(warn, "net", "tls failure", "TLS connection from %s closed: %s",
+                          peer_.c_str(), why.c_str());
+  } else {
+    FERRY_LOG(debug, "net", "TLS connection from %s: %s", peer_.c_str(), why.c_str());
+  }
   ended_ = true;
   end_status_ = status;
   if (socket_reading_) {
