@@ -346,6 +346,7 @@ void TlsTransport::fail(int status, const std::string& why) {
     schedule_delivery();
     return;
   }
+  failure_ = why;
   if (status == UV_EPROTO) {
     FERRY_LOG_RATELIMITED(warn, "net", "tls failure", "TLS connection from %s closed: %s",
                           peer_.c_str(), why.c_str());

@@ -50,6 +50,9 @@ class TlsTransport final : public Transport {
   uv_loop_t* loop() const noexcept override { return loop_; }
 
   const tls::Engine& engine() const noexcept { return *engine_; }
+  // Why the stream ended with an error ("TLS handshake failed: certificate verification
+  // failed: ..."); "" while it has not.
+  const std::string& failure() const noexcept { return failure_; }
 
  private:
   struct PendingWrite {
@@ -80,6 +83,7 @@ class TlsTransport final : public Transport {
   std::unique_ptr<tls::Engine> engine_;
   TransportSink* sink_ = nullptr;
   std::string peer_;
+  std::string failure_;
   std::shared_ptr<bool> alive_;  // false once closed; callbacks check it before touching this
   std::deque<PendingWrite> pending_;
   size_t in_flight_ = 0;  // ciphertext bytes handed to uv_write and not yet written
