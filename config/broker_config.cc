@@ -150,6 +150,84 @@ std::string shown(const KeySpec& key, const std::string& text) {
 
 bool is_wildcard(const HostPort& hp) { return hp.host == "0.0.0.0" || hp.host == "::"; }
 
+constexpr std::string_view kProtocols[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+
+// Splits a validated listeners/advertised.listeners text into its items.
+std::vector<std::string_view> listener_items(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = trim(text.substr(0, comma));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// Validates listeners and advertised.listeners together (names unique, bind ports distinct,
+// every advertised name a listener, no wildcard or port 0 advertised); problems are reported
+// at the line of the key they concern.
+template <typename Problem>
+void check_listeners(const BrokerConfig& config, uint32_t listeners_line, uint32_t advertised_line,
+                     Problem&& problem) {
+  std::vector<ListenerConfig> bound;
+  if (listeners_line == 0) {
+    bound.push_back({"PLAINTEXT", config.listen, config.listen});
+  }
+  for (std::string_view item : listener_items(config.listeners)) {
+    Result<ListenerConfig> l = parse_listener(item);
+    if (!l) {
+      problem(listeners_line, "listeners", l.error().message());
+      continue;
+    }
+    for (const ListenerConfig& other : bound) {
+      if (other.name == l->name) {
+        problem(listeners_line, "listeners", "listener " + l->name + " is named twice");
+      } else if (l->bind.port != 0 && other.bind.port == l->bind.port) {
+        problem(listeners_line, "listeners",
+                "listeners " + other.name + " and " + l->name + " both bind port " +
+                    std::to_string(l->bind.port));
+      }
+    }
+    bound.push_back(std::move(*l));
+  }
+  std::vector<std::string> advertised;
+  for (std::string_view item : listener_items(config.advertised_listeners)) {
+    Result<ListenerConfig> l = parse_listener(item);
+    if (!l) {
+      problem(advertised_line, "advertised.listeners", l.error().message());
+      continue;
+    }
+    bool known = false;
+    for (const ListenerConfig& b : bound) known = known || b.name == l->name;
+    if (!known) {
+      problem(advertised_line, "advertised.listeners",
+              "no listener named " + l->name + " in listeners");
+    } else if (is_wildcard(l->bind)) {
+      problem(advertised_line, "advertised.listeners",
+              l->name + ": clients cannot connect to a wildcard address");
+    } else if (l->bind.port == 0) {
+      problem(advertised_line, "advertised.listeners", l->name + ": port 0 cannot be advertised");
+    }
+    for (const std::string& name : advertised) {
+      if (name == l->name) {
+        problem(advertised_line, "advertised.listeners", l->name + " is advertised twice");
+      }
+    }
+    advertised.push_back(l->name);
+  }
+  for (const ListenerConfig& b : bound) {
+    bool has = false;
+    for (const std::string& name : advertised) has = has || name == b.name;
+    if (!has && is_wildcard(b.bind)) {
+      problem(listeners_line != 0 ? listeners_line : advertised_line, "advertised.listeners",
+              "required for listener " + b.name + " on a wildcard address (" + b.bind.to_string() +
+                  "): add " + b.name + "://HOST:PORT for clients");
+    }
+  }
+}
+
 }  // namespace
 
 Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view source_name) {
@@ -267,7 +345,26 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
       }
     }
   }
-  if (!advertised_set) {
+  const auto line_of = [&](std::string_view name) -> uint32_t {
+    auto it = seen.find(std::pair(Section::broker, std::string(name)));
+    return it == seen.end() ? 0 : it->second;
+  };
+  const uint32_t listeners_line = line_of("listeners");
+  const uint32_t adv_listeners_line = line_of("advertised.listeners");
+  if (listeners_line != 0 || adv_listeners_line != 0) {
+    if (listeners_line != 0 && listen_line != 0) {
+      problem(listeners_line, "listeners",
+              "set either listen (one PLAINTEXT listener) or listeners, not both (listen at line " +
+                  std::to_string(listen_line) + ")");
+    }
+    if (adv_listeners_line != 0 && advertised_set) {
+      problem(adv_listeners_line, "advertised.listeners",
+              "set either advertised or advertised.listeners, not both (advertised at line " +
+                  std::to_string(line_of("advertised")) + ")");
+    }
+    if (!advertised_set) config.advertised = config.listen;
+    check_listeners(config, listeners_line, adv_listeners_line, problem);
+  } else if (!advertised_set) {
     config.advertised = config.listen;
     if (is_wildcard(config.listen)) {
       problem(listen_line, "advertised",
@@ -287,6 +384,52 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     return Error(Errc::invalid_argument, std::move(message));
   }
   return config;
+}
+
+Result<ListenerConfig> parse_listener(std::string_view text) {
+  text = trim(text);
+  const size_t sep = text.find("://");
+  if (sep == std::string_view::npos) {
+    return Error(Errc::invalid_argument,
+                 "expected NAME://host:port (got \"" + std::string(text) + "\")");
+  }
+  ListenerConfig out;
+  out.name = std::string(text.substr(0, sep));
+  bool known = false;
+  for (std::string_view p : kProtocols) known = known || p == out.name;
+  if (!known) {
+    return Error(Errc::invalid_argument,
+                 "listener name must be a security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or "
+                 "SASL_SSL (got \"" +
+                     out.name + "\")");
+  }
+  Result<HostPort> hp = parse_host_port(text.substr(sep + 3));
+  if (!hp) {
+    return Error(Errc::invalid_argument, out.name + ": " + hp.error().message() + " (got \"" +
+                                             std::string(text.substr(sep + 3)) + "\")");
+  }
+  out.bind = *hp;
+  out.advertised = *hp;
+  return out;
+}
+
+std::vector<ListenerConfig> listener_configs(const BrokerConfig& config) {
+  std::vector<ListenerConfig> out;
+  if (config.listeners.empty()) {
+    out.push_back({"PLAINTEXT", config.listen, config.advertised});
+  } else {
+    for (std::string_view item : listener_items(config.listeners)) {
+      if (Result<ListenerConfig> l = parse_listener(item); l) out.push_back(std::move(*l));
+    }
+  }
+  for (std::string_view item : listener_items(config.advertised_listeners)) {
+    Result<ListenerConfig> adv = parse_listener(item);
+    if (!adv) continue;
+    for (ListenerConfig& l : out) {
+      if (l.name == adv->name) l.advertised = adv->bind;
+    }
+  }
+  return out;
 }
 
 Result<std::map<std::string, int32_t>> parse_connection_overrides(std::string_view text) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -33,10 +34,14 @@ Result<HostPort> parse_host_port(std::string_view text);
 // A default-constructed BrokerConfig equals the result of parsing an empty file (a unit test
 // checks the initialisers below against the key table's defaults).
 struct BrokerConfig {
-  int32_t node_id = 0;                                    // node.id
-  std::string data_dir = "ferry-data";                    // data.dir
-  HostPort listen{"127.0.0.1", 9092};                     // listen
-  HostPort advertised{"127.0.0.1", 9092};                 // advertised (default: listen)
+  int32_t node_id = 0;                     // node.id
+  std::string data_dir = "ferry-data";     // data.dir
+  HostPort listen{"127.0.0.1", 9092};      // listen
+  HostPort advertised{"127.0.0.1", 9092};  // advertised (default: listen)
+  // listeners / advertised.listeners as written ("NAME://host:port,..."), already validated;
+  // empty: the single PLAINTEXT listener of listen/advertised. Use listener_configs().
+  std::string listeners;                                  // listeners
+  std::string advertised_listeners;                       // advertised.listeners
   ferry::log::Level log_level = ferry::log::Level::info;  // log.level
   bool auto_create_topics = true;                         // auto.create.topics.enable
   int32_t num_partitions = 1;                             // num.partitions
@@ -64,6 +69,26 @@ struct BrokerConfig {
 
   bool operator==(const BrokerConfig&) const = default;
 };
+
+// One Kafka listener: where it binds, what clients are told, and its security protocol. The
+// name is the protocol's ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), so a broker has
+// at most one listener per protocol (Kafka's listener.security.protocol.map is not offered).
+struct ListenerConfig {
+  std::string name;
+  HostPort bind;
+  HostPort advertised;
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+// The listeners a BrokerConfig describes, in the order written: those of `listeners` (each
+// advertised as `advertised.listeners` says, else at its bind address), or, when `listeners`
+// is empty, one PLAINTEXT listener on `listen` advertised as `advertised`. A listener bound to
+// port 0 (tests) is advertised with port 0 until the broker knows the port it got.
+std::vector<ListenerConfig> listener_configs(const BrokerConfig& config);
+
+// Parses one "NAME://host:port" entry of listeners / advertised.listeners; the name must be a
+// security protocol's. Errors are Errc::invalid_argument naming the problem.
+Result<ListenerConfig> parse_listener(std::string_view text);
 
 // Parses max.connections.per.ip.overrides, "address:count,address:count" (Kafka's format;
 // IPv6 addresses as in "::1:4", the count after the last colon). Empty text: no overrides.

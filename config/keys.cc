@@ -39,6 +39,19 @@ const std::array kKeys = {
           .doc = "Address clients are told to connect to (Metadata responses); required when "
                  "listen is a wildcard address.",
           .field = &BrokerConfig::advertised},
+  KeySpec{.section = Section::broker, .name = "listeners", .type = Type::list,
+          .default_doc = "one PLAINTEXT listener on listen",
+          .doc = "Kafka listeners, each NAME://host:port where NAME is the security protocol "
+                 "(PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; at most one listener each), e.g. "
+                 "[\"PLAINTEXT://127.0.0.1:9092\", \"SASL_SSL://0.0.0.0:9093\"]. Replaces "
+                 "listen and advertised.",
+          .field = &BrokerConfig::listeners},
+  KeySpec{.section = Section::broker, .name = "advertised.listeners", .type = Type::list,
+          .default_doc = "each listener's bind address",
+          .doc = "Addresses clients are told to connect to, NAME://host:port per listener; a "
+                 "client is told the address of the listener it connected through. Required "
+                 "for a listener bound to a wildcard address.",
+          .field = &BrokerConfig::advertised_listeners},
   KeySpec{.section = Section::broker, .name = "log.level", .type = Type::choice,
           .default_value = "info", .allowed = "trace|debug|info|warn|error",
           .doc = "Least severe level of the log lines written to stderr.",
@@ -299,7 +312,9 @@ std::string describe_range(const KeySpec& key) {
     case Type::string: return key.default_value.empty() ? "may be empty" : "not empty";
     case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
-    case Type::list: return "items from: " + join_items(key.allowed);
+    case Type::list:
+      if (key.allowed.empty()) return "a list of strings";
+      return "items from: " + join_items(key.allowed);
   }
   return {};
 }
@@ -333,7 +348,13 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view raw)
       if (text.empty()) return "must not be empty";
       std::optional<std::string> problem;
       for_each_item(text, ',', [&](std::string_view item) {
-        if (!problem) problem = check_choice(key, trim(item));
+        if (problem) return;
+        // A list without `allowed` values takes any non-empty items (checked by the loader).
+        if (key.allowed.empty()) {
+          if (trim(item).empty()) problem = "has an empty item";
+        } else {
+          problem = check_choice(key, trim(item));
+        }
       });
       return problem;
     }

@@ -38,9 +38,11 @@ std::string toml_value(const KeySpec& key) {
     case Type::host_port:
       if (key.default_value.empty()) return "\"host:port\"";
       break;
+    case Type::list:
+      if (key.default_value.empty()) return "[]";
+      break;
     case Type::string:
-    case Type::choice:
-    case Type::list: break;
+    case Type::choice: break;
   }
   return "\"" + std::string(key.default_value) + "\"";
 }

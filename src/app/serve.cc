@@ -56,6 +56,10 @@ int serve(const ServeArgs& args) {
     if (*args.node_id < 0) return config_error("--node-id: must be >= 0");
     cfg.node_id = *args.node_id;
   }
+  if ((args.listen || args.advertised) && !cfg.listeners.empty()) {
+    return config_error(std::string(args.listen ? "--listen" : "--advertised") +
+                        ": the config file sets listeners; change them there");
+  }
   if (args.listen) {
     auto hp = config::parse_host_port(*args.listen);
     if (!hp) return config_error("--listen: " + hp.error().message());

@@ -38,8 +38,6 @@ Status Broker::start() {
   FERRY_TRY(groups_->load());
 
   net::ServerOptions so;
-  so.host = config_.listen.host;
-  so.port = config_.listen.port;
   so.limits.max_request_bytes = config_.socket_request_max_bytes;
   so.limits.max_pending_bytes = static_cast<size_t>(config_.connection_max_pending_bytes);
   so.max_connections = static_cast<size_t>(config_.max_connections);
@@ -55,22 +53,59 @@ Status Broker::start() {
   so.limits.idle_ms = static_cast<uint64_t>(config_.connections_max_idle_ms);
   so.limits.frame_timeout_ms = static_cast<uint64_t>(config_.request_frame_timeout_ms);
   so.queued_max_request_bytes = static_cast<uint64_t>(config_.queued_max_request_bytes);
-  server_ = std::make_unique<net::Server>(
-      loop_, so, [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
-        on_request(std::move(slot), std::move(frame), c.session());
-      });
-  FERRY_TRY(server_->listen());
-  // Listening on port 0 (tests): clients must be told the port actually bound.
-  if (config_.advertised.port == 0) config_.advertised.port = server_->port();
+  so.budget = std::make_shared<net::MemoryBudget>(so.queued_max_request_bytes);
+  for (config::ListenerConfig& lc : config::listener_configs(config_)) {
+    const std::optional<net::SecurityProtocol> protocol = net::parse_security_protocol(lc.name);
+    if (!protocol)
+      return Error(Errc::invalid_argument, "listener " + lc.name + ": unknown protocol");
+    if (*protocol == net::SecurityProtocol::ssl || *protocol == net::SecurityProtocol::sasl_ssl) {
+      return Error(Errc::invalid_argument, "listener " + lc.name + "://" + lc.bind.to_string() +
+                                               ": TLS listeners are not available in this build");
+    }
+    net::ServerOptions lo = so;
+    lo.host = lc.bind.host;
+    lo.port = lc.bind.port;
+    lo.listener = net::ListenerInfo{lc.name, *protocol};
+    auto server = std::make_unique<net::Server>(
+        loop_, std::move(lo), [this](net::Connection& c, net::ResponseSlot slot, Buffer frame) {
+          on_request(std::move(slot), std::move(frame), c.session());
+        });
+    if (auto st = server->listen(); !st) {
+      return Error(st.error().code(), "listener " + lc.name + "://" + lc.bind.to_string() + ": " +
+                                          st.error().message());
+    }
+    // Listening on port 0 (tests): clients must be told the port actually bound.
+    if (lc.advertised.port == 0) lc.advertised.port = server->port();
+    FERRY_LOG(info, "broker", "listener %s on %s:%u (advertised %s)", lc.name.c_str(),
+              lc.bind.host.c_str(), static_cast<unsigned>(server->port()),
+              lc.advertised.to_string().c_str());
+    listeners_.push_back({std::move(lc), std::move(server)});
+  }
+  config_.advertised = listeners_.front().config.advertised;
   housekeeping_timer_.start(kHousekeepingMs, [this] { housekeeping(); });
   housekeeping_timer_.unref();
-  FERRY_LOG(info, "broker", "node %d serving on %s:%u (advertised %s), cluster %s, data in %s",
-            config_.node_id, config_.listen.host.c_str(), static_cast<unsigned>(port()),
-            config_.advertised.to_string().c_str(), cluster_id_.c_str(), config_.data_dir.c_str());
+  FERRY_LOG(info, "broker", "node %d serving %zu listener(s), cluster %s, data in %s",
+            config_.node_id, listeners_.size(), cluster_id_.c_str(), config_.data_dir.c_str());
   return ok_status();
 }
 
-uint16_t Broker::port() const noexcept { return server_ ? server_->port() : 0; }
+uint16_t Broker::port() const noexcept {
+  return listeners_.empty() ? 0 : listeners_.front().server->port();
+}
+
+uint16_t Broker::port(std::string_view listener_name) const noexcept {
+  for (const Listener& l : listeners_) {
+    if (l.config.name == listener_name) return l.server->port();
+  }
+  return 0;
+}
+
+const config::HostPort& Broker::advertised_for(const net::Session& session) const noexcept {
+  for (const Listener& l : listeners_) {
+    if (l.config.name == session.listener.name) return l.config.advertised;
+  }
+  return config_.advertised;
+}
 
 void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                         std::shared_ptr<net::Session> session) {
@@ -157,20 +192,26 @@ void Broker::shutdown(std::function<void(Status)> done) {
   FERRY_LOG(info, "broker", "shutting down");
   housekeeping_timer_.stop();
   shutdown_done_ = std::move(done);
-  if (!server_) {
+  if (listeners_.empty()) {
     finish_shutdown();
     return;
   }
-  server_->stop_accepting();
+  for (Listener& l : listeners_) l.server->stop_accepting();
   waiters_.complete_all();
   if (groups_) groups_->shutdown();
   drain_timer_ = std::make_unique<UvTimer>(loop_);
   drain_timer_->start(kDrainDeadlineMs, [this] {
-    FERRY_LOG(warn, "broker", "closing %zu connections with requests still in flight",
-              server_->connection_count());
+    size_t open = 0;
+    for (const Listener& l : listeners_) open += l.server->connection_count();
+    FERRY_LOG(warn, "broker", "closing %zu connections with requests still in flight", open);
     finish_shutdown();
   });
-  server_->drain([this] { finish_shutdown(); });
+  listeners_draining_ = listeners_.size();
+  for (Listener& l : listeners_) {
+    l.server->drain([this] {
+      if (--listeners_draining_ == 0) finish_shutdown();
+    });
+  }
 }
 
 // Runs once: after the connections drained or the deadline passed.
@@ -179,7 +220,7 @@ void Broker::finish_shutdown() {
   auto done = std::move(shutdown_done_);
   shutdown_done_ = nullptr;
   drain_timer_.reset();
-  if (server_) server_->close_all();
+  for (Listener& l : listeners_) l.server->close_all();
   if (!producers_) {
     done(ok_status());
     return;

@@ -4,7 +4,9 @@
 // composition root (app::Node, src/app/node.h), which opens them first and outlives the broker.
 //
 // Start-up (start()): the partition logs under DATA/logs are recovered (topics load),
-// idempotent producers' state rebuilt, groups loaded, then the listener opens.
+// idempotent producers' state rebuilt, groups loaded, then the listeners open: one net::Server
+// per entry of config::listener_configs(), all sharing one MemoryBudget
+// (queued.max.request.bytes). Each client is told the address of the listener it came in on.
 // Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
 // (bounded by a deadline), snapshot producer state; then `done` fires and the Node closes the
 // logs and the store.
@@ -18,6 +20,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
@@ -43,7 +47,12 @@ class Broker {
   Broker& operator=(const Broker&) = delete;
 
   Status start();
+  // The bound port of the first listener, or of the listener named `name` (0 if none).
   uint16_t port() const noexcept;
+  uint16_t port(std::string_view listener_name) const noexcept;
+  // The address advertised for the listener a session came in on (the first listener's if the
+  // session's listener is unknown).
+  const config::HostPort& advertised_for(const net::Session& session) const noexcept;
   // Graceful stop; `done` fires on the loop once requests drained and producer state is
   // snapshotted. The logs and the store stay open (their owner closes them after).
   void shutdown(std::function<void(Status)> done);
@@ -76,7 +85,12 @@ class Broker {
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
-  std::unique_ptr<net::Server> server_;
+  struct Listener {
+    config::ListenerConfig config;
+    std::unique_ptr<net::Server> server;
+  };
+  std::vector<Listener> listeners_;
+  size_t listeners_draining_ = 0;
   AppendQueues append_queues_;
   UvTimer housekeeping_timer_;
   std::unique_ptr<UvTimer> drain_timer_;

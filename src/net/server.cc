@@ -53,7 +53,8 @@ Server::Server(uv_loop_t* loop, ServerOptions options, Connection::RequestFn on_
     : loop_(loop),
       options_(std::move(options)),
       on_request_(std::move(on_request)),
-      budget_(std::make_shared<MemoryBudget>(options_.queued_max_request_bytes)) {
+      budget_(options_.budget ? options_.budget
+                              : std::make_shared<MemoryBudget>(options_.queued_max_request_bytes)) {
   const uint64_t shortest = std::min(options_.limits.idle_ms, options_.limits.frame_timeout_ms);
   sweep_interval_ms_ = std::clamp<uint64_t>(shortest / 4, 5, 1000);
 }

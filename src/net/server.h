@@ -50,6 +50,9 @@ struct ServerOptions {
   std::map<std::string, size_t> max_connections_per_ip_overrides;
   // queued.max.request.bytes: request and response bytes held for all connections together.
   uint64_t queued_max_request_bytes = 4u << 20;
+  // A budget shared with other listeners (the broker's one bound for all of them); when null
+  // the server makes its own of queued_max_request_bytes.
+  std::shared_ptr<MemoryBudget> budget;
 };
 
 class Server {

@@ -13,6 +13,14 @@ std::string_view security_protocol_name(SecurityProtocol p) noexcept {
   return "?";
 }
 
+std::optional<SecurityProtocol> parse_security_protocol(std::string_view name) noexcept {
+  for (SecurityProtocol p : {SecurityProtocol::plaintext, SecurityProtocol::ssl,
+                             SecurityProtocol::sasl_plaintext, SecurityProtocol::sasl_ssl}) {
+    if (security_protocol_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
 std::string_view auth_state_name(AuthState s) noexcept {
   switch (s) {
     case AuthState::none: return "none";

@@ -2,10 +2,8 @@
 // security protocol of that listener, the authenticated principal and where authentication
 // stands. Every request handler sees its connection's Session (broker/request.h).
 //
-// Today every listener is PLAINTEXT and nothing authenticates, so every session's principal is
-// User:ANONYMOUS with auth state `none`. The SSL and SASL protocols are named here so that the
-// listener configuration, the TLS transport and the SASL handlers can fill them in later
-// without another change to what handlers see.
+// The listener comes from the broker's `listeners` (one net::Server per listener). Until a
+// mechanism authenticates the client, the principal is User:ANONYMOUS with auth state `none`.
 //
 // Ownership and lifetime: the Connection creates its Session when it is accepted and holds it
 // in a shared_ptr; each request holds another reference for as long as its handler keeps the
@@ -17,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +26,8 @@ enum class SecurityProtocol : uint8_t { plaintext, ssl, sasl_plaintext, sasl_ssl
 
 // Kafka's name: "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL".
 std::string_view security_protocol_name(SecurityProtocol p) noexcept;
+// The protocol Kafka names `name` (exact, upper case), or nullopt.
+std::optional<SecurityProtocol> parse_security_protocol(std::string_view name) noexcept;
 
 // Kafka's KafkaPrincipal: a type and a name, printed "User:alice".
 struct Principal {

@@ -49,7 +49,7 @@ void handle_find_coordinator(Broker& b, Request&& r) {
           resp.port = -1;
           return;
         }
-        const auto& adv = b.config().advertised;
+        const auto& adv = b.advertised_for(*r.session);
         resp.node_id = b.config().node_id;
         resp.host = adv.host;
         resp.port = adv.port;

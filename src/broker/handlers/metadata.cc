@@ -34,7 +34,7 @@ void handle_metadata(Broker& b, Request&& r) {
   protocol::MetadataRequest req;
   if (!decode_body(r, req)) return;
   protocol::MetadataResponse resp;
-  const auto& adv = b.config().advertised;
+  const auto& adv = b.advertised_for(*r.session);
   resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
   resp.cluster_id = b.cluster_id();
   resp.controller_id = b.config().node_id;

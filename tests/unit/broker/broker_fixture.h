@@ -129,8 +129,9 @@ class BrokerFixture : public ::testing::Test {
     node_.reset();
   }
 
-  TestConn& connect() {
-    conns_.push_back(std::make_unique<TestConn>(&loop_, broker_->port()));
+  TestConn& connect() { return connect(broker_->port()); }
+  TestConn& connect(uint16_t port) {
+    conns_.push_back(std::make_unique<TestConn>(&loop_, port));
     return *conns_.back();
   }
 
