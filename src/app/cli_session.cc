@@ -37,8 +37,9 @@ void add_sasl_options(CLI::App* cmd, SaslArgs& a) {
   cmd->add_option("--security-protocol", a.security_protocol,
                   "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: implied by the other "
                   "options)");
-  cmd->add_option("--ssl-ca-location", a.ssl_ca_location,
-                  "PEM file of the CAs that sign the brokers' certificates (default: the system's)");
+  cmd->add_option(
+      "--ssl-ca-location", a.ssl_ca_location,
+      "PEM file of the CAs that sign the brokers' certificates (default: the system's)");
   cmd->add_option("--ssl-certificate-location", a.ssl_certificate_location,
                   "PEM client certificate, for brokers that require one");
   cmd->add_option("--ssl-key-location", a.ssl_key_location, "PEM private key of the certificate");
@@ -98,9 +99,9 @@ Result<Security> security_config(const SaslArgs& a) {
   client::SecurityProperties p;
   const bool any_tls = a.ssl_ca_location || a.ssl_certificate_location || a.ssl_key_location ||
                        a.ssl_key_password || a.ssl_endpoint_identification;
-  std::string protocol = a.security_protocol.value_or(
-      any_tls ? (sasl->has_value() ? "SASL_SSL" : "SSL")
-              : (sasl->has_value() ? "SASL_PLAINTEXT" : "PLAINTEXT"));
+  std::string protocol =
+      a.security_protocol.value_or(any_tls ? (sasl->has_value() ? "SASL_SSL" : "SSL")
+                                           : (sasl->has_value() ? "SASL_PLAINTEXT" : "PLAINTEXT"));
   const std::pair<const char*, const std::optional<std::string>*> props[] = {
       {"ssl.ca.location", &a.ssl_ca_location},
       {"ssl.certificate.location", &a.ssl_certificate_location},

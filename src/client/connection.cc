@@ -396,8 +396,10 @@ void Connection::dispatch(Call call) {
     }
     KafkaError e;
     if (status < 0) {
-      e = KafkaError::local(ErrorCode::network_exception,
-                            "write to " + address() + ": " + uv_text(status));
+      const std::string tls_failure = tls_failure_text();
+      e = KafkaError::local(
+          ErrorCode::network_exception,
+          !tls_failure.empty() ? tls_failure : "write to " + address() + ": " + uv_text(status));
     }
     if (status < 0 && status != UV_ECANCELED) fail(e);
     if (life.expired()) return;
@@ -445,14 +447,17 @@ std::span<std::byte> Connection::read_buffer() {
   return read_chunk_;
 }
 
-void Connection::on_read_end(int status) {
-  std::string why;
+std::string Connection::tls_failure_text() const {
   const auto* tls = dynamic_cast<const net::TlsTransport*>(transport_.get());
-  if (tls != nullptr && !tls->failure().empty()) {
-    why = "TLS with " + address() + ": " + tls->failure();
-  } else if (status == UV_EOF) {
+  if (tls == nullptr || tls->failure().empty()) return {};
+  return "TLS with " + address() + ": " + tls->failure();
+}
+
+void Connection::on_read_end(int status) {
+  std::string why = tls_failure_text();
+  if (why.empty() && status == UV_EOF) {
     why = "connection to " + address() + " closed by the broker";
-  } else {
+  } else if (why.empty()) {
     why = "read from " + address() + ": " + uv_text(status);
   }
   fail(KafkaError::local(ErrorCode::network_exception, why));

@@ -4,9 +4,9 @@
 //   c.send<ApiKey::list_groups>({}, [](KafkaResult<protocol::ListGroupsResponse> r) { ... });
 //
 // Lifecycle: idle -> connecting (address resolution, TCP connect, bounded by connect_timeout_ms)
-// [-> the TLS handshake, when options.tls is set] -> negotiating (ApiVersions) [-> authenticating (SASL, when options.sasl is set)] -> ready;
-// any failure -> failed (sticky: later sends fail with the same error; make a new Connection to
-// retry). Requests sent before `ready` wait in a queue.
+// [-> the TLS handshake, when options.tls is set] -> negotiating (ApiVersions) [-> authenticating
+// (SASL, when options.sasl is set)] -> ready; any failure -> failed (sticky: later sends fail with
+// the same error; make a new Connection to retry). Requests sent before `ready` wait in a queue.
 //
 // SASL: SaslHandshake v1 names the mechanism (a broker without it fails the connection with
 // UNSUPPORTED_SASL_MECHANISM and the mechanisms it has enabled), then SaslAuthenticate (v1 when
@@ -186,19 +186,20 @@ class Connection final : private net::TransportSink {
   std::span<std::byte> read_buffer() override;
   void on_read(std::span<const std::byte> data) override;
   void on_read_end(int status) override;
+  // "TLS with host:port: <why>" when the TLS transport failed; "" otherwise.
+  std::string tls_failure_text() const;
   void arm_timer();
   void fail(KafkaError error);
   // Completes `complete` with `error` on a later loop turn (from defer_).
   void reject(Completion complete, KafkaError error);
   void flush_rejected();
 
-
   uv_loop_t* loop_;
   std::string host_;
   uint16_t port_;
   ConnectionOptions options_;
   State state_ = State::idle;
-  KafkaError error_;  // set in State::failed
+  KafkaError error_;         // set in State::failed
   uv_tcp_t* tcp_ = nullptr;  // while connecting; then owned by transport_
   std::unique_ptr<net::Transport> transport_;
   struct Resolve;

@@ -57,16 +57,17 @@ Status apply_security(const SecurityProperties& p, std::optional<SaslConfig> sas
                  "security.protocol " + p.protocol + " needs a SASL mechanism and credentials");
   }
   if (!wants_sasl && sasl && p.protocol != "PLAINTEXT") {
-    return Error(Errc::invalid_argument, "SASL needs security.protocol SASL_SSL (or "
-                                         "SASL_PLAINTEXT), not " +
-                                             p.protocol);
+    return Error(Errc::invalid_argument,
+                 "SASL needs security.protocol SASL_SSL (or "
+                 "SASL_PLAINTEXT), not " +
+                     p.protocol);
   }
   const bool any_ssl = !p.ca_location.empty() || !p.certificate_location.empty() ||
                        !p.key_location.empty() || !p.key_password.empty();
   if (!tls && any_ssl) {
-    return Error(Errc::invalid_argument,
-                 "ssl.* settings need security.protocol SSL or SASL_SSL (it is " + p.protocol +
-                     ")");
+    return Error(
+        Errc::invalid_argument,
+        "ssl.* settings need security.protocol SSL or SASL_SSL (it is " + p.protocol + ")");
   }
   options.sasl = std::move(sasl);
   options.tls = nullptr;

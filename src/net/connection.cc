@@ -296,13 +296,13 @@ void Connection::consume(std::span<const std::byte> bytes) {
           session_->listener.protocol != SecurityProtocol::ssl &&
           session_->listener.protocol != SecurityProtocol::sasl_ssl) {
         // A TLS record header (handshake, version 3.x) where a request size should be.
-        FERRY_LOG_RATELIMITED(warn, "net", "tls on plaintext",
-                              "connection %llu from %s: a TLS ClientHello on %s listener %s; "
-                              "closing",
-                              static_cast<unsigned long long>(id_), peer().c_str(),
-                              std::string(security_protocol_name(session_->listener.protocol))
-                                  .c_str(),
-                              session_->listener.name.c_str());
+        FERRY_LOG_RATELIMITED(
+            warn, "net", "tls on plaintext",
+            "connection %llu from %s: a TLS ClientHello on %s listener %s; "
+            "closing",
+            static_cast<unsigned long long>(id_), peer().c_str(),
+            std::string(security_protocol_name(session_->listener.protocol)).c_str(),
+            session_->listener.name.c_str());
         close("TLS on a plaintext listener");
         return;
       }

@@ -160,9 +160,8 @@ bool TlsTransport::process() {
     if (!flush_engine_output({})) return false;
     if (!*r) return true;
     handshake_done_ = true;
-    FERRY_LOG(debug, "net", "TLS with %s: %s%s%s", peer_.c_str(),
-              engine_->description().c_str(), engine_->peer_subject().empty() ? "" : ", peer ",
-              engine_->peer_subject().c_str());
+    FERRY_LOG(debug, "net", "TLS with %s: %s%s%s", peer_.c_str(), engine_->description().c_str(),
+              engine_->peer_subject().empty() ? "" : ", peer ", engine_->peer_subject().c_str());
     if (!engine_->peer_subject().empty() && sink_ != nullptr) {
       sink_->on_peer_certificate(engine_->peer_subject());
       if (!*alive) return false;
@@ -348,10 +347,10 @@ void TlsTransport::fail(int status, const std::string& why) {
   }
   failure_ = why;
   if (status == UV_EPROTO) {
-    FERRY_LOG_RATELIMITED(warn, "net", "tls failure", "TLS connection from %s closed: %s",
+    FERRY_LOG_RATELIMITED(warn, "net", "tls failure", "TLS connection with %s closed: %s",
                           peer_.c_str(), why.c_str());
   } else {
-    FERRY_LOG(debug, "net", "TLS connection from %s: %s", peer_.c_str(), why.c_str());
+    FERRY_LOG(debug, "net", "TLS connection with %s: %s", peer_.c_str(), why.c_str());
   }
   ended_ = true;
   end_status_ = status;

@@ -3,9 +3,9 @@
 // any Transport; a Transport knows nothing of Kafka.
 //
 // TcpTransport (below) is a plain uv_tcp_t. TlsTransport (tls_transport.h) wraps the same
-// socket and keeps this contract: it handshakes before delivering the first plaintext byte, decrypts
-// into the buffers the sink hands out, encrypts what write() is given (possibly buffering it),
-// and completes a write only when its ciphertext went to the socket.
+// socket and keeps this contract: it handshakes before delivering the first plaintext byte,
+// decrypts into the buffers the sink hands out, encrypts what write() is given (possibly buffering
+// it), and completes a write only when its ciphertext went to the socket.
 //
 // Reading. Between start_reading() and stop_reading() the transport delivers bytes to its
 // TransportSink in stream order: it asks read_buffer() where to put them (the sink may hand out

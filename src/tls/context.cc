@@ -18,12 +18,13 @@ Error tls_error(const std::string& what, int code) {
 }
 
 bool readable(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 Status load_certs(mbedtls_x509_crt* crt, const std::string& path, const char* what) {
-  if (!readable(path)) return Error(Errc::not_found, std::string(what) + " '" + path + "' not found");
+  if (!readable(path))
+    return Error(Errc::not_found, std::string(what) + " '" + path + "' not found");
   const int rc = mbedtls_x509_crt_parse_file(crt, path.c_str());
   // A positive result counts certificates that failed to parse next to ones that did.
   if (rc < 0) return tls_error(std::string("cannot read ") + what + " '" + path + "'", rc);
@@ -51,8 +52,8 @@ Status load_key(mbedtls_pk_context* pk, const std::string& path, const std::stri
 
 std::string describe(const mbedtls_x509_crt& crt) {
   std::array<char, 32> expiry{};
-  std::snprintf(expiry.data(), expiry.size(), "%04d-%02d-%02d", crt.valid_to.year,
-                crt.valid_to.mon, crt.valid_to.day);
+  std::snprintf(expiry.data(), expiry.size(), "%04d-%02d-%02d", crt.valid_to.year, crt.valid_to.mon,
+                crt.valid_to.day);
   return rfc2253_name(&crt.subject) + " (expires " + expiry.data() + ")";
 }
 
@@ -67,12 +68,9 @@ void common_settings(mbedtls_ssl_config* conf) {
 
 std::string_view client_auth_name(ClientAuth a) noexcept {
   switch (a) {
-    case ClientAuth::none:
-      return "none";
-    case ClientAuth::requested:
-      return "requested";
-    case ClientAuth::required:
-      return "required";
+    case ClientAuth::none: return "none";
+    case ClientAuth::requested: return "requested";
+    case ClientAuth::required: return "required";
   }
   return "none";
 }
@@ -133,9 +131,7 @@ Result<std::shared_ptr<const Context>> Context::server(const ServerOptions& opti
                                              options.certificate_file + "'");
   }
   switch (options.client_auth) {
-    case ClientAuth::none:
-      mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
-      break;
+    case ClientAuth::none: mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE); break;
     case ClientAuth::requested:
       // The engine refuses a certificate that was sent but does not verify.
       mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_OPTIONAL);

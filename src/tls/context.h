@@ -26,7 +26,8 @@ namespace ferry::tls {
 // ssl.client.auth: whether a TLS listener asks clients for a certificate.
 enum class ClientAuth : uint8_t {
   none,       // no certificate requested
-  requested,  // requested; a client may send none (and stays anonymous) but one it sends must verify
+  requested,  // requested; a client may send none (and stays anonymous) but one it sends must
+              // verify
   required,   // a client without a certificate that verifies against the CA is refused
 };
 

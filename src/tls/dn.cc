@@ -68,8 +68,8 @@ std::string hex_der(const mbedtls_asn1_buf& val) {
 std::string attribute(const mbedtls_x509_name& n) {
   std::array<char, 128> dotted{};
   const int len = mbedtls_oid_get_numeric_string(dotted.data(), dotted.size(), &n.oid);
-  const std::string_view oid = len > 0 ? std::string_view(dotted.data(), static_cast<size_t>(len))
-                                       : std::string_view("0.0");
+  const std::string_view oid =
+      len > 0 ? std::string_view(dotted.data(), static_cast<size_t>(len)) : std::string_view("0.0");
   const std::string_view kw = keyword(oid);
   if (kw.empty()) return std::string(oid) + "=" + hex_der(n.val);
   return std::string(kw) + "=" +

@@ -57,7 +57,8 @@ Result<std::unique_ptr<Engine>> Engine::client(std::shared_ptr<const Context> ct
   if (e->expected_ip_.empty() && !host.empty()) {
     // Also the name mbedTLS checks the certificate against (unless the context relaxes it).
     const int rc = mbedtls_ssl_set_hostname(e->ssl_.get(), host.c_str());
-    if (rc != 0) return Error(Errc::invalid_argument, "host name '" + host + "': " + error_text(rc));
+    if (rc != 0)
+      return Error(Errc::invalid_argument, "host name '" + host + "': " + error_text(rc));
   }
   return e;
 }
@@ -110,8 +111,7 @@ Result<bool> Engine::handshake() {
   if (failed_) return Error(Errc::failed_state, "the TLS handshake failed earlier");
   if (ctx_->is_server() && saw_first_byte_ && !first_byte_is_handshake_) {
     failed_ = true;
-    return Error(Errc::corrupt,
-                 "not a TLS ClientHello (a plaintext client on a TLS listener?)");
+    return Error(Errc::corrupt, "not a TLS ClientHello (a plaintext client on a TLS listener?)");
   }
   const int rc = mbedtls_ssl_handshake(ssl_.get());
   if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return false;
@@ -121,6 +121,10 @@ Result<bool> Engine::handshake() {
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
       why = "certificate verification failed: " +
             verify_text(mbedtls_ssl_get_verify_result(ssl_.get()));
+    } else if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+      why = ctx_->is_server() ? "the client sent a fatal alert (did it reject the certificate?)"
+                              : "the server sent a fatal alert (did it require a client "
+                                "certificate, or reject ours?)";
     } else if (!ctx_->is_server() && saw_first_byte_ && !first_byte_is_handshake_) {
       why += " (the server did not answer with TLS: a plaintext listener?)";
     }
@@ -168,8 +172,7 @@ Result<size_t> Engine::read(std::span<std::byte> out) {
   if (!done_) return size_t{0};
   if (out.empty()) return size_t{0};
   const size_t want = std::min(out.size(), static_cast<size_t>(INT32_MAX));
-  const int rc =
-      mbedtls_ssl_read(ssl_.get(), reinterpret_cast<unsigned char*>(out.data()), want);
+  const int rc = mbedtls_ssl_read(ssl_.get(), reinterpret_cast<unsigned char*>(out.data()), want);
   if (rc > 0) return static_cast<size_t>(rc);
   if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return size_t{0};
   if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {

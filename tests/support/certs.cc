@@ -11,8 +11,8 @@
 namespace ferry::test {
 
 bool make_certs(const std::string& dir, const std::string& key_type) {
-  const std::string cmd = "KEY_TYPE=" + key_type + " sh '" FERRY_TEST_SUPPORT_DIR
-                          "/make_certs.sh' '" + dir + "'";
+  const std::string cmd =
+      "KEY_TYPE=" + key_type + " sh '" FERRY_TEST_SUPPORT_DIR "/make_certs.sh' '" + dir + "'";
   return std::system(cmd.c_str()) == 0;
 }
 

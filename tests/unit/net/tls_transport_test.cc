@@ -8,8 +8,8 @@
 
 #include <csignal>
 #include <filesystem>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,9 +112,10 @@ class TlsClient final : public TransportSink {
     for (auto& b : outgoing_) {
       auto held = std::make_shared<std::vector<std::byte>>(std::move(b));
       const std::span<const std::byte> piece(*held);
-      EXPECT_EQ(transport_->write(std::span(&piece, 1),
-                                  [this, held](int st) { st == 0 ? ++writes_done : ++write_errors; }),
-                0);
+      EXPECT_EQ(
+          transport_->write(std::span(&piece, 1),
+                            [this, held](int st) { st == 0 ? ++writes_done : ++write_errors; }),
+          0);
     }
     outgoing_.clear();
   }
@@ -167,8 +168,8 @@ TEST_F(TlsServerTest, RequestsAndLargeTransfersBothWays) {
       OutFrame f;
       f.bytes = frame_of("ab");
       store_i32(f.bytes.data(), static_cast<int32_t>(big_response.size() + 2));
-      f.splices.push_back(Splice{5, std::span<const std::byte>(
-                                        reinterpret_cast<const std::byte*>(big_response.data()),
+      f.splices.push_back(Splice{
+          5, std::span<const std::byte>(reinterpret_cast<const std::byte*>(big_response.data()),
                                         big_response.size())});
       slot.respond(std::move(f));
     } else {
@@ -212,7 +213,7 @@ TEST_F(TlsServerTest, ClientCertificateBecomesThePrincipal) {
   anonymous.send(frame_of("who am I?"));
   ASSERT_TRUE(run_until([&] { return anonymous.end.has_value(); }));
   EXPECT_TRUE(anonymous.frames().empty());
-  EXPECT_TRUE(logs.saw("TLS connection from 127.0.0.1:"));
+  EXPECT_TRUE(logs.saw("TLS connection with 127.0.0.1:"));
   EXPECT_TRUE(run_until([&] { return server_->connection_count() == 1; }));
 }
 

@@ -161,10 +161,10 @@ TEST(TlsEngine, ClientRefusesUntrustedExpiredAndWrongHost) {
     const char* host;
     const char* why;
   };
-  for (const Case& c : {Case{"untrusted", "localhost", "not correctly signed"},
-                        Case{"expired", "localhost", "expired"},
-                        Case{"wronghost", "localhost", "Common Name"},
-                        Case{"wronghost", "127.0.0.1", "does not name 127.0.0.1"}}) {
+  for (const Case& c :
+       {Case{"untrusted", "localhost", "not correctly signed"},
+        Case{"expired", "localhost", "expired"}, Case{"wronghost", "localhost", "Common Name"},
+        Case{"wronghost", "127.0.0.1", "does not name 127.0.0.1"}}) {
     ServerOptions so = server_options();
     so.certificate_file = cert(std::string(c.cert) + ".pem");
     so.key_file = cert(std::string(c.cert) + ".key");
@@ -246,8 +246,8 @@ TEST(TlsEngine, PlaintextClientIsNamedAsSuch) {
   auto s = Engine::server(server_ctx(server_options()));
   ASSERT_TRUE(s.ok());
   // An ApiVersions request's size prefix and header.
-  const std::vector<std::byte> kafka{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0x15},
-                                     std::byte{0}, std::byte{0x12}};
+  const std::vector<std::byte> kafka{std::byte{0},    std::byte{0}, std::byte{0},
+                                     std::byte{0x15}, std::byte{0}, std::byte{0x12}};
   (*s)->feed(kafka);
   auto r = (*s)->handshake();
   ASSERT_FALSE(r.ok());
