@@ -374,9 +374,11 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
   }
 
   // TLS listeners need a certificate and key; client certificates need a CA. The files
-  // themselves are read when the broker starts (and on SIGHUP).
+  // themselves are read when the broker starts (and on SIGHUP). Checked once the listeners
+  // themselves are valid.
   bool tls_listener = false;
-  for (const ListenerConfig& l : listener_configs(config)) {
+  for (const ListenerConfig& l :
+       problems.empty() ? listener_configs(config) : std::vector<ListenerConfig>{}) {
     if (l.name == "SSL" || l.name == "SASL_SSL") {
       tls_listener = true;
       if (config.ssl_certificate_location.empty() || config.ssl_key_location.empty()) {
