@@ -2,11 +2,11 @@
 #include "support/certs.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cstdlib>
-#include <memory>
-
-#include "support/test_support.h"
+#include <filesystem>
+#include <system_error>
 
 namespace ferry::test {
 
@@ -17,14 +17,27 @@ bool make_certs(const std::string& dir, const std::string& key_type) {
 }
 
 const std::string& test_certs_dir() {
-  // Kept for the process's lifetime; TempDir removes it at exit.
-  static std::unique_ptr<TempDir> dir;
+  // Removed at exit with std::filesystem, which (unlike TempDir's platform file system) has no
+  // static state that may already be gone then.
+  struct Dir {
+    std::string path;
+    ~Dir() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  };
+  static Dir dir;
   static std::string path;
   static bool made = false;
   if (!made) {
     made = true;
-    dir = std::make_unique<TempDir>();
-    if (make_certs(dir->path())) path = dir->path();
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ferry-certs-XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) {
+      dir.path = tmpl;
+      if (make_certs(tmpl)) path = tmpl;
+    }
   }
   EXPECT_FALSE(path.empty()) << "tests/support/make_certs.sh failed (is openssl installed?)";
   return path;

@@ -66,7 +66,7 @@ class TlsClient final : public TransportSink {
   }
   void shutdown() {
     ASSERT_TRUE(transport_);
-    EXPECT_EQ(transport_->shutdown([this](int st) { shutdown_status = st; }), 0);
+    EXPECT_EQ(transport_->shutdown([c = counts](int st) { c->shutdown_status = st; }), 0);
   }
 
   std::vector<std::string> frames() const {
@@ -88,9 +88,13 @@ class TlsClient final : public TransportSink {
   void on_read_end(int status) override { end = status; }
 
   std::optional<int> end;
-  std::optional<int> shutdown_status;
-  int writes_done = 0;
-  int write_errors = 0;
+  // Outlive the client: a write cancelled by its close completes later.
+  struct Counts {
+    std::optional<int> shutdown_status;
+    int writes_done = 0;
+    int write_errors = 0;
+  };
+  std::shared_ptr<Counts> counts = std::make_shared<Counts>();
   const TlsTransport* transport() const { return transport_.get(); }
 
  private:
@@ -112,10 +116,10 @@ class TlsClient final : public TransportSink {
     for (auto& b : outgoing_) {
       auto held = std::make_shared<std::vector<std::byte>>(std::move(b));
       const std::span<const std::byte> piece(*held);
-      EXPECT_EQ(
-          transport_->write(std::span(&piece, 1),
-                            [this, held](int st) { st == 0 ? ++writes_done : ++write_errors; }),
-          0);
+      EXPECT_EQ(transport_->write(
+                    std::span(&piece, 1),
+                    [c = counts, held](int st) { st == 0 ? ++c->writes_done : ++c->write_errors; }),
+                0);
     }
     outgoing_.clear();
   }
@@ -188,7 +192,7 @@ TEST_F(TlsServerTest, RequestsAndLargeTransfersBothWays) {
   EXPECT_EQ(f[1], "re:" + std::to_string(3 * 1024 * 1024));
   EXPECT_EQ(f[2], "a" + big_response + "b");
   EXPECT_EQ(f[3], "re:17");
-  EXPECT_EQ(c.writes_done, 4);
+  EXPECT_EQ(c.counts->writes_done, 4);
   ASSERT_NE(c.transport(), nullptr);
   EXPECT_NE(c.transport()->engine().description().find("TLSv1.2"), std::string::npos);
 }
@@ -258,7 +262,7 @@ TEST_F(TlsServerTest, ShutdownSendsCloseNotify) {
   c.shutdown();
   // The server reads close_notify as the end of the stream and closes its side.
   ASSERT_TRUE(run_until([&] { return server_->connection_count() == 0 && c.end.has_value(); }));
-  EXPECT_EQ(c.shutdown_status, 0);
+  EXPECT_EQ(c.counts->shutdown_status, 0);
 }
 
 TEST_F(TlsServerTest, ServerDrainSendsCloseNotifyToTheClient) {
@@ -314,7 +318,7 @@ TEST_F(TlsServerTest, ServerClosingMidTransferEndsTheClient) {
   c.send(frame_of("tiny"));  // under the smallest request header: the server closes
   c.send(frame_of(std::string(3 * 1024 * 1024, 'q')));
   ASSERT_TRUE(run_until([&] { return c.end.has_value(); }));
-  EXPECT_TRUE(run_until([&] { return c.write_errors + c.writes_done == 2; }));
+  EXPECT_TRUE(run_until([&] { return c.counts->write_errors + c.counts->writes_done == 2; }));
 }
 
 }  // namespace
