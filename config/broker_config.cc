@@ -383,6 +383,25 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     }
   }
 
+  // TLS listeners need a certificate and key; client certificates need a CA. The files
+  // themselves are read when the broker starts (and on SIGHUP). Checked once the listeners
+  // themselves are valid.
+  bool tls_listener = false;
+  for (const ListenerConfig& l :
+       problems.empty() ? listener_configs(config) : std::vector<ListenerConfig>{}) {
+    if (l.name == "SSL" || l.name == "SASL_SSL") {
+      tls_listener = true;
+      if (config.ssl_certificate_location.empty() || config.ssl_key_location.empty()) {
+        problem(listeners_line, "listeners",
+                "listener " + l.name + " needs ssl.certificate.location and ssl.key.location");
+      }
+    }
+  }
+  if (tls_listener && config.ssl_client_auth != "none" && config.ssl_ca_location.empty()) {
+    problem(line_of("ssl.client.auth"), "ssl.client.auth",
+            config.ssl_client_auth + " needs ssl.ca.location (the CA of client certificates)");
+  }
+
   if (!problems.empty()) {
     std::stable_sort(problems.begin(), problems.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -192,6 +192,34 @@ const std::array kKeys = {
                  "TOML array of principals.",
           .list_separator = ';',
           .field = &BrokerConfig::super_users},
+  KeySpec{.section = Section::broker, .name = "ssl.certificate.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "PEM file with the certificate of the SSL and SASL_SSL listeners, followed by "
+                 "any intermediate CA certificates; required when such a listener exists. "
+                 "Re-read on SIGHUP.",
+          .field = &BrokerConfig::ssl_certificate_location},
+  KeySpec{.section = Section::broker, .name = "ssl.key.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "PEM file with the private key (RSA or EC) of ssl.certificate.location. "
+                 "Re-read on SIGHUP.",
+          .field = &BrokerConfig::ssl_key_location},
+  KeySpec{.section = Section::broker, .name = "ssl.key.password", .type = Type::string,
+          .default_doc = "none",
+          .doc = "Password of an encrypted ssl.key.location (traditional PEM encryption, e.g. "
+                 "AES-256-CBC, or PKCS#8 with DES3).",
+          .field = &BrokerConfig::ssl_key_password},
+  KeySpec{.section = Section::broker, .name = "ssl.ca.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "PEM file with the CA certificates client certificates must chain to; "
+                 "required when ssl.client.auth is not none. Re-read on SIGHUP.",
+          .field = &BrokerConfig::ssl_ca_location},
+  KeySpec{.section = Section::broker, .name = "ssl.client.auth", .type = Type::choice,
+          .default_value = "none", .allowed = "none|requested|required",
+          .doc = "Whether SSL and SASL_SSL listeners ask clients for a certificate: none; "
+                 "requested (a client may send none, one it sends must verify); required. On "
+                 "an SSL listener a verified certificate's subject is the principal, "
+                 "User:CN=...,OU=...,O=....",
+          .field = &BrokerConfig::ssl_client_auth},
 
   // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
   KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,

@@ -104,6 +104,11 @@ std::vector<ConfigEntry> describe_broker_configs(const BrokerConfig& broker) {
     e.read_only = true;
     e.type = kafka_type(key.type);
     e.documentation = std::string(key.doc);
+    if (key.name.ends_with(".password")) {
+      // Kafka's PASSWORD keys: described as sensitive, their value withheld.
+      e.sensitive = true;
+      e.value = std::nullopt;
+    }
     out.push_back(std::move(e));
   }
   return out;

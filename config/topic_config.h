@@ -54,7 +54,7 @@ inline constexpr int8_t password = 9;
 // One DescribeConfigs result entry. Source and type numbers are Kafka's (DescribeConfigs v1+).
 struct ConfigEntry {
   std::string name;
-  std::optional<std::string> value;  // nullopt only for sensitive values (none today)
+  std::optional<std::string> value;  // nullopt only for sensitive values (*.password)
   enum class Source : int8_t {
     topic = 1,           // TOPIC_CONFIG: set on the topic
     dynamic_broker = 2,  // DYNAMIC_BROKER_CONFIG (ferry has none)

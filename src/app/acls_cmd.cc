@@ -174,7 +174,7 @@ int run_acls(const AclsArgs& args) {
 
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(args.sasl);
+  auto sasl = security_config(args.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
   Session s(*bootstrap, args.timeout_ms, "ferry-acls", std::move(sasl).value());
   client::Admin admin(s.client());

@@ -1,9 +1,11 @@
-// Bootstrap and SASL options, and the synchronous client session of the operator commands.
+// Bootstrap, SASL and TLS options, and the synchronous client session of the operator commands.
 #include "app/cli_session.h"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "client/security.h"
 
 namespace ferry::app {
 
@@ -32,6 +34,18 @@ void add_sasl_options(CLI::App* cmd, SaslArgs& a) {
   cmd->add_option("--sasl-password", a.password,
                   "SASL password (visible to other local users: prefer --sasl-password-file)");
   cmd->add_option("--sasl-password-file", a.password_file, "Read the SASL password from this file");
+  cmd->add_option("--security-protocol", a.security_protocol,
+                  "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: implied by the other "
+                  "options)");
+  cmd->add_option(
+      "--ssl-ca-location", a.ssl_ca_location,
+      "PEM file of the CAs that sign the brokers' certificates (default: the system's)");
+  cmd->add_option("--ssl-certificate-location", a.ssl_certificate_location,
+                  "PEM client certificate, for brokers that require one");
+  cmd->add_option("--ssl-key-location", a.ssl_key_location, "PEM private key of the certificate");
+  cmd->add_option("--ssl-key-password", a.ssl_key_password, "Password of an encrypted key");
+  cmd->add_option("--ssl-endpoint-identification", a.ssl_endpoint_identification,
+                  "https (default: the broker's certificate must name the host) or none");
 }
 
 Result<std::optional<client::SaslConfig>> sasl_config(const SaslArgs& a) {
@@ -79,8 +93,33 @@ Result<std::optional<client::SaslConfig>> sasl_config(const SaslArgs& a) {
   return std::optional<client::SaslConfig>(std::move(c));
 }
 
+Result<Security> security_config(const SaslArgs& a) {
+  auto sasl = sasl_config(a);
+  if (!sasl) return std::move(sasl).error();
+  client::SecurityProperties p;
+  const bool any_tls = a.ssl_ca_location || a.ssl_certificate_location || a.ssl_key_location ||
+                       a.ssl_key_password || a.ssl_endpoint_identification;
+  std::string protocol =
+      a.security_protocol.value_or(any_tls ? (sasl->has_value() ? "SASL_SSL" : "SSL")
+                                           : (sasl->has_value() ? "SASL_PLAINTEXT" : "PLAINTEXT"));
+  const std::pair<const char*, const std::optional<std::string>*> props[] = {
+      {"ssl.ca.location", &a.ssl_ca_location},
+      {"ssl.certificate.location", &a.ssl_certificate_location},
+      {"ssl.key.location", &a.ssl_key_location},
+      {"ssl.key.password", &a.ssl_key_password},
+      {"ssl.endpoint.identification.algorithm", &a.ssl_endpoint_identification},
+  };
+  FERRY_TRY(client::set_security_property(p, "security.protocol", protocol));
+  for (const auto& [key, value] : props) {
+    if (*value) FERRY_TRY(client::set_security_property(p, key, **value));
+  }
+  client::ConnectionOptions o;
+  FERRY_TRY(client::apply_security(p, std::move(sasl).value(), o));
+  return Security{std::move(o.sasl), std::move(o.tls)};
+}
+
 Session::Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms,
-                 const std::string& name, std::optional<client::SaslConfig> sasl) {
+                 const std::string& name, Security security) {
   uv_loop_init(&loop_);
   client::ConnectionOptions o;
   o.client_id = name;
@@ -88,7 +127,8 @@ Session::Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms,
   o.software_version = FERRY_VERSION;
   o.connect_timeout_ms = timeout_ms;
   o.request_timeout_ms = timeout_ms;
-  o.sasl = std::move(sasl);
+  o.sasl = std::move(security.sasl);
+  o.tls = std::move(security.tls);
   client_.emplace(&loop_, bootstrap.host, bootstrap.port, o);
 }
 

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,15 +23,29 @@ namespace ferry::app {
 // "HOST:PORT", with an IPv6 host in brackets ("[::1]:9092").
 Result<client::BrokerAddress> parse_bootstrap(const std::string& s);
 
-// --sasl-mechanism, --sasl-username, --sasl-password, --sasl-password-file: the same on every
-// client command.
+// The security options, the same on every client command: --sasl-mechanism, --sasl-username,
+// --sasl-password, --sasl-password-file, and TLS's --security-protocol, --ssl-ca-location,
+// --ssl-certificate-location, --ssl-key-location, --ssl-key-password,
+// --ssl-endpoint-identification (librdkafka's property names as options).
 struct SaslArgs {
   std::optional<std::string> mechanism;
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::optional<std::string> password_file;
+  std::optional<std::string> security_protocol;
+  std::optional<std::string> ssl_ca_location;
+  std::optional<std::string> ssl_certificate_location;
+  std::optional<std::string> ssl_key_location;
+  std::optional<std::string> ssl_key_password;
+  std::optional<std::string> ssl_endpoint_identification;
 };
 void add_sasl_options(CLI::App* cmd, SaslArgs& a);
+
+// What a connection needs besides the address: SASL and TLS.
+struct Security {
+  std::optional<client::SaslConfig> sasl;
+  std::shared_ptr<const tls::Context> tls;
+};
 
 // The SASL configuration the options ask for: nullopt without any of them; an invalid_argument
 // error (never quoting the password) when they are incomplete, contradict each other, name an
@@ -38,13 +53,20 @@ void add_sasl_options(CLI::App* cmd, SaslArgs& a);
 // alone; one trailing newline is not part of it.
 Result<std::optional<client::SaslConfig>> sasl_config(const SaslArgs& a);
 
+// sasl_config() plus the TLS context the options ask for. Without --security-protocol it is
+// SASL_SSL when TLS options are given with a SASL mechanism, SSL with TLS options alone, else
+// SASL_PLAINTEXT or PLAINTEXT (what the SASL options imply). An invalid_argument error when a
+// certificate, key or CA file does not load or the options contradict the protocol.
+Result<Security> security_config(const SaslArgs& a);
+
 // A loop and a client, used synchronously from the main thread; closes both on destruction.
 class Session {
  public:
-  // `name` is the client id and ApiVersions software name ("ferry-groups"); with `sasl` every
-  // connection authenticates before its first request.
+  // `name` is the client id and ApiVersions software name ("ferry-groups"); with `security.tls`
+  // every connection speaks TLS, with `security.sasl` it authenticates before its first
+  // request.
   Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms, const std::string& name,
-          std::optional<client::SaslConfig> sasl = std::nullopt);
+          Security security = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

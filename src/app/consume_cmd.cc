@@ -280,7 +280,7 @@ int run_consume(const ConsumeArgs& args) {
   if (args.group && args.partition) return usage(kCommand, "--partition does not go with --group");
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(args.sasl);
+  auto sasl = security_config(args.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
 
   // The request timeout outlasts a long-poll Fetch and a JoinGroup waiting for a rebalance.

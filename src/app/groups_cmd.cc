@@ -400,7 +400,7 @@ int run_groups(const GroupsArgs& args) {
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(args.sasl);
+  auto sasl = security_config(args.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
 
   Session s(*bootstrap, args.timeout_ms, "ferry-groups", std::move(sasl).value());

@@ -227,7 +227,7 @@ CLI::App* add_produce_command(CLI::App& app, ProduceArgs& a) {
 int run_produce(const ProduceArgs& args) {
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(args.sasl);
+  auto sasl = security_config(args.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
   if (args.topic.empty()) return usage(kCommand, "--topic must not be empty");
   if (args.key_separator && args.key_separator->empty())

@@ -125,7 +125,26 @@ int serve(const ServeArgs& args) {
       }
       uv_signal_start(&sigint, on_signal, SIGINT);
       uv_signal_start(&sigterm, on_signal, SIGTERM);
+      // SIGHUP: re-read the TLS certificate, key and CA (open connections keep theirs).
+      uv_signal_t sighup;
+      uv_signal_init(&loop, &sighup);
+      sighup.data = &node;
+      uv_signal_start(
+          &sighup,
+          [](uv_signal_t* h, int) {
+            auto* n = static_cast<Node*>(h->data);
+            FERRY_LOG(info, "broker", "received SIGHUP: reloading TLS certificates");
+            if (!n->has_broker()) return;
+            if (auto reloaded = n->broker().reload_tls(); !reloaded) {
+              FERRY_LOG(error, "broker", "TLS reload failed, keeping the current certificate: %s",
+                        reloaded.error().message().c_str());
+            }
+          },
+          SIGHUP);
+      // The loop ends when shutdown closed the other handles; SIGHUP's must not keep it alive.
+      uv_unref(reinterpret_cast<uv_handle_t*>(&sighup));
       uv_run(&loop, UV_RUN_DEFAULT);
+      uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
     }
   }
   // Handles closed by destructors finish closing here.

@@ -313,7 +313,7 @@ int run_topics(const TopicsArgs& args) {
   }
   auto bootstrap = parse_bootstrap(args.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(args.sasl);
+  auto sasl = security_config(args.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
 
   Session s(*bootstrap, args.timeout_ms, "ferry-topics", std::move(sasl).value());

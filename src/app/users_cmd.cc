@@ -104,7 +104,7 @@ int online(const std::string& action, const UsersArgs& a, std::optional<broker::
            std::string password) {
   auto bootstrap = parse_bootstrap(*a.bootstrap);
   if (!bootstrap) return usage(kCommand, bootstrap.error().message());
-  auto sasl = sasl_config(a.sasl);
+  auto sasl = security_config(a.sasl);
   if (!sasl) return usage(kCommand, sasl.error().message());
   Session s(*bootstrap, a.timeout_ms, "ferry-users", std::move(sasl).value());
   client::Admin admin(s.client());

@@ -32,6 +32,23 @@ Broker::Broker(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock,
 
 Broker::~Broker() = default;
 
+namespace {
+
+tls::ServerOptions tls_options(const config::BrokerConfig& c) {
+  tls::ServerOptions o;
+  o.certificate_file = c.ssl_certificate_location;
+  o.key_file = c.ssl_key_location;
+  o.key_password = c.ssl_key_password;
+  o.ca_file = c.ssl_ca_location;
+  // The loader accepts only the three values.
+  o.client_auth = tls::parse_client_auth(c.ssl_client_auth).ok()
+                      ? *tls::parse_client_auth(c.ssl_client_auth)
+                      : tls::ClientAuth::none;
+  return o;
+}
+
+}  // namespace
+
 Status Broker::start() {
   FERRY_TRY(load_acls());
   topics_ = std::make_unique<TopicManager>(config_, meta_, logs_, waiters_);
@@ -66,11 +83,20 @@ Status Broker::start() {
     const std::optional<net::SecurityProtocol> protocol = net::parse_security_protocol(lc.name);
     if (!protocol)
       return Error(Errc::invalid_argument, "listener " + lc.name + ": unknown protocol");
-    if (*protocol == net::SecurityProtocol::ssl || *protocol == net::SecurityProtocol::sasl_ssl) {
-      return Error(Errc::invalid_argument, "listener " + lc.name + "://" + lc.bind.to_string() +
-                                               ": TLS listeners are not available in this build");
-    }
     net::ServerOptions lo = so;
+    if (*protocol == net::SecurityProtocol::ssl || *protocol == net::SecurityProtocol::sasl_ssl) {
+      if (!tls_) {
+        auto ctx = tls::ReloadableServerContext::create(tls_options(config_));
+        if (!ctx) {
+          return Error(ctx.error().code(), "listener " + lc.name + "://" + lc.bind.to_string() +
+                                               ": " + ctx.error().message());
+        }
+        tls_ = std::move(*ctx);
+        FERRY_LOG(info, "broker", "TLS certificate %s, ssl.client.auth=%s",
+                  tls_->current()->summary().c_str(), config_.ssl_client_auth.c_str());
+      }
+      lo.tls = tls_;
+    }
     lo.host = lc.bind.host;
     lo.port = lc.bind.port;
     lo.listener = net::ListenerInfo{lc.name, *protocol};
@@ -170,6 +196,13 @@ Status Broker::start_authenticator() {
   authenticator_->credentials().load(*rows);
   FERRY_LOG(info, "broker", "SASL: %zu SCRAM credential(s) loaded; mechanisms %s",
             authenticator_->credentials().size(), config_.sasl_enabled_mechanisms.c_str());
+  return ok_status();
+}
+
+Status Broker::reload_tls() {
+  if (!tls_) return ok_status();
+  FERRY_TRY(tls_->reload());
+  FERRY_LOG(info, "broker", "TLS certificate reloaded: %s", tls_->current()->summary().c_str());
   return ok_status();
 }
 

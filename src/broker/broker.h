@@ -55,6 +55,10 @@ class Broker {
   // The address advertised for the listener a session came in on (the first listener's if the
   // session's listener is unknown).
   const config::HostPort& advertised_for(const net::Session& session) const noexcept;
+  // Reads ssl.certificate.location, ssl.key.location and ssl.ca.location again (SIGHUP): new
+  // TLS handshakes use them, open connections keep what they started with. On failure the
+  // current certificate stays and the error says why. OK (nothing to do) without TLS listeners.
+  Status reload_tls();
   // Graceful stop; `done` fires on the loop once requests drained and producer state is
   // snapshotted. The logs and the store stay open (their owner closes them after).
   void shutdown(std::function<void(Status)> done);
@@ -100,6 +104,8 @@ class Broker {
     std::unique_ptr<net::Server> server;
   };
   std::vector<Listener> listeners_;
+  // The certificate of the SSL and SASL_SSL listeners (one for all); null without them.
+  std::shared_ptr<tls::ReloadableServerContext> tls_;
   size_t listeners_draining_ = 0;
   AppendQueues append_queues_;
   authz::Authorizer authorizer_;

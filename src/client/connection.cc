@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "common/bytes.h"
+#include "net/tls_transport.h"
+#include "tls/engine.h"
 
 namespace ferry::client {
 
@@ -47,6 +49,7 @@ Connection::~Connection() {
     uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   }
+  transport_.reset();  // closes the socket
 }
 
 int16_t Connection::version(ApiKey key) const noexcept {
@@ -132,7 +135,29 @@ void Connection::start_connect(const sockaddr* addr) {
 }
 
 void Connection::on_connected() {
-  uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Connection::alloc_cb, &Connection::read_cb);
+  uv_tcp_t* tcp = tcp_;
+  tcp_ = nullptr;
+  if (options_.tls) {
+    auto engine = tls::Engine::client(options_.tls, host_);
+    if (!engine) {
+      tcp->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      fail(KafkaError::local(ErrorCode::network_exception,
+                             "TLS to " + address() + ": " + engine.error().message()));
+      return;
+    }
+    transport_ = std::make_unique<net::TlsTransport>(tcp, std::move(*engine));
+  } else {
+    transport_ = std::make_unique<net::TcpTransport>(tcp);
+  }
+  transport_->set_sink(this);
+  if (const int rc = transport_->start_reading(); rc != 0) {
+    fail(KafkaError::local(ErrorCode::network_exception,
+                           "read from " + address() + ": " + uv_text(rc)));
+    return;
+  }
+  // With TLS, ApiVersions waits in the transport until the handshake is done.
   state_ = State::negotiating;
   negotiate(Messages<ApiKey::api_versions>::max_version);
 }
@@ -345,64 +370,54 @@ void Connection::dispatch(Call call) {
   }
   const int32_t id = next_correlation_id_++;
   // A one-way request keeps its completion with the write: it is done once written.
-  struct Write {
-    uv_write_t req;
-    std::vector<std::byte> frame;
-    Completion oneway_done;
-    int16_t version;
-    std::weak_ptr<int> life;
-  };
-  auto* wr = new Write{};
-  wr->version = v;
-  wr->life = life_;
-  auto& frame = wr->frame;
-  protocol::Writer w(frame);
+  auto frame = std::make_shared<std::vector<std::byte>>();
+  protocol::Writer w(*frame);
   const size_t mark = w.reserve_size();
   protocol::encode_request_header({static_cast<int16_t>(call.key), v, id, options_.client_id}, w);
   call.encode(v, w);
   w.patch_size(mark);
+  Completion oneway_done;
   if (call.oneway) {
-    wr->oneway_done = std::move(call.complete);
+    oneway_done = std::move(call.complete);
   } else {
     in_flight_.emplace(id, InFlight{call.key, v, now_ms(loop_) + options_.request_timeout_ms,
                                     std::move(call.complete)});
   }
-  uv_buf_t buf =
-      uv_buf_init(reinterpret_cast<char*>(frame.data()), static_cast<unsigned>(frame.size()));
-  int rc = uv_write(
-      &wr->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1, [](uv_write_t* req, int status) {
-        auto* self = static_cast<Connection*>(req->handle->data);
-        std::unique_ptr<Write> done(reinterpret_cast<Write*>(req));
-        if (self == nullptr) {
-          // Closed by fail() (the write was cancelled): a one-way request still fails; when the
-          // connection was destroyed its callbacks are dropped.
-          if (done->oneway_done && !done->life.expired()) {
-            done->oneway_done(KafkaError::local(ErrorCode::network_exception,
-                                                "connection closed before the request was sent"));
-          }
-          return;
-        }
-        KafkaError e;
-        if (status < 0) {
-          e = KafkaError::local(ErrorCode::network_exception,
-                                "write to " + self->address() + ": " + uv_text(status));
-        }
-        if (status < 0 && status != UV_ECANCELED) self->fail(e);
-        // Last: the completion may destroy the connection.
-        if (done->oneway_done) {
-          if (status < 0) {
-            done->oneway_done(e);
-          } else {
-            done->oneway_done(RawResponse{done->version, {}});
-          }
-        }
-      });
+  const std::span<const std::byte> piece(*frame);
+  auto written = [this, life = std::weak_ptr<int>(life_), frame, oneway_done, v](int status) {
+    if (life.expired()) return;  // destroyed: its callbacks are dropped
+    if (state_ == State::failed) {
+      // Closed by fail() (the write was cancelled): a one-way request still fails.
+      if (oneway_done) {
+        oneway_done(KafkaError::local(ErrorCode::network_exception,
+                                      "connection closed before the request was sent"));
+      }
+      return;
+    }
+    KafkaError e;
+    if (status < 0) {
+      const std::string tls_failure = tls_failure_text();
+      e = KafkaError::local(
+          ErrorCode::network_exception,
+          !tls_failure.empty() ? tls_failure : "write to " + address() + ": " + uv_text(status));
+    }
+    if (status < 0 && status != UV_ECANCELED) fail(e);
+    if (life.expired()) return;
+    // Last: the completion may destroy the connection.
+    if (oneway_done) {
+      if (status < 0) {
+        oneway_done(e);
+      } else {
+        oneway_done(RawResponse{v, {}});
+      }
+    }
+  };
+  const int rc = transport_->write(std::span(&piece, 1), std::move(written));
   if (rc < 0) {
     // Failed on a later loop turn: completions never run inside send().
     auto e = KafkaError::local(ErrorCode::network_exception,
                                "write to " + address() + ": " + uv_text(rc));
-    if (wr->oneway_done) reject(std::move(wr->oneway_done), e);
-    delete wr;
+    if (oneway_done) reject(std::move(oneway_done), e);
     defer_.start(0, [this, e] { fail(e); });
     return;
   }
@@ -427,28 +442,25 @@ void Connection::arm_timer() {
   });
 }
 
-void Connection::alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
-  auto* self = static_cast<Connection*>(h->data);
-  if (self == nullptr) {
-    *buf = uv_buf_init(nullptr, 0);
-    return;
-  }
-  self->read_chunk_.resize(std::max<size_t>(suggested, 64 * 1024));
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->read_chunk_.data()),
-                     static_cast<unsigned>(self->read_chunk_.size()));
+std::span<std::byte> Connection::read_buffer() {
+  if (read_chunk_.empty()) read_chunk_.resize(64 * 1024);
+  return read_chunk_;
 }
 
-void Connection::read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
-  auto* self = static_cast<Connection*>(s->data);
-  if (self == nullptr || n == 0) return;
-  if (n < 0) {
-    self->fail(KafkaError::local(
-        ErrorCode::network_exception,
-        n == UV_EOF ? "connection to " + self->address() + " closed by the broker"
-                    : "read from " + self->address() + ": " + uv_text(static_cast<int>(n))));
-    return;
+std::string Connection::tls_failure_text() const {
+  const auto* tls = dynamic_cast<const net::TlsTransport*>(transport_.get());
+  if (tls == nullptr || tls->failure().empty()) return {};
+  return "TLS with " + address() + ": " + tls->failure();
+}
+
+void Connection::on_read_end(int status) {
+  std::string why = tls_failure_text();
+  if (why.empty() && status == UV_EOF) {
+    why = "connection to " + address() + " closed by the broker";
+  } else if (why.empty()) {
+    why = "read from " + address() + ": " + uv_text(status);
   }
-  self->on_read({self->read_chunk_.data(), static_cast<size_t>(n)});
+  fail(KafkaError::local(ErrorCode::network_exception, why));
 }
 
 // Frames are size:int32 correlation_id:int32 [TAG_BUFFER] body. Responses are matched by
@@ -508,6 +520,8 @@ void Connection::fail(KafkaError error) {
              [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     tcp_ = nullptr;
   }
+  // May run inside a transport callback: the transports allow being freed there.
+  transport_.reset();
   in_.clear();
   auto in_flight = std::move(in_flight_);
   in_flight_.clear();

@@ -1,12 +1,12 @@
-// One TCP connection from the client to one broker, on a libuv loop.
+// One TCP (or TLS) connection from the client to one broker, on a libuv loop.
 //
 //   Connection c(loop, "127.0.0.1", 9092, options);
 //   c.send<ApiKey::list_groups>({}, [](KafkaResult<protocol::ListGroupsResponse> r) { ... });
 //
 // Lifecycle: idle -> connecting (address resolution, TCP connect, bounded by connect_timeout_ms)
-// -> negotiating (ApiVersions) [-> authenticating (SASL, when options.sasl is set)] -> ready;
-// any failure -> failed (sticky: later sends fail with the same error; make a new Connection to
-// retry). Requests sent before `ready` wait in a queue.
+// [-> the TLS handshake, when options.tls is set] -> negotiating (ApiVersions) [-> authenticating
+// (SASL, when options.sasl is set)] -> ready; any failure -> failed (sticky: later sends fail with
+// the same error; make a new Connection to retry). Requests sent before `ready` wait in a queue.
 //
 // SASL: SaslHandshake v1 names the mechanism (a broker without it fails the connection with
 // UNSUPPORTED_SASL_MECHANISM and the mechanisms it has enabled), then SaslAuthenticate (v1 when
@@ -51,9 +51,14 @@
 #include "client/kafka_error.h"
 #include "client/sasl.h"
 #include "common/uv_timer.h"
+#include "net/transport.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 #include "protocol/schema.h"
+
+namespace ferry::tls {
+class Context;
+}
 
 namespace ferry::client {
 
@@ -66,15 +71,20 @@ struct ConnectionOptions {
   // Requests awaiting a response at once; later ones wait in order until one is answered.
   size_t max_in_flight = 100;
   std::optional<SaslConfig> sasl;  // authenticate after ApiVersions when set
+  // TLS (security.protocol SSL or SASL_SSL) when set: the handshake runs right after the TCP
+  // connect, before ApiVersions; the server's certificate must chain to the context's CAs and,
+  // unless the context disables it, name `host` (endpoint identification). A context is shared
+  // by all connections of a client and used on its loop only.
+  std::shared_ptr<const tls::Context> tls;
 };
 
-class Connection {
+class Connection final : private net::TransportSink {
  public:
   template <protocol::ApiKey K>
   using Callback = std::function<void(KafkaResult<typename protocol::Messages<K>::Response>)>;
 
   Connection(uv_loop_t* loop, std::string host, uint16_t port, ConnectionOptions options);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -172,23 +182,26 @@ class Connection {
   void dispatch(Call call);
   // Dispatches queued calls while fewer than max_in_flight await responses.
   void dispatch_queued();
-  void on_read(std::span<const std::byte> data);
+  // TransportSink: responses arrive through the transport (plain TCP or TLS).
+  std::span<std::byte> read_buffer() override;
+  void on_read(std::span<const std::byte> data) override;
+  void on_read_end(int status) override;
+  // "TLS with host:port: <why>" when the TLS transport failed; "" otherwise.
+  std::string tls_failure_text() const;
   void arm_timer();
   void fail(KafkaError error);
   // Completes `complete` with `error` on a later loop turn (from defer_).
   void reject(Completion complete, KafkaError error);
   void flush_rejected();
 
-  static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
-
   uv_loop_t* loop_;
   std::string host_;
   uint16_t port_;
   ConnectionOptions options_;
   State state_ = State::idle;
-  KafkaError error_;  // set in State::failed
-  uv_tcp_t* tcp_ = nullptr;
+  KafkaError error_;         // set in State::failed
+  uv_tcp_t* tcp_ = nullptr;  // while connecting; then owned by transport_
+  std::unique_ptr<net::Transport> transport_;
   struct Resolve;
   Resolve* resolving_ = nullptr;
   UvTimer timer_;  // connect timeout, then the earliest request deadline

@@ -255,6 +255,18 @@ void Connection::on_read_end(int status) {
   close(status == UV_EOF ? "peer closed" : uv_strerror(status));
 }
 
+// On an SSL listener a verified client certificate authenticates the session as
+// User:<subject>, as Kafka's default principal builder names it. On SASL_SSL the SASL exchange
+// decides the principal, as in Kafka.
+void Connection::on_peer_certificate(std::string_view subject) {
+  if (session_->listener.protocol != SecurityProtocol::ssl) return;
+  session_->principal = Principal{"User", std::string(subject)};
+  session_->auth = AuthState::authenticated;
+  FERRY_LOG(info, "net", "connection %llu from %s: client certificate, principal %s",
+            static_cast<unsigned long long>(id_), peer().c_str(),
+            session_->principal.to_string().c_str());
+}
+
 void Connection::on_read(std::span<const std::byte> bytes) {
   auto self = shared_from_this();
   last_activity_ms_ = now_ms();
@@ -296,6 +308,20 @@ void Connection::consume(std::span<const std::byte> bytes) {
                               "connection %llu from %s: invalid frame size %d; closing",
                               static_cast<unsigned long long>(id_), peer().c_str(), size);
         close("invalid frame size");
+        return;
+      }
+      if (header_[0] == std::byte{0x16} && header_[1] == std::byte{0x03} &&
+          session_->listener.protocol != SecurityProtocol::ssl &&
+          session_->listener.protocol != SecurityProtocol::sasl_ssl) {
+        // A TLS record header (handshake, version 3.x) where a request size should be.
+        FERRY_LOG_RATELIMITED(
+            warn, "net", "tls on plaintext",
+            "connection %llu from %s: a TLS ClientHello on %s listener %s; "
+            "closing",
+            static_cast<unsigned long long>(id_), peer().c_str(),
+            std::string(security_protocol_name(session_->listener.protocol)).c_str(),
+            session_->listener.name.c_str());
+        close("TLS on a plaintext listener");
         return;
       }
       if (size > limits_.max_request_bytes || static_cast<uint64_t>(size) > budget_->capacity()) {

@@ -185,6 +185,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   std::span<std::byte> read_buffer() override;
   void on_read(std::span<const std::byte> bytes) override;
   void on_read_end(int status) override;
+  void on_peer_certificate(std::string_view subject) override;
   void on_written(size_t bytes, int status);
   bool accepting() const noexcept;
   // Frames `bytes` into requests; what cannot be taken now (reading paused between frames) is

@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "net/tls_transport.h"
+#include "tls/engine.h"
 
 namespace ferry::net {
 namespace {
@@ -169,7 +171,19 @@ void Server::on_connection(int status) {
     return;
   }
   // Refused connections are closed by the transport's destructor.
-  auto transport = std::make_unique<TcpTransport>(tcp);
+  std::unique_ptr<Transport> transport;
+  if (options_.tls) {
+    auto engine = tls::Engine::server(options_.tls->current());
+    if (!engine) {
+      FERRY_LOG_RATELIMITED(error, "net", "tls engine", "cannot start TLS for a connection: %s",
+                            engine.error().message().c_str());
+      close_and_free(tcp);
+      return;
+    }
+    transport = std::make_unique<TlsTransport>(tcp, std::move(*engine));
+  } else {
+    transport = std::make_unique<TcpTransport>(tcp);
+  }
   const std::string& peer = transport->peer();
   const std::string host = host_of(peer);
   const auto override_it = options_.max_connections_per_ip_overrides.find(host);

@@ -35,15 +35,19 @@
 #include "net/connection_table.h"
 #include "net/memory_budget.h"
 #include "net/session.h"
+#include "tls/context.h"
 
 namespace ferry::net {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9092;  // 0: an ephemeral port, see port()
-  // The listener's name and security protocol, for each connection's Session. Each
-  // connection gets a TcpTransport.
+  // The listener's name and security protocol, for each connection's Session.
   ListenerInfo listener;
+  // Set for SSL and SASL_SSL listeners: each connection gets a TlsTransport whose engine uses
+  // the context current when it is accepted (so a reload affects only later connections).
+  // Null: a TcpTransport.
+  std::shared_ptr<tls::ReloadableServerContext> tls;
   ConnectionLimits limits;
   size_t max_connections = 1024;
   size_t max_connections_per_ip = 256;

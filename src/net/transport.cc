@@ -5,9 +5,8 @@
 #include <vector>
 
 namespace ferry::net {
-namespace {
 
-std::string peer_name(uv_tcp_t* tcp) {
+std::string tcp_peer_name(uv_tcp_t* tcp) {
   sockaddr_storage ss{};
   int len = sizeof ss;
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
@@ -26,6 +25,8 @@ std::string peer_name(uv_tcp_t* tcp) {
   }
   return std::string(host) + ":" + std::to_string(port);
 }
+
+namespace {
 
 // Where libuv may still read after the transport was closed in the same loop iteration; what
 // lands here is discarded.
@@ -49,7 +50,7 @@ constexpr size_t kInlineBufs = 16;
 
 }  // namespace
 
-TcpTransport::TcpTransport(uv_tcp_t* tcp) : tcp_(tcp), loop_(tcp->loop), peer_(peer_name(tcp)) {
+TcpTransport::TcpTransport(uv_tcp_t* tcp) : tcp_(tcp), loop_(tcp->loop), peer_(tcp_peer_name(tcp)) {
   tcp_->data = this;
   uv_tcp_nodelay(tcp_, 1);
 }

@@ -2,10 +2,10 @@
 // (connection.h) does framing, response ordering, the memory budget and the limits on top of
 // any Transport; a Transport knows nothing of Kafka.
 //
-// TcpTransport (below) is a plain uv_tcp_t. A TLS transport wraps the same socket
-// and keeps this contract: it handshakes before delivering the first plaintext byte, decrypts
-// into the buffers the sink hands out, encrypts what write() is given (possibly buffering it),
-// and completes a write only when its ciphertext went to the socket.
+// TcpTransport (below) is a plain uv_tcp_t. TlsTransport (tls_transport.h) wraps the same
+// socket and keeps this contract: it handshakes before delivering the first plaintext byte,
+// decrypts into the buffers the sink hands out, encrypts what write() is given (possibly buffering
+// it), and completes a write only when its ciphertext went to the socket.
 //
 // Reading. Between start_reading() and stop_reading() the transport delivers bytes to its
 // TransportSink in stream order: it asks read_buffer() where to put them (the sink may hand out
@@ -35,6 +35,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ferry::net {
 
@@ -50,6 +51,9 @@ class TransportSink {
   // The stream ended: UV_EOF when the peer closed it, else a libuv error code. Nothing is
   // delivered after this.
   virtual void on_read_end(int status) = 0;
+  // A TLS handshake verified the peer's certificate: its subject in RFC 2253 form
+  // ("CN=sensor7,OU=line2,O=acme"). Called at most once, before the first on_read().
+  virtual void on_peer_certificate(std::string_view subject) { (void)subject; }
 };
 
 class Transport {
@@ -79,6 +83,9 @@ class Transport {
   virtual const std::string& peer() const noexcept = 0;
   virtual uv_loop_t* loop() const noexcept = 0;
 };
+
+// "host:port" of a connected handle's peer (IPv6 addresses unbracketed); "?" if unknown.
+std::string tcp_peer_name(uv_tcp_t* tcp);
 
 // A plain TCP connection: today's only transport (PLAINTEXT listeners). Reads go straight into
 // the sink's buffers and writes hand the caller's ranges to writev, so the plaintext path copies

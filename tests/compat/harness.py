@@ -112,7 +112,7 @@ class Ferry:
     exit, and a clean stop (SIGTERM, exit code 0) is asserted unless the test already failed."""
 
     def __init__(self, binary, port=None, host="127.0.0.1", data_dir=None, log_level=None,
-                 extra_args=(), config_text=None):
+                 extra_args=(), config_text=None, listen_flag=True):
         self.binary = binary
         self.host = host
         self.fixed_port = port is not None
@@ -121,6 +121,9 @@ class Ferry:
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
         self.log_level = log_level or os.environ.get("FERRY_COMPAT_LOG_LEVEL", "info")
         self.extra_args = list(extra_args)
+        # False when the config file sets `listeners`: `port` (fixed) is then the one of them
+        # the start-up wait checks.
+        self.listen_flag = listen_flag
         if config_text is not None:
             # A TOML file in the work directory, passed with --config on every start.
             self.config_path = os.path.join(self.workdir, "ferry.toml")
@@ -183,8 +186,9 @@ class Ferry:
         os.makedirs(self.data_dir, exist_ok=True)
         self.starts += 1
         self.log_path = os.path.join(self.workdir, f"ferry-{self.starts}.log")
-        cmd = [self.binary, "serve", "--data-dir", self.data_dir, "--listen",
-               f"{self.host}:{self.port}", "--log-level", self.log_level] + self.extra_args
+        listen = ["--listen", f"{self.host}:{self.port}"] if self.listen_flag else []
+        cmd = ([self.binary, "serve", "--data-dir", self.data_dir] + listen +
+               ["--log-level", self.log_level] + self.extra_args)
         print(f"  starting: {' '.join(cmd)} (log {self.log_path})", flush=True)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -8,7 +8,7 @@
 # makes framing consistent itself. Exit status: 0 when every target ran clean, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-SECONDS_PER_TARGET=$((${1:-30} * 2 / 3)) # three targets share the time two had
+SECONDS_PER_TARGET=$((${1:-30} / 2)) # four targets share the time two had
 OUT=${FERRY_FUZZ_DIR:-build/fuzz}
 mkdir -p "$OUT"
 CXX=${CLANGXX:-clang++}
@@ -90,14 +90,18 @@ RECORD_BATCH_SRCS=(tests/fuzz/record_batch_fuzz.cc src/protocol/*.cc platform/cr
 REQUEST_SRCS=(tests/fuzz/request_fuzz.cc src/protocol/messages.cc src/protocol/api.cc
   src/protocol/wire.cc src/protocol/varint.cc src/common/common.cc src/common/log.cc)
 BROKER_REQUEST_SRCS=(tests/fuzz/broker_request_fuzz.cc src/app/node.cc src/broker/*.cc
-  src/broker/*/*.cc src/net/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc src/common/*.cc
-  config/*.cc platform/*.cc -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lpthread)
+  src/broker/*/*.cc src/net/*.cc src/tls/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc
+  src/common/*.cc config/*.cc platform/*.cc -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls
+  -lmbedx509 -lmbedcrypto -lpthread)
+TLS_HANDSHAKE_SRCS=(tests/fuzz/tls_handshake_fuzz.cc src/tls/*.cc src/common/common.cc
+  src/common/log.cc -lmbedtls -lmbedx509 -lmbedcrypto)
 
 # Build every target first (their sources compiled together, in parallel), then run them; the
 # two phases' times go to $OUT/times for tests/run-all.sh's summary.
 start=$SECONDS
 all_srcs=()
-for arg in "${RECORD_BATCH_SRCS[@]}" "${REQUEST_SRCS[@]}" "${BROKER_REQUEST_SRCS[@]}"; do
+for arg in "${RECORD_BATCH_SRCS[@]}" "${REQUEST_SRCS[@]}" "${BROKER_REQUEST_SRCS[@]}" \
+  "${TLS_HANDSHAKE_SRCS[@]}"; do
   [[ $arg == -l* ]] || all_srcs+=("$arg")
 done
 compile_all "${all_srcs[@]}" || echo "some fuzz sources failed to compile"
@@ -105,6 +109,7 @@ built=()
 build record_batch_fuzz "${RECORD_BATCH_SRCS[@]}" && built+=(record_batch_fuzz)
 build request_fuzz "${REQUEST_SRCS[@]}" && built+=(request_fuzz)
 build broker_request_fuzz "${BROKER_REQUEST_SRCS[@]}" && built+=(broker_request_fuzz)
+build tls_handshake_fuzz "${TLS_HANDSHAKE_SRCS[@]}" && built+=(tls_handshake_fuzz)
 echo "build $((SECONDS - start))" >"$OUT/times"
 
 start=$SECONDS
@@ -127,6 +132,12 @@ for name in "${built[@]}"; do
       mkdir -p "$OUT/broker_request_fuzz_corpus"
       cp tests/fuzz/seeds/broker_request/* "$OUT/broker_request_fuzz_corpus/"
       run broker_request_fuzz 65536
+      ;;
+    tls_handshake_fuzz)
+      # Seeds: real ClientHellos (TLS 1.2 and 1.3 offers) from the openssl command line.
+      mkdir -p "$OUT/tls_handshake_fuzz_corpus"
+      cp tests/fuzz/seeds/tls_handshake/* "$OUT/tls_handshake_fuzz_corpus/" 2>/dev/null
+      run tls_handshake_fuzz 16384
       ;;
   esac
 done

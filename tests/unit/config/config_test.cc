@@ -281,7 +281,9 @@ TEST(BrokerConfig, WildcardListenNeedsAdvertised) {
 TEST(BrokerConfig, ListenersEachWithTheirAdvertisedAddress) {
   BrokerConfig c = parse_ok(
       "[broker]\nlisteners = [\"PLAINTEXT://127.0.0.1:9092\", \"SASL_SSL://0.0.0.0:9093\"]\n"
-      "advertised.listeners = \"SASL_SSL://gw1.plant.example:9093\"\n");
+      "advertised.listeners = \"SASL_SSL://gw1.plant.example:9093\"\n"
+      "ssl.certificate.location = \"/etc/ferry/broker.pem\"\n"
+      "ssl.key.location = \"/etc/ferry/broker.key\"\n");
   std::vector<ListenerConfig> ls = listener_configs(c);
   ASSERT_EQ(ls.size(), 2u);
   EXPECT_EQ(ls[0], (ListenerConfig{"PLAINTEXT", {"127.0.0.1", 9092}, {"127.0.0.1", 9092}}));
@@ -639,6 +641,30 @@ TEST(Describe, TopicSources) {
   EXPECT_EQ(static_cast<int>(ConfigEntry::Source::default_config), 5);
 }
 
+TEST(BrokerConfig, TlsListenerNeedsCertificateAndKey) {
+  EXPECT_EQ(parse_error("[broker]\nlisteners = [\"PLAINTEXT://127.0.0.1:9092\", "
+                        "\"SSL://127.0.0.1:9093\"]\nssl.key.location = \"k.pem\"\n"),
+            "ferry.toml:2: listeners: listener SSL needs ssl.certificate.location and "
+            "ssl.key.location");
+  EXPECT_EQ(parse_error("[broker]\nlisteners = \"SSL://127.0.0.1:9093\"\n"
+                        "ssl.certificate.location = \"c.pem\"\nssl.key.location = \"k.pem\"\n"
+                        "ssl.client.auth = \"required\"\n"),
+            "ferry.toml:5: ssl.client.auth: required needs ssl.ca.location (the CA of client "
+            "certificates)");
+  EXPECT_EQ(parse_error("[broker]\nssl.client.auth = \"sometimes\"\n"),
+            "ferry.toml:2: ssl.client.auth: must be one of: none, requested, required (got "
+            "\"sometimes\")");
+  BrokerConfig c = parse_ok(
+      "[broker]\nlisteners = \"SSL://127.0.0.1:9093\"\nssl.certificate.location = \"c.pem\"\n"
+      "ssl.key.location = \"k.pem\"\nssl.ca.location = \"ca.pem\"\n"
+      "ssl.client.auth = \"requested\"\nssl.key.password = \"pw\"\n");
+  EXPECT_EQ(c.ssl_certificate_location, "c.pem");
+  EXPECT_EQ(c.ssl_key_location, "k.pem");
+  EXPECT_EQ(c.ssl_ca_location, "ca.pem");
+  EXPECT_EQ(c.ssl_client_auth, "requested");
+  EXPECT_EQ(c.ssl_key_password, "pw");
+}
+
 TEST(Describe, BrokerEntries) {
   BrokerConfig broker = parse_ok(
       "[broker]\nnode.id = 4\nlog.level = \"warn\"\nauto.create.topics.enable = false\n"
@@ -650,8 +676,10 @@ TEST(Describe, BrokerEntries) {
   EXPECT_EQ(entries.size(), static_cast<size_t>(broker_keys));
   for (const ConfigEntry& e : entries) {
     EXPECT_TRUE(e.read_only) << e.name;
-    EXPECT_FALSE(e.sensitive) << e.name;
-    EXPECT_TRUE(e.value.has_value()) << e.name;
+    // Passwords are withheld, as Kafka does for its PASSWORD keys.
+    const bool password = e.name.ends_with(".password");
+    EXPECT_EQ(e.sensitive, password) << e.name;
+    EXPECT_EQ(e.value.has_value(), !password) << e.name;
   }
   auto check = [&](std::string_view name, std::string_view value, ConfigEntry::Source source,
                    int8_t type) {
