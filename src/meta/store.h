@@ -68,8 +68,20 @@ struct MirrorCheckpoint {
   std::string mirror;
   std::string topic;
   PartitionId partition{0};
-  Offset source_offset{0};
+  Offset source_offset{0};  // the source offset after the last acknowledged batch
+  // The target offset after that batch; -1 when unknown (rows from before schema version 6).
+  int64_t target_offset = -1;
   int64_t updated_ms = 0;
+  bool operator==(const MirrorCheckpoint&) const = default;
+};
+
+// A producer id a mirror obtained from its target (mirror_store.cc).
+struct MirrorProducerId {
+  std::string mirror;
+  ProducerId producer_id{-1};
+  int16_t producer_epoch = 0;
+  int64_t created_ms = 0;
+  bool operator==(const MirrorProducerId&) const = default;
 };
 
 // One change to the metadata. Build with the named constructors.
@@ -116,6 +128,9 @@ struct Mutation {
   struct PutMirrorCheckpoint {
     MirrorCheckpoint checkpoint;
   };
+  struct PutMirrorProducerId {
+    MirrorProducerId id;
+  };
   // Reserves `count` producer ids; the first is written to `*first` before the callback fires.
   struct ReserveProducerIds {
     int64_t count;
@@ -123,7 +138,7 @@ struct Mutation {
   };
   using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
                           CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
-                          PutMirrorCheckpoint, ReserveProducerIds>;
+                          PutMirrorCheckpoint, ReserveProducerIds, PutMirrorProducerId>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
@@ -151,6 +166,9 @@ struct Mutation {
   }
   static Mutation put_mirror_checkpoint(MirrorCheckpoint c) {
     return {PutMirrorCheckpoint{std::move(c)}};
+  }
+  static Mutation put_mirror_producer_id(MirrorProducerId id) {
+    return {PutMirrorProducerId{std::move(id)}};
   }
   static Mutation reserve_producer_ids(int64_t count, std::shared_ptr<ProducerId> first) {
     return {ReserveProducerIds{count, std::move(first)}};
@@ -193,6 +211,9 @@ class MetaStore {
   Result<std::vector<ProducerStateRecord>> producer_states(const std::string& topic, PartitionId p);
   Result<std::optional<Offset>> mirror_checkpoint(const std::string& mirror,
                                                   const std::string& topic, PartitionId p);
+  // A mirror's checkpoints (every partition) and recorded producer ids (mirror_store.cc).
+  Result<std::vector<MirrorCheckpoint>> mirror_checkpoints(const std::string& mirror);
+  Result<std::vector<MirrorProducerId>> mirror_producer_ids(const std::string& mirror);
 
   // A full disk. SQLite needs free blocks to commit (WAL frames) and to checkpoint, so a store
   // given a reserve keeps a file of `bytes` zeros at `path` (created now if missing and there
