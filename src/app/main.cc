@@ -10,6 +10,7 @@
 
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
+#include "app/mirror_cmd.h"
 #include "app/groups_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
@@ -152,6 +153,8 @@ int main(int argc, char** argv) {
   auto* consume = ferry::app::add_consume_command(app, consume_args);
   ferry::app::DataArgs data_args;
   auto* prune = ferry::app::add_data_command(app, data_args);
+  ferry::app::MirrorArgs mirror_args;
+  auto* mirror_status = ferry::app::add_mirror_command(app, mirror_args);
 
   try {
     app.parse(argc, argv);
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
   if (produce->parsed()) return ferry::app::run_produce(produce_args);
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (prune->parsed()) return ferry::app::run_data_prune(data_args);
+  if (mirror_status->parsed()) return ferry::app::run_mirror_status(mirror_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);
