@@ -114,9 +114,10 @@ Status Mirror::start() {
   options.request_timeout_ms = static_cast<uint64_t>(config_.request_timeout_ms);
   if (config_.security_protocol == "SASL_PLAINTEXT") {
     client::SaslConfig sasl;
-    sasl.mechanism = config_.sasl_mechanism == "SCRAM-SHA-256"   ? client::SaslMechanism::scram_sha_256
-                     : config_.sasl_mechanism == "SCRAM-SHA-512" ? client::SaslMechanism::scram_sha_512
-                                                                 : client::SaslMechanism::plain;
+    sasl.mechanism =
+        config_.sasl_mechanism == "SCRAM-SHA-256"   ? client::SaslMechanism::scram_sha_256
+        : config_.sasl_mechanism == "SCRAM-SHA-512" ? client::SaslMechanism::scram_sha_512
+                                                    : client::SaslMechanism::plain;
     sasl.username = config_.sasl_username;
     sasl.password = config_.sasl_password;
     if (!config_.sasl_password_file.empty()) {
@@ -142,8 +143,7 @@ Status Mirror::start() {
   }
   client::ClientOptions client_options;
   client_options.reconnect_backoff_ms = static_cast<uint64_t>(config_.reconnect_backoff_ms);
-  client_options.reconnect_backoff_max_ms =
-      static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
+  client_options.reconnect_backoff_max_ms = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
   client_options.allow_auto_topic_creation = false;
   Result<config::HostPort> hp = config::parse_host_port(config_.bootstrap_servers.front());
   if (!hp) return std::move(hp).error();
@@ -223,8 +223,8 @@ void Mirror::add_partition(const std::string& topic, int32_t partition) {
     l->acked_target = cp->second.target_offset;
     l->has_checkpoint = true;
   } else if (auto part = topics_.partition(topic, partition)) {
-    l->acked = config_.start_position == "latest" ? part->high_watermark()
-                                                  : part->log_start_offset();
+    l->acked =
+        config_.start_position == "latest" ? part->high_watermark() : part->log_start_offset();
   }
   l->next = l->acked;
   links_[l->tp] = l;
@@ -236,59 +236,58 @@ void Mirror::prepare(const std::shared_ptr<Link>& l) {
   if (stopping_ || l->removed) return;
   l->state = State::starting;
   std::weak_ptr<int> life = life_;
-  client_->topic_metadata(
-      l->target_topic, [this, life, l](client::KafkaResult<client::TopicMetadata> md) {
-        if (life.expired() || stopping_ || l->removed) return;
-        if (md) {
-          link_ok();
-          if (md->partitions.size() <= static_cast<size_t>(l->tp.partition.value())) {
-            l->error = "the target topic " + l->target_topic + " has " +
-                       std::to_string(md->partitions.size()) + " partitions (adding partitions "
-                       "at the target is not built)";
-            client_->invalidate_metadata(l->target_topic);
-            retry_later(l, [this, l] { prepare(l); });
-            return;
-          }
-          if (l->has_checkpoint && l->acked_target >= 0) {
-            reconcile(l);
-          } else {
-            record_first_checkpoint(l);
-          }
-          return;
-        }
-        const client::KafkaError& e = md.error();
-        if (e.code() == ErrorCode::unknown_topic_or_partition && config_.create_target_topics) {
-          const broker::Topic* source = topics_.find(l->tp.topic);
-          if (source == nullptr) return;
-          client::Admin admin(*client_);
-          client::NewTopic nt;
-          nt.name = l->target_topic;
-          nt.partitions = static_cast<int32_t>(source->partitions.size());
-          nt.replication_factor = config_.target_replication_factor;
-          admin.create_topics(
-              {nt}, false,
-              [this, life, l](client::KafkaResult<std::vector<client::TopicOutcome>> r) {
-                if (life.expired() || stopping_) return;
-                if (!r) {
-                  link_failed("CreateTopics " + l->target_topic + ": " + r.error().to_string());
-                } else if (!r->empty() && r->front().error &&
-                           r->front().error->code() != ErrorCode::topic_already_exists) {
-                  l->error = "CreateTopics " + l->target_topic + ": " +
-                             r->front().error->to_string();
-                } else {
-                  FERRY_LOG(info, "mirror", "mirror %s: created target topic %s",
-                            config_.name.c_str(), l->target_topic.c_str());
-                }
-                client_->invalidate_metadata(l->target_topic);
-                retry_later(l, [this, l] { prepare(l); });
-              });
-          return;
-        }
-        if (!e.from_broker()) link_failed(e.to_string());
-        l->error = "Metadata " + l->target_topic + ": " + e.to_string();
+  client_->topic_metadata(l->target_topic, [this, life,
+                                            l](client::KafkaResult<client::TopicMetadata> md) {
+    if (life.expired() || stopping_ || l->removed) return;
+    if (md) {
+      link_ok();
+      if (md->partitions.size() <= static_cast<size_t>(l->tp.partition.value())) {
+        l->error = "the target topic " + l->target_topic + " has " +
+                   std::to_string(md->partitions.size()) +
+                   " partitions (adding partitions "
+                   "at the target is not built)";
         client_->invalidate_metadata(l->target_topic);
         retry_later(l, [this, l] { prepare(l); });
-      });
+        return;
+      }
+      if (l->has_checkpoint && l->acked_target >= 0) {
+        reconcile(l);
+      } else {
+        record_first_checkpoint(l);
+      }
+      return;
+    }
+    const client::KafkaError& e = md.error();
+    if (e.code() == ErrorCode::unknown_topic_or_partition && config_.create_target_topics) {
+      const broker::Topic* source = topics_.find(l->tp.topic);
+      if (source == nullptr) return;
+      client::Admin admin(*client_);
+      client::NewTopic nt;
+      nt.name = l->target_topic;
+      nt.partitions = static_cast<int32_t>(source->partitions.size());
+      nt.replication_factor = config_.target_replication_factor;
+      admin.create_topics(
+          {nt}, false, [this, life, l](client::KafkaResult<std::vector<client::TopicOutcome>> r) {
+            if (life.expired() || stopping_) return;
+            if (!r) {
+              link_failed("CreateTopics " + l->target_topic + ": " + r.error().to_string());
+            } else if (!r->empty() && r->front().error &&
+                       r->front().error->code() != ErrorCode::topic_already_exists) {
+              l->error = "CreateTopics " + l->target_topic + ": " + r->front().error->to_string();
+            } else {
+              FERRY_LOG(info, "mirror", "mirror %s: created target topic %s", config_.name.c_str(),
+                        l->target_topic.c_str());
+            }
+            client_->invalidate_metadata(l->target_topic);
+            retry_later(l, [this, l] { prepare(l); });
+          });
+      return;
+    }
+    if (!e.from_broker()) link_failed(e.to_string());
+    l->error = "Metadata " + l->target_topic + ": " + e.to_string();
+    client_->invalidate_metadata(l->target_topic);
+    retry_later(l, [this, l] { prepare(l); });
+  });
 }
 
 // A partition seen for the first time: where the target ends now is where the mirror's batches
@@ -333,8 +332,8 @@ void Mirror::record_first_checkpoint(const std::shared_ptr<Link>& l) {
           return;
         }
         l->acked_target = offset;
-        meta::MirrorCheckpoint c{config_.name, l->tp.topic, l->tp.partition, l->acked, offset,
-                                 clock_.now_ms()};
+        meta::MirrorCheckpoint c{config_.name, l->tp.topic, l->tp.partition,
+                                 l->acked,     offset,      clock_.now_ms()};
         meta_.submit({meta::Mutation::put_mirror_checkpoint(c)}, [this, life, l](Status st) {
           if (life.expired() || stopping_) return;
           if (!st) {
@@ -411,7 +410,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
         }
         if (code != ErrorCode::none) {
           if (client::Client::is_leader_error(code)) client_->invalidate_metadata(l->target_topic);
-          l->error = "Fetch " + l->target_topic + ": " + client::KafkaError::broker(code).to_string();
+          l->error =
+              "Fetch " + l->target_topic + ": " + client::KafkaError::broker(code).to_string();
           retry_later(l, [this, l] { reconcile(l); });
           return;
         }
@@ -447,8 +447,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
           FERRY_LOG(info, "mirror",
                     "mirror %s: %s/%d: the target holds %d unrecorded batches of this mirror; "
                     "resuming at source offset %lld",
-                    config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
-                    r->found(), static_cast<long long>(r->resume_source().value()));
+                    config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), r->found(),
+                    static_cast<long long>(r->resume_source().value()));
         }
         reconciled(l, r->resume_source(), r->resume_target());
       });
@@ -471,8 +471,8 @@ void Mirror::stop_partition(const std::shared_ptr<Link>& l, const std::string& w
   l->state = State::stopped;
   l->state_since_ms = clock_.now_ms();
   l->error = why;
-  last_error_ = config_.name + " " + l->tp.topic + "/" + std::to_string(l->tp.partition.value()) +
-                ": " + why;
+  last_error_ =
+      config_.name + " " + l->tp.topic + "/" + std::to_string(l->tp.partition.value()) + ": " + why;
   last_error_ms_ = clock_.now_ms();
   FERRY_LOG(error, "mirror", "mirror %s: %s/%d: %s; forwarding of this partition stopped",
             config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), why.c_str());
@@ -493,8 +493,7 @@ void Mirror::pump(const std::shared_ptr<Link>& l) {
     l->seq_next = Offset(-1);
   }
   if (l->pid != producer_id_) return;  // drains the old id's requests first
-  std::shared_ptr<broker::Partition> part =
-      topics_.partition(l->tp.topic, l->tp.partition.value());
+  std::shared_ptr<broker::Partition> part = topics_.partition(l->tp.topic, l->tp.partition.value());
   if (!part) return;
   while (l->in_flight.size() < static_cast<size_t>(config_.max_in_flight)) {
     const Offset bound = std::min(part->high_watermark(), part->durable_offset());
@@ -506,8 +505,7 @@ void Mirror::pump(const std::shared_ptr<Link>& l) {
                             " were deleted before they were forwarded");
       return;
     }
-    Result<storage::ReadResult> read =
-        part->read(l->next, static_cast<size_t>(config_.batch_size));
+    Result<storage::ReadResult> read = part->read(l->next, static_cast<size_t>(config_.batch_size));
     if (!read) {
       stop_partition(l, "reading the source log: " + read.error().to_string());
       return;
@@ -620,8 +618,7 @@ void Mirror::on_answer(const std::shared_ptr<Link>& l, uint64_t serial,
 // partition is back, reconciles (after a backoff).
 void Mirror::settle(const std::shared_ptr<Link>& l) {
   bool moved = false;
-  while (!l->in_flight.empty() && l->in_flight.front().done &&
-         l->in_flight.front().target_next) {
+  while (!l->in_flight.empty() && l->in_flight.front().done && l->in_flight.front().target_next) {
     l->acked = l->in_flight.front().next;
     l->acked_target = *l->in_flight.front().target_next;
     l->in_flight.pop_front();
@@ -634,6 +631,9 @@ void Mirror::settle(const std::shared_ptr<Link>& l) {
   if (l->uncertain && all_back) {
     l->in_flight.clear();
     l->next = l->acked;
+    // Test-only control: resume from the local checkpoint under a new producer id, as an
+    // at-least-once forwarder would; the target cannot deduplicate that.
+    if (no_reconcile_) l->need_new_pid = true;
     if (l->need_new_pid) {
       l->need_new_pid = false;
       new_producer_id();
@@ -656,8 +656,8 @@ void Mirror::checkpoint(const std::shared_ptr<Link>& l) {
     return;
   }
   l->checkpointing = true;
-  meta::MirrorCheckpoint c{config_.name, l->tp.topic, l->tp.partition, l->acked, l->acked_target,
-                           clock_.now_ms()};
+  meta::MirrorCheckpoint c{config_.name, l->tp.topic,     l->tp.partition,
+                           l->acked,     l->acked_target, clock_.now_ms()};
   std::weak_ptr<int> life = life_;
   meta_.submit({meta::Mutation::put_mirror_checkpoint(c)}, [this, life, l](Status st) {
     if (life.expired()) return;

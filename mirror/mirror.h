@@ -50,8 +50,10 @@ namespace ferry::mirror {
 
 class Reconciler;
 
-// Test-only switch (environment FERRY_MIRROR_UNSAFE_NO_RECONCILE=1): resend after uncertain
-// outcomes without reconciling, to show the duplicates reconciliation prevents.
+// Test-only switch (environment FERRY_MIRROR_UNSAFE_NO_RECONCILE=1): after a start or an
+// uncertain outcome, resume from the local checkpoint under a new producer id without looking
+// at the target (what an at-least-once forwarder does), to show the duplicates reconciliation
+// prevents.
 bool reconciliation_disabled();
 
 class Mirror {
@@ -87,14 +89,12 @@ class Mirror {
   void prepare(const std::shared_ptr<Link>& l);
   void record_first_checkpoint(const std::shared_ptr<Link>& l);
   void reconcile(const std::shared_ptr<Link>& l);
-  void fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r,
-                    int64_t from);
+  void fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r, int64_t from);
   void reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t target);
   void pump();
   void schedule_pump();
   void pump(const std::shared_ptr<Link>& l);
-  void send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base,
-            Offset next);
+  void send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base, Offset next);
   void on_answer(const std::shared_ptr<Link>& l, uint64_t serial, std::optional<int64_t> target,
                  std::optional<std::string> error, bool new_producer);
   void settle(const std::shared_ptr<Link>& l);

@@ -35,8 +35,7 @@ void Reconciler::feed(std::span<const TargetBatch> batches) {
                            " at target offset " + std::to_string(b.base_offset) +
                            " but not those from " + std::to_string(resume_source_.value())
                      : "the target holds source offset " + std::to_string(base.value()) +
-                           " twice (again at target offset " + std::to_string(b.base_offset) +
-                           ")";
+                           " twice (again at target offset " + std::to_string(b.base_offset) + ")";
     }
     ++found_;
     resume_source_ = std::max(resume_source_, next);

@@ -21,9 +21,9 @@ inline int32_t sequence_for(Offset source) noexcept {
 // Unambiguous as long as fewer than 2^31 records were sent past the checkpoint.
 inline Offset source_for(int32_t base_sequence, Offset floor) noexcept {
   const int64_t f = floor.value();
-  const int64_t delta = ((base_sequence - f % kSequenceModulus) % kSequenceModulus +
-                         kSequenceModulus) %
-                        kSequenceModulus;
+  const int64_t delta =
+      ((base_sequence - f % kSequenceModulus) % kSequenceModulus + kSequenceModulus) %
+      kSequenceModulus;
   return Offset(f + delta);
 }
 

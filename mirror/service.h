@@ -33,8 +33,8 @@ std::string status_file_path(const std::string& data_dir);
 
 class MirrorService {
  public:
-  MirrorService(uv_loop_t* loop, const config::BrokerConfig& config,
-                broker::TopicManager& topics, meta::MetaStore& meta, const Clock& clock);
+  MirrorService(uv_loop_t* loop, const config::BrokerConfig& config, broker::TopicManager& topics,
+                meta::MetaStore& meta, const Clock& clock);
   ~MirrorService();
   MirrorService(const MirrorService&) = delete;
   MirrorService& operator=(const MirrorService&) = delete;

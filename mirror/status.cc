@@ -103,7 +103,8 @@ Result<StatusSnapshot> parse_status_file(std::string_view text) {
   }
   for (size_t i = 2; i < lines.size(); ++i) {
     const std::vector<std::string_view> f = split(lines[i], '\t');
-    if (f.size() != kFieldCount) return bad("line " + std::to_string(i + 1) + ": wrong field count");
+    if (f.size() != kFieldCount)
+      return bad("line " + std::to_string(i + 1) + ": wrong field count");
     StatusRow r;
     int64_t partition = 0;
     r.mirror = f[0];
@@ -132,16 +133,16 @@ std::string render_status_text(const StatusSnapshot& s, int64_t now_ms) {
   for (const StatusRow& r : s.rows) {
     if (r.mirror != last_mirror) {
       last_mirror = r.mirror;
-      out += "mirror " + r.mirror + ": " + r.link_state + " since " +
-             ago(now_ms, r.link_since_ms) + ", " + std::to_string(r.reconnects) + " reconnects";
+      out += "mirror " + r.mirror + ": " + r.link_state + " since " + ago(now_ms, r.link_since_ms) +
+             ", " + std::to_string(r.reconnects) + " reconnects";
       if (!r.last_error.empty()) {
         out += ", last error " + ago(now_ms, r.last_error_ms) + ": " + r.last_error;
       }
       out += "\n";
       if (r.partition >= 0) {
         std::snprintf(line, sizeof line, "  %-32s %-12s %12s %12s %10s %8s %12s\n",
-                      "TOPIC/PARTITION -> TARGET", "STATE", "SOURCE-END", "FORWARDED",
-                      "BEHIND", "BEHIND-S", "TARGET-OFF");
+                      "TOPIC/PARTITION -> TARGET", "STATE", "SOURCE-END", "FORWARDED", "BEHIND",
+                      "BEHIND-S", "TARGET-OFF");
         out += line;
       }
     }
@@ -169,19 +170,20 @@ std::string render_status_json(const StatusSnapshot& s) {
       first_mirror = false;
       first_partition = true;
       last_mirror = r.mirror;
-      out += "{\"name\":" + json_string(r.mirror) + ",\"link_state\":" +
-             json_string(r.link_state) + ",\"link_since_ms\":" + std::to_string(r.link_since_ms) +
-             ",\"reconnects\":" + std::to_string(r.reconnects) + ",\"last_error\":" +
-             (r.last_error.empty() ? "null" : json_string(r.last_error)) +
+      out += "{\"name\":" + json_string(r.mirror) + ",\"link_state\":" + json_string(r.link_state) +
+             ",\"link_since_ms\":" + std::to_string(r.link_since_ms) +
+             ",\"reconnects\":" + std::to_string(r.reconnects) +
+             ",\"last_error\":" + (r.last_error.empty() ? "null" : json_string(r.last_error)) +
              ",\"last_error_ms\":" + std::to_string(r.last_error_ms) + ",\"partitions\":[";
     }
     if (r.partition < 0) continue;
     if (!first_partition) out += ",";
     first_partition = false;
-    out += "{\"topic\":" + json_string(r.topic) + ",\"partition\":" +
-           std::to_string(r.partition) + ",\"target_topic\":" + json_string(r.target_topic) +
-           ",\"state\":" + json_string(r.state) + ",\"source_end\":" +
-           std::to_string(r.source_end) + ",\"forwarded\":" + std::to_string(r.forwarded) +
+    out += "{\"topic\":" + json_string(r.topic) + ",\"partition\":" + std::to_string(r.partition) +
+           ",\"target_topic\":" + json_string(r.target_topic) +
+           ",\"state\":" + json_string(r.state) +
+           ",\"source_end\":" + std::to_string(r.source_end) +
+           ",\"forwarded\":" + std::to_string(r.forwarded) +
            ",\"records_behind\":" + std::to_string(r.records_behind) +
            ",\"seconds_behind\":" + std::to_string(r.seconds_behind) +
            ",\"target_offset\":" + std::to_string(r.target_offset) + "}";

@@ -10,8 +10,8 @@
 
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
-#include "app/mirror_cmd.h"
 #include "app/groups_cmd.h"
+#include "app/mirror_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
