@@ -459,6 +459,9 @@ void Mirror::reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t t
   l->acked = source;
   l->acked_target = target;
   l->next = source;
+  // What the target holds of the current producer id ends right before `source`, so resending
+  // from there keeps its sequences contiguous (and a late duplicate is dropped by the target).
+  l->seq_next = source;
   l->uncertain = false;
   l->error.clear();
   l->state = State::forwarding;
@@ -486,8 +489,8 @@ void Mirror::pump() {
 
 void Mirror::pump(const std::shared_ptr<Link>& l) {
   if (stopping_ || l->removed || l->state != State::forwarding || l->uncertain) return;
+  if (producer_id_ < 0) return;  // a new id is on its way
   if (l->in_flight.empty() && l->pid != producer_id_) {
-    if (producer_id_ < 0) return;  // a new id is on its way
     l->pid = producer_id_;
     l->epoch = epoch_;
     l->seq_next = Offset(-1);
