@@ -195,8 +195,8 @@ const std::array kKeys = {
           .doc = "Whether this mirror forwards; a disabled mirror keeps no retention floor."},
   KeySpec{.section = Section::mirror, .name = "bootstrap.servers", .type = Type::list,
           .default_doc = "none, required",
-          .doc = "The central cluster's brokers, host:port items; the first is used, the next "
-                 "after each failed connection."},
+          .doc = "The central cluster's brokers, host:port items; the first is the bootstrap "
+                 "broker (the others are accepted but not tried yet)."},
   KeySpec{.section = Section::mirror, .name = "topics", .type = Type::patterns,
           .default_doc = "none, required",
           .doc = "Regular expressions (whole-name match) of the local topics to forward; topics "
