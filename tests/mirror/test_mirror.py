@@ -1,9 +1,10 @@
 # End-to-end test of the mirror: a gateway `ferry serve` with a [[mirror]] section forwards two
 # topics (LZ4 and uncompressed producers, 5 partitions) to a second `ferry serve` acting as the
 # central cluster, through the fault proxy (lost responses, cut connections), while the gateway
-# is killed with SIGKILL twice during forwarding. Checks: every record on the target exactly
-# once, in order per partition, with key, value, headers and timestamp intact, and the target's
-# stored batches byte-identical to the gateway's apart from the rewritten fields.
+# is killed with SIGKILL twice during forwarding and the central broker once. Checks: every
+# record on the target exactly once, in order per partition, with key, value, headers and
+# timestamp intact, and the target's stored batches byte-identical to the gateway's apart from
+# the rewritten fields.
 #
 # --control runs the same with FERRY_MIRROR_UNSAFE_NO_RECONCILE=1 (resume from the local
 # checkpoint with a new producer id, without looking at the target) and asserts that the same
@@ -151,6 +152,10 @@ def run_phases(args, rng, central, proxy, gateway, control):
             print(f"  killing the gateway with {behind} records not yet acknowledged", flush=True)
             gateway.restart(hard=True)
             kills += 1
+        else:
+            # The central cluster restarts (SIGKILL) while this round is being forwarded.
+            print("  killing and restarting the central broker", flush=True)
+            central.restart(hard=True)
     check_eq(kills, 2, "the gateway was killed twice during forwarding")
 
     step("faults off: wait until every partition is forwarded")
