@@ -242,12 +242,7 @@ void Mirror::prepare(const std::shared_ptr<Link>& l) {
     if (md) {
       link_ok();
       if (md->partitions.size() <= static_cast<size_t>(l->tp.partition.value())) {
-        l->error = "the target topic " + l->target_topic + " has " +
-                   std::to_string(md->partitions.size()) +
-                   " partitions (adding partitions "
-                   "at the target is not built)";
-        client_->invalidate_metadata(l->target_topic);
-        retry_later(l, [this, l] { prepare(l); });
+        grow_target(l, md->partitions.size());
         return;
       }
       if (l->has_checkpoint && l->acked_target >= 0) {
@@ -288,6 +283,36 @@ void Mirror::prepare(const std::shared_ptr<Link>& l) {
     client_->invalidate_metadata(l->target_topic);
     retry_later(l, [this, l] { prepare(l); });
   });
+}
+
+// The source has more partitions than the target topic: with target.topics.create the target
+// grows to the source's count (CreatePartitions); without it the partition waits.
+void Mirror::grow_target(const std::shared_ptr<Link>& l, size_t target_partitions) {
+  const broker::Topic* source = topics_.find(l->tp.topic);
+  l->error = "the target topic " + l->target_topic + " has " + std::to_string(target_partitions) +
+             " partitions";
+  client_->invalidate_metadata(l->target_topic);
+  if (source == nullptr || !config_.create_target_topics) {
+    retry_later(l, [this, l] { prepare(l); });
+    return;
+  }
+  std::weak_ptr<int> life = life_;
+  client::Admin admin(*client_);
+  admin.create_partitions(
+      {{l->target_topic, static_cast<int32_t>(source->partitions.size())}}, false,
+      [this, life, l](client::KafkaResult<std::vector<client::TopicOutcome>> r) {
+        if (life.expired() || stopping_) return;
+        if (!r) {
+          link_failed("CreatePartitions " + l->target_topic + ": " + r.error().to_string());
+        } else if (!r->empty() && r->front().error) {
+          l->error = "CreatePartitions " + l->target_topic + ": " + r->front().error->to_string();
+        } else {
+          FERRY_LOG(info, "mirror", "mirror %s: added partitions to target topic %s",
+                    config_.name.c_str(), l->target_topic.c_str());
+        }
+        client_->invalidate_metadata(l->target_topic);
+        retry_later(l, [this, l] { prepare(l); });
+      });
 }
 
 // A partition seen for the first time: where the target ends now is where the mirror's batches

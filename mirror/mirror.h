@@ -87,6 +87,7 @@ class Mirror {
   void poll_topics();
   void add_partition(const std::string& topic, int32_t partition);
   void prepare(const std::shared_ptr<Link>& l);
+  void grow_target(const std::shared_ptr<Link>& l, size_t target_partitions);
   void record_first_checkpoint(const std::shared_ptr<Link>& l);
   void reconcile(const std::shared_ptr<Link>& l);
   void fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r, int64_t from);

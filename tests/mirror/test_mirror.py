@@ -1,8 +1,8 @@
 # End-to-end test of the mirror: a gateway `ferry serve` with a [[mirror]] section forwards two
 # topics (LZ4 and uncompressed producers, 5 partitions) to a second `ferry serve` acting as the
-# central cluster, through the fault proxy (lost responses, cut connections), while the gateway
-# is killed with SIGKILL twice during forwarding and the central broker once. Checks: every
-# record on the target exactly once, in order per partition, with key, value, headers and
+# central cluster, through the fault proxy (lost responses, cut connections, stalls), while the
+# gateway is killed with SIGKILL twice during forwarding and the central broker once. Checks:
+# every record on the target exactly once, in order per partition, with key, value, headers and
 # timestamp intact, and the target's stored batches byte-identical to the gateway's apart from
 # the rewritten fields.
 #
@@ -129,13 +129,17 @@ reconnect.backoff.max.ms = 300
 
 
 def run_phases(args, rng, central, proxy, gateway, control):
+    # A target topic that exists with fewer partitions than its source: the mirror adds them.
+    admin_create_topic(central.bootstrap, "site.m.plain", 1)
     for topic, parts in TOPICS.items():
         admin_create_topic(gateway.bootstrap, topic, parts)
     base_ts = 1_700_000_000_000
     kills = 0
     for rnd in range(ROUNDS):
         step(f"round {rnd}: produce at the gateway, forward through lost responses and drops")
-        proxy.configure(lose_p=0.08, drop_p=0.03, stall_p=0.0)
+        # Stalled answers (1-3 s, some past the 3 s request timeout) slow the forwarding down,
+        # so that the SIGKILL below lands while a round is half forwarded.
+        proxy.configure(lose_p=0.08, drop_p=0.03, stall_p=0.1 if rnd < 2 else 0.0)
         produce_round(gateway.bootstrap, rnd, base_ts)
         if rnd < 2:
             # SIGKILL while forwarding: once some of this round is forwarded, not all of it.
@@ -145,11 +149,11 @@ def run_phases(args, rng, central, proxy, gateway, control):
             def partly():
                 st = partitions_of(mirror_status(args.ferry, gateway.data_dir))
                 seen.update(st)
-                fwd = [p["forwarded"] for p in st.values()]
-                return len(st) == 5 and sum(fwd) > rnd * PER_PARTITION * 5
+                fwd = sum(p["forwarded"] for p in st.values())
+                return len(st) == 5 and rnd * PER_PARTITION * 5 < fwd < want * 5
             wait_for(partly, 60, "the mirror forwarding this round")
             behind = sum(want - p["forwarded"] for p in seen.values())
-            print(f"  killing the gateway with {behind} records not yet acknowledged", flush=True)
+            check(behind > 0, f"the gateway is killed with {behind} records not yet acknowledged")
             gateway.restart(hard=True)
             kills += 1
         else:
@@ -169,8 +173,8 @@ def run_phases(args, rng, central, proxy, gateway, control):
     wait_for(done, 90, "every partition forwarded up to its end")
     counts = proxy.counts()
     print(f"  fault proxy: {counts}", flush=True)
-    check(counts["lost_responses"] > 0 and counts["drops"] > 0,
-          "the proxy lost responses and cut connections")
+    check(counts["lost_responses"] > 0 and counts["drops"] > 0 and counts["stalls"] > 0,
+          "the proxy lost responses, cut connections and stalled answers")
     status_text = subprocess.run([args.ferry, "mirror", "status", "--data-dir", gateway.data_dir],
                                  capture_output=True, timeout=10).stdout.decode()
     print(status_text, flush=True)
