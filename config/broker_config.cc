@@ -147,6 +147,19 @@ Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
         return joined;
       }
       return expected("a string or an array of strings");
+    case Type::patterns:
+      if (const auto* s = node.as_string()) return s->get();
+      if (const auto* a = node.as_array()) {
+        std::string joined;
+        for (const toml::node& item : *a) {
+          const auto* s = item.as_string();
+          if (!s) return expected("a string or an array of strings");
+          if (!joined.empty()) joined += "\n";
+          joined += s->get();
+        }
+        return joined;
+      }
+      return expected("a string or an array of strings");
   }
   return expected("a value");
 }
@@ -238,6 +251,66 @@ void check_listeners(const BrokerConfig& config, uint32_t listeners_line, uint32
   }
 }
 
+// Reads the [[mirror]] array of tables into `out`, reporting each problem with its line.
+template <class Problem>
+void parse_mirrors(const toml::node& node, uint32_t line, std::vector<MirrorConfig>& out,
+                   Problem problem) {
+  const toml::array* sections = node.as_array();
+  if (!sections || !sections->is_array_of_tables()) {
+    problem(line, "mirror", "expected [[mirror]] sections (an array of tables)");
+    return;
+  }
+  for (const toml::node& section : *sections) {
+    const toml::table& table = *section.as_table();
+    MirrorConfig m;
+    m.line = table.source().begin.line != 0 ? table.source().begin.line : line;
+    for (const KeySpec& key : all_keys()) {
+      if (key.section == Section::mirror && !key.default_value.empty()) {
+        assign_mirror_field(key, key.default_value, m);
+      }
+    }
+    std::vector<Leaf> leaves;
+    flatten(table, Section::mirror, "", leaves);
+    std::map<std::string, uint32_t> seen;
+    for (const Leaf& leaf : leaves) {
+      const KeySpec* key = find_key(Section::mirror, leaf.name);
+      if (!key) {
+        problem(leaf.line, leaf.name, "unknown key in [[mirror]]");
+        continue;
+      }
+      auto [it, fresh] = seen.emplace(leaf.name, leaf.line);
+      if (!fresh) {
+        problem(leaf.line, leaf.name,
+                "set twice (first at line " + std::to_string(it->second) + ")");
+        continue;
+      }
+      Result<std::string> text = value_text(*key, *leaf.node);
+      if (!text) {
+        problem(leaf.line, leaf.name, text.error().message());
+        continue;
+      }
+      if (std::optional<std::string> what = check_value(*key, *text)) {
+        problem(leaf.line, leaf.name, *what + " (got " + shown(*key, *text) + ")");
+        continue;
+      }
+      assign_mirror_field(*key, *text, m);
+    }
+    for (const auto& [key, what] : mirror_problems(m)) {
+      auto it = seen.find(key);
+      problem(it == seen.end() ? m.line : it->second, key, what);
+    }
+    for (const MirrorConfig& other : out) {
+      if (!m.name.empty() && other.name == m.name) {
+        auto it = seen.find("name");
+        problem(it == seen.end() ? m.line : it->second, "name",
+                "mirror \"" + m.name + "\" is named twice (first at line " +
+                    std::to_string(other.line) + ")");
+      }
+    }
+    out.push_back(std::move(m));
+  }
+}
+
 }  // namespace
 
 Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view source_name) {
@@ -258,10 +331,15 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
   };
 
   std::vector<Leaf> leaves;
+  std::vector<MirrorConfig> mirrors;
   for (auto&& [key, node] : root) {
     const std::string name(key.str());
     const uint32_t line = line_of(node, key);
     Section section = Section::broker;
+    if (name == "mirror") {
+      parse_mirrors(node, line, mirrors, problem);
+      continue;
+    }
     if (name == "broker") {
       section = Section::broker;
     } else if (name == "topic_defaults") {
@@ -286,7 +364,7 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
       }
       if (hinted) continue;
       if (node.is_table()) {
-        problem(line, name, "unknown section; expected [broker] or [topic_defaults]");
+        problem(line, name, "unknown section; expected [broker], [topic_defaults] or [[mirror]]");
       } else {
         problem(line, name, "unknown key; keys belong in [broker] or [topic_defaults]");
       }
@@ -309,6 +387,7 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     }
   }
   config.topic_defaults.clear();
+  config.mirrors = std::move(mirrors);
 
   std::map<std::pair<Section, std::string>, uint32_t> seen;
   uint32_t listen_line = 0;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "config/mirror_config.h"
 
 namespace ferry::config {
 
@@ -78,6 +79,8 @@ struct BrokerConfig {
   // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the
   // file, values as Kafka's wire carries them ("604800000", "delete"); already validated.
   std::map<std::string, std::string> topic_defaults;
+  // The [[mirror]] sections, in file order, already validated (distinct names).
+  std::vector<MirrorConfig> mirrors;
 
   bool operator==(const BrokerConfig&) const = default;
 };

@@ -1,6 +1,8 @@
 // The configuration key table and the value checks every consumer of it shares.
 #include "config/keys.h"
 
+#include "config/mirror_config.h"
+
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -270,6 +272,93 @@ const std::array kKeys = {
   KeySpec{.section = Section::topic, .name = "segment.ms", .type = Type::int64,
           .default_value = "604800000", .min = 1, .max = kI64,
           .doc = "Roll to a new segment file once the active one's first batch is this old."},
+  // ---- [[mirror]] (mirror_config.h, docs/mirror.md) -----------------------------------------
+  KeySpec{.section = Section::mirror, .name = "name", .type = Type::string,
+          .default_doc = "none, required",
+          .doc = "The mirror's name (letters, digits, '.', '_', '-'), unique in the file; its "
+                 "checkpoints and producer ids in meta.db are kept under it."},
+  KeySpec{.section = Section::mirror, .name = "enabled", .type = Type::boolean,
+          .default_value = "true",
+          .doc = "Whether this mirror forwards; a disabled mirror keeps no retention floor."},
+  KeySpec{.section = Section::mirror, .name = "bootstrap.servers", .type = Type::list,
+          .default_doc = "none, required",
+          .doc = "The central cluster's brokers, host:port items; the first is the bootstrap "
+                 "broker (the others are accepted but not tried yet)."},
+  KeySpec{.section = Section::mirror, .name = "topics", .type = Type::patterns,
+          .default_doc = "none, required",
+          .doc = "Regular expressions (whole-name match) of the local topics to forward; topics "
+                 "created later are picked up. Internal topics (__*) never are."},
+  KeySpec{.section = Section::mirror, .name = "topics.exclude", .type = Type::patterns,
+          .default_doc = "none",
+          .doc = "Regular expressions of topics not to forward, even when `topics` matches."},
+  KeySpec{.section = Section::mirror, .name = "target.topic", .type = Type::string,
+          .default_value = "{topic}",
+          .doc = "The target topic's name: {topic} (required), {node} (node.id) and {mirror} "
+                 "(name) are replaced, e.g. \"site42.{topic}\"."},
+  KeySpec{.section = Section::mirror, .name = "target.topics.create", .type = Type::boolean,
+          .default_value = "true",
+          .doc = "Create missing target topics (CreateTopics) with the source's partition "
+                 "count."},
+  KeySpec{.section = Section::mirror, .name = "target.replication.factor", .type = Type::int16,
+          .default_value = "-1", .min = -1, .max = kI16,
+          .doc = "Replication factor of created target topics; -1: the central cluster's "
+                 "default."},
+  KeySpec{.section = Section::mirror, .name = "auto.offset.reset", .type = Type::choice,
+          .default_value = "earliest", .allowed = "earliest|latest",
+          .doc = "Where forwarding starts in a topic the mirror has not seen before: its oldest "
+                 "stored record or its end."},
+  KeySpec{.section = Section::mirror, .name = "security.protocol", .type = Type::choice,
+          .default_value = "PLAINTEXT", .allowed = "PLAINTEXT|SASL_PLAINTEXT|SSL|SASL_SSL",
+          .doc = "How to reach the central cluster. SSL and SASL_SSL are refused until ferry's "
+                 "client speaks TLS."},
+  KeySpec{.section = Section::mirror, .name = "sasl.mechanism", .type = Type::choice,
+          .default_value = "PLAIN", .allowed = "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512",
+          .doc = "SASL mechanism with security.protocol SASL_*."},
+  KeySpec{.section = Section::mirror, .name = "sasl.username", .type = Type::string,
+          .default_doc = "none",
+          .doc = "SASL user name; required with security.protocol SASL_*."},
+  KeySpec{.section = Section::mirror, .name = "sasl.password", .type = Type::string,
+          .default_doc = "none",
+          .doc = "SASL password; set this or sasl.password.file with SASL_*."},
+  KeySpec{.section = Section::mirror, .name = "sasl.password.file", .type = Type::string,
+          .default_doc = "none",
+          .doc = "File holding the SASL password (read at start; a final newline is dropped)."},
+  KeySpec{.section = Section::mirror, .name = "ssl.ca.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "CA certificates (PEM) the central cluster's certificate must chain to."},
+  KeySpec{.section = Section::mirror, .name = "ssl.certificate.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "This gateway's client certificate (PEM), for mutual TLS."},
+  KeySpec{.section = Section::mirror, .name = "ssl.key.location", .type = Type::string,
+          .default_doc = "none",
+          .doc = "The private key (PEM) of ssl.certificate.location."},
+  KeySpec{.section = Section::mirror, .name = "ssl.endpoint.identification.algorithm",
+          .type = Type::choice, .default_value = "https", .allowed = "https|none",
+          .doc = "https: the server certificate must name the broker's host; none: not "
+                 "checked."},
+  KeySpec{.section = Section::mirror, .name = "batch.size", .type = Type::int32,
+          .default_value = "1048576", .min = 1024, .max = kI32,
+          .doc = "Bytes of stored batches a partition reads from its log at once; stored "
+                 "batches are forwarded whole and unchanged, one per Produce entry."},
+  KeySpec{.section = Section::mirror, .name = "linger.ms", .type = Type::int32,
+          .default_value = "5", .min = 0, .max = kI32,
+          .doc = "Wait this long after new records appear before reading them, to send fewer, "
+                 "fuller requests."},
+  KeySpec{.section = Section::mirror, .name = "max.in.flight.requests.per.connection",
+          .type = Type::int32, .default_value = "5", .min = 1, .max = 5,
+          .doc = "Produce requests a partition may have unanswered at once (the window Kafka "
+                 "deduplicates in)."},
+  KeySpec{.section = Section::mirror, .name = "reconnect.backoff.ms", .type = Type::int32,
+          .default_value = "100", .min = 1, .max = kI32,
+          .doc = "First delay before reconnecting to a broker after a failed connection; "
+                 "doubles up to reconnect.backoff.max.ms, +-20% jitter."},
+  KeySpec{.section = Section::mirror, .name = "reconnect.backoff.max.ms", .type = Type::int32,
+          .default_value = "10000", .min = 1, .max = kI32,
+          .doc = "Longest delay between reconnection attempts."},
+  KeySpec{.section = Section::mirror, .name = "request.timeout.ms", .type = Type::int32,
+          .default_value = "30000", .min = 100, .max = kI32,
+          .doc = "A request unanswered this long counts as failed (an uncertain outcome: the "
+                 "partition reconciles with the target before it sends again)."},
 };
 // clang-format on
 #pragma GCC diagnostic pop
@@ -343,7 +432,8 @@ int8_t kafka_type(Type type) {
     case Type::int16: return 4;
     case Type::int32: return 3;
     case Type::int64: return 5;
-    case Type::list: return 7;
+    case Type::list:
+    case Type::patterns: return 7;
     case Type::string:
     case Type::host_port:
     case Type::choice: return 2;
@@ -371,6 +461,7 @@ std::string describe_range(const KeySpec& key) {
     case Type::string: return key.default_value.empty() ? "may be empty" : "not empty";
     case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
+    case Type::patterns: return "a list of regular expressions";
     case Type::list:
       if (key.allowed.empty()) return "a list of strings";
       return "items from: " + join_items(key.allowed);
@@ -403,6 +494,13 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view raw)
       return std::nullopt;
     }
     case Type::choice: return check_choice(key, text);
+    case Type::patterns: {
+      std::optional<std::string> problem;
+      for_each_item(text, '\n', [&](std::string_view item) {
+        if (!problem) problem = check_pattern(trim(item));
+      });
+      return problem;
+    }
     case Type::list: {
       if (text.empty()) return "must not be empty";
       std::optional<std::string> problem;

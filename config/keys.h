@@ -18,6 +18,7 @@ namespace ferry::config {
 enum class Section : uint8_t {
   broker,  // [broker]: static broker settings
   topic,   // [topic_defaults] in the file; Kafka topic configs on the wire
+  mirror,  // each [[mirror]] section (mirror_config.h)
 };
 
 enum class Type : uint8_t {
@@ -29,6 +30,7 @@ enum class Type : uint8_t {
   host_port,  // string "host:port" or "[v6]:port"
   choice,     // one string out of `allowed`
   list,       // comma-separated list of strings out of `allowed` (TOML: string or array)
+  patterns,   // regular expressions (TOML: string or array); wire text: '\n'-separated
 };
 
 // Where a [broker] key lands in BrokerConfig.

@@ -39,6 +39,7 @@ std::string toml_value(const KeySpec& key) {
       if (key.default_value.empty()) return "\"host:port\"";
       break;
     case Type::list:
+    case Type::patterns:
       if (key.default_value.empty()) return "[]";
       break;
     case Type::string:
@@ -50,8 +51,19 @@ std::string toml_value(const KeySpec& key) {
 // The key as written in the file: quoted when another key of its section extends it
 // (max.connections.per.ip and max.connections.per.ip.overrides), since a dotted TOML key cannot
 // be both a value and a table.
+// In [[mirror]] the longer key is quoted instead: `topics` has no dot, so a quoted "topics"
+// would still clash with the table a bare `topics.exclude` opens.
 std::string toml_key(const KeySpec& key) {
   const std::string name(key.name);
+  if (key.section == Section::mirror) {
+    for (const KeySpec& other : all_keys()) {
+      if (other.section == key.section && other.name.size() < name.size() &&
+          name.substr(0, other.name.size() + 1) == std::string(other.name) + ".") {
+        return "\"" + name + "\"";
+      }
+    }
+    return name;
+  }
   for (const KeySpec& other : all_keys()) {
     if (other.section == key.section && other.name.size() > name.size() &&
         other.name.substr(0, name.size() + 1) == name + ".") {
@@ -71,6 +83,7 @@ std::string_view type_name(Type type) {
     case Type::host_port: return "string";
     case Type::choice: return "string";
     case Type::list: return "list";
+    case Type::patterns: return "list";
   }
   return "string";
 }
@@ -117,6 +130,12 @@ std::string render_default_config() {
           "Broker-wide defaults for Kafka topic configs. A topic's own configs (CreateTopics, "
           "AlterConfigs, IncrementalAlterConfigs) override them.");
   render_section(out, Section::topic);
+  out += "\n# [[mirror]]\n";
+  comment(out,
+          "A link forwarding chosen topics to a central Kafka cluster, exactly once "
+          "(docs/mirror.md). One [[mirror]] section per link; name, bootstrap.servers and topics "
+          "are required.");
+  render_section(out, Section::mirror);
   return out;
 }
 
@@ -126,6 +145,9 @@ std::string render_config_reference() {
   reference_table(out, Section::broker);
   out += "\n### `[topic_defaults]` and topic configs\n\n";
   reference_table(out, Section::topic);
+  out += "\n### `[[mirror]]`\n\n";
+  out += "One section per link to a central Kafka cluster; see docs/mirror.md.\n\n";
+  reference_table(out, Section::mirror);
   return out;
 }
 

@@ -26,7 +26,7 @@ JOBS=$(nproc)
 CTEST_JOBS=${FERRY_CTEST_JOBS:-$JOBS}
 # Labels of the tests only the native leg runs: they drive `ferry serve` with real clients or
 # raw sockets, or check the docs, and say nothing more under the sanitizers or another CPU.
-NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs)$'
+NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs|mirror)$'
 LOGDIR="$ROOT/build/ci-logs"
 mkdir -p "$LOGDIR"
 

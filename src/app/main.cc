@@ -12,6 +12,7 @@
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
 #include "app/groups_cmd.h"
+#include "app/mirror_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
@@ -158,6 +159,8 @@ int main(int argc, char** argv) {
   auto* acls = ferry::app::add_acls_command(app, acls_args);
   ferry::app::UsersArgs users_args;
   auto* users = ferry::app::add_users_command(app, users_args);
+  ferry::app::MirrorArgs mirror_args;
+  auto* mirror_status = ferry::app::add_mirror_command(app, mirror_args);
 
   try {
     app.parse(argc, argv);
@@ -184,6 +187,7 @@ int main(int argc, char** argv) {
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (prune->parsed()) return ferry::app::run_data_prune(data_args);
   if (acls->parsed()) return ferry::app::run_acls(acls_args);
+  if (mirror_status->parsed()) return ferry::app::run_mirror_status(mirror_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

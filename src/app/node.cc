@@ -54,7 +54,10 @@ Status Node::start() {
   logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
   broker_ = std::make_unique<broker::Broker>(loop_, config_, clock_, *meta_, *logs_, cluster_id_);
   FERRY_TRY(broker_->start());
-  // Replication, the mirror and the metrics/HTTP listener start here, after the broker.
+  // Replication and the metrics/HTTP listener will start here too, after the broker.
+  mirrors_ =
+      std::make_unique<mirror::MirrorService>(loop_, config_, broker_->topics(), *meta_, clock_);
+  FERRY_TRY(mirrors_->start());
   return ok_status();
 }
 
@@ -66,9 +69,16 @@ void Node::shutdown(std::function<void(Status)> done) {
     return;
   }
   // Services built after the broker stop here first, in reverse order of start.
-  broker_->shutdown([this, done = std::move(done)](Status st) mutable {
-    close_storage(std::move(st), std::move(done));
-  });
+  auto stop_broker = [this, done = std::move(done)]() mutable {
+    broker_->shutdown([this, done = std::move(done)](Status st) mutable {
+      close_storage(std::move(st), std::move(done));
+    });
+  };
+  if (!mirrors_) {
+    stop_broker();
+    return;
+  }
+  mirrors_->stop(std::move(stop_broker));
 }
 
 void Node::close_storage(Status first, std::function<void(Status)> done) {

@@ -9,11 +9,11 @@
 //   2. DATA/meta.db opened (migrated), its space reserve set
 //   3. the log manager created; the broker's start() then recovers the partition logs (topics
 //      load), rebuilds idempotent producers' state, loads groups and opens the Kafka listener
-//   4. (next to the broker, not built yet, in this order:) the replication engine over the
-//      broker's partitions, the mirror over the same partitions and their retention floors, and
-//      the metrics/HTTP listener reading all of them. Each is a member below and is started
-//      after the broker, so it finds the partitions loaded.
-// Shutdown order (shutdown()): the services built after the broker stop first (none yet), then
+//   4. the mirrors (mirror::MirrorService, one per [[mirror]] section) over the broker's
+//      partitions and their retention floors, started after the broker so they find the
+//      partitions loaded; (not built yet:) the replication engine before them and the
+//      metrics/HTTP listener after them.
+// Shutdown order (shutdown()): the services built after the broker stop first (the mirrors), then
 // the broker drains (stops accepting, answers parked fetches, lets in-flight requests finish,
 // snapshots producer state), then the logs are flushed and closed, then the store is closed.
 //
@@ -37,6 +37,7 @@
 #include "common/result.h"
 #include "config/broker_config.h"
 #include "meta/store.h"
+#include "mirror/service.h"
 #include "platform/file_system.h"
 #include "storage/log_manager.h"
 
@@ -74,7 +75,8 @@ class Node {
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<broker::Broker> broker_;
-  // Built next to the broker (future work): replication engine, mirror, metrics/HTTP listener.
+  std::unique_ptr<mirror::MirrorService> mirrors_;
+  // Built next to the broker (future work): replication engine, metrics/HTTP listener.
   bool stopping_ = false;
 };
 

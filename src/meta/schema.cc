@@ -94,6 +94,18 @@ CREATE TABLE acls (
                permission)
 ) WITHOUT ROWID;
 )sql"},
+    // The mirror's exactly-once bookkeeping (docs/mirror.md): the target offset next to each
+    // checkpoint, and every producer id a mirror obtained, recorded before its first use.
+    {6, R"sql(
+ALTER TABLE mirror_checkpoints ADD COLUMN target_offset INTEGER NOT NULL DEFAULT -1;
+CREATE TABLE mirror_producer_ids (
+  mirror          TEXT NOT NULL,
+  producer_id     INTEGER NOT NULL,
+  producer_epoch  INTEGER NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  PRIMARY KEY (mirror, producer_id)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

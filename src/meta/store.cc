@@ -5,6 +5,7 @@
 #include <cassert>
 
 #include "common/log.h"
+#include "meta/mirror_store.h"
 #include "platform/file.h"
 
 namespace ferry::meta {
@@ -124,13 +125,11 @@ class Applier {
   }
 
   Status operator()(const Mutation::PutMirrorCheckpoint& m) {
-    const MirrorCheckpoint& c = m.checkpoint;
-    auto s = db_.cached(
-        "INSERT OR REPLACE INTO mirror_checkpoints (mirror, topic, partition, source_offset,"
-        " updated_ms) VALUES (?, ?, ?, ?, ?)");
-    if (!s) return std::move(s).error();
-    (*s)->bind(1, c.mirror).bind(2, c.topic).bind(3, c.partition.value());
-    return (*s)->bind(4, c.source_offset.value()).bind(5, c.updated_ms).run();
+    return put_mirror_checkpoint(db_, m.checkpoint);
+  }
+
+  Status operator()(const Mutation::PutMirrorProducerId& m) {
+    return put_mirror_producer_id(db_, m.id);
   }
 
   Status operator()(const Mutation::Apply& m) { return m.apply(db_); }

@@ -69,8 +69,20 @@ struct MirrorCheckpoint {
   std::string mirror;
   std::string topic;
   PartitionId partition{0};
-  Offset source_offset{0};
+  Offset source_offset{0};  // the source offset after the last acknowledged batch
+  // The target offset after that batch; -1 when unknown (rows from before schema version 6).
+  int64_t target_offset = -1;
   int64_t updated_ms = 0;
+  bool operator==(const MirrorCheckpoint&) const = default;
+};
+
+// A producer id a mirror obtained from its target (mirror_store.cc).
+struct MirrorProducerId {
+  std::string mirror;
+  ProducerId producer_id{-1};
+  int16_t producer_epoch = 0;
+  int64_t created_ms = 0;
+  bool operator==(const MirrorProducerId&) const = default;
 };
 
 // One change to the metadata. Build with the named constructors.
@@ -117,6 +129,9 @@ struct Mutation {
   struct PutMirrorCheckpoint {
     MirrorCheckpoint checkpoint;
   };
+  struct PutMirrorProducerId {
+    MirrorProducerId id;
+  };
   // Reserves `count` producer ids; the first is written to `*first` before the callback fires.
   struct ReserveProducerIds {
     int64_t count;
@@ -140,7 +155,7 @@ struct Mutation {
   using Op = std::variant<CreateTopic, DeleteTopic, SetPartitions, SetTopicId, AlterConfigs,
                           CommitOffsets, DeleteGroup, DeleteOffsets, PutProducerSnapshot,
                           PutMirrorCheckpoint, ReserveProducerIds, PutScramCredential,
-                          DeleteScramCredential, Apply>;
+                          DeleteScramCredential, PutMirrorProducerId, Apply>;
   Op op;
 
   static Mutation create_topic(TopicRecord t) { return {CreateTopic{std::move(t)}}; }
@@ -174,6 +189,9 @@ struct Mutation {
   }
   static Mutation delete_scram_credential(std::string user, std::string mechanism = {}) {
     return {DeleteScramCredential{std::move(user), std::move(mechanism)}};
+  }
+  static Mutation put_mirror_producer_id(MirrorProducerId id) {
+    return {PutMirrorProducerId{std::move(id)}};
   }
   static Mutation reserve_producer_ids(int64_t count, std::shared_ptr<ProducerId> first) {
     return {ReserveProducerIds{count, std::move(first)}};
@@ -219,6 +237,9 @@ class MetaStore {
                                                   const std::string& topic, PartitionId p);
   // Every SCRAM credential (credential_store.cc).
   Result<std::vector<ScramCredentialRecord>> list_scram_credentials();
+  // A mirror's checkpoints (every partition) and recorded producer ids (mirror_store.cc).
+  Result<std::vector<MirrorCheckpoint>> mirror_checkpoints(const std::string& mirror);
+  Result<std::vector<MirrorProducerId>> mirror_producer_ids(const std::string& mirror);
 
   // A full disk. SQLite needs free blocks to commit (WAL frames) and to checkpoint, so a store
   // given a reserve keeps a file of `bytes` zeros at `path` (created now if missing and there

@@ -181,7 +181,7 @@ TEST(MetaStore, ProducerStateAndMirrorCheckpoints) {
   EXPECT_TRUE(s->producer_states("t", PartitionId(2))->empty());
   EXPECT_FALSE(s->producer_snapshot_offset("t", PartitionId(2))->has_value());
   ASSERT_TRUE(s->submit_sync({Mutation::put_mirror_checkpoint(
-                                 {"central", "t", PartitionId(0), Offset(77), 1})})
+                                 {"central", "t", PartitionId(0), Offset(77), -1, 1})})
                   .ok());
   EXPECT_EQ(s->mirror_checkpoint("central", "t", PartitionId(0))->value(), Offset(77));
   EXPECT_FALSE(s->mirror_checkpoint("central", "t", PartitionId(1))->has_value());

@@ -1,0 +1,847 @@
+// Mirror: the per-partition forwarding state machine, reconciliation with the target, producer
+// ids and checkpoints in meta.db, the link's status. See mirror.h and docs/mirror.md.
+#include "mirror/mirror.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "client/admin.h"
+#include "client/client.h"
+#include "common/log.h"
+#include "mirror/reconcile.h"
+#include "mirror/sequence.h"
+#include "protocol/record_batch.h"
+
+namespace ferry::mirror {
+
+using protocol::ApiKey;
+using protocol::ErrorCode;
+
+namespace {
+
+constexpr uint64_t kTopicPollMs = 1000;
+constexpr int32_t kReconcileFetchBytes = 1 << 20;
+
+std::string state_name(int s) {
+  static const char* const kNames[] = {"starting", "reconciling", "forwarding", "stopped"};
+  return kNames[s];
+}
+
+// Errors that mean the target no longer knows this producer as the mirror used it: take a new
+// producer id (never an epoch bump: Kafka wants sequence 0 after a bump).
+bool needs_new_producer(ErrorCode c) {
+  return c == ErrorCode::out_of_order_sequence_number || c == ErrorCode::unknown_producer_id ||
+         c == ErrorCode::invalid_producer_epoch || c == ErrorCode::producer_fenced;
+}
+
+}  // namespace
+
+bool reconciliation_disabled() {
+  const char* v = std::getenv("FERRY_MIRROR_UNSAFE_NO_RECONCILE");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
+struct Mirror::InFlight {
+  uint64_t serial = 0;
+  Offset base{0};
+  Offset next{0};
+  bool done = false;
+  std::optional<int64_t> target_next;  // set on success
+};
+
+struct Mirror::Link {
+  storage::TopicPartition tp;
+  std::string target_topic;
+  State state = State::starting;
+  int64_t state_since_ms = 0;
+  Offset acked{0};            // source offset after the last acknowledged batch
+  int64_t acked_target = -1;  // target offset after it; -1: not known yet
+  bool has_checkpoint = false;
+  Offset next{0};  // next source offset to send
+  std::deque<InFlight> in_flight;
+  bool uncertain = false;     // a request failed or its outcome is unknown: reconcile
+  bool need_new_pid = false;  // the target refused the producer, or a source gap
+  int64_t pid = -1;           // producer id of the requests in flight
+  int16_t epoch = 0;
+  Offset seq_next{-1};  // source offset after the last batch sent with `pid`; -1: none
+  bool checkpointing = false;
+  bool checkpoint_again = false;
+  bool removed = false;
+  std::string error;
+  std::unique_ptr<UvTimer> timer;
+};
+
+Mirror::Mirror(uv_loop_t* loop, config::MirrorConfig config, int32_t node_id,
+               broker::TopicManager& topics, meta::MetaStore& meta, const Clock& clock)
+    : loop_(loop),
+      config_(std::move(config)),
+      node_id_(node_id),
+      topics_(topics),
+      meta_(meta),
+      clock_(clock) {}
+
+Mirror::~Mirror() = default;
+
+Status Mirror::start() {
+  link_since_ms_ = clock_.now_ms();
+  if (!config_.enabled) {
+    link_state_ = "disabled";
+    return ok_status();
+  }
+  no_reconcile_ = reconciliation_disabled();
+  if (no_reconcile_) {
+    FERRY_LOG(warn, "mirror",
+              "mirror %s: FERRY_MIRROR_UNSAFE_NO_RECONCILE=1: resending without reconciliation "
+              "(duplicates; for tests only)",
+              config_.name.c_str());
+  }
+  auto cps = meta_.mirror_checkpoints(config_.name);
+  if (!cps) return std::move(cps).error();
+  for (meta::MirrorCheckpoint& c : *cps) {
+    storage::TopicPartition tp{c.topic, c.partition};
+    checkpoints_[tp] = std::move(c);
+  }
+  auto ids = meta_.mirror_producer_ids(config_.name);
+  if (!ids) return std::move(ids).error();
+  for (const meta::MirrorProducerId& id : *ids) producer_ids_.insert(id.producer_id.value());
+
+  client::ConnectionOptions options;
+  options.client_id = "ferry-mirror-" + config_.name;
+  options.request_timeout_ms = static_cast<uint64_t>(config_.request_timeout_ms);
+  if (config_.security_protocol == "SASL_PLAINTEXT") {
+    client::SaslConfig sasl;
+    sasl.mechanism =
+        config_.sasl_mechanism == "SCRAM-SHA-256"   ? client::SaslMechanism::scram_sha_256
+        : config_.sasl_mechanism == "SCRAM-SHA-512" ? client::SaslMechanism::scram_sha_512
+                                                    : client::SaslMechanism::plain;
+    sasl.username = config_.sasl_username;
+    sasl.password = config_.sasl_password;
+    if (!config_.sasl_password_file.empty()) {
+      std::ifstream in(config_.sasl_password_file, std::ios::binary);
+      if (!in) {
+        return Error(Errc::io, "mirror " + config_.name + ": sasl.password.file: cannot read " +
+                                   config_.sasl_password_file);
+      }
+      std::stringstream text;
+      text << in.rdbuf();
+      sasl.password = text.str();
+      while (!sasl.password.empty() &&
+             (sasl.password.back() == '\n' || sasl.password.back() == '\r')) {
+        sasl.password.pop_back();
+      }
+    }
+    options.sasl = std::move(sasl);
+  } else if (config_.security_protocol != "PLAINTEXT") {
+    return Error(Errc::unsupported, "mirror " + config_.name + ": security.protocol " +
+                                        config_.security_protocol +
+                                        ": TLS to the target is not supported by ferry's client "
+                                        "yet");
+  }
+  client::ClientOptions client_options;
+  client_options.reconnect_backoff_ms = static_cast<uint64_t>(config_.reconnect_backoff_ms);
+  client_options.reconnect_backoff_max_ms = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
+  client_options.allow_auto_topic_creation = false;
+  Result<config::HostPort> hp = config::parse_host_port(config_.bootstrap_servers.front());
+  if (!hp) return std::move(hp).error();
+  client_ = std::make_unique<client::Client>(loop_, hp->host, hp->port, std::move(options),
+                                             client_options);
+
+  poll_timer_ = std::make_unique<UvTimer>(loop_);
+  pump_timer_ = std::make_unique<UvTimer>(loop_);
+  poll_topics();
+  new_producer_id();
+  schedule_pump();
+  FERRY_LOG(info, "mirror", "mirror %s: forwarding to %s (%zu partitions now)",
+            config_.name.c_str(), config_.bootstrap_servers.front().c_str(), links_.size());
+  return ok_status();
+}
+
+void Mirror::stop(std::function<void()> done) {
+  stopping_ = true;
+  poll_timer_.reset();
+  pump_timer_.reset();
+  for (auto& [tp, l] : links_) l->timer.reset();
+  producer_timer_.reset();
+  if (client_) client_->close();
+  stop_timer_ = std::make_unique<UvTimer>(loop_);
+  stop_timer_->start(0, std::move(done));
+}
+
+void Mirror::schedule_pump() {
+  std::weak_ptr<int> life = life_;
+  pump_timer_->start(static_cast<uint64_t>(std::max(config_.linger_ms, 1)), [this, life] {
+    if (life.expired() || stopping_) return;
+    pump();
+    schedule_pump();
+  });
+}
+
+// ---- topics ----------------------------------------------------------------------------------
+
+void Mirror::poll_topics() {
+  if (stopping_) return;
+  bool added = false;
+  for (const auto& [name, topic] : topics_.topics()) {
+    if (topic.deleting || !config::mirror_matches(config_, name)) continue;
+    for (size_t p = 0; p < topic.partitions.size(); ++p) {
+      storage::TopicPartition tp{name, PartitionId(static_cast<int32_t>(p))};
+      if (links_.count(tp) != 0) continue;
+      add_partition(name, static_cast<int32_t>(p));
+      added = true;
+    }
+  }
+  for (auto it = links_.begin(); it != links_.end();) {
+    if (topics_.find(it->first.topic) == nullptr && it->second->in_flight.empty()) {
+      it->second->removed = true;
+      it = links_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (added && partitions_changed_) partitions_changed_();
+  std::weak_ptr<int> life = life_;
+  if (poll_timer_) {
+    poll_timer_->start(kTopicPollMs, [this, life] {
+      if (!life.expired()) poll_topics();
+    });
+  }
+}
+
+void Mirror::add_partition(const std::string& topic, int32_t partition) {
+  auto l = std::make_shared<Link>();
+  l->tp = {topic, PartitionId(partition)};
+  l->target_topic = config::target_topic_name(config_, topic, node_id_);
+  l->state_since_ms = clock_.now_ms();
+  l->timer = std::make_unique<UvTimer>(loop_);
+  auto cp = checkpoints_.find(l->tp);
+  if (cp != checkpoints_.end()) {
+    l->acked = cp->second.source_offset;
+    l->acked_target = cp->second.target_offset;
+    l->has_checkpoint = true;
+  } else if (auto part = topics_.partition(topic, partition)) {
+    l->acked =
+        config_.start_position == "latest" ? part->high_watermark() : part->log_start_offset();
+  }
+  l->next = l->acked;
+  links_[l->tp] = l;
+  prepare(l);
+}
+
+// Looks up (or creates) the target topic, then records a first checkpoint or reconciles.
+void Mirror::prepare(const std::shared_ptr<Link>& l) {
+  if (stopping_ || l->removed) return;
+  l->state = State::starting;
+  std::weak_ptr<int> life = life_;
+  client_->topic_metadata(l->target_topic, [this, life,
+                                            l](client::KafkaResult<client::TopicMetadata> md) {
+    if (life.expired() || stopping_ || l->removed) return;
+    if (md) {
+      link_ok();
+      if (md->partitions.size() <= static_cast<size_t>(l->tp.partition.value())) {
+        grow_target(l, md->partitions.size());
+        return;
+      }
+      if (l->has_checkpoint && l->acked_target >= 0) {
+        reconcile(l);
+      } else {
+        record_first_checkpoint(l);
+      }
+      return;
+    }
+    const client::KafkaError& e = md.error();
+    if (e.code() == ErrorCode::unknown_topic_or_partition && config_.create_target_topics) {
+      const broker::Topic* source = topics_.find(l->tp.topic);
+      if (source == nullptr) return;
+      client::Admin admin(*client_);
+      client::NewTopic nt;
+      nt.name = l->target_topic;
+      nt.partitions = static_cast<int32_t>(source->partitions.size());
+      nt.replication_factor = config_.target_replication_factor;
+      admin.create_topics(
+          {nt}, false, [this, life, l](client::KafkaResult<std::vector<client::TopicOutcome>> r) {
+            if (life.expired() || stopping_) return;
+            if (!r) {
+              link_failed("CreateTopics " + l->target_topic + ": " + r.error().to_string());
+            } else if (!r->empty() && r->front().error &&
+                       r->front().error->code() != ErrorCode::topic_already_exists) {
+              l->error = "CreateTopics " + l->target_topic + ": " + r->front().error->to_string();
+            } else {
+              FERRY_LOG(info, "mirror", "mirror %s: created target topic %s", config_.name.c_str(),
+                        l->target_topic.c_str());
+            }
+            client_->invalidate_metadata(l->target_topic);
+            retry_later(l, [this, l] { prepare(l); });
+          });
+      return;
+    }
+    if (!e.from_broker()) link_failed(e.to_string());
+    l->error = "Metadata " + l->target_topic + ": " + e.to_string();
+    client_->invalidate_metadata(l->target_topic);
+    retry_later(l, [this, l] { prepare(l); });
+  });
+}
+
+// The source has more partitions than the target topic: with target.topics.create the target
+// grows to the source's count (CreatePartitions); without it the partition waits.
+void Mirror::grow_target(const std::shared_ptr<Link>& l, size_t target_partitions) {
+  const broker::Topic* source = topics_.find(l->tp.topic);
+  l->error = "the target topic " + l->target_topic + " has " + std::to_string(target_partitions) +
+             " partitions";
+  client_->invalidate_metadata(l->target_topic);
+  if (source == nullptr || !config_.create_target_topics) {
+    retry_later(l, [this, l] { prepare(l); });
+    return;
+  }
+  std::weak_ptr<int> life = life_;
+  client::Admin admin(*client_);
+  admin.create_partitions(
+      {{l->target_topic, static_cast<int32_t>(source->partitions.size())}}, false,
+      [this, life, l](client::KafkaResult<std::vector<client::TopicOutcome>> r) {
+        if (life.expired() || stopping_) return;
+        if (!r) {
+          link_failed("CreatePartitions " + l->target_topic + ": " + r.error().to_string());
+        } else if (!r->empty() && r->front().error) {
+          l->error = "CreatePartitions " + l->target_topic + ": " + r->front().error->to_string();
+        } else {
+          FERRY_LOG(info, "mirror", "mirror %s: added partitions to target topic %s",
+                    config_.name.c_str(), l->target_topic.c_str());
+        }
+        client_->invalidate_metadata(l->target_topic);
+        retry_later(l, [this, l] { prepare(l); });
+      });
+}
+
+// A partition seen for the first time: where the target ends now is where the mirror's batches
+// will start; recorded before anything is sent, so a reconciliation always has a start.
+void Mirror::record_first_checkpoint(const std::shared_ptr<Link>& l) {
+  protocol::ListOffsetsRequest req;
+  req.topics.push_back({l->target_topic, {}});
+  protocol::ListOffsetsRequest::Topic::Partition p;
+  p.partition_index = l->tp.partition.value();
+  // A pre-version-6 checkpoint has no target offset: scan the target from its start.
+  p.timestamp = l->has_checkpoint ? -2 : -1;
+  req.topics.back().partitions.push_back(p);
+  std::weak_ptr<int> life = life_;
+  client_->send_to_leader<ApiKey::list_offsets>(
+      l->target_topic, l->tp.partition.value(), std::move(req),
+      [this, life, l](client::KafkaResult<protocol::ListOffsetsResponse> r) {
+        if (life.expired() || stopping_ || l->removed) return;
+        std::optional<std::string> error;
+        int64_t offset = -1;
+        if (!r) {
+          error = r.error().to_string();
+          link_failed(*error);
+        } else {
+          link_ok();
+          for (const auto& t : r->topics) {
+            for (const auto& part : t.partitions) {
+              if (part.error_code != 0) {
+                error = client::KafkaError::broker(part.error_code).to_string();
+                if (client::Client::is_leader_error(static_cast<ErrorCode>(part.error_code))) {
+                  client_->invalidate_metadata(l->target_topic);
+                }
+              } else {
+                offset = part.offset;
+              }
+            }
+          }
+          if (!error && offset < 0) error = "ListOffsets: no offset in the answer";
+        }
+        if (error) {
+          l->error = "ListOffsets " + l->target_topic + ": " + *error;
+          retry_later(l, [this, l] { prepare(l); });
+          return;
+        }
+        l->acked_target = offset;
+        meta::MirrorCheckpoint c{config_.name, l->tp.topic, l->tp.partition,
+                                 l->acked,     offset,      clock_.now_ms()};
+        meta_.submit({meta::Mutation::put_mirror_checkpoint(c)}, [this, life, l](Status st) {
+          if (life.expired() || stopping_) return;
+          if (!st) {
+            l->error = "recording the first checkpoint: " + st.error().to_string();
+            retry_later(l, [this, l] { prepare(l); });
+            return;
+          }
+          l->has_checkpoint = true;
+          reconcile(l);
+        });
+      });
+}
+
+// ---- reconciliation ----------------------------------------------------------------------------
+
+void Mirror::reconcile(const std::shared_ptr<Link>& l) {
+  if (stopping_ || l->removed) return;
+  l->state = State::reconciling;
+  l->state_since_ms = clock_.now_ms();
+  if (no_reconcile_) {  // test-only: trust the local checkpoint alone (at least once)
+    reconciled(l, l->acked, l->acked_target);
+    return;
+  }
+  auto r = std::make_shared<Reconciler>(l->acked, l->acked_target, producer_ids_);
+  fetch_target(l, std::move(r), l->acked_target);
+}
+
+void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r,
+                          int64_t from) {
+  protocol::FetchRequest req;
+  req.max_wait_ms = 0;
+  req.min_bytes = 0;
+  req.max_bytes = kReconcileFetchBytes;
+  req.isolation_level = 0;
+  protocol::FetchRequest::Topic t;
+  t.topic = l->target_topic;
+  protocol::FetchRequest::Topic::Partition fp;
+  fp.partition = l->tp.partition.value();
+  fp.fetch_offset = from;
+  fp.partition_max_bytes = kReconcileFetchBytes;
+  t.partitions.push_back(fp);
+  req.topics.push_back(std::move(t));
+  std::weak_ptr<int> life = life_;
+  client_->send_to_leader<ApiKey::fetch>(
+      l->target_topic, l->tp.partition.value(), std::move(req),
+      [this, life, l, r, from](client::KafkaResult<protocol::FetchResponse> resp) {
+        if (life.expired() || stopping_ || l->removed) return;
+        if (!resp) {
+          link_failed(resp.error().to_string());
+          l->error = "Fetch " + l->target_topic + ": " + resp.error().to_string();
+          retry_later(l, [this, l] { reconcile(l); });
+          return;
+        }
+        link_ok();
+        const protocol::FetchResponse::Topic::Partition* part = nullptr;
+        for (const auto& rt : resp->responses) {
+          for (const auto& p : rt.partitions) {
+            if (p.partition_index == l->tp.partition.value()) part = &p;
+          }
+        }
+        if (part == nullptr) {
+          l->error = "Fetch " + l->target_topic + ": the answer does not name the partition";
+          retry_later(l, [this, l] { reconcile(l); });
+          return;
+        }
+        const auto code = static_cast<ErrorCode>(part->error_code);
+        if (code == ErrorCode::offset_out_of_range) {
+          stop_partition(l, "the target " + l->target_topic + "/" +
+                                std::to_string(l->tp.partition.value()) +
+                                " no longer holds offset " + std::to_string(from) +
+                                " recorded after an acknowledgement: it lost data, was "
+                                "re-created, or its retention removed it");
+          return;
+        }
+        if (code != ErrorCode::none) {
+          if (client::Client::is_leader_error(code)) client_->invalidate_metadata(l->target_topic);
+          l->error =
+              "Fetch " + l->target_topic + ": " + client::KafkaError::broker(code).to_string();
+          retry_later(l, [this, l] { reconcile(l); });
+          return;
+        }
+        if (part->high_watermark < l->acked_target) {
+          stop_partition(l, "the target " + l->target_topic + "/" +
+                                std::to_string(l->tp.partition.value()) + " ends at " +
+                                std::to_string(part->high_watermark) +
+                                ", below the target offset " + std::to_string(l->acked_target) +
+                                " recorded after an acknowledgement: it lost data");
+          return;
+        }
+        std::vector<TargetBatch> batches;
+        if (part->records.data) batches = parse_target_batches(*part->records.data);
+        r->feed(batches);
+        int64_t next = from;
+        if (!batches.empty()) {
+          next = batches.back().base_offset + batches.back().last_offset_delta + 1;
+        }
+        if (next < part->high_watermark && next > from) {
+          fetch_target(l, r, next);
+          return;
+        }
+        if (next < part->high_watermark) {  // nothing returned below the high watermark
+          l->error = "Fetch " + l->target_topic + ": no batch at offset " + std::to_string(from);
+          retry_later(l, [this, l] { reconcile(l); });
+          return;
+        }
+        if (r->problem()) {
+          stop_partition(l, *r->problem());
+          return;
+        }
+        if (r->found() > 0) {
+          FERRY_LOG(info, "mirror",
+                    "mirror %s: %s/%d: the target holds %d unrecorded batches of this mirror; "
+                    "resuming at source offset %lld",
+                    config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), r->found(),
+                    static_cast<long long>(r->resume_source().value()));
+        }
+        reconciled(l, r->resume_source(), r->resume_target());
+      });
+}
+
+void Mirror::reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t target) {
+  const bool moved = source != l->acked || target != l->acked_target;
+  l->acked = source;
+  l->acked_target = target;
+  l->next = source;
+  // What the target holds of the current producer id ends right before `source`, so resending
+  // from there keeps its sequences contiguous (and a late duplicate is dropped by the target).
+  l->seq_next = source;
+  l->uncertain = false;
+  l->error.clear();
+  l->state = State::forwarding;
+  l->state_since_ms = clock_.now_ms();
+  if (moved) checkpoint(l);
+  pump(l);
+}
+
+void Mirror::stop_partition(const std::shared_ptr<Link>& l, const std::string& why) {
+  l->state = State::stopped;
+  l->state_since_ms = clock_.now_ms();
+  l->error = why;
+  last_error_ =
+      config_.name + " " + l->tp.topic + "/" + std::to_string(l->tp.partition.value()) + ": " + why;
+  last_error_ms_ = clock_.now_ms();
+  FERRY_LOG(error, "mirror", "mirror %s: %s/%d: %s; forwarding of this partition stopped",
+            config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), why.c_str());
+}
+
+// ---- forwarding ------------------------------------------------------------------------------
+
+void Mirror::pump() {
+  for (auto& [tp, l] : links_) pump(l);
+}
+
+void Mirror::pump(const std::shared_ptr<Link>& l) {
+  if (stopping_ || l->removed || l->state != State::forwarding || l->uncertain) return;
+  if (producer_id_ < 0) return;  // a new id is on its way
+  if (l->in_flight.empty() && l->pid != producer_id_) {
+    l->pid = producer_id_;
+    l->epoch = epoch_;
+    l->seq_next = Offset(-1);
+  }
+  if (l->pid != producer_id_) return;  // drains the old id's requests first
+  std::shared_ptr<broker::Partition> part = topics_.partition(l->tp.topic, l->tp.partition.value());
+  if (!part) return;
+  while (l->in_flight.size() < static_cast<size_t>(config_.max_in_flight)) {
+    const Offset bound = std::min(part->high_watermark(), part->durable_offset());
+    if (l->next >= bound) return;
+    if (l->next < part->log_start_offset()) {
+      // Deleted before it was forwarded (only a nearly full disk overrides the floor).
+      stop_partition(l, "source offsets " + std::to_string(l->next.value()) + " to " +
+                            std::to_string(part->log_start_offset().value() - 1) +
+                            " were deleted before they were forwarded");
+      return;
+    }
+    Result<storage::ReadResult> read = part->read(l->next, static_cast<size_t>(config_.batch_size));
+    if (!read) {
+      stop_partition(l, "reading the source log: " + read.error().to_string());
+      return;
+    }
+    std::span<const std::byte> data = read->data;
+    if (data.empty()) return;
+    size_t sent = 0;
+    while (data.size() >= protocol::batch_layout::kHeaderSize &&
+           l->in_flight.size() < static_cast<size_t>(config_.max_in_flight)) {
+      const std::optional<size_t> size = protocol::declared_batch_size(data);
+      if (!size || *size > data.size()) break;
+      const protocol::BatchView b(data.first(*size));
+      data = data.subspan(*size);
+      if (b.next_offset() > bound) return;
+      if (b.base_offset() < l->next) {
+        stop_partition(l, "the source log returned offset " +
+                              std::to_string(b.base_offset().value()) + " for a read at " +
+                              std::to_string(l->next.value()));
+        return;
+      }
+      if (b.is_control()) {  // skipped; the gap it leaves needs a new producer id
+        l->next = b.next_offset();
+        continue;
+      }
+      if (l->seq_next.value() >= 0 && b.base_offset() != l->seq_next) {
+        // A gap in the source offsets: the sequences would jump, so a new producer id.
+        l->need_new_pid = true;
+        if (l->in_flight.empty()) {
+          l->need_new_pid = false;
+          new_producer_id();
+        }
+        return;
+      }
+      std::vector<std::byte> bytes(b.bytes().begin(), b.bytes().end());
+      protocol::set_base_offset(bytes, Offset(0));
+      protocol::set_leader_epoch(bytes, LeaderEpoch(-1));
+      protocol::set_producer_fields(bytes, ProducerId(l->pid), l->epoch,
+                                    sequence_for(b.base_offset()));
+      send(l, std::move(bytes), b.base_offset(), b.next_offset());
+      ++sent;
+    }
+    if (sent == 0) return;
+  }
+}
+
+void Mirror::send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base,
+                  Offset next) {
+  const uint64_t serial = ++serial_;
+  l->in_flight.push_back(InFlight{serial, base, next, false, std::nullopt});
+  l->seq_next = next;
+  l->next = next;
+  auto bytes = std::make_shared<std::vector<std::byte>>(std::move(batch));
+  protocol::ProduceRequest req;
+  req.acks = -1;
+  req.timeout_ms = config_.request_timeout_ms;
+  req.topic_data.push_back({l->target_topic, {}});
+  req.topic_data.back().partition_data.push_back(
+      {l->tp.partition.value(), protocol::RecordsRef{*bytes}});
+  std::weak_ptr<int> life = life_;
+  const int32_t delta = static_cast<int32_t>(next.value() - base.value() - 1);
+  client_->send_to_leader<ApiKey::produce>(
+      l->target_topic, l->tp.partition.value(), std::move(req),
+      [this, life, l, serial, bytes, delta](client::KafkaResult<protocol::ProduceResponse> r) {
+        if (life.expired() || stopping_) return;
+        if (!r) {
+          link_failed(r.error().to_string());
+          on_answer(l, serial, std::nullopt, "Produce: " + r.error().to_string(), false);
+          return;
+        }
+        link_ok();
+        for (const auto& t : r->responses) {
+          for (const auto& p : t.partition_responses) {
+            if (p.index != l->tp.partition.value()) continue;
+            const auto code = static_cast<ErrorCode>(p.error_code);
+            if (code == ErrorCode::none && p.base_offset >= 0) {
+              on_answer(l, serial, p.base_offset + delta + 1, std::nullopt, false);
+              return;
+            }
+            if (client::Client::is_leader_error(code)) {
+              client_->invalidate_metadata(l->target_topic);
+            }
+            on_answer(l, serial, std::nullopt,
+                      "Produce: " + client::KafkaError::broker(code).to_string(),
+                      needs_new_producer(code));
+            return;
+          }
+        }
+        on_answer(l, serial, std::nullopt, "Produce: the answer does not name the partition",
+                  false);
+      });
+}
+
+void Mirror::on_answer(const std::shared_ptr<Link>& l, uint64_t serial,
+                       std::optional<int64_t> target, std::optional<std::string> error,
+                       bool new_producer) {
+  for (InFlight& f : l->in_flight) {
+    if (f.serial != serial) continue;
+    f.done = true;
+    f.target_next = target;
+  }
+  if (error) {
+    l->uncertain = true;
+    l->error = *error;
+    if (new_producer) l->need_new_pid = true;
+  }
+  settle(l);
+}
+
+// Takes the acknowledged requests off the front in order; once every request of an uncertain
+// partition is back, reconciles (after a backoff).
+void Mirror::settle(const std::shared_ptr<Link>& l) {
+  bool moved = false;
+  while (!l->in_flight.empty() && l->in_flight.front().done && l->in_flight.front().target_next) {
+    l->acked = l->in_flight.front().next;
+    l->acked_target = *l->in_flight.front().target_next;
+    l->in_flight.pop_front();
+    moved = true;
+  }
+  if (moved) checkpoint(l);
+  if (l->removed) return;
+  const bool all_back = std::all_of(l->in_flight.begin(), l->in_flight.end(),
+                                    [](const InFlight& f) { return f.done; });
+  if (l->uncertain && all_back) {
+    l->in_flight.clear();
+    l->next = l->acked;
+    // Test-only control: resume from the local checkpoint under a new producer id, as an
+    // at-least-once forwarder would; the target cannot deduplicate that.
+    if (no_reconcile_) l->need_new_pid = true;
+    if (l->need_new_pid) {
+      l->need_new_pid = false;
+      new_producer_id();
+    }
+    l->state = State::reconciling;
+    retry_later(l, [this, l] { reconcile(l); });
+    return;
+  }
+  if (!l->uncertain && l->in_flight.empty() && l->need_new_pid) {
+    l->need_new_pid = false;
+    new_producer_id();
+    return;
+  }
+  pump(l);
+}
+
+void Mirror::checkpoint(const std::shared_ptr<Link>& l) {
+  if (l->checkpointing) {
+    l->checkpoint_again = true;
+    return;
+  }
+  l->checkpointing = true;
+  meta::MirrorCheckpoint c{config_.name, l->tp.topic,     l->tp.partition,
+                           l->acked,     l->acked_target, clock_.now_ms()};
+  std::weak_ptr<int> life = life_;
+  meta_.submit({meta::Mutation::put_mirror_checkpoint(c)}, [this, life, l](Status st) {
+    if (life.expired()) return;
+    l->checkpointing = false;
+    if (!st) {
+      FERRY_LOG_RATELIMITED(warn, "mirror", "checkpoint", "mirror %s: checkpoint of %s/%d: %s",
+                            config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
+                            st.error().to_string().c_str());
+    }
+    if (l->checkpoint_again && !stopping_) {
+      l->checkpoint_again = false;
+      checkpoint(l);
+    }
+  });
+}
+
+// ---- producer ids ----------------------------------------------------------------------------
+
+void Mirror::new_producer_id() {
+  if (producer_pending_ || stopping_) return;
+  producer_pending_ = true;
+  producer_id_ = -1;
+  protocol::InitProducerIdRequest req;
+  req.transactional_id.reset();
+  req.transaction_timeout_ms = -1;
+  std::weak_ptr<int> life = life_;
+  client_->send_any<ApiKey::init_producer_id>(
+      std::move(req), [this, life](client::KafkaResult<protocol::InitProducerIdResponse> r) {
+        if (life.expired() || stopping_) return;
+        auto again = [this, life] {
+          if (!producer_timer_) producer_timer_ = std::make_unique<UvTimer>(loop_);
+          producer_timer_->start(backoff_ms(), [this, life] {
+            if (life.expired() || stopping_) return;
+            producer_pending_ = false;
+            new_producer_id();
+          });
+        };
+        if (!r || r->error_code != 0) {
+          const std::string what =
+              r ? client::KafkaError::broker(r->error_code).to_string() : r.error().to_string();
+          if (!r) link_failed(what);
+          last_error_ = "InitProducerId: " + what;
+          last_error_ms_ = clock_.now_ms();
+          again();
+          return;
+        }
+        link_ok();
+        const int64_t id = r->producer_id;
+        const int16_t epoch = r->producer_epoch;
+        meta::MirrorProducerId rec{config_.name, ProducerId(id), epoch, clock_.now_ms()};
+        // Recorded before its first use: a reconciliation must recognise every batch it sent.
+        meta_.submit({meta::Mutation::put_mirror_producer_id(rec)},
+                     [this, life, id, epoch, again](Status st) {
+                       if (life.expired() || stopping_) return;
+                       if (!st) {
+                         last_error_ = "recording producer id: " + st.error().to_string();
+                         last_error_ms_ = clock_.now_ms();
+                         again();
+                         return;
+                       }
+                       producer_ids_.insert(id);
+                       producer_id_ = id;
+                       epoch_ = epoch;
+                       producer_pending_ = false;
+                       FERRY_LOG(info, "mirror", "mirror %s: producer id %lld epoch %d",
+                                 config_.name.c_str(), static_cast<long long>(id), epoch);
+                       pump();
+                     });
+      });
+}
+
+// ---- the link --------------------------------------------------------------------------------
+
+void Mirror::link_ok() {
+  failures_ = 0;
+  if (link_state_ == "connected") return;
+  link_state_ = "connected";
+  link_since_ms_ = clock_.now_ms();
+}
+
+void Mirror::link_failed(const std::string& error) {
+  ++failures_;
+  last_error_ = error;
+  last_error_ms_ = clock_.now_ms();
+  if (link_state_ == "connected") ++reconnects_;
+  if (link_state_ != "backing_off") {
+    link_state_ = "backing_off";
+    link_since_ms_ = clock_.now_ms();
+  }
+}
+
+uint64_t Mirror::backoff_ms() {
+  static thread_local std::minstd_rand random(std::random_device{}());
+  const uint64_t lo = static_cast<uint64_t>(config_.reconnect_backoff_ms);
+  const uint64_t hi = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
+  uint64_t ms = lo;
+  for (int i = 1; i < failures_ && ms < hi; ++i) ms *= 2;
+  ms = std::min(ms, hi);
+  const uint64_t jitter = ms / 5;
+  if (jitter > 0) ms = ms - jitter + random() % (2 * jitter + 1);
+  return std::max<uint64_t>(ms, 1);
+}
+
+void Mirror::retry_later(const std::shared_ptr<Link>& l, std::function<void()> fn) {
+  if (stopping_ || !l->timer) return;
+  std::weak_ptr<int> life = life_;
+  l->timer->start(backoff_ms(), [this, life, fn = std::move(fn)] {
+    if (life.expired() || stopping_) return;
+    fn();
+  });
+}
+
+// ---- floors and status -----------------------------------------------------------------------
+
+std::vector<std::pair<storage::TopicPartition, Offset>> Mirror::floors() const {
+  std::vector<std::pair<storage::TopicPartition, Offset>> out;
+  if (!config_.enabled) return out;
+  for (const auto& [tp, l] : links_) out.emplace_back(tp, l->acked);
+  return out;
+}
+
+std::vector<StatusRow> Mirror::status() const {
+  std::vector<StatusRow> out;
+  StatusRow base;
+  base.mirror = config_.name;
+  base.link_state = link_state_;
+  base.link_since_ms = link_since_ms_;
+  base.reconnects = reconnects_;
+  base.last_error = last_error_;
+  base.last_error_ms = last_error_ms_;
+  const int64_t now = clock_.now_ms();
+  for (const auto& [tp, l] : links_) {
+    StatusRow r = base;
+    r.topic = tp.topic;
+    r.partition = tp.partition.value();
+    r.target_topic = l->target_topic;
+    r.state = state_name(static_cast<int>(l->state));
+    r.forwarded = l->acked.value();
+    r.target_offset = l->acked_target;
+    if (!l->error.empty() && r.last_error.empty()) r.last_error = l->error;
+    if (auto part = topics_.partition(tp.topic, tp.partition.value())) {
+      r.source_end = part->high_watermark().value();
+      r.records_behind = std::max<int64_t>(0, r.source_end - r.forwarded);
+      if (r.records_behind > 0 && l->acked >= part->log_start_offset()) {
+        // The age of the oldest unforwarded record: the first batch at the floor.
+        Result<storage::ReadResult> first = part->read(l->acked, 1);
+        if (first && first->data.size() >= protocol::batch_layout::kHeaderSize) {
+          const protocol::BatchView b(first->data);
+          r.seconds_behind = std::max<int64_t>(0, (now - b.base_timestamp()) / 1000);
+        }
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) out.push_back(base);
+  return out;
+}
+
+}  // namespace ferry::mirror

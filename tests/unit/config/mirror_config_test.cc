@@ -1,0 +1,141 @@
+// [[mirror]] sections: parsing, defaults, the checks across keys, topic matching and the target
+// topic template.
+#include "config/mirror_config.h"
+
+#include <gtest/gtest.h>
+
+#include "config/broker_config.h"
+#include "config/keys.h"
+
+namespace ferry::config {
+namespace {
+
+std::string parse_error(std::string_view text) {
+  Result<BrokerConfig> c = parse_config(text, "ferry.toml");
+  EXPECT_FALSE(c.ok());
+  return c.ok() ? std::string() : c.error().message();
+}
+
+TEST(MirrorConfig, TwoSectionsWithEveryKey) {
+  Result<BrokerConfig> c = parse_config(R"([broker]
+node.id = 3
+
+[[mirror]]
+name = "central"
+bootstrap.servers = ["k1:9092", "k2:9092"]
+topics = ["sensors\\..*", "alarms"]
+"topics.exclude" = ["sensors\\.debug"]
+target.topic = "site{node}.{topic}"
+target.topics.create = false
+target.replication.factor = 3
+auto.offset.reset = "latest"
+security.protocol = "SASL_PLAINTEXT"
+sasl.mechanism = "SCRAM-SHA-512"
+sasl.username = "gw"
+"sasl.password.file" = "/etc/ferry/pw"
+batch.size = 65536
+linger.ms = 20
+max.in.flight.requests.per.connection = 2
+reconnect.backoff.ms = 50
+reconnect.backoff.max.ms = 5000
+request.timeout.ms = 1000
+enabled = false
+
+[[mirror]]
+name = "backup"
+bootstrap.servers = "b:9093"
+topics = ".*"
+)",
+                                        "ferry.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_EQ(c->mirrors.size(), 2u);
+  const MirrorConfig& m = c->mirrors[0];
+  EXPECT_EQ(m.name, "central");
+  EXPECT_EQ(m.bootstrap_servers, (std::vector<std::string>{"k1:9092", "k2:9092"}));
+  EXPECT_EQ(m.topics, (std::vector<std::string>{"sensors\\..*", "alarms"}));
+  EXPECT_EQ(m.topics_exclude, (std::vector<std::string>{"sensors\\.debug"}));
+  EXPECT_EQ(m.target_topic, "site{node}.{topic}");
+  EXPECT_FALSE(m.create_target_topics);
+  EXPECT_EQ(m.target_replication_factor, 3);
+  EXPECT_EQ(m.start_position, "latest");
+  EXPECT_EQ(m.security_protocol, "SASL_PLAINTEXT");
+  EXPECT_EQ(m.sasl_mechanism, "SCRAM-SHA-512");
+  EXPECT_EQ(m.sasl_password_file, "/etc/ferry/pw");
+  EXPECT_EQ(m.batch_size, 65536);
+  EXPECT_EQ(m.linger_ms, 20);
+  EXPECT_EQ(m.max_in_flight, 2);
+  EXPECT_EQ(m.reconnect_backoff_ms, 50);
+  EXPECT_EQ(m.reconnect_backoff_max_ms, 5000);
+  EXPECT_EQ(m.request_timeout_ms, 1000);
+  EXPECT_FALSE(m.enabled);
+  EXPECT_TRUE(mirror_matches(m, "sensors.temp"));
+  EXPECT_FALSE(mirror_matches(m, "sensors.debug"));
+  EXPECT_FALSE(mirror_matches(m, "xsensors.temp"));  // whole-name match
+  EXPECT_TRUE(mirror_matches(m, "alarms"));
+  EXPECT_EQ(target_topic_name(m, "alarms", 3), "site3.alarms");
+
+  const MirrorConfig& d = c->mirrors[1];  // defaults
+  EXPECT_EQ(d.bootstrap_servers, (std::vector<std::string>{"b:9093"}));
+  EXPECT_EQ(d.target_topic, "{topic}");
+  EXPECT_TRUE(d.create_target_topics);
+  EXPECT_EQ(d.target_replication_factor, -1);
+  EXPECT_EQ(d.start_position, "earliest");
+  EXPECT_EQ(d.max_in_flight, 5);
+  EXPECT_TRUE(d.enabled);
+  EXPECT_FALSE(mirror_matches(d, "__consumer_offsets"));
+  EXPECT_EQ(target_topic_name(d, "t", 0), "t");
+}
+
+TEST(MirrorConfig, BadValuesNamedWithLineAndKey) {
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\n"
+                        "topics = [\"(\"]\n")
+                .substr(0, 26),
+            "ferry.toml:4: topics: \"(\" ");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "target.topic = \"x.{site}\"\n"),
+            "ferry.toml:5: target.topic: unknown placeholder {site}; use {topic}, {node}, "
+            "{mirror}");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "target.topic = \"all\"\n"),
+            "ferry.toml:5: target.topic: must contain {topic}, so that each source topic has its "
+            "own target");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "max.in.flight.requests.per.connection = 6\n"),
+            "ferry.toml:5: max.in.flight.requests.per.connection: must be between 1 and 5 (got 6)");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "security.protocol = \"SSL\"\n")
+                .substr(0, 74),
+            "ferry.toml:5: security.protocol: TLS to the target is not supported by fer");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k\"\ntopics = \"t\"\n"),
+            "ferry.toml:3: bootstrap.servers: expected host:port or [ipv6]:port (got \"k\")");
+  EXPECT_EQ(parse_error("[[mirror]]\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"),
+            "ferry.toml:1: name: required: every [[mirror]] section needs a name");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\ntopics = \"t\"\nbogus = 1\n"),
+            "ferry.toml:1: bootstrap.servers: required: the central cluster's host:port list\n"
+            "ferry.toml:4: bogus: unknown key in [[mirror]]");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "security.protocol = \"SASL_PLAINTEXT\"\nsasl.username = \"u\"\n"),
+            "ferry.toml:1: sasl.password: set exactly one of sasl.password and "
+            "sasl.password.file with security.protocol SASL_PLAINTEXT");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"),
+            "ferry.toml:6: name: mirror \"a\" is named twice (first at line 1)");
+  EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
+                        "reconnect.backoff.ms = 500\nreconnect.backoff.max.ms = 100\n"),
+            "ferry.toml:6: reconnect.backoff.max.ms: must be at least reconnect.backoff.ms (500)");
+  EXPECT_EQ(parse_error("[mirror]\nname = \"a\"\n"),
+            "ferry.toml:1: mirror: expected [[mirror]] sections (an array of tables)");
+}
+
+TEST(MirrorConfig, EveryMirrorKeyDefaultIsValid) {
+  size_t n = 0;
+  for (const KeySpec& key : all_keys()) {
+    if (key.section != Section::mirror || key.default_value.empty()) continue;
+    ++n;
+    EXPECT_EQ(check_value(key, key.default_value), std::nullopt) << key.name;
+  }
+  EXPECT_GT(n, 10u);
+}
+
+}  // namespace
+}  // namespace ferry::config
