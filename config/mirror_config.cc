@@ -176,11 +176,15 @@ std::vector<std::pair<std::string, std::string>> mirror_problems(const MirrorCon
   }
   const bool tls = m.security_protocol == "SSL" || m.security_protocol == "SASL_SSL";
   const bool sasl = m.security_protocol.rfind("SASL_", 0) == 0;
-  if (tls) {
-    out.emplace_back("security.protocol",
-                     "TLS to the target is not supported by ferry's client yet; use PLAINTEXT or "
-                     "SASL_PLAINTEXT (got \"" +
-                         m.security_protocol + "\")");
+  if (!tls && (!m.ssl_ca_location.empty() || !m.ssl_certificate_location.empty() ||
+               !m.ssl_key_location.empty())) {
+    out.emplace_back("security.protocol", "ssl.* keys are set but security.protocol is " +
+                                              m.security_protocol + "; use SSL or SASL_SSL");
+  }
+  if (m.ssl_certificate_location.empty() != m.ssl_key_location.empty()) {
+    out.emplace_back(m.ssl_key_location.empty() ? "ssl.key.location" : "ssl.certificate.location",
+                     "a client certificate needs both ssl.certificate.location and "
+                     "ssl.key.location");
   }
   if (sasl) {
     if (m.sasl_username.empty()) {

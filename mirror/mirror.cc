@@ -11,6 +11,7 @@
 
 #include "client/admin.h"
 #include "client/client.h"
+#include "client/security.h"
 #include "common/log.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
@@ -112,7 +113,8 @@ Status Mirror::start() {
   client::ConnectionOptions options;
   options.client_id = "ferry-mirror-" + config_.name;
   options.request_timeout_ms = static_cast<uint64_t>(config_.request_timeout_ms);
-  if (config_.security_protocol == "SASL_PLAINTEXT") {
+  std::optional<client::SaslConfig> sasl_config;
+  if (config_.security_protocol.rfind("SASL_", 0) == 0) {
     client::SaslConfig sasl;
     sasl.mechanism =
         config_.sasl_mechanism == "SCRAM-SHA-256"   ? client::SaslMechanism::scram_sha_256
@@ -134,12 +136,18 @@ Status Mirror::start() {
         sasl.password.pop_back();
       }
     }
-    options.sasl = std::move(sasl);
-  } else if (config_.security_protocol != "PLAINTEXT") {
-    return Error(Errc::unsupported, "mirror " + config_.name + ": security.protocol " +
-                                        config_.security_protocol +
-                                        ": TLS to the target is not supported by ferry's client "
-                                        "yet");
+    sasl_config = std::move(sasl);
+  }
+  // TLS (SSL, SASL_SSL) and the SASL settings through the client's one place for librdkafka's
+  // security properties; a certificate file that does not load fails the start here.
+  client::SecurityProperties security;
+  security.protocol = config_.security_protocol;
+  security.ca_location = config_.ssl_ca_location;
+  security.certificate_location = config_.ssl_certificate_location;
+  security.key_location = config_.ssl_key_location;
+  security.endpoint_identification = config_.ssl_endpoint_identification;
+  if (auto st = client::apply_security(security, std::move(sasl_config), options); !st) {
+    return Error(st.error().code(), "mirror " + config_.name + ": " + st.error().message());
   }
   client::ClientOptions client_options;
   client_options.reconnect_backoff_ms = static_cast<uint64_t>(config_.reconnect_backoff_ms);

@@ -103,9 +103,9 @@ TEST(MirrorConfig, BadValuesNamedWithLineAndKey) {
                         "max.in.flight.requests.per.connection = 6\n"),
             "ferry.toml:5: max.in.flight.requests.per.connection: must be between 1 and 5 (got 6)");
   EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"
-                        "security.protocol = \"SSL\"\n")
-                .substr(0, 74),
-            "ferry.toml:5: security.protocol: TLS to the target is not supported by fer");
+                        "security.protocol = \"PLAINTEXT\"\nssl.ca.location = \"ca.pem\"\n"),
+            "ferry.toml:5: security.protocol: ssl.* keys are set but security.protocol is "
+            "PLAINTEXT; use SSL or SASL_SSL");
   EXPECT_EQ(parse_error("[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k\"\ntopics = \"t\"\n"),
             "ferry.toml:3: bootstrap.servers: expected host:port or [ipv6]:port (got \"k\")");
   EXPECT_EQ(parse_error("[[mirror]]\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n"),
