@@ -2,7 +2,11 @@
 // given, produces three records and reads them back; with a wrong password it must be refused.
 //
 //   node kafkajs_sasl.js HOST:PORT MECHANISM USER PASSWORD TOPIC [expect-failure]
+//
+// With FERRY_KAFKAJS_CA set (a PEM file of CAs) it speaks SASL_SSL instead (run by
+// test_sasl_ssl.py).
 'use strict';
+const fs = require('fs');
 const { Kafka, logLevel } = require('kafkajs');
 
 const [bootstrap, mechanism, username, password, topic, expect] = process.argv.slice(2);
@@ -14,6 +18,7 @@ const kafka = new Kafka({
   requestTimeout: 15000,
   retry: { retries: expect ? 0 : 3, initialRetryTime: 100 },
   sasl: { mechanism: mechanism.toLowerCase(), username, password },
+  ssl: process.env.FERRY_KAFKAJS_CA ? { ca: [fs.readFileSync(process.env.FERRY_KAFKAJS_CA)] } : undefined,
 });
 
 async function main() {
