@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "config/keys.h"
@@ -104,11 +105,31 @@ void flatten(const toml::table& table, Section section, const std::string& prefi
   }
 }
 
+// The strings of a TOML array joined with `sep`, or nullopt when an item is not a string.
+std::optional<std::string> join_strings(const toml::array& a, char sep) {
+  std::string joined;
+  for (const toml::node& item : a) {
+    const auto* s = item.as_string();
+    if (!s) return std::nullopt;
+    if (!joined.empty()) joined += sep;
+    joined += s->get();
+  }
+  return joined;
+}
+
 // The wire text of a TOML value for a key of the given type, or what is wrong with its type.
+// A list may be written as one string or as an array of strings (joined with its separator).
 Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
   auto expected = [&](const char* what) {
     return Error(Errc::invalid_argument,
                  std::string("expected ") + what + ", got " + type_name(node.type()));
+  };
+  auto string_or_array = [&](char sep) -> Result<std::string> {
+    if (const auto* s = node.as_string()) return s->get();
+    if (const auto* a = node.as_array()) {
+      if (std::optional<std::string> joined = join_strings(*a, sep)) return *joined;
+    }
+    return expected("a string or an array of strings");
   };
   switch (key.type) {
     case Type::boolean:
@@ -122,44 +143,11 @@ Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
     case Type::string:
     case Type::host_port:
     case Type::choice:
+      if (key.list_separator != 0) return string_or_array(key.list_separator);
       if (const auto* s = node.as_string()) return s->get();
-      if (const auto* a = node.as_array(); a && key.list_separator != 0) {
-        std::string joined;
-        for (const toml::node& item : *a) {
-          const auto* s = item.as_string();
-          if (!s) return expected("a string or an array of strings");
-          if (!joined.empty()) joined += key.list_separator;
-          joined += s->get();
-        }
-        return joined;
-      }
-      return expected(key.list_separator != 0 ? "a string or an array of strings" : "a string");
-    case Type::list:
-      if (const auto* s = node.as_string()) return s->get();
-      if (const auto* a = node.as_array()) {
-        std::string joined;
-        for (const toml::node& item : *a) {
-          const auto* s = item.as_string();
-          if (!s) return expected("a string or an array of strings");
-          if (!joined.empty()) joined += ",";
-          joined += s->get();
-        }
-        return joined;
-      }
-      return expected("a string or an array of strings");
-    case Type::patterns:
-      if (const auto* s = node.as_string()) return s->get();
-      if (const auto* a = node.as_array()) {
-        std::string joined;
-        for (const toml::node& item : *a) {
-          const auto* s = item.as_string();
-          if (!s) return expected("a string or an array of strings");
-          if (!joined.empty()) joined += "\n";
-          joined += s->get();
-        }
-        return joined;
-      }
-      return expected("a string or an array of strings");
+      return expected("a string");
+    case Type::list: return string_or_array(',');
+    case Type::patterns: return string_or_array('\n');
   }
   return expected("a value");
 }
