@@ -69,13 +69,13 @@ struct BrokerConfig {
   int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;             // offsets.retention.minutes
   int32_t producer_id_expiration_ms = 86400000;          // producer.id.expiration.ms
-  bool authorizer_enabled = false;                        // authorizer.enabled
-  std::string super_users;                                // super.users ("User:a;User:b")
-  std::string ssl_certificate_location;                   // ssl.certificate.location
-  std::string ssl_key_location;                           // ssl.key.location
-  std::string ssl_key_password;                           // ssl.key.password
-  std::string ssl_ca_location;                            // ssl.ca.location
-  std::string ssl_client_auth = "none";                   // ssl.client.auth
+  bool authorizer_enabled = false;                       // authorizer.enabled
+  std::string super_users;                               // super.users ("User:a;User:b")
+  std::string ssl_certificate_location;                  // ssl.certificate.location
+  std::string ssl_key_location;                          // ssl.key.location
+  std::string ssl_key_password;                          // ssl.key.password
+  std::string ssl_ca_location;                           // ssl.ca.location
+  std::string ssl_client_auth = "none";                  // ssl.client.auth
   // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the
   // file, values as Kafka's wire carries them ("604800000", "delete"); already validated.
   std::map<std::string, std::string> topic_defaults;

@@ -1,13 +1,13 @@
 // The configuration key table and the value checks every consumer of it shares.
 #include "config/keys.h"
 
-#include "config/mirror_config.h"
-
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <limits>
 #include <type_traits>
+
+#include "config/mirror_config.h"
 
 namespace ferry::config {
 namespace {

@@ -182,7 +182,6 @@ Status Broker::load_acls() {
   return ok_status();
 }
 
-
 Status Broker::start_authenticator() {
   auth::AuthenticatorOptions ao;
   auto mechanisms = auth::parse_mechanism_list(config_.sasl_enabled_mechanisms);

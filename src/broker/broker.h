@@ -7,9 +7,9 @@
 // recovered (topics load), idempotent producers' state rebuilt, groups loaded, then the
 // listeners open: one net::Server per entry of config::listener_configs(), all sharing one
 // MemoryBudget (queued.max.request.bytes). Each client is told the address of the listener it
-// came in on. Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests finish
-// (bounded by a deadline), snapshot producer state; then `done` fires and the Node closes the
-// logs and the store.
+// came in on. Shutdown: stop accepting and reading, answer parked fetches, let in-flight requests
+// finish (bounded by a deadline), snapshot producer state; then `done` fires and the Node closes
+// the logs and the store.
 //
 // Threading: everything runs on the loop passed in; blocking work (fsync, SQLite commits) runs
 // on libuv's thread pool inside storage and meta and completes back here.

@@ -10,8 +10,9 @@
 // the client negotiates within them. Policy: versions stop one below each API's first flexible
 // version (what Debian's and npm's clients need), except ApiVersions (v3 is flexible),
 // InitProducerId (v3+ carries the epoch bump of KIP-360), SaslAuthenticate (v2 is flexible
-// and carries the same fields as v1) and the SCRAM credential APIs (flexible from v0). MinVersion is 0 everywhere: librdkafka switches features
-// off when an old version is missing (PROTOCOL.md §1.3).
+// and carries the same fields as v1) and the SCRAM credential APIs (flexible from v0). MinVersion
+// is 0 everywhere: librdkafka switches features off when an old version is missing (PROTOCOL.md
+// §1.3).
 //
 // `DescribedApis` lists every key with a Messages<> entry; for_each_described_api() and
 // visit_described_api() walk it, so code that must cover every API (the fuzzer, the ApiVersions

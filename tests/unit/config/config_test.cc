@@ -191,8 +191,9 @@ TEST(BrokerConfig, UnknownKeyAndSection) {
             "ferry.toml:4: node.name: unknown key in [broker]");
   EXPECT_EQ(parse_error("[topic_defaults]\nretention.hours = 1\n"),
             "ferry.toml:2: retention.hours: unknown topic config in [topic_defaults]");
-  EXPECT_EQ(parse_error("[broker]\nnode.id = 1\n\n[kafka]\nx = 1\n"),
-            "ferry.toml:4: kafka: unknown section; expected [broker], [topic_defaults] or [[mirror]]");
+  EXPECT_EQ(
+      parse_error("[broker]\nnode.id = 1\n\n[kafka]\nx = 1\n"),
+      "ferry.toml:4: kafka: unknown section; expected [broker], [topic_defaults] or [[mirror]]");
   EXPECT_EQ(parse_error("verbose = true\n"),
             "ferry.toml:1: verbose: unknown key; keys belong in [broker] or [topic_defaults]");
   EXPECT_EQ(parse_error("broker = 1\n"), "ferry.toml:1: broker: expected a table, got an integer");
