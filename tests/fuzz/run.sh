@@ -86,11 +86,11 @@ run() {
 }
 
 RECORD_BATCH_SRCS=(tests/fuzz/record_batch_fuzz.cc src/protocol/*.cc platform/crc32c.cc
-  src/common/common.cc src/common/log.cc -llz4 -lz -lzstd -lsnappy)
+  src/common/common.cc src/common/log.cc -llz4 -lz -lzstd -lsnappy -lmbedcrypto)
 REQUEST_SRCS=(tests/fuzz/request_fuzz.cc src/protocol/messages.cc src/protocol/api.cc
   src/protocol/wire.cc src/protocol/varint.cc src/common/common.cc src/common/log.cc)
 BROKER_REQUEST_SRCS=(tests/fuzz/broker_request_fuzz.cc src/app/node.cc src/broker/*.cc
-  src/broker/*/*.cc src/net/*.cc src/tls/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc
+  src/broker/*/*.cc mirror/*.cc src/client/*.cc src/net/*.cc src/tls/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc
   src/common/*.cc config/*.cc platform/*.cc -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls
   -lmbedx509 -lmbedcrypto -lpthread)
 TLS_HANDSHAKE_SRCS=(tests/fuzz/tls_handshake_fuzz.cc src/tls/*.cc src/common/common.cc

@@ -75,11 +75,11 @@ TEST_F(ListenersTest, EachListenerIsServedAndAdvertisesItsOwnAddress) {
   EXPECT_EQ(coord.port, plain);
 }
 
-class TlsListenerWithoutTlsTest : public ::testing::Test {};
+class TlsListenerWithoutCertificateTest : public ::testing::Test {};
 
-TEST_F(TlsListenerWithoutTlsTest, AListenerThatCannotBeServedFailsTheStart) {
-  // Until TLS transports exist, an SSL listener is refused at start with its name, rather than
-  // served as plaintext.
+TEST_F(TlsListenerWithoutCertificateTest, FailsTheStartNamingTheListener) {
+  // An SSL listener with no certificate configured is refused at start with its name, never
+  // served as plaintext (the config loader refuses it in a file; this is the broker's own check).
   ferry::test::TempDir dir;
   uv_loop_t loop;
   uv_loop_init(&loop);
