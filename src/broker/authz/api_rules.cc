@@ -336,19 +336,31 @@ Gate check_metadata(Broker& b, Request& r) {
   return proceed(r, req, std::move(d));
 }
 
-Gate check_offset_commit(Broker& b, Request& r) {
-  protocol::OffsetCommitRequest req;
+namespace {
+
+// OffsetCommit and OffsetDelete: `group_op` on the group (else every item is denied), then READ
+// on each named topic (denied topics answered per partition).
+template <protocol::ApiKey K, typename Req, typename Resp>
+Gate check_group_then_topics(Broker& b, Request& r, Operation group_op) {
+  Req req;
   if (!decode(r, req)) return Gate::proceed;
-  if (!allowed(b, r, Operation::read, ResourceType::group, req.group_id)) {
-    answer_all<protocol::ApiKey::offset_commit>(r, kGroupDenied);
+  if (!allowed(b, r, group_op, ResourceType::group, req.group_id)) {
+    answer_all<K>(r, kGroupDenied);
     return Gate::answered;
   }
-  auto d = make_denied<protocol::OffsetCommitResponse>();
+  auto d = make_denied<Resp>();
   take_denied(
       req.topics,
       [&](const auto& t) { return allowed(b, r, Operation::read, ResourceType::topic, t.name); },
       [](const auto& t) { return partitions_item(t.name, t.partitions, kTopicDenied); }, *d);
   return proceed(r, req, std::move(d));
+}
+
+}  // namespace
+
+Gate check_offset_commit(Broker& b, Request& r) {
+  return check_group_then_topics<protocol::ApiKey::offset_commit, protocol::OffsetCommitRequest,
+                                 protocol::OffsetCommitResponse>(b, r, Operation::read);
 }
 
 Gate check_offset_fetch(Broker& b, Request& r) {
@@ -472,18 +484,8 @@ Gate check_delete_groups(Broker& b, Request& r) {
 }
 
 Gate check_offset_delete(Broker& b, Request& r) {
-  protocol::OffsetDeleteRequest req;
-  if (!decode(r, req)) return Gate::proceed;
-  if (!allowed(b, r, Operation::del, ResourceType::group, req.group_id)) {
-    answer_all<protocol::ApiKey::offset_delete>(r, kGroupDenied);
-    return Gate::answered;
-  }
-  auto d = make_denied<protocol::OffsetDeleteResponse>();
-  take_denied(
-      req.topics,
-      [&](const auto& t) { return allowed(b, r, Operation::read, ResourceType::topic, t.name); },
-      [](const auto& t) { return partitions_item(t.name, t.partitions, kTopicDenied); }, *d);
-  return proceed(r, req, std::move(d));
+  return check_group_then_topics<protocol::ApiKey::offset_delete, protocol::OffsetDeleteRequest,
+                                 protocol::OffsetDeleteResponse>(b, r, Operation::del);
 }
 
 Gate check_create_topics(Broker& b, Request& r) {
