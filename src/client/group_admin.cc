@@ -170,8 +170,9 @@ void GroupAdmin::list_offsets(std::map<TopicPartition, OffsetSpec> partitions,
         continue;
       }
       const auto& parts = md->partitions;
+      const int32_t wanted = tp.partition;
       auto p = std::find_if(parts.begin(), parts.end(),
-                            [&](const auto& x) { return x.partition == tp.partition; });
+                            [wanted](const auto& x) { return x.partition == wanted; });
       if (p == parts.end()) {
         g->out[tp].error = KafkaError::broker(ErrorCode::unknown_topic_or_partition);
         continue;
