@@ -6,8 +6,12 @@
 # of the broker (from /proc/<pid>/stat), so a busy shared machine still gives a usable figure.
 # Clients compute the salted password once (as a client that caches it would): the broker's
 # side of SCRAM is HMACs and hashes, PBKDF2 runs only when a credential is made.
+# With --ssl the listener is SASL_SSL (an ECDSA P-256 certificate from
+# tests/support/make_certs.sh) and every authentication starts with a full TLS handshake (no
+# session resumption): the cost of a new SASL_SSL client.
 #
 #   tests/bench/sasl_auth_bench.py --ferry build/native/src/app/ferry [--seconds 5] [--clients 2]
+#                                  [--ssl]
 import argparse
 import base64
 import hashlib
@@ -16,6 +20,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -66,8 +71,15 @@ def parse_auth_v1(resp):
     return err, resp[pos:pos + blen]
 
 
-def authenticate(port, user, salted):
-    with socket.create_connection(("127.0.0.1", port)) as s:
+def connect(port, tls):
+    s = socket.create_connection(("127.0.0.1", port))
+    if tls is None:
+        return s
+    return tls.wrap_socket(s, server_hostname="localhost")
+
+
+def authenticate(port, user, salted, tls=None):
+    with connect(port, tls) as s:
         s.sendall(frame(18, 0, 1, b""))
         recv_frame(s)
         s.sendall(frame(17, 1, 2, struct.pack(">h", 13) + b"SCRAM-SHA-256"))
@@ -93,11 +105,20 @@ def authenticate(port, user, salted):
         assert server_final.decode() == "v=" + base64.b64encode(want).decode()
 
 
-def worker(port, salted, seconds, counter):
+def client_tls(ca):
+    if ca is None:
+        return None
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # what the broker speaks; no session reuse
+    return ctx
+
+
+def worker(port, salted, seconds, counter, ca):
+    tls = client_tls(ca)
     n = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        authenticate(port, "bench", salted)
+        authenticate(port, "bench", salted, tls)
         n += 1
     with counter.get_lock():
         counter.value += n
@@ -114,6 +135,7 @@ def main():
     ap.add_argument("--ferry", required=True)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--clients", type=int, default=2)
+    ap.add_argument("--ssl", action="store_true", help="a SASL_SSL listener: TLS handshake too")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="ferry-sasl-bench-")
     try:
@@ -127,11 +149,24 @@ def main():
                              capture_output=True).stdout.decode()
         assert "iterations=4096" in out
         port, sport = free_port(), free_port()
+        ca = None
+        tls_keys = ""
+        if args.ssl:
+            certs = os.path.join(work, "certs")
+            os.mkdir(certs)
+            subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               "../support/make_certs.sh"), certs],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ca = os.path.join(certs, "ca.pem")
+            tls_keys = (f'ssl.certificate.location = "{certs}/server.pem"\n'
+                        f'ssl.key.location = "{certs}/server.key"\n')
+        protocol = "SASL_SSL" if args.ssl else "SASL_PLAINTEXT"
         cfg = os.path.join(work, "ferry.toml")
         with open(cfg, "w") as f:
             f.write(f'[broker]\nlisteners = ["PLAINTEXT://127.0.0.1:{port}", '
-                    f'"SASL_PLAINTEXT://127.0.0.1:{sport}"]\n'
-                    "max.connections.per.ip = 100000\n")
+                    f'"{protocol}://127.0.0.1:{sport}"]\n'
+                    "max.connections.per.ip = 100000\n" + tls_keys)
+        tls = client_tls(ca)
         taskset = ["taskset", "-c", "0"] if shutil.which("taskset") else []
         proc = subprocess.Popen(taskset + [args.ferry, "serve", "--config", cfg, "--data-dir",
                                            data, "--log-level", "warn"],
@@ -147,7 +182,7 @@ def main():
                         raise
                     time.sleep(0.05)
             # The client's salted password, from the salt the broker hands out.
-            with socket.create_connection(("127.0.0.1", sport)) as s:
+            with connect(sport, tls) as s:
                 s.sendall(frame(17, 1, 1, struct.pack(">h", 13) + b"SCRAM-SHA-256"))
                 recv_frame(s)
                 s.sendall(frame(36, 1, 2, kbytes(b"n,,n=bench,r=probe")))
@@ -155,12 +190,12 @@ def main():
             attrs = dict(a.split("=", 1) for a in sf.decode().split(","))
             salted = hashlib.pbkdf2_hmac("sha256", b"bench-password",
                                          base64.b64decode(attrs["s"]), int(attrs["i"]))
-            authenticate(sport, "bench", salted)  # one checked exchange before timing
+            authenticate(sport, "bench", salted, tls)  # one checked exchange before timing
             counter = multiprocessing.Value("q", 0)
             cpu0 = cpu_seconds(proc.pid)
             t0 = time.monotonic()
             ps = [multiprocessing.Process(target=worker,
-                                          args=(sport, salted, args.seconds, counter))
+                                          args=(sport, salted, args.seconds, counter, ca))
                   for _ in range(args.clients)]
             for p in ps:
                 p.start()
@@ -169,7 +204,8 @@ def main():
             wall = time.monotonic() - t0
             cpu = cpu_seconds(proc.pid) - cpu0
             n = counter.value
-            print(f"SCRAM-SHA-256 full authentications (connect + ApiVersions + handshake + "
+            print(f"SCRAM-SHA-256 full authentications over {protocol} (connect"
+                  f"{' + full TLS handshake' if args.ssl else ''} + ApiVersions + handshake + "
                   f"2 SaslAuthenticate, iterations {attrs['i']}), broker pinned to one core:")
             print(f"  {n} in {wall:.2f} s = {n / wall:.0f}/s; broker CPU {cpu:.2f} s = "
                   f"{n / cpu if cpu > 0 else float('inf'):.0f} per broker CPU-second "

@@ -1,6 +1,7 @@
 // TLS costs, in one run:
-// 1. produce throughput over SSL vs PLAINTEXT with the same librdkafka producer (100 B and
-//    1 KiB values, acks=all) against one `ferry serve` with both listeners: MB/s and the ratio;
+// 1. produce throughput over SSL and SASL_SSL (SCRAM-SHA-256) vs PLAINTEXT with the same
+//    librdkafka producer (100 B and 1 KiB values, acks=all) against one `ferry serve` with the
+//    three listeners: MB/s, the ratios, and the broker's CPU time per MB for each;
 // 2. full handshakes per second on one core, server side (the server engine's CPU time only),
 //    for ECDSA P-256 and RSA 2048 certificates;
 // 3. memory per idle TLS connection: heap held by server engines after their handshakes;
@@ -133,21 +134,37 @@ void bench_memory(const std::string& certs) {
 struct Broker {
   bench::Child child;
   uint16_t ssl_port = 0;
+  uint16_t sasl_ssl_port = 0;
   std::string dir;
 };
+
+// The SCRAM-SHA-256 user of the SASL_SSL listener, made offline before the broker starts.
+constexpr const char* kUser = "bench";
+constexpr const char* kPassword = "bench-secret";
 
 Broker start_broker(const std::string& ferry, const std::string& certs) {
   Broker b;
   char dir[] = "/tmp/ferry-tls-bench-data-XXXXXX";
   if (::mkdtemp(dir) == nullptr) die("mkdtemp");
   b.dir = dir;
+  std::ofstream(b.dir + "/password") << kPassword;
+  const std::string add_user = ferry + " users add --data-dir '" + b.dir + "/data' --user " +
+                               kUser + " --mechanism SCRAM-SHA-256 --password-file '" + b.dir +
+                               "/password' >/dev/null";
+  if (std::system(add_user.c_str()) != 0) die("ferry users add");
   b.child = bench::start_child(
       [&](uint16_t port) {
         b.ssl_port = bench::free_port();
+        b.sasl_ssl_port = bench::free_port();
         std::ofstream f(b.dir + "/ferry.toml");
         f << "[broker]\ndata.dir = \"" << b.dir
           << "/data\"\nlisteners = [\"PLAINTEXT://127.0.0.1:" << port
-          << "\", \"SSL://127.0.0.1:" << b.ssl_port << "\"]\n"
+          << "\", \"SSL://127.0.0.1:" << b.ssl_port
+          << "\", \"SASL_SSL://127.0.0.1:" << b.sasl_ssl_port << "\"]\n"
+          << "advertised.listeners = [\"PLAINTEXT://127.0.0.1:" << port
+          << "\", \"SSL://localhost:" << b.ssl_port
+          << "\", \"SASL_SSL://localhost:" << b.sasl_ssl_port << "\"]\n"
+          << "sasl.enabled.mechanisms = [\"SCRAM-SHA-256\"]\n"
           << "ssl.certificate.location = \"" << certs << "/server.pem\"\n"
           << "ssl.key.location = \"" << certs << "/server.key\"\nlog.level = \"warn\"\n";
         return std::vector<std::string>{ferry, "serve", "--config", b.dir + "/ferry.toml"};
@@ -161,17 +178,30 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   if (m->err) failed->fetch_add(1);
 }
 
-// Messages per second of `count` values of `size` bytes produced with acks=all.
-double produce(const std::string& bootstrap, bool ssl, const std::string& topic, size_t size,
-               long count) {
+enum class Protocol { plaintext, ssl, sasl_ssl };
+
+struct Rate {
+  double msgs_per_s = 0;
+  double broker_cpu_ms_per_mb = 0;  // the broker's CPU time (user + system) per MB of values
+};
+
+// `count` values of `size` bytes produced with acks=all: messages per second, and the broker's
+// CPU time per MB while they were produced (does not depend on the machine's other load).
+Rate produce(const std::string& bootstrap, Protocol protocol, const std::string& topic, size_t size,
+             long count, pid_t broker) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   bench::set(conf, "bootstrap.servers", bootstrap);
   bench::set(conf, "acks", "all");
   bench::set(conf, "linger.ms", "5");
   bench::set(conf, "queue.buffering.max.messages", "1000000");
-  if (ssl) {
-    bench::set(conf, "security.protocol", "SSL");
+  if (protocol != Protocol::plaintext) {
+    bench::set(conf, "security.protocol", protocol == Protocol::ssl ? "SSL" : "SASL_SSL");
     bench::set(conf, "ssl.ca.location", g_certs + "/ca.pem");
+  }
+  if (protocol == Protocol::sasl_ssl) {
+    bench::set(conf, "sasl.mechanisms", "SCRAM-SHA-256");
+    bench::set(conf, "sasl.username", kUser);
+    bench::set(conf, "sasl.password", kPassword);
   }
   std::atomic<long> failed{0};
   rd_kafka_conf_set_opaque(conf, &failed);
@@ -182,6 +212,7 @@ double produce(const std::string& bootstrap, bool ssl, const std::string& topic,
   rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
                     RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_END);
   rd_kafka_flush(rk, 15000);
+  const double cpu0 = bench::proc_cpu_s(broker);
   const auto start = Clock::now();
   for (long i = 0; i < count; ++i) {
     while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
@@ -194,9 +225,11 @@ double produce(const std::string& bootstrap, bool ssl, const std::string& topic,
   }
   if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");
   const double s = seconds_since(start);
+  const double cpu = bench::proc_cpu_s(broker) - cpu0;
   rd_kafka_destroy(rk);
   if (failed.load() != 0) die("delivery failures");
-  return static_cast<double>(count) / s;
+  const double mb = static_cast<double>(count) * static_cast<double>(size) / 1e6;
+  return {static_cast<double>(count) / s, cpu * 1000.0 / mb};
 }
 
 // ApiVersions v0 round trips on one plaintext connection for `seconds`: sorted RTTs in us.
@@ -285,16 +318,22 @@ int main(int argc, char** argv) {
   Broker b = start_broker(ferry, g_certs);
   const std::string plain = "127.0.0.1:" + std::to_string(b.child.port);
   const std::string ssl = "localhost:" + std::to_string(b.ssl_port);
+  const std::string sasl_ssl = "localhost:" + std::to_string(b.sasl_ssl_port);
   bench::create_topic(plain, "tls-bench", 1);
   for (size_t size : {size_t{100}, size_t{1024}}) {
     const long n = size == 100 ? messages : messages / 2;
-    const double p = produce(plain, false, "tls-bench", size, n);
-    const double s = produce(ssl, true, "tls-bench", size, n);
+    const auto mbs = [&](const Rate& r) { return r.msgs_per_s * static_cast<double>(size) / 1e6; };
+    // Interleaved, so a change in the machine's load touches every protocol alike.
+    const Rate p = produce(plain, Protocol::plaintext, "tls-bench", size, n, b.child.pid);
+    const Rate s = produce(ssl, Protocol::ssl, "tls-bench", size, n, b.child.pid);
+    const Rate a = produce(sasl_ssl, Protocol::sasl_ssl, "tls-bench", size, n, b.child.pid);
     std::printf(
-        "produce    %4zu B x %ld, acks=all: PLAINTEXT %8.0f msg/s %6.1f MB/s | SSL %8.0f "
-        "msg/s %6.1f MB/s | SSL/PLAINTEXT %.2f\n",
-        size, n, p, p * static_cast<double>(size) / 1e6, s, s * static_cast<double>(size) / 1e6,
-        s / p);
+        "produce    %4zu B x %ld, acks=all: PLAINTEXT %6.1f MB/s | SSL %6.1f MB/s (%.2f) | "
+        "SASL_SSL %6.1f MB/s (%.2f of PLAINTEXT)\n",
+        size, n, mbs(p), mbs(s), s.msgs_per_s / p.msgs_per_s, mbs(a), a.msgs_per_s / p.msgs_per_s);
+    std::printf(
+        "broker CPU %4zu B: PLAINTEXT %5.1f ms/MB | SSL %5.1f ms/MB | SASL_SSL %5.1f ms/MB\n", size,
+        p.broker_cpu_ms_per_mb, s.broker_cpu_ms_per_mb, a.broker_cpu_ms_per_mb);
   }
   print_rtts("alone", api_versions_rtts(b.child.port, 3.0));
   std::atomic<bool> stop{false};
