@@ -57,7 +57,10 @@ TEST_F(MirrorServiceTest, FloorsHoldUnforwardedDataAndStatusShowsTheLink) {
   EXPECT_TRUE(run_until(
       [&] {
         s = status_file();
-        return s && s->rows.size() == 2 && s->rows[0].link_state == "backing_off";
+        // The appends become visible once their write job is back on the loop: a file written
+        // before that shows a source end of 0.
+        return s && s->rows.size() == 2 && s->rows[0].link_state == "backing_off" &&
+               s->rows[0].source_end == 15;
       },
       5000));
   ASSERT_TRUE(s && s->rows.size() == 2);
