@@ -17,8 +17,8 @@ FLAGS=(-std=c++20 -gline-tables-only -O1 -fsanitize=fuzzer-no-link,address,undef
 LINK_FLAGS=(-fsanitize=fuzzer,address,undefined)
 failed=0
 
-# Each source is compiled once into $OUT/obj (in parallel, through ccache when installed) and
-# shared by every target that links it; a rebuild recompiles only what changed.
+# Each source is compiled once into $OUT/obj (in parallel, through ccache when installed); the
+# library sources go into one archive every target links. A rebuild recompiles what changed.
 JOBS=${FERRY_FUZZ_JOBS:-$(nproc)}
 LAUNCHER=()
 command -v ccache >/dev/null && LAUNCHER=(ccache)
@@ -44,31 +44,6 @@ compile_all() {
   return $rc
 }
 
-# build NAME SOURCES... [-lLIB...]: compiles the sources with coverage instrumentation
-# (-fsanitize=fuzzer-no-link) and links them with libFuzzer's main.
-build() {
-  local name=$1 arg srcs=() libs=() objs=()
-  shift
-  for arg in "$@"; do
-    case $arg in
-      -l*) libs+=("$arg") ;;
-      *) srcs+=("$arg") ;;
-    esac
-  done
-  echo "building $name"
-  if ! compile_all "${srcs[@]}"; then
-    echo "FAILED to build $name"
-    failed=1
-    return 1
-  fi
-  for arg in "${srcs[@]}"; do objs+=("$OUT/obj/$(echo "$arg" | tr / _).o"); done
-  "$CXX" "${LINK_FLAGS[@]}" "${objs[@]}" "${libs[@]}" -o "$OUT/$name" || {
-    echo "FAILED to link $name"
-    failed=1
-    return 1
-  }
-}
-
 run() {
   local name=$1 max_len=$2
   local corpus="$OUT/${name}_corpus"
@@ -85,31 +60,41 @@ run() {
   fi
 }
 
-RECORD_BATCH_SRCS=(tests/fuzz/record_batch_fuzz.cc src/protocol/*.cc platform/crc32c.cc
-  src/common/common.cc src/common/log.cc -llz4 -lz -lzstd -lsnappy -lmbedcrypto)
-REQUEST_SRCS=(tests/fuzz/request_fuzz.cc src/protocol/messages.cc src/protocol/api.cc
-  src/protocol/wire.cc src/protocol/varint.cc src/common/common.cc src/common/log.cc)
-BROKER_REQUEST_SRCS=(tests/fuzz/broker_request_fuzz.cc src/app/node.cc src/broker/*.cc
-  src/broker/*/*.cc mirror/*.cc src/client/*.cc src/net/*.cc src/tls/*.cc src/storage/*.cc src/meta/*.cc src/protocol/*.cc
-  src/common/*.cc config/*.cc platform/*.cc -luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls
-  -lmbedx509 -lmbedcrypto -lpthread)
-TLS_HANDSHAKE_SRCS=(tests/fuzz/tls_handshake_fuzz.cc src/tls/*.cc src/common/common.cc
-  src/common/log.cc -lmbedtls -lmbedx509 -lmbedcrypto)
+# Every library source goes into one archive (src/app only for app::Node, which the broker
+# fuzzer starts); each target links its own file against it, and the linker takes only the
+# objects the target needs, so a new source file or a dependency between libraries needs no
+# change here.
+mapfile -t LIB_SRCS < <(ls src/*/*.cc src/*/*/*.cc mirror/*.cc config/*.cc platform/*.cc |
+  grep -v '^src/app/')
+LIB_SRCS+=(src/app/node.cc)
+LIBS=(-luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls -lmbedx509 -lmbedcrypto -lpthread)
+TARGETS=(record_batch_fuzz request_fuzz broker_request_fuzz tls_handshake_fuzz)
 
-# Build every target first (their sources compiled together, in parallel), then run them; the
-# two phases' times go to $OUT/times for tests/run-all.sh's summary.
+# Build every target first (the sources compiled in parallel), then run them; the two phases'
+# times go to $OUT/times for tests/run-all.sh's summary.
 start=$SECONDS
-all_srcs=()
-for arg in "${RECORD_BATCH_SRCS[@]}" "${REQUEST_SRCS[@]}" "${BROKER_REQUEST_SRCS[@]}" \
-  "${TLS_HANDSHAKE_SRCS[@]}"; do
-  [[ $arg == -l* ]] || all_srcs+=("$arg")
-done
-compile_all "${all_srcs[@]}" || echo "some fuzz sources failed to compile"
+fuzz_srcs=()
+for name in "${TARGETS[@]}"; do fuzz_srcs+=("tests/fuzz/$name.cc"); done
 built=()
-build record_batch_fuzz "${RECORD_BATCH_SRCS[@]}" && built+=(record_batch_fuzz)
-build request_fuzz "${REQUEST_SRCS[@]}" && built+=(request_fuzz)
-build broker_request_fuzz "${BROKER_REQUEST_SRCS[@]}" && built+=(broker_request_fuzz)
-build tls_handshake_fuzz "${TLS_HANDSHAKE_SRCS[@]}" && built+=(tls_handshake_fuzz)
+if compile_all "${LIB_SRCS[@]}" "${fuzz_srcs[@]}"; then
+  lib_objs=()
+  for src in "${LIB_SRCS[@]}"; do lib_objs+=("$OUT/obj/$(echo "$src" | tr / _).o"); done
+  rm -f "$OUT/libferry_fuzz.a"
+  ar rcs "$OUT/libferry_fuzz.a" "${lib_objs[@]}"
+  for name in "${TARGETS[@]}"; do
+    echo "building $name"
+    if "$CXX" "${LINK_FLAGS[@]}" "$OUT/obj/tests_fuzz_$name.cc.o" "$OUT/libferry_fuzz.a" \
+      "${LIBS[@]}" -o "$OUT/$name"; then
+      built+=("$name")
+    else
+      echo "FAILED to link $name"
+      failed=1
+    fi
+  done
+else
+  echo "FAILED: some fuzz sources did not compile"
+  failed=1
+fi
 echo "build $((SECONDS - start))" >"$OUT/times"
 
 start=$SECONDS
