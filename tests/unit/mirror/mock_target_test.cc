@@ -146,7 +146,7 @@ TEST_F(MirrorToMockCluster, LostResponsesNeitherLoseNorDuplicate) {
 
 // The same fixture forwarding topic "lm" (2 partitions, 3 replicas on the mock) with up to 5
 // requests in flight per partition while the mock moves both partitions' leaders from broker to
-// broker every 150 ms: a batch sent to the new leader while its predecessor was still on its way
+// broker every 50 ms: a batch sent to the new leader while its predecessor was still on its way
 // to the old one would land without it, a hole the mock keeps (it checks no sequences).
 class MirrorLeaderMoves : public MirrorToMockCluster {
  protected:
@@ -160,7 +160,7 @@ class MirrorLeaderMoves : public MirrorToMockCluster {
 };
 
 TEST_F(MirrorLeaderMoves, LeadersMovingDuringForwardingNeitherLoseNorDuplicate) {
-  constexpr int kMoveBatches = 120;
+  constexpr int kMoveBatches = 150;
   constexpr int kMovePerBatch = 4;
   ASSERT_EQ(create_topic("lm", 2).topics.at(0).error_code, 0);
   std::shared_ptr<broker::Partition> parts[2] = {broker_->topics().partition("lm", 0),
@@ -182,9 +182,20 @@ TEST_F(MirrorLeaderMoves, LeadersMovingDuringForwardingNeitherLoseNorDuplicate) 
   rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_CONSUMER, probe_conf, err, sizeof err);
   ASSERT_NE(probe, nullptr) << err;
   std::atomic<int64_t> target_hi{-1};
-  std::atomic<bool> probing{true};
-  std::thread prober([&] {
-    while (probing.load()) {
+  // Stops and joins the thread (and frees the probe) however the test leaves this scope.
+  struct Prober {
+    std::atomic<bool> running{true};
+    std::thread thread;
+    rd_kafka_t* probe = nullptr;
+    ~Prober() {
+      running.store(false);
+      if (thread.joinable()) thread.join();
+      if (probe) rd_kafka_destroy(probe);
+    }
+  } prober;
+  prober.probe = probe;
+  prober.thread = std::thread([&] {
+    while (prober.running.load()) {
       int64_t lo = -1;
       int64_t hi = -1;
       if (rd_kafka_query_watermark_offsets(probe, "lm", 0, &lo, &hi, 200) ==
@@ -195,8 +206,8 @@ TEST_F(MirrorLeaderMoves, LeadersMovingDuringForwardingNeitherLoseNorDuplicate) 
     }
   });
   int moved_while_forwarding = 0;
-  // Batches arrive at the gateway over about 2.4 s (one per partition every 20 ms); the leaders
-  // move every 150 ms until everything is forwarded.
+  // Batches arrive at the gateway over about 3 s (one per partition every 20 ms); the leaders
+  // move every 50 ms until everything is forwarded.
   ASSERT_TRUE(run_until(
       [&] {
         const Clock::time_point now = Clock::now();
@@ -221,7 +232,12 @@ TEST_F(MirrorLeaderMoves, LeadersMovingDuringForwardingNeitherLoseNorDuplicate) 
             rd_kafka_mock_partition_set_leader(mock_, "lm", p, leader + p > 3 ? 1 : leader + p);
           }
           ++moves;
-          next_move = now + std::chrono::milliseconds(150);
+          next_move = now + std::chrono::milliseconds(50);
+        }
+        if (s) {  // a stopped partition (a hole or a duplicate found) ends the wait at once
+          for (const StatusRow& r : s->rows) {
+            if (r.state == "stopped") return true;
+          }
         }
         if (appended < kMoveBatches || !s || s->rows.size() != 2) return false;
         for (const StatusRow& r : s->rows) {
@@ -231,10 +247,10 @@ TEST_F(MirrorLeaderMoves, LeadersMovingDuringForwardingNeitherLoseNorDuplicate) 
       },
       60000))
       << (s && !s->rows.empty() ? s->rows[0].state + " " + s->rows[0].last_error : "no status");
-  probing.store(false);
-  prober.join();
-  rd_kafka_destroy(probe);
-  EXPECT_GE(moves, 10) << "the leaders moved repeatedly";
+  for (const StatusRow& r : s->rows) {
+    EXPECT_EQ(r.state, "forwarding") << r.topic << "/" << r.partition << ": " << r.last_error;
+  }
+  EXPECT_GE(moves, 30) << "the leaders moved repeatedly";
   EXPECT_GE(moved_while_forwarding, 5) << "leaders moved while records were being forwarded";
   for (int32_t p = 0; p < 2; ++p) {
     std::vector<std::string> got = target_values(p, static_cast<size_t>(total), "lm");
