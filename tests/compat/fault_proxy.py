@@ -1,5 +1,6 @@
 # A Kafka-aware TCP proxy that injects network faults between real clients and ferry, for the
-# idempotent-producer tests (test_idempotent_confluent.py, test_idempotent_kafkajs.py).
+# idempotent-producer tests (test_idempotent_confluent.py, test_idempotent_kafkajs.py) and the
+# mirror's tests (tests/mirror).
 #
 # It listens on 127.0.0.1 (a port picked by the test, so that ferry can advertise it with
 # `--advertised 127.0.0.1:<proxy port>` and every Metadata-driven connection of the client goes
@@ -31,8 +32,8 @@
 #                (a black hole: the client sees a connection that never answers; when it ends,
 #                they are closed); the open ones are cut, or with freeze=True kept open but
 #                frozen (nothing forwarded, like a stuck TCP path) and resumed afterwards.
-# Both return at once; wait_link_up() waits until the fault is over, end_link_fault() ends it. Counted as "outages" and
-# "blackouts"; connections turned away as "refused_down" and "held".
+# Both return at once; wait_link_up() waits until the fault is over, end_link_fault() ends it.
+# Counted as "outages" and "blackouts"; connections turned away as "refused_down" and "held".
 import random
 import socket
 import struct

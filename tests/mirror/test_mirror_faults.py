@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "compat"))
 sys.path.insert(0, HERE)
 
-from harness import (CheckFailed, Ferry, check, check_eq, free_port, port_accepts,  # noqa: E402
+from harness import (CheckFailed, Ferry, check, check_eq, free_port,  # noqa: E402
                      run, step, wait_for, admin_create_topic, consume_assigned)
 from fault_proxy import FaultProxy  # noqa: E402
 from test_mirror import masked, mirror_status, partitions_of, read_batches  # noqa: E402
@@ -170,11 +170,11 @@ def compare(gateway, central, topics, prefix, acked=None, byte_compare=True):
             values = [v for _, v, _ in d]
             check_eq(len(values) - len(set(values)), 0, f"{prefix}{topic}[{p}]: no duplicates")
             check_eq(len(d), len(s), f"{prefix}{topic}[{p}]: {len(s)} records on the target")
-            if d != s:
-                first = next(i for i in range(len(s)) if s[i] != d[i])
-                raise CheckFailed(f"{prefix}{topic}[{p}]: record {first} differs: gateway "
-                                  f"{s[first][:2]}, target {d[first][:2]}")
-            check(True, f"{prefix}{topic}[{p}]: keys, values, headers, timestamps equal, in order")
+            first = next((i for i in range(len(s)) if s[i] != d[i]), None)
+            check(first is None, f"{prefix}{topic}[{p}]: keys, values, headers, timestamps equal, "
+                                 f"in order" + ("" if first is None else
+                                                f" (record {first}: gateway {s[first][:2]}, "
+                                                f"target {d[first][:2]})"))
             seqs = [int(v.split(b":")[2]) for v in values]
             check(seqs == sorted(seqs), f"{prefix}{topic}[{p}]: sequence numbers increasing")
             if acked is not None:
