@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "client/security.h"
 #include "common/log.h"
+#include "mirror/leader_pin.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
 #include "protocol/record_batch.h"
@@ -52,6 +53,7 @@ struct Mirror::InFlight {
   Offset next{0};
   bool done = false;
   std::optional<int64_t> target_next;  // set on success
+  int32_t node = -1;                   // the broker it went to (leader_pin.h); -1: not yet known
 };
 
 struct Mirror::Link {
@@ -590,7 +592,7 @@ void Mirror::pump(const std::shared_ptr<Link>& l) {
 void Mirror::send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base,
                   Offset next) {
   const uint64_t serial = ++serial_;
-  l->in_flight.push_back(InFlight{serial, base, next, false, std::nullopt});
+  l->in_flight.push_back(InFlight{serial, base, next, false, std::nullopt, -1});
   l->seq_next = next;
   l->next = next;
   auto bytes = std::make_shared<std::vector<std::byte>>(std::move(batch));
@@ -602,8 +604,28 @@ void Mirror::send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, 
       {l->tp.partition.value(), protocol::RecordsRef{*bytes}});
   std::weak_ptr<int> life = life_;
   const int32_t delta = static_cast<int32_t>(next.value() - base.value() - 1);
-  client_->send_to_leader<ApiKey::produce>(
-      l->target_topic, l->tp.partition.value(), std::move(req),
+  // The partition's requests in flight all go to one broker (leader_pin.h): one whose leader
+  // differs from theirs, or that comes after a failed one, is not sent, counts as failed, and
+  // the partition reconciles.
+  auto admit = [this, life, l, serial](NodeId node) {
+    if (life.expired() || stopping_) return false;
+    if (l->uncertain) {
+      on_answer(l, serial, std::nullopt, "Produce: not sent after a failed request", false);
+      return false;
+    }
+    for (InFlight& f : l->in_flight) {
+      if (f.serial == serial) {
+        f.node = node.value();
+      } else if (!f.done && f.node >= 0 && f.node != node.value()) {
+        on_answer(l, serial, std::nullopt,
+                  "Produce: the leader moved while requests were in flight", false);
+        return false;
+      }
+    }
+    return true;
+  };
+  send_to_leader_if<ApiKey::produce>(
+      *client_, l->target_topic, l->tp.partition.value(), std::move(req), std::move(admit),
       [this, life, l, serial, bytes, delta](client::KafkaResult<protocol::ProduceResponse> r) {
         if (life.expired() || stopping_) return;
         if (!r) {

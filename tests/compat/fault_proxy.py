@@ -1,5 +1,6 @@
 # A Kafka-aware TCP proxy that injects network faults between real clients and ferry, for the
-# idempotent-producer tests (test_idempotent_confluent.py, test_idempotent_kafkajs.py).
+# idempotent-producer tests (test_idempotent_confluent.py, test_idempotent_kafkajs.py) and the
+# mirror's tests (tests/mirror).
 #
 # It listens on 127.0.0.1 (a port picked by the test, so that ferry can advertise it with
 # `--advertised 127.0.0.1:<proxy port>` and every Metadata-driven connection of the client goes
@@ -22,6 +23,17 @@
 # injected fault is counted (counts()). The proxy has a bounded lifetime (it stops by itself after
 # `max_lifetime_s`) and stop() closes the listener and every connection and joins all threads.
 # When ferry is down, new connections are closed at once (counted as "refused").
+#
+# Whole-link faults, for the mirror's tests (tests/mirror):
+#
+#   outage(s)    every open connection is cut and, for `s` seconds, new ones are accepted and
+#                closed at once (a link that is down: connection refused or reset).
+#   blackout(s)  for `s` seconds new connections are accepted but nothing is forwarded on them
+#                (a black hole: the client sees a connection that never answers; when it ends,
+#                they are closed); the open ones are cut, or with freeze=True kept open but
+#                frozen (nothing forwarded, like a stuck TCP path) and resumed afterwards.
+# Both return at once; wait_link_up() waits until the fault is over, end_link_fault() ends it.
+# Counted as "outages" and "blackouts"; connections turned away as "refused_down" and "held".
 import random
 import socket
 import struct
@@ -108,6 +120,10 @@ class _Conn:
         for t in self.threads:
             t.join(timeout_s)
 
+    def _wait_thawed(self):
+        while self.proxy.frozen() and not self.closed:
+            time.sleep(0.01)
+
     @staticmethod
     def _frames(sock):
         """Yields whole frames (length prefix included) read from `sock` until EOF or error."""
@@ -160,6 +176,7 @@ class _Conn:
                 elif roll < drop_p + lose_p + stall_p:
                     with self.lock:
                         self.stall_next = True
+                self._wait_thawed()
                 self.upstream.sendall(frame)
         except OSError:
             pass
@@ -186,6 +203,7 @@ class _Conn:
                     deadline = time.monotonic() + self.rng.uniform(*p.stall_s)
                     while time.monotonic() < deadline and not self.closed:
                         time.sleep(0.05)
+                self._wait_thawed()
                 self.client.sendall(frame)
         except OSError:
             pass
@@ -208,7 +226,11 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._probs = (lose_p, drop_p, stall_p)
         self._counts = {"connections": 0, "refused": 0, "produce_requests": 0,
-                        "lost_responses": 0, "drops": 0, "stalls": 0}
+                        "lost_responses": 0, "drops": 0, "stalls": 0, "outages": 0,
+                        "blackouts": 0, "refused_down": 0, "held": 0}
+        self._down_until = 0.0    # monotonic time an outage or blackout ends
+        self._down_mode = None    # "outage" or "blackout" while one lasts
+        self._held = []           # client sockets held during a blackout
         self._conns = []
         self._stop = threading.Event()
         self._listener = None
@@ -236,12 +258,77 @@ class FaultProxy:
         with self._lock:
             return dict(self._counts)
 
+    def outage(self, duration_s):
+        """Cuts every connection and turns new ones away for `duration_s` seconds."""
+        self._link_down("outage", duration_s)
+
+    def blackout(self, duration_s, freeze=False):
+        """Holds new connections without forwarding for `duration_s`; cuts the open ones (or
+        freezes them with freeze=True)."""
+        self._link_down("blackout", duration_s, cut=not freeze)
+
+    def _link_down(self, mode, duration_s, cut=True):
+        with self._lock:
+            self._down_mode = mode
+            self._down_until = time.monotonic() + duration_s
+            self._counts[mode + "s"] += 1
+        if cut:
+            self._close_all()
+
+    def frozen(self):
+        """True while a blackout lasts: open connections forward nothing."""
+        with self._lock:
+            return self._down_mode == "blackout" and time.monotonic() < self._down_until
+
+    def end_link_fault(self):
+        """Ends an outage or blackout now."""
+        with self._lock:
+            self._down_until = 0.0
+
+    def link_down(self):
+        """True while an outage or blackout lasts."""
+        with self._lock:
+            return self._down_mode is not None and time.monotonic() < self._down_until
+
+    def wait_link_up(self, timeout_s=120):
+        deadline = time.monotonic() + timeout_s
+        while self.link_down() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The accept loop closes held connections within its 0.05 s poll.
+        time.sleep(0.06)
+
+    def _turn_away(self, client):
+        """During an outage or blackout: True if `client` was closed or held."""
+        with self._lock:
+            mode = self._down_mode if time.monotonic() < self._down_until else None
+        if mode == "outage":
+            self._count("refused_down")
+            client.close()
+            return True
+        if mode == "blackout":
+            self._count("held")
+            self._held.append(client)
+            return True
+        return False
+
+    def _end_link_fault(self):
+        with self._lock:
+            if self._down_mode is None or time.monotonic() < self._down_until:
+                return
+            self._down_mode = None
+            held, self._held = self._held, []
+        for c in held:
+            try:
+                c.close()
+            except OSError:
+                pass
+
     def start(self):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind((self.host, self.port))
         ls.listen(64)
-        ls.settimeout(0.2)
+        ls.settimeout(0.05)
         self._listener = ls
         self._deadline = time.monotonic() + self.max_lifetime_s
         self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="proxy-accept")
@@ -256,12 +343,15 @@ class FaultProxy:
                 print(f"  fault proxy: lifetime of {self.max_lifetime_s}s over, stopping",
                       flush=True)
                 break
+            self._end_link_fault()
             try:
                 client, _ = self._listener.accept()
             except socket.timeout:
                 continue
             except OSError:
                 break
+            if self._turn_away(client):
+                continue
             client.settimeout(None)
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
@@ -277,7 +367,10 @@ class FaultProxy:
             conn = _Conn(self, index, client, upstream)
             with self._lock:
                 self._conns.append(conn)
+                cut = self._down_mode == "outage" and time.monotonic() < self._down_until
             conn.start()
+            if cut:  # an outage began while this connection was being set up
+                conn.close()
         self._close_all()
 
     def _close_all(self):
@@ -297,6 +390,9 @@ class FaultProxy:
             self._thread.join(5)
         if self._listener is not None:
             self._listener.close()
+        for c in self._held:
+            c.close()
+        self._held = []
         for c in self._close_all():
             c.join(5)
         alive = [t.name for c in self._conns for t in c.threads if t.is_alive()]
