@@ -338,8 +338,9 @@ const std::array kKeys = {
                  "checked."},
   KeySpec{.section = Section::mirror, .name = "batch.size", .type = Type::int32,
           .default_value = "1048576", .min = 1024, .max = kI32,
-          .doc = "Bytes of stored batches a partition reads from its log at once; stored "
-                 "batches are forwarded whole and unchanged, one per Produce entry."},
+          .doc = "Not used by forwarding: stored batches are read one at a time (so the "
+                 "scheduler can choose per batch) and forwarded whole and unchanged, one per "
+                 "Produce entry; their size is what the gateway's producers made."},
   KeySpec{.section = Section::mirror, .name = "linger.ms", .type = Type::int32,
           .default_value = "5", .min = 0, .max = kI32,
           .doc = "Wait this long after new records appear before reading them, to send fewer, "
@@ -348,6 +349,17 @@ const std::array kKeys = {
           .type = Type::int32, .default_value = "5", .min = 1, .max = 5,
           .doc = "Produce requests a partition may have unanswered at once (the window Kafka "
                  "deduplicates in)."},
+  KeySpec{.section = Section::mirror, .name = "bandwidth.bytes.per.second", .type = Type::int64,
+          .default_value = "0", .min = 0, .max = 1000000000000,
+          .doc = "Cap on the bytes of stored batches this mirror sends per second, over all its "
+                 "partitions (a token bucket holding 100 ms of the rate; a larger batch still "
+                 "goes, and the link then waits until the debt is paid); 0: unlimited."},
+  KeySpec{.section = Section::mirror, .name = "priorities", .type = Type::patterns,
+          .default_doc = "none (every topic 0)",
+          .doc = "Per-topic priority, items \"REGEX=N\" (whole-name match, N an integer, the "
+                 "first matching item wins, others 0): while a partition of a higher priority "
+                 "has a batch it may send, lower priorities send nothing new; equal priorities "
+                 "take turns batch by batch."},
   KeySpec{.section = Section::mirror, .name = "reconnect.backoff.ms", .type = Type::int32,
           .default_value = "100", .min = 1, .max = kI32,
           .doc = "First delay before reconnecting to a broker after a failed connection; "

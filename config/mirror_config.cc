@@ -87,6 +87,10 @@ void assign_mirror_field(const KeySpec& key, std::string_view raw, MirrorConfig&
     out.linger_ms = static_cast<int32_t>(to_int(text));
   else if (n == "max.in.flight.requests.per.connection")
     out.max_in_flight = static_cast<int32_t>(to_int(text));
+  else if (n == "bandwidth.bytes.per.second")
+    out.bandwidth_bytes_per_second = to_int(text);
+  else if (n == "priorities")
+    out.priorities = items(text, '\n');
   else if (n == "reconnect.backoff.ms")
     out.reconnect_backoff_ms = static_cast<int32_t>(to_int(text));
   else if (n == "reconnect.backoff.max.ms")
@@ -127,6 +131,26 @@ std::optional<std::string> check_target_template(std::string_view text) {
 bool mirror_matches(const MirrorConfig& m, std::string_view topic) {
   if (topic.substr(0, 2) == "__") return false;
   return full_match(m.topics, topic) && !full_match(m.topics_exclude, topic);
+}
+
+std::optional<std::pair<std::string, int32_t>> parse_priority_item(std::string_view item) {
+  const size_t eq = item.rfind('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  const std::string_view pattern = trim(item.substr(0, eq));
+  const std::string_view number = trim(item.substr(eq + 1));
+  if (pattern.empty() || number.empty() || check_pattern(pattern)) return std::nullopt;
+  int32_t n = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
+  if (ec != std::errc() || end != number.data() + number.size()) return std::nullopt;
+  return std::make_pair(std::string(pattern), n);
+}
+
+int32_t topic_priority(const MirrorConfig& m, std::string_view topic) {
+  for (const std::string& item : m.priorities) {
+    auto parsed = parse_priority_item(item);
+    if (parsed && full_match({parsed->first}, topic)) return parsed->second;
+  }
+  return 0;
 }
 
 std::string target_topic_name(const MirrorConfig& m, std::string_view topic, int32_t node_id) {
@@ -170,6 +194,13 @@ std::vector<std::pair<std::string, std::string>> mirror_problems(const MirrorCon
   }
   if (m.topics.empty()) out.emplace_back("topics", "required: regular expressions of topics");
   if (auto what = check_target_template(m.target_topic)) out.emplace_back("target.topic", *what);
+  for (const std::string& item : m.priorities) {
+    if (!parse_priority_item(item)) {
+      out.emplace_back("priorities", "\"" + item +
+                                         "\" is not REGEX=N (a regular expression, '=', an "
+                                         "integer)");
+    }
+  }
   if (m.reconnect_backoff_max_ms < m.reconnect_backoff_ms) {
     out.emplace_back("reconnect.backoff.max.ms", "must be at least reconnect.backoff.ms (" +
                                                      std::to_string(m.reconnect_backoff_ms) + ")");

@@ -41,6 +41,8 @@ struct MirrorConfig {
   int32_t batch_size = 1048576;                       // batch.size
   int32_t linger_ms = 5;                              // linger.ms
   int32_t max_in_flight = 5;                          // max.in.flight.requests.per.connection
+  int64_t bandwidth_bytes_per_second = 0;             // bandwidth.bytes.per.second (0: no cap)
+  std::vector<std::string> priorities;                // priorities ("REGEX=N" items)
   int32_t reconnect_backoff_ms = 100;                 // reconnect.backoff.ms
   int32_t reconnect_backoff_max_ms = 10000;           // reconnect.backoff.max.ms
   int32_t request_timeout_ms = 30000;                 // request.timeout.ms
@@ -54,8 +56,9 @@ struct MirrorConfig {
                       m.start_position, m.security_protocol, m.sasl_mechanism, m.sasl_username,
                       m.sasl_password, m.sasl_password_file, m.ssl_ca_location,
                       m.ssl_certificate_location, m.ssl_key_location, m.ssl_endpoint_identification,
-                      m.batch_size, m.linger_ms, m.max_in_flight, m.reconnect_backoff_ms,
-                      m.reconnect_backoff_max_ms, m.request_timeout_ms);
+                      m.batch_size, m.linger_ms, m.max_in_flight, m.bandwidth_bytes_per_second,
+                      m.priorities, m.reconnect_backoff_ms, m.reconnect_backoff_max_ms,
+                      m.request_timeout_ms);
     };
     return tie(*this) == tie(o);
   }
@@ -67,6 +70,15 @@ void assign_mirror_field(const KeySpec& key, std::string_view text, MirrorConfig
 // Whether `topic` is forwarded by `m`: a whole-name match of one of `topics` and of none of
 // `topics.exclude`. Internal topics (names starting with "__") never are.
 bool mirror_matches(const MirrorConfig& m, std::string_view topic);
+
+// A `priorities` item "REGEX=N" split at its last '=': the pattern and N; nullopt when the
+// item has no '=', an empty pattern, an invalid regular expression or an N that is not an
+// integer (int32).
+std::optional<std::pair<std::string, int32_t>> parse_priority_item(std::string_view item);
+
+// The priority of `topic`: N of the first `priorities` item whose pattern matches the whole
+// name, 0 when none does.
+int32_t topic_priority(const MirrorConfig& m, std::string_view topic);
 
 // The target topic for `topic`: `target.topic` with {topic}, {node} and {mirror} replaced.
 std::string target_topic_name(const MirrorConfig& m, std::string_view topic, int32_t node_id);

@@ -76,6 +76,8 @@ struct Mirror::Link {
   bool removed = false;
   std::string error;
   std::unique_ptr<UvTimer> timer;
+  uint64_t id = 0;       // the scheduler's name for it
+  int32_t priority = 0;  // `priorities`
 };
 
 Mirror::Mirror(uv_loop_t* loop, config::MirrorConfig config, int32_t node_id,
@@ -162,6 +164,10 @@ Status Mirror::start() {
 
   poll_timer_ = std::make_unique<UvTimer>(loop_);
   pump_timer_ = std::make_unique<UvTimer>(loop_);
+  flow_timer_ = std::make_unique<UvTimer>(loop_);
+  const auto rate = static_cast<uint64_t>(config_.bandwidth_bytes_per_second);
+  bucket_ =
+      std::make_unique<TokenBucket>(rate, TokenBucket::default_burst(rate), clock_.steady_ms());
   poll_topics();
   new_producer_id();
   schedule_pump();
@@ -174,6 +180,7 @@ void Mirror::stop(std::function<void()> done) {
   stopping_ = true;
   poll_timer_.reset();
   pump_timer_.reset();
+  flow_timer_.reset();
   for (auto& [tp, l] : links_) l->timer.reset();
   producer_timer_.reset();
   if (client_) client_->close();
@@ -225,6 +232,8 @@ void Mirror::add_partition(const std::string& topic, int32_t partition) {
   auto l = std::make_shared<Link>();
   l->tp = {topic, PartitionId(partition)};
   l->target_topic = config::target_topic_name(config_, topic, node_id_);
+  l->id = ++link_ids_;
+  l->priority = config::topic_priority(config_, topic);
   l->state_since_ms = clock_.now_ms();
   l->timer = std::make_unique<UvTimer>(loop_);
   auto cp = checkpoints_.find(l->tp);
@@ -502,7 +511,7 @@ void Mirror::reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t t
   l->state = State::forwarding;
   l->state_since_ms = clock_.now_ms();
   if (moved) checkpoint(l);
-  pump(l);
+  pump();
 }
 
 void Mirror::stop_partition(const std::shared_ptr<Link>& l, const std::string& why) {
@@ -518,74 +527,117 @@ void Mirror::stop_partition(const std::shared_ptr<Link>& l, const std::string& w
 
 // ---- forwarding ------------------------------------------------------------------------------
 
+// The link's next batches, one at a time: the scheduler picks the partition (priorities, turns
+// among equals; scheduler.h) and the token bucket says whether the link may send now
+// (bandwidth.bytes.per.second; token_bucket.h). When it may not, a timer runs the pump again
+// once it may.
 void Mirror::pump() {
-  for (auto& [tp, l] : links_) pump(l);
+  if (stopping_ || pumping_) return;
+  pumping_ = true;
+  std::set<uint64_t> idle;  // partitions that turned out to have nothing to send in this pass
+  std::vector<SchedulerCandidate> ready;
+  std::vector<std::shared_ptr<Link>> ready_links;
+  for (;;) {
+    ready.clear();
+    ready_links.clear();
+    for (auto& [tp, l] : links_) {
+      if (idle.count(l->id) == 0 && may_send(l)) {
+        ready.push_back({l->id, l->priority});
+        ready_links.push_back(l);
+      }
+    }
+    if (ready.empty()) break;
+    const int64_t now = clock_.steady_ms();
+    if (!bucket_->may_send(now)) {
+      std::weak_ptr<int> life = life_;
+      flow_timer_->start(bucket_->wait_ms(now), [this, life] {
+        if (!life.expired()) pump();
+      });
+      break;
+    }
+    const std::optional<uint64_t> id = scheduler_.pick(ready);
+    const auto chosen = std::find_if(ready_links.begin(), ready_links.end(),
+                                     [&](const std::shared_ptr<Link>& l) { return l->id == *id; });
+    const uint64_t bytes = send_next(*chosen);
+    if (bytes == 0) {
+      idle.insert(*id);
+    } else {
+      bucket_->take(bytes, now);
+    }
+  }
+  pumping_ = false;
 }
 
-void Mirror::pump(const std::shared_ptr<Link>& l) {
-  if (stopping_ || l->removed || l->state != State::forwarding || l->uncertain) return;
-  if (producer_id_ < 0) return;  // a new id is on its way
+// Whether `l` may send a batch now and has one below the high watermark and the durable offset.
+bool Mirror::may_send(const std::shared_ptr<Link>& l) {
+  if (l->removed || l->state != State::forwarding || l->uncertain || l->need_new_pid) return false;
+  if (producer_id_ < 0) return false;  // a new id is on its way
   if (l->in_flight.empty() && l->pid != producer_id_) {
     l->pid = producer_id_;
     l->epoch = epoch_;
     l->seq_next = Offset(-1);
   }
-  if (l->pid != producer_id_) return;  // drains the old id's requests first
+  if (l->pid != producer_id_) return false;  // drains the old id's requests first
+  if (l->in_flight.size() >= static_cast<size_t>(config_.max_in_flight)) return false;
   std::shared_ptr<broker::Partition> part = topics_.partition(l->tp.topic, l->tp.partition.value());
-  if (!part) return;
-  while (l->in_flight.size() < static_cast<size_t>(config_.max_in_flight)) {
+  return part && l->next < std::min(part->high_watermark(), part->durable_offset());
+}
+
+// Reads the stored batch at `l->next` and sends it (skipping control batches). Returns the bytes
+// sent, 0 when nothing was (no batch yet, a source gap waiting for a new producer id, or the
+// partition stopped).
+uint64_t Mirror::send_next(const std::shared_ptr<Link>& l) {
+  std::shared_ptr<broker::Partition> part = topics_.partition(l->tp.topic, l->tp.partition.value());
+  if (!part) return 0;
+  for (;;) {
     const Offset bound = std::min(part->high_watermark(), part->durable_offset());
-    if (l->next >= bound) return;
+    if (l->next >= bound) return 0;
     if (l->next < part->log_start_offset()) {
       // Deleted before it was forwarded (only a nearly full disk overrides the floor).
       stop_partition(l, "source offsets " + std::to_string(l->next.value()) + " to " +
                             std::to_string(part->log_start_offset().value() - 1) +
                             " were deleted before they were forwarded");
-      return;
+      return 0;
     }
-    Result<storage::ReadResult> read = part->read(l->next, static_cast<size_t>(config_.batch_size));
+    // Exactly one batch (the first is returned whole whatever the size limit).
+    Result<storage::ReadResult> read = part->read(l->next, 0);
     if (!read) {
       stop_partition(l, "reading the source log: " + read.error().to_string());
-      return;
+      return 0;
     }
     std::span<const std::byte> data = read->data;
-    if (data.empty()) return;
-    size_t sent = 0;
-    while (data.size() >= protocol::batch_layout::kHeaderSize &&
-           l->in_flight.size() < static_cast<size_t>(config_.max_in_flight)) {
-      const std::optional<size_t> size = protocol::declared_batch_size(data);
-      if (!size || *size > data.size()) break;
-      const protocol::BatchView b(data.first(*size));
-      data = data.subspan(*size);
-      if (b.next_offset() > bound) return;
-      if (b.base_offset() < l->next) {
-        stop_partition(l, "the source log returned offset " +
-                              std::to_string(b.base_offset().value()) + " for a read at " +
-                              std::to_string(l->next.value()));
-        return;
-      }
-      if (b.is_control()) {  // skipped; the gap it leaves needs a new producer id
-        l->next = b.next_offset();
-        continue;
-      }
-      if (l->seq_next.value() >= 0 && b.base_offset() != l->seq_next) {
-        // A gap in the source offsets: the sequences would jump, so a new producer id.
-        l->need_new_pid = true;
-        if (l->in_flight.empty()) {
-          l->need_new_pid = false;
-          new_producer_id();
-        }
-        return;
-      }
-      std::vector<std::byte> bytes(b.bytes().begin(), b.bytes().end());
-      protocol::set_base_offset(bytes, Offset(0));
-      protocol::set_leader_epoch(bytes, LeaderEpoch(-1));
-      protocol::set_producer_fields(bytes, ProducerId(l->pid), l->epoch,
-                                    sequence_for(b.base_offset()));
-      send(l, std::move(bytes), b.base_offset(), b.next_offset());
-      ++sent;
+    if (data.size() < protocol::batch_layout::kHeaderSize) return 0;
+    const std::optional<size_t> size = protocol::declared_batch_size(data);
+    if (!size || *size > data.size()) return 0;
+    const protocol::BatchView b(data.first(*size));
+    if (b.next_offset() > bound) return 0;
+    if (b.base_offset() < l->next) {
+      stop_partition(l, "the source log returned offset " +
+                            std::to_string(b.base_offset().value()) + " for a read at " +
+                            std::to_string(l->next.value()));
+      return 0;
     }
-    if (sent == 0) return;
+    if (b.is_control()) {  // skipped; the gap it leaves needs a new producer id
+      l->next = b.next_offset();
+      continue;
+    }
+    if (l->seq_next.value() >= 0 && b.base_offset() != l->seq_next) {
+      // A gap in the source offsets: the sequences would jump, so a new producer id.
+      l->need_new_pid = true;
+      if (l->in_flight.empty()) {
+        l->need_new_pid = false;
+        new_producer_id();
+      }
+      return 0;
+    }
+    std::vector<std::byte> bytes(b.bytes().begin(), b.bytes().end());
+    protocol::set_base_offset(bytes, Offset(0));
+    protocol::set_leader_epoch(bytes, LeaderEpoch(-1));
+    protocol::set_producer_fields(bytes, ProducerId(l->pid), l->epoch,
+                                  sequence_for(b.base_offset()));
+    const uint64_t sent = bytes.size();
+    send(l, std::move(bytes), b.base_offset(), b.next_offset());
+    return sent;
   }
 }
 
@@ -705,7 +757,7 @@ void Mirror::settle(const std::shared_ptr<Link>& l) {
     new_producer_id();
     return;
   }
-  pump(l);
+  pump();
 }
 
 void Mirror::checkpoint(const std::shared_ptr<Link>& l) {

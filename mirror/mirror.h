@@ -12,6 +12,9 @@
 //                each acknowledgement records (source offset, target offset) in meta.db
 //   stopped      the target lost data or holds the mirror's batches out of order: logged at
 //                ERROR, nothing more is sent for that partition
+// The link's batches are sent one at a time by the pump: a Scheduler picks which ready
+// partition sends next (per-topic `priorities`, turns among equals) and a TokenBucket holds
+// the link to bandwidth.bytes.per.second (a timer wakes the pump when it may send again).
 // Any failed or uncertain request (lost connection, timeout, an error in the answer) stops the
 // partition's sending; once all its requests are back, it reconciles before sending again.
 // Sequence and fencing errors also take a new producer id for the whole mirror. Producer ids
@@ -40,7 +43,9 @@
 #include "common/uv_timer.h"
 #include "config/mirror_config.h"
 #include "meta/store.h"
+#include "mirror/scheduler.h"
 #include "mirror/status.h"
+#include "mirror/token_bucket.h"
 
 namespace ferry::client {
 class Client;
@@ -94,7 +99,8 @@ class Mirror {
   void reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t target);
   void pump();
   void schedule_pump();
-  void pump(const std::shared_ptr<Link>& l);
+  bool may_send(const std::shared_ptr<Link>& l);
+  uint64_t send_next(const std::shared_ptr<Link>& l);
   void send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base, Offset next);
   void on_answer(const std::shared_ptr<Link>& l, uint64_t serial, std::optional<int64_t> target,
                  std::optional<std::string> error, bool new_producer);
@@ -132,6 +138,12 @@ class Mirror {
   int failures_ = 0;  // consecutive, for the backoff
   std::unique_ptr<UvTimer> poll_timer_;
   std::unique_ptr<UvTimer> pump_timer_;
+  // Flow control (docs/mirror.md): which partition sends next, and the link's byte budget.
+  Scheduler scheduler_;
+  std::unique_ptr<TokenBucket> bucket_;
+  std::unique_ptr<UvTimer> flow_timer_;  // wakes the pump when the bucket allows again
+  uint64_t link_ids_ = 0;
+  bool pumping_ = false;
   std::unique_ptr<UvTimer> producer_timer_;
   std::unique_ptr<UvTimer> stop_timer_;
   std::function<void()> partitions_changed_;

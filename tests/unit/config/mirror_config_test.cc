@@ -127,6 +127,54 @@ TEST(MirrorConfig, BadValuesNamedWithLineAndKey) {
             "ferry.toml:1: mirror: expected [[mirror]] sections (an array of tables)");
 }
 
+TEST(MirrorConfig, BandwidthCapAndPriorities) {
+  Result<BrokerConfig> c = parse_config(R"([[mirror]]
+name = "a"
+bootstrap.servers = "k:1"
+topics = ".*"
+bandwidth.bytes.per.second = 500000
+priorities = ["alarms\\..*=10", "debug=-1", "(?=x)x.*=3", "alarms\\.low=1"]
+)",
+                                        "ferry.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  const MirrorConfig& m = c->mirrors[0];
+  EXPECT_EQ(m.bandwidth_bytes_per_second, 500000);
+  EXPECT_EQ(topic_priority(m, "alarms.fire"), 10);
+  EXPECT_EQ(topic_priority(m, "alarms.low"), 10);  // the first matching item wins
+  EXPECT_EQ(topic_priority(m, "debug"), -1);
+  EXPECT_EQ(topic_priority(m, "debugx"), 0);  // whole-name match
+  EXPECT_EQ(topic_priority(m, "xyz"), 3);     // '=' inside the pattern: split at the last one
+  EXPECT_EQ(topic_priority(m, "sensors"), 0);
+
+  Result<BrokerConfig> d = parse_config(
+      "[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\n"
+      "topics = \"t\"\n",
+      "ferry.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->mirrors[0].bandwidth_bytes_per_second, 0);  // unlimited
+  EXPECT_TRUE(d->mirrors[0].priorities.empty());
+  EXPECT_EQ(topic_priority(d->mirrors[0], "t"), 0);
+
+  const std::string head =
+      "[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n";
+  EXPECT_EQ(parse_error(head + "bandwidth.bytes.per.second = -1\n"),
+            "ferry.toml:5: bandwidth.bytes.per.second: must be between 0 and 1000000000000 (got "
+            "-1)");
+  EXPECT_EQ(parse_error(head + "priorities = [\"a=1\", \"b\"]\n"),
+            "ferry.toml:5: priorities: \"b\" is not REGEX=N (a regular expression, '=', an "
+            "integer)");
+  EXPECT_EQ(parse_error(head + "\npriorities = \"a=high\"\n"),
+            "ferry.toml:6: priorities: \"a=high\" is not REGEX=N (a regular expression, '=', an "
+            "integer)");
+  EXPECT_EQ(parse_error(head + "priorities = \"=1\"\n"),
+            "ferry.toml:5: priorities: \"=1\" is not REGEX=N (a regular expression, '=', an "
+            "integer)");
+  EXPECT_EQ(parse_error(head + "priorities = \"(a=1\"\n").substr(0, 40),
+            "ferry.toml:5: priorities: \"(a=1\" is not ");
+  EXPECT_EQ(parse_error(head + "priorities = \"a=99999999999\"\n").substr(0, 48),
+            "ferry.toml:5: priorities: \"a=99999999999\" is not");
+}
+
 TEST(MirrorConfig, EveryMirrorKeyDefaultIsValid) {
   size_t n = 0;
   for (const KeySpec& key : all_keys()) {
