@@ -148,6 +148,15 @@ Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
       return expected("a string");
     case Type::list: return string_or_array(',');
     case Type::patterns: return string_or_array('\n');
+    case Type::fraction: {
+      char buf[40];
+      if (const auto* f = node.as_floating_point()) {
+        std::snprintf(buf, sizeof buf, "%.15g", f->get());
+        return std::string(buf);
+      }
+      if (const auto* i = node.as_integer()) return std::to_string(i->get());
+      return expected("a number");
+    }
   }
   return expected("a value");
 }
@@ -155,7 +164,7 @@ Result<std::string> value_text(const KeySpec& key, const toml::node& node) {
 // How a rejected value is quoted in a message.
 std::string shown(const KeySpec& key, const std::string& text) {
   bool quoted = key.type != Type::boolean && key.type != Type::int16 && key.type != Type::int32 &&
-                key.type != Type::int64;
+                key.type != Type::int64 && key.type != Type::fraction;
   return quoted ? "\"" + text + "\"" : text;
 }
 

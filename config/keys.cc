@@ -4,6 +4,7 @@
 #include <array>
 #include <cassert>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 #include <type_traits>
 
@@ -363,7 +364,7 @@ const std::array kKeys = {
   KeySpec{.section = Section::mirror, .name = "reconnect.backoff.ms", .type = Type::int32,
           .default_value = "100", .min = 1, .max = kI32,
           .doc = "First delay before reconnecting to a broker after a failed connection; "
-                 "doubles up to reconnect.backoff.max.ms, +-20% jitter."},
+                 "doubles up to reconnect.backoff.max.ms, spread by reconnect.backoff.jitter."},
   KeySpec{.section = Section::mirror, .name = "reconnect.backoff.max.ms", .type = Type::int32,
           .default_value = "10000", .min = 1, .max = kI32,
           .doc = "Longest delay between reconnection attempts."},
@@ -371,6 +372,31 @@ const std::array kKeys = {
           .default_value = "30000", .min = 100, .max = kI32,
           .doc = "A request unanswered this long counts as failed (an uncertain outcome: the "
                  "partition reconciles with the target before it sends again)."},
+  KeySpec{.section = Section::mirror, .name = "reconnect.backoff.jitter", .type = Type::fraction,
+          .default_value = "0.2",
+          .doc = "Random spread of every reconnect and retry delay, as a fraction of it: 0.2 "
+                 "waits between 80% and 120% of the delay, so that many gateways cut off "
+                 "together do not reconnect in step."},
+  KeySpec{.section = Section::mirror, .name = "watchdog.timeout.ms", .type = Type::int32,
+          .default_value = "15000", .min = 0, .max = kI32,
+          .doc = "Close and reopen a connection to the central cluster that has requests "
+                 "unanswered and has received no byte for this long (a TCP connection silently "
+                 "dead, e.g. after a NAT rebind); counted as a reconnect. 0: off (only "
+                 "request.timeout.ms then ends such a connection)."},
+  KeySpec{.section = Section::mirror, .name = "heartbeats.interval.ms", .type = Type::int32,
+          .default_value = "5000", .min = 0, .max = kI32,
+          .doc = "Send a heartbeat record to heartbeats.topic on the central cluster this often, "
+                 "so that operators there can see this gateway is alive; 0: off."},
+  KeySpec{.section = Section::mirror, .name = "heartbeats.topic", .type = Type::string,
+          .default_value = "ferry.heartbeats",
+          .doc = "The central cluster's topic heartbeats go to (created with 1 partition when "
+                 "missing and target.topics.create is on); key \"<node.id>/<name>\", value JSON."},
+  KeySpec{.section = Section::mirror, .name = "target.lost.policy", .type = Type::choice,
+          .default_value = "stop", .allowed = "stop|resend",
+          .doc = "When a target partition lost acknowledged records (data loss, or the topic "
+                 "deleted and re-created): stop forwarding that partition, or resend everything "
+                 "the gateway still holds from the first source offset the target cannot be "
+                 "shown to hold (logged at ERROR with the ranges, counted in the status)."},
 };
 // clang-format on
 #pragma GCC diagnostic pop
@@ -446,11 +472,21 @@ int8_t kafka_type(Type type) {
     case Type::int64: return 5;
     case Type::list:
     case Type::patterns: return 7;
+    case Type::fraction: return 6;  // DOUBLE
     case Type::string:
     case Type::host_port:
     case Type::choice: return 2;
   }
   return 2;
+}
+
+std::optional<double> parse_fraction(std::string_view raw) {
+  const std::string text(trim(raw));
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !(v >= 0.0 && v <= 1.0)) return std::nullopt;
+  return v;
 }
 
 std::string_view trim(std::string_view text) {
@@ -474,6 +510,7 @@ std::string describe_range(const KeySpec& key) {
     case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
     case Type::patterns: return "a list of regular expressions";
+    case Type::fraction: return "a number between 0 and 1";
     case Type::list:
       if (key.allowed.empty()) return "a list of strings";
       return "items from: " + join_items(key.allowed);
@@ -506,6 +543,10 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view raw)
       return std::nullopt;
     }
     case Type::choice: return check_choice(key, text);
+    case Type::fraction: {
+      if (!parse_fraction(text)) return "must be " + describe_range(key);
+      return std::nullopt;
+    }
     case Type::patterns: {
       std::optional<std::string> problem;
       for_each_item(text, '\n', [&](std::string_view item) {

@@ -31,6 +31,7 @@ enum class Type : uint8_t {
   choice,     // one string out of `allowed`
   list,       // comma-separated list of strings out of `allowed` (TOML: string or array)
   patterns,   // regular expressions (TOML: string or array); wire text: '\n'-separated
+  fraction,   // decimal number between 0 and 1 (TOML: float or integer)
 };
 
 // Where a [broker] key lands in BrokerConfig.
@@ -73,6 +74,9 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view text
 
 // The value text with surrounding ASCII whitespace removed (Kafka trims config values).
 std::string_view trim(std::string_view text);
+
+// A Type::fraction value: a decimal number in [0, 1]; nullopt when the text is not one.
+std::optional<double> parse_fraction(std::string_view text);
 
 // The accepted values in words: "at least -1", "between 1 and 7", "one of: CreateTime,
 // LogAppendTime", "host:port or [ipv6]:port".

@@ -97,6 +97,16 @@ void assign_mirror_field(const KeySpec& key, std::string_view raw, MirrorConfig&
     out.reconnect_backoff_max_ms = static_cast<int32_t>(to_int(text));
   else if (n == "request.timeout.ms")
     out.request_timeout_ms = static_cast<int32_t>(to_int(text));
+  else if (n == "reconnect.backoff.jitter")
+    out.reconnect_backoff_jitter = parse_fraction(text).value_or(0.2);
+  else if (n == "watchdog.timeout.ms")
+    out.watchdog_timeout_ms = static_cast<int32_t>(to_int(text));
+  else if (n == "heartbeats.interval.ms")
+    out.heartbeats_interval_ms = static_cast<int32_t>(to_int(text));
+  else if (n == "heartbeats.topic")
+    out.heartbeats_topic = s;
+  else if (n == "target.lost.policy")
+    out.target_lost_policy = s;
 }
 
 std::optional<std::string> check_pattern(std::string_view text) {
@@ -200,6 +210,14 @@ std::vector<std::pair<std::string, std::string>> mirror_problems(const MirrorCon
                                          "\" is not REGEX=N (a regular expression, '=', an "
                                          "integer)");
     }
+  }
+  if (m.heartbeats_interval_ms > 0 &&
+      m.heartbeats_topic.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789._-") != std::string::npos) {
+    out.emplace_back("heartbeats.topic",
+                     "not a valid topic name (letters, digits, '.', '_', "
+                     "'-'; got \"" +
+                         m.heartbeats_topic + "\")");
   }
   if (m.reconnect_backoff_max_ms < m.reconnect_backoff_ms) {
     out.emplace_back("reconnect.backoff.max.ms", "must be at least reconnect.backoff.ms (" +

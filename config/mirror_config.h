@@ -46,6 +46,11 @@ struct MirrorConfig {
   int32_t reconnect_backoff_ms = 100;                 // reconnect.backoff.ms
   int32_t reconnect_backoff_max_ms = 10000;           // reconnect.backoff.max.ms
   int32_t request_timeout_ms = 30000;                 // request.timeout.ms
+  double reconnect_backoff_jitter = 0.2;              // reconnect.backoff.jitter
+  int32_t watchdog_timeout_ms = 15000;                // watchdog.timeout.ms (0: off)
+  int32_t heartbeats_interval_ms = 5000;              // heartbeats.interval.ms (0: off)
+  std::string heartbeats_topic = "ferry.heartbeats";  // heartbeats.topic
+  std::string target_lost_policy = "stop";            // target.lost.policy: stop | resend
   uint32_t line = 0;                                  // where the section starts in the file
 
   bool operator==(const MirrorConfig& o) const {
@@ -58,7 +63,8 @@ struct MirrorConfig {
                       m.ssl_certificate_location, m.ssl_key_location, m.ssl_endpoint_identification,
                       m.batch_size, m.linger_ms, m.max_in_flight, m.bandwidth_bytes_per_second,
                       m.priorities, m.reconnect_backoff_ms, m.reconnect_backoff_max_ms,
-                      m.request_timeout_ms);
+                      m.request_timeout_ms, m.reconnect_backoff_jitter, m.watchdog_timeout_ms,
+                      m.heartbeats_interval_ms, m.heartbeats_topic, m.target_lost_policy);
     };
     return tie(*this) == tie(o);
   }

@@ -34,7 +34,8 @@ std::string toml_value(const KeySpec& key) {
     case Type::boolean:
     case Type::int16:
     case Type::int32:
-    case Type::int64: return std::string(key.default_value);
+    case Type::int64:
+    case Type::fraction: return std::string(key.default_value);
     case Type::host_port:
       if (key.default_value.empty()) return "\"host:port\"";
       break;
@@ -84,6 +85,7 @@ std::string_view type_name(Type type) {
     case Type::choice: return "string";
     case Type::list: return "list";
     case Type::patterns: return "list";
+    case Type::fraction: return "double";
   }
   return "string";
 }

@@ -13,7 +13,9 @@
 #include "client/client.h"
 #include "client/security.h"
 #include "common/log.h"
+#include "mirror/heartbeat.h"
 #include "mirror/leader_pin.h"
+#include "mirror/lost_target.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
 #include "protocol/record_batch.h"
@@ -51,6 +53,7 @@ struct Mirror::InFlight {
   uint64_t serial = 0;
   Offset base{0};
   Offset next{0};
+  uint32_t bytes = 0;  // the batch's stored size
   bool done = false;
   std::optional<int64_t> target_next;  // set on success
   int32_t node = -1;                   // the broker it went to (leader_pin.h); -1: not yet known
@@ -75,6 +78,13 @@ struct Mirror::Link {
   bool checkpoint_again = false;
   bool removed = false;
   std::string error;
+  std::string lost;  // set when an acknowledgement showed the target lost records
+  // Counters for the status (since start).
+  int64_t bytes_sent = 0;
+  int64_t records_sent = 0;
+  int64_t last_ack_ms = 0;
+  int64_t target_lost = 0;
+  int64_t records_resent = 0;
   std::unique_ptr<UvTimer> timer;
   uint64_t id = 0;       // the scheduler's name for it
   int32_t priority = 0;  // `priorities`
@@ -117,6 +127,7 @@ Status Mirror::start() {
   client::ConnectionOptions options;
   options.client_id = "ferry-mirror-" + config_.name;
   options.request_timeout_ms = static_cast<uint64_t>(config_.request_timeout_ms);
+  options.watchdog_timeout_ms = static_cast<uint64_t>(config_.watchdog_timeout_ms);
   std::optional<client::SaslConfig> sasl_config;
   if (config_.security_protocol.rfind("SASL_", 0) == 0) {
     client::SaslConfig sasl;
@@ -156,6 +167,7 @@ Status Mirror::start() {
   client::ClientOptions client_options;
   client_options.reconnect_backoff_ms = static_cast<uint64_t>(config_.reconnect_backoff_ms);
   client_options.reconnect_backoff_max_ms = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
+  client_options.reconnect_jitter = config_.reconnect_backoff_jitter;
   client_options.allow_auto_topic_creation = false;
   Result<config::HostPort> hp = config::parse_host_port(config_.bootstrap_servers.front());
   if (!hp) return std::move(hp).error();
@@ -171,6 +183,7 @@ Status Mirror::start() {
   poll_topics();
   new_producer_id();
   schedule_pump();
+  start_heartbeat();
   FERRY_LOG(info, "mirror", "mirror %s: forwarding to %s (%zu partitions now)",
             config_.name.c_str(), config_.bootstrap_servers.front().c_str(), links_.size());
   return ok_status();
@@ -183,6 +196,7 @@ void Mirror::stop(std::function<void()> done) {
   flow_timer_.reset();
   for (auto& [tp, l] : links_) l->timer.reset();
   producer_timer_.reset();
+  heartbeat_.reset();
   if (client_) client_->close();
   stop_timer_ = std::make_unique<UvTimer>(loop_);
   stop_timer_->start(0, std::move(done));
@@ -445,11 +459,11 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
         }
         const auto code = static_cast<ErrorCode>(part->error_code);
         if (code == ErrorCode::offset_out_of_range) {
-          stop_partition(l, "the target " + l->target_topic + "/" +
-                                std::to_string(l->tp.partition.value()) +
-                                " no longer holds offset " + std::to_string(from) +
-                                " recorded after an acknowledgement: it lost data, was "
-                                "re-created, or its retention removed it");
+          target_lost(l, "the target " + l->target_topic + "/" +
+                             std::to_string(l->tp.partition.value()) + " no longer holds offset " +
+                             std::to_string(from) +
+                             " recorded after an acknowledgement: it lost data, was "
+                             "re-created, or its retention removed it");
           return;
         }
         if (code != ErrorCode::none) {
@@ -460,11 +474,11 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
           return;
         }
         if (part->high_watermark < l->acked_target) {
-          stop_partition(l, "the target " + l->target_topic + "/" +
-                                std::to_string(l->tp.partition.value()) + " ends at " +
-                                std::to_string(part->high_watermark) +
-                                ", below the target offset " + std::to_string(l->acked_target) +
-                                " recorded after an acknowledgement: it lost data");
+          target_lost(l, "the target " + l->target_topic + "/" +
+                             std::to_string(l->tp.partition.value()) + " ends at " +
+                             std::to_string(part->high_watermark) + ", below the target offset " +
+                             std::to_string(l->acked_target) +
+                             " recorded after an acknowledgement: it lost data");
           return;
         }
         std::vector<TargetBatch> batches;
@@ -523,6 +537,72 @@ void Mirror::stop_partition(const std::shared_ptr<Link>& l, const std::string& w
   last_error_ms_ = clock_.now_ms();
   FERRY_LOG(error, "mirror", "mirror %s: %s/%d: %s; forwarding of this partition stopped",
             config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), why.c_str());
+}
+
+// target.lost.policy: `stop` stops the partition; `resend` scans the target for what it can
+// still be shown to hold (lost_target.h) and forwards again, under a new producer id, everything
+// the gateway holds from the first source offset it cannot.
+void Mirror::target_lost(const std::shared_ptr<Link>& l, const std::string& why) {
+  if (config_.target_lost_policy != "resend") {
+    ++l->target_lost;
+    stop_partition(l, why);
+    return;
+  }
+  std::shared_ptr<broker::Partition> part = topics_.partition(l->tp.topic, l->tp.partition.value());
+  if (!part) return;
+  l->state = State::reconciling;
+  l->state_since_ms = clock_.now_ms();
+  l->error = why;
+  last_error_ =
+      config_.name + " " + l->tp.topic + "/" + std::to_string(l->tp.partition.value()) + ": " + why;
+  last_error_ms_ = clock_.now_ms();
+  FERRY_LOG(error, "mirror",
+            "mirror %s: %s/%d: %s; target.lost.policy = resend: scanning the target for what it "
+            "still holds",
+            config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), why.c_str());
+  const Offset gateway_start = part->log_start_offset();
+  UnshownFinder finder(producer_ids_, gateway_start, l->acked);
+  std::weak_ptr<int> life = life_;
+  scan_target(
+      *client_, l->target_topic, l->tp.partition.value(), std::move(finder),
+      [this, life, l, why, gateway_start](client::KafkaResult<TargetScan> scan) {
+        if (life.expired() || stopping_ || l->removed) return;
+        if (!scan) {
+          if (!scan.error().from_broker()) link_failed(scan.error().to_string());
+          l->error =
+              "scanning " + l->target_topic + " after it lost data: " + scan.error().to_string();
+          retry_later(l, [this, l, why] { target_lost(l, why); });
+          return;
+        }
+        std::shared_ptr<broker::Partition> p =
+            topics_.partition(l->tp.topic, l->tp.partition.value());
+        const int64_t source_end = p ? p->high_watermark().value() : l->acked.value();
+        const Offset from = std::min(scan->first_unshown, Offset(source_end));
+        ++l->target_lost;
+        l->records_resent += std::max<int64_t>(0, source_end - from.value());
+        FERRY_LOG(error, "mirror",
+                  "mirror %s: %s/%d: the target %s/%d (offsets %lld to %lld now) holds %d of this "
+                  "mirror's batches, covering the gateway's records below source offset %lld; "
+                  "RESENDING source offsets %lld to %lld (%lld records) under a new producer "
+                  "id%s",
+                  config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
+                  l->target_topic.c_str(), l->tp.partition.value(),
+                  static_cast<long long>(scan->start), static_cast<long long>(scan->end),
+                  scan->found, static_cast<long long>(from.value()),
+                  static_cast<long long>(from.value()), static_cast<long long>(source_end - 1),
+                  static_cast<long long>(std::max<int64_t>(0, source_end - from.value())),
+                  gateway_start.value() > 0 ? "; source offsets below the gateway's log start are "
+                                              "no longer held and cannot be resent"
+                                            : "");
+        l->acked = from;
+        l->acked_target = scan->end;
+        l->next = from;
+        l->seq_next = Offset(-1);
+        checkpoint(l);
+        // Under a new producer id: the target may remember the old one with other sequences.
+        new_producer_id();
+        reconcile(l);
+      });
 }
 
 // ---- forwarding ------------------------------------------------------------------------------
@@ -644,7 +724,8 @@ uint64_t Mirror::send_next(const std::shared_ptr<Link>& l) {
 void Mirror::send(const std::shared_ptr<Link>& l, std::vector<std::byte> batch, Offset base,
                   Offset next) {
   const uint64_t serial = ++serial_;
-  l->in_flight.push_back(InFlight{serial, base, next, false, std::nullopt, -1});
+  l->in_flight.push_back(
+      InFlight{serial, base, next, static_cast<uint32_t>(batch.size()), false, std::nullopt, -1});
   l->seq_next = next;
   l->next = next;
   auto bytes = std::make_shared<std::vector<std::byte>>(std::move(batch));
@@ -729,8 +810,25 @@ void Mirror::on_answer(const std::shared_ptr<Link>& l, uint64_t serial,
 void Mirror::settle(const std::shared_ptr<Link>& l) {
   bool moved = false;
   while (!l->in_flight.empty() && l->in_flight.front().done && l->in_flight.front().target_next) {
-    l->acked = l->in_flight.front().next;
-    l->acked_target = *l->in_flight.front().target_next;
+    const InFlight& f = l->in_flight.front();
+    const int64_t records = f.next.value() - f.base.value();
+    if (l->acked_target >= 0 && *f.target_next - records < l->acked_target) {
+      // Placed below what the target acknowledged before: its partition lost records (e.g.
+      // deleted and re-created while the mirror had nothing to send).
+      l->lost = "the target " + l->target_topic + "/" + std::to_string(l->tp.partition.value()) +
+                " placed source offset " + std::to_string(f.base.value()) + " at target offset " +
+                std::to_string(*f.target_next - records) + ", below the target offset " +
+                std::to_string(l->acked_target) +
+                " recorded after an acknowledgement: it lost data";
+      l->uncertain = true;
+      for (InFlight& g : l->in_flight) g.target_next.reset();  // not taken as acknowledged
+      break;
+    }
+    l->acked = f.next;
+    l->acked_target = *f.target_next;
+    l->bytes_sent += f.bytes;
+    l->records_sent += records;
+    l->last_ack_ms = clock_.now_ms();
     l->in_flight.pop_front();
     moved = true;
   }
@@ -747,6 +845,12 @@ void Mirror::settle(const std::shared_ptr<Link>& l) {
     if (l->need_new_pid) {
       l->need_new_pid = false;
       new_producer_id();
+    }
+    if (!l->lost.empty()) {
+      const std::string why = std::move(l->lost);
+      l->lost.clear();
+      target_lost(l, why);
+      return;
     }
     l->state = State::reconciling;
     retry_later(l, [this, l] { reconcile(l); });
@@ -866,7 +970,8 @@ uint64_t Mirror::backoff_ms() {
   uint64_t ms = lo;
   for (int i = 1; i < failures_ && ms < hi; ++i) ms *= 2;
   ms = std::min(ms, hi);
-  const uint64_t jitter = ms / 5;
+  const auto jitter = static_cast<uint64_t>(static_cast<double>(ms) *
+                                            std::clamp(config_.reconnect_backoff_jitter, 0.0, 1.0));
   if (jitter > 0) ms = ms - jitter + random() % (2 * jitter + 1);
   return std::max<uint64_t>(ms, 1);
 }
@@ -878,6 +983,24 @@ void Mirror::retry_later(const std::shared_ptr<Link>& l, std::function<void()> f
     if (life.expired() || stopping_) return;
     fn();
   });
+}
+
+void Mirror::start_heartbeat() {
+  Heartbeat::Hooks hooks;
+  hooks.summary = [this] {
+    HeartbeatSummary h;
+    for (const auto& [tp, l] : links_) {
+      ++h.partitions;
+      if (auto part = topics_.partition(tp.topic, tp.partition.value())) {
+        h.records_behind += std::max<int64_t>(0, part->high_watermark().value() - l->acked.value());
+      }
+    }
+    return h;
+  };
+  hooks.link_ok = [this] { link_ok(); };
+  hooks.link_failed = [this](const std::string& e) { link_failed("heartbeat: " + e); };
+  heartbeat_ = std::make_unique<Heartbeat>(loop_, *client_, config_, node_id_, clock_, hooks);
+  heartbeat_->start();
 }
 
 // ---- floors and status -----------------------------------------------------------------------
@@ -898,6 +1021,10 @@ std::vector<StatusRow> Mirror::status() const {
   base.reconnects = reconnects_;
   base.last_error = last_error_;
   base.last_error_ms = last_error_ms_;
+  if (heartbeat_) {
+    base.heartbeats_sent = heartbeat_->sent();
+    base.heartbeat_ok_ms = heartbeat_->last_ok_ms();
+  }
   const int64_t now = clock_.now_ms();
   for (const auto& [tp, l] : links_) {
     StatusRow r = base;
@@ -907,10 +1034,18 @@ std::vector<StatusRow> Mirror::status() const {
     r.state = state_name(static_cast<int>(l->state));
     r.forwarded = l->acked.value();
     r.target_offset = l->acked_target;
+    r.bytes_sent = l->bytes_sent;
+    r.records_sent = l->records_sent;
+    r.last_ack_ms = l->last_ack_ms;
+    r.target_lost = l->target_lost;
+    r.records_resent = l->records_resent;
     if (!l->error.empty() && r.last_error.empty()) r.last_error = l->error;
     if (auto part = topics_.partition(tp.topic, tp.partition.value())) {
       r.source_end = part->high_watermark().value();
       r.records_behind = std::max<int64_t>(0, r.source_end - r.forwarded);
+      if (r.records_behind > 0 && l->acked >= part->log_start_offset()) {
+        r.bytes_behind = static_cast<int64_t>(part->log().bytes_from(l->acked));
+      }
       if (r.records_behind > 0 && l->acked >= part->log_start_offset()) {
         // The age of the oldest unforwarded record: the first batch at the floor.
         Result<storage::ReadResult> first = part->read(l->acked, 1);

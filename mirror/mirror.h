@@ -10,8 +10,12 @@
 //                offset), rewrites producer id / epoch / base sequence (= source offset mod
 //                2^31) and CRC, sends each as one Produce entry, up to max.in.flight at once;
 //                each acknowledgement records (source offset, target offset) in meta.db
-//   stopped      the target lost data or holds the mirror's batches out of order: logged at
-//                ERROR, nothing more is sent for that partition
+//   stopped      the target lost data (with target.lost.policy = stop) or holds the mirror's
+//                batches out of order: logged at ERROR, nothing more is sent for that partition
+// With target.lost.policy = resend, a target that lost data is scanned instead (lost_target.h)
+// and forwarding starts again, under a new producer id, from the first source offset the target
+// cannot be shown to hold. Liveness: a heartbeat record every heartbeats.interval.ms
+// (heartbeat.h); the client's connection watchdog closes a connection gone silent.
 // The link's batches are sent one at a time by the pump: a Scheduler picks which ready
 // partition sends next (per-topic `priorities`, turns among equals) and a TokenBucket holds
 // the link to bandwidth.bytes.per.second (a timer wakes the pump when it may send again).
@@ -54,6 +58,7 @@ class Client;
 namespace ferry::mirror {
 
 class Reconciler;
+class Heartbeat;
 
 // Test-only switch (environment FERRY_MIRROR_UNSAFE_NO_RECONCILE=1): after a start or an
 // uncertain outcome, resume from the local checkpoint under a new producer id without looking
@@ -108,8 +113,11 @@ class Mirror {
   void checkpoint(const std::shared_ptr<Link>& l);
   void new_producer_id();
   void stop_partition(const std::shared_ptr<Link>& l, const std::string& why);
+  // The target lost acknowledged records: stop the partition or resend (target.lost.policy).
+  void target_lost(const std::shared_ptr<Link>& l, const std::string& why);
   void link_ok();
   void link_failed(const std::string& error);
+  void start_heartbeat();
   void retry_later(const std::shared_ptr<Link>& l, std::function<void()> fn);
   uint64_t backoff_ms();
 
@@ -121,6 +129,7 @@ class Mirror {
   const Clock& clock_;
   bool no_reconcile_ = false;
   std::unique_ptr<client::Client> client_;
+  std::unique_ptr<Heartbeat> heartbeat_;  // uses client_: declared after it, destroyed first
   std::map<storage::TopicPartition, std::shared_ptr<Link>> links_;
   std::map<storage::TopicPartition, meta::MirrorCheckpoint> checkpoints_;  // from meta.db
   std::set<int64_t> producer_ids_;                                         // recorded ones

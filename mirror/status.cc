@@ -8,11 +8,13 @@
 namespace ferry::mirror {
 namespace {
 
-constexpr std::string_view kMagic = "ferry-mirror-status 1";
+constexpr std::string_view kMagic = "ferry-mirror-status 2";
 constexpr std::string_view kColumns =
     "mirror\tlink_state\tlink_since_ms\treconnects\tlast_error\tlast_error_ms\ttopic\tpartition\t"
-    "target_topic\tstate\tsource_end\tforwarded\trecords_behind\tseconds_behind\ttarget_offset";
-constexpr size_t kFieldCount = 15;
+    "target_topic\tstate\tsource_end\tforwarded\trecords_behind\tseconds_behind\ttarget_offset\t"
+    "bytes_behind\tbytes_sent\trecords_sent\tlast_ack_ms\ttarget_lost\trecords_resent\t"
+    "heartbeats_sent\theartbeat_ok_ms";
+constexpr size_t kFieldCount = 23;
 
 std::string clean(std::string_view s) {
   std::string out(s);
@@ -80,7 +82,15 @@ std::string render_status_file(const StatusSnapshot& s) {
                                              std::to_string(r.forwarded),
                                              std::to_string(r.records_behind),
                                              std::to_string(r.seconds_behind),
-                                             std::to_string(r.target_offset)};
+                                             std::to_string(r.target_offset),
+                                             std::to_string(r.bytes_behind),
+                                             std::to_string(r.bytes_sent),
+                                             std::to_string(r.records_sent),
+                                             std::to_string(r.last_ack_ms),
+                                             std::to_string(r.target_lost),
+                                             std::to_string(r.records_resent),
+                                             std::to_string(r.heartbeats_sent),
+                                             std::to_string(r.heartbeat_ok_ms)};
     for (size_t i = 0; i < kFieldCount; ++i) {
       if (i != 0) out += '\t';
       out += fields[i];
@@ -117,7 +127,11 @@ Result<StatusSnapshot> parse_status_file(std::string_view text) {
         !to_int(f[5], r.last_error_ms) || !to_int(f[7], partition) ||
         !to_int(f[10], r.source_end) || !to_int(f[11], r.forwarded) ||
         !to_int(f[12], r.records_behind) || !to_int(f[13], r.seconds_behind) ||
-        !to_int(f[14], r.target_offset)) {
+        !to_int(f[14], r.target_offset) || !to_int(f[15], r.bytes_behind) ||
+        !to_int(f[16], r.bytes_sent) || !to_int(f[17], r.records_sent) ||
+        !to_int(f[18], r.last_ack_ms) || !to_int(f[19], r.target_lost) ||
+        !to_int(f[20], r.records_resent) || !to_int(f[21], r.heartbeats_sent) ||
+        !to_int(f[22], r.heartbeat_ok_ms)) {
       return bad("line " + std::to_string(i + 1) + ": bad number");
     }
     r.partition = static_cast<int32_t>(partition);
@@ -135,24 +149,34 @@ std::string render_status_text(const StatusSnapshot& s, int64_t now_ms) {
       last_mirror = r.mirror;
       out += "mirror " + r.mirror + ": " + r.link_state + " since " + ago(now_ms, r.link_since_ms) +
              ", " + std::to_string(r.reconnects) + " reconnects";
+      if (r.heartbeats_sent > 0 || r.heartbeat_ok_ms > 0) {
+        out += ", " + std::to_string(r.heartbeats_sent) + " heartbeats (last ok " +
+               ago(now_ms, r.heartbeat_ok_ms) + ")";
+      }
       if (!r.last_error.empty()) {
         out += ", last error " + ago(now_ms, r.last_error_ms) + ": " + r.last_error;
       }
       out += "\n";
       if (r.partition >= 0) {
-        std::snprintf(line, sizeof line, "  %-32s %-12s %12s %12s %10s %8s %12s\n",
-                      "TOPIC/PARTITION -> TARGET", "STATE", "SOURCE-END", "FORWARDED", "BEHIND",
-                      "BEHIND-S", "TARGET-OFF");
+        std::snprintf(
+            line, sizeof line, "  %-32s %-12s %12s %12s %10s %12s %8s %12s %12s %12s %10s %8s\n",
+            "TOPIC/PARTITION -> TARGET", "STATE", "SOURCE-END", "FORWARDED", "BEHIND",
+            "BEHIND-BYTES", "BEHIND-S", "TARGET-OFF", "SENT", "SENT-BYTES", "LAST-ACK", "RESENT");
         out += line;
       }
     }
     if (r.partition < 0) continue;
     const std::string tp = r.topic + "/" + std::to_string(r.partition) + " -> " + r.target_topic;
-    std::snprintf(line, sizeof line, "  %-32s %-12s %12lld %12lld %10lld %8lld %12lld\n",
+    const std::string last_ack = r.last_ack_ms > 0 ? ago(now_ms, r.last_ack_ms) : "-";
+    std::snprintf(line, sizeof line,
+                  "  %-32s %-12s %12lld %12lld %10lld %12lld %8lld %12lld %12lld %12lld %10s "
+                  "%8lld\n",
                   tp.c_str(), r.state.c_str(), static_cast<long long>(r.source_end),
                   static_cast<long long>(r.forwarded), static_cast<long long>(r.records_behind),
-                  static_cast<long long>(r.seconds_behind),
-                  static_cast<long long>(r.target_offset));
+                  static_cast<long long>(r.bytes_behind), static_cast<long long>(r.seconds_behind),
+                  static_cast<long long>(r.target_offset), static_cast<long long>(r.records_sent),
+                  static_cast<long long>(r.bytes_sent), last_ack.c_str(),
+                  static_cast<long long>(r.records_resent));
     out += line;
   }
   if (s.rows.empty()) out = "no mirrors configured\n";
@@ -174,7 +198,9 @@ std::string render_status_json(const StatusSnapshot& s) {
              ",\"link_since_ms\":" + std::to_string(r.link_since_ms) +
              ",\"reconnects\":" + std::to_string(r.reconnects) +
              ",\"last_error\":" + (r.last_error.empty() ? "null" : json_string(r.last_error)) +
-             ",\"last_error_ms\":" + std::to_string(r.last_error_ms) + ",\"partitions\":[";
+             ",\"last_error_ms\":" + std::to_string(r.last_error_ms) +
+             ",\"heartbeats_sent\":" + std::to_string(r.heartbeats_sent) +
+             ",\"heartbeat_ok_ms\":" + std::to_string(r.heartbeat_ok_ms) + ",\"partitions\":[";
     }
     if (r.partition < 0) continue;
     if (!first_partition) out += ",";
@@ -186,7 +212,13 @@ std::string render_status_json(const StatusSnapshot& s) {
            ",\"forwarded\":" + std::to_string(r.forwarded) +
            ",\"records_behind\":" + std::to_string(r.records_behind) +
            ",\"seconds_behind\":" + std::to_string(r.seconds_behind) +
-           ",\"target_offset\":" + std::to_string(r.target_offset) + "}";
+           ",\"target_offset\":" + std::to_string(r.target_offset) +
+           ",\"bytes_behind\":" + std::to_string(r.bytes_behind) +
+           ",\"bytes_sent\":" + std::to_string(r.bytes_sent) +
+           ",\"records_sent\":" + std::to_string(r.records_sent) +
+           ",\"last_ack_ms\":" + std::to_string(r.last_ack_ms) +
+           ",\"target_lost\":" + std::to_string(r.target_lost) +
+           ",\"records_resent\":" + std::to_string(r.records_resent) + "}";
   }
   if (!first_mirror) out += "]}";
   return out + "]}\n";

@@ -1,11 +1,16 @@
 // The mirror's status as `ferry mirror status` shows it: per mirror its link (state and since
-// when, reconnects, last error and when) and per forwarded partition its progress. The broker
-// writes it to DATA/mirror-status.tsv once a second (status_file.cc); the command reads that
-// file and prints a table or JSON. Pure; any thread.
+// when, reconnects, last error and when, heartbeats) and per forwarded partition its progress.
+// The broker writes it to DATA/mirror-status.tsv once a second (service.cc); the command reads
+// that file and prints a table or JSON. Pure; any thread.
+//
+// StatusRow is also the plain form a metrics exporter takes the numbers from
+// (MirrorService::status() on the loop); until ferry has an admin HTTP listener, the status file
+// is the way to read them from outside the process.
 //
 // File format (text, one row per line, fields separated by tabs; tabs and newlines inside
 // fields are written as spaces):
-//   line 1: "ferry-mirror-status 1 <written_ms>"
+//   line 1: "ferry-mirror-status 2 <written_ms>" (version 1 lacked the columns
+//           from bytes_behind on; a file of another version is refused, not guessed at)
 //   line 2: the column names (kColumns)
 //   then one row per partition; a mirror without partitions has one row with partition -1.
 #pragma once
@@ -26,6 +31,8 @@ struct StatusRow {
   int64_t reconnects = 0;
   std::string last_error;  // empty: none
   int64_t last_error_ms = 0;
+  int64_t heartbeats_sent = 0;  // acknowledged heartbeats since start
+  int64_t heartbeat_ok_ms = 0;  // when the last one was acknowledged; 0: never
   std::string topic;
   int32_t partition = -1;
   std::string target_topic;
@@ -35,6 +42,15 @@ struct StatusRow {
   int64_t records_behind = 0;
   int64_t seconds_behind = 0;  // age of the oldest unforwarded record
   int64_t target_offset = -1;  // the target offset after the last acknowledged batch
+  // Stored bytes from `forwarded` to the end of the log (to within the index interval).
+  int64_t bytes_behind = 0;
+  int64_t bytes_sent = 0;    // stored bytes of the batches the target acknowledged, since start
+  int64_t records_sent = 0;  // records of those batches
+  int64_t last_ack_ms = 0;   // when the target last acknowledged a batch; 0: not since start
+  // target.lost.policy: how often the target was found to have lost records, and how many
+  // records were resent because of it (since start).
+  int64_t target_lost = 0;
+  int64_t records_resent = 0;
   bool operator==(const StatusRow&) const = default;
 };
 

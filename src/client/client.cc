@@ -196,9 +196,9 @@ void Client::after_backoff(const std::string& address, bool failed, std::functio
     b.delay_ms = b.delay_ms == 0
                      ? client_options_.reconnect_backoff_ms
                      : std::min(b.delay_ms * 2, client_options_.reconnect_backoff_max_ms);
-    std::uniform_int_distribution<int> pct(-20, 20);
-    const auto jittered =
-        static_cast<uint64_t>(static_cast<double>(b.delay_ms) * (1.0 + pct(jitter_) / 100.0));
+    const double spread = std::clamp(client_options_.reconnect_jitter, 0.0, 1.0);
+    std::uniform_real_distribution<double> factor(1.0 - spread, 1.0 + spread);
+    const auto jittered = static_cast<uint64_t>(static_cast<double>(b.delay_ms) * factor(jitter_));
     b.not_before_ms = now + jittered;
   }
   if (b.not_before_ms <= now) {

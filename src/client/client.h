@@ -21,8 +21,8 @@
 // metadata_max_age_ms at the next lookup. Concurrent lookups share one Metadata request.
 //
 // Connections are opened on first use, one per broker. A failed connection is replaced after a
-// backoff (reconnect_backoff_ms doubling up to reconnect_backoff_max_ms, +-20% jitter, reset by
-// the next answer from that broker), so that a broker that is down is not hammered.
+// backoff (reconnect_backoff_ms doubling up to reconnect_backoff_max_ms, +-reconnect_jitter, reset
+// by the next answer from that broker), so that a broker that is down is not hammered.
 //
 // Threading: loop thread only; callbacks run on the loop thread. Ownership: the caller owns the
 // Client and must keep it alive until its callbacks have run, or destroy it on the loop thread
@@ -57,6 +57,8 @@ struct ClientOptions {
   uint64_t metadata_max_age_ms = 300'000;
   uint64_t reconnect_backoff_ms = 100;
   uint64_t reconnect_backoff_max_ms = 10'000;
+  // Spread of each reconnect delay: a random factor in [1 - jitter, 1 + jitter] (0 to 1).
+  double reconnect_jitter = 0.2;
   // Sent with the cache's Metadata requests (Kafka's producers ask brokers to create topics).
   bool allow_auto_topic_creation = true;
 };

@@ -380,6 +380,7 @@ void Connection::dispatch(Call call) {
   if (call.oneway) {
     oneway_done = std::move(call.complete);
   } else {
+    if (in_flight_.empty()) quiet_since_ms_ = now_ms(loop_);  // nothing was awaited until now
     in_flight_.emplace(id, InFlight{call.key, v, now_ms(loop_) + options_.request_timeout_ms,
                                     std::move(call.complete)});
   }
@@ -434,6 +435,26 @@ void Connection::arm_timer() {
   const auto& first = in_flight_.begin()->second;
   const uint64_t now = now_ms(loop_);
   const uint64_t wait = first.deadline_ms > now ? first.deadline_ms - now : 0;
+  uint64_t watchdog_wait = UINT64_MAX;
+  if (options_.watchdog_timeout_ms > 0) {
+    const uint64_t due = quiet_since_ms_ + options_.watchdog_timeout_ms;
+    watchdog_wait = due > now ? due - now : 0;
+  }
+  if (watchdog_wait < wait) {
+    // Bytes arriving meanwhile move quiet_since_ms_ without re-arming: checked when it fires.
+    timer_.start(watchdog_wait, [this] {
+      if (now_ms(loop_) < quiet_since_ms_ + options_.watchdog_timeout_ms) {
+        arm_timer();
+        return;
+      }
+      fail(KafkaError::local(ErrorCode::network_exception,
+                             "watchdog: no byte from " + address() + " for " +
+                                 std::to_string(options_.watchdog_timeout_ms) + " ms with " +
+                                 std::to_string(in_flight_.size()) +
+                                 " requests unanswered; closing the connection"));
+    });
+    return;
+  }
   const std::string name(protocol::api_name(static_cast<int16_t>(first.key)));
   timer_.start(wait, [this, name] {
     fail(KafkaError::local(ErrorCode::request_timed_out,
@@ -466,6 +487,7 @@ void Connection::on_read_end(int status) {
 // Frames are size:int32 correlation_id:int32 [TAG_BUFFER] body. Responses are matched by
 // correlation id; a frame with an unknown id means the stream is out of step: fail.
 void Connection::on_read(std::span<const std::byte> data) {
+  if (!data.empty()) quiet_since_ms_ = now_ms(loop_);
   in_.insert(in_.end(), data.begin(), data.end());
   std::weak_ptr<int> life = life_;
   size_t pos = 0;

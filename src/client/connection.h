@@ -24,7 +24,10 @@
 // max_in_flight awaiting responses (later ones wait, in order); responses are matched by
 // correlation id and decoded through the same message descriptions. A request
 // unanswered after request_timeout_ms fails the whole connection with REQUEST_TIMED_OUT (the
-// stream can no longer be trusted to line up), as Kafka's clients do.
+// stream can no longer be trusted to line up), as Kafka's clients do. With
+// watchdog_timeout_ms set, the connection also fails once requests have been waiting and no
+// byte has arrived for that long (counted from the last byte received or from the moment a
+// request was sent while none was waiting, whichever is later).
 //
 // Threading: loop thread only; every callback runs on the loop thread, never synchronously
 // inside send(). Ownership: the caller owns the Connection and may destroy it at any time on
@@ -68,6 +71,11 @@ struct ConnectionOptions {
   std::string software_version = "0";
   uint64_t connect_timeout_ms = 10'000;
   uint64_t request_timeout_ms = 30'000;
+  // The watchdog: with requests awaiting responses, a connection that receives no byte for this
+  // long fails with NETWORK_EXCEPTION (0: off). It ends a connection that went silent as a
+  // whole (a TCP connection dead after a NAT rebind never errors) sooner than
+  // request_timeout_ms, which has to leave room for a broker legitimately holding one request.
+  uint64_t watchdog_timeout_ms = 0;
   // Requests awaiting a response at once; later ones wait in order until one is answered.
   size_t max_in_flight = 100;
   std::optional<SaslConfig> sasl;  // authenticate after ApiVersions when set
@@ -204,7 +212,9 @@ class Connection final : private net::TransportSink {
   std::unique_ptr<net::Transport> transport_;
   struct Resolve;
   Resolve* resolving_ = nullptr;
-  UvTimer timer_;  // connect timeout, then the earliest request deadline
+  UvTimer timer_;  // connect timeout, then the earliest request deadline or the watchdog
+  // The watchdog's start: the last byte received, or the send that ended an idle spell.
+  uint64_t quiet_since_ms_ = 0;
   UvTimer defer_;  // runs rejected_ on a later loop turn
   std::deque<Call> queued_;
   std::deque<std::pair<Completion, KafkaError>> rejected_;

@@ -253,6 +253,15 @@ uint64_t Log::size_bytes() const noexcept {
   return total;
 }
 
+uint64_t Log::bytes_from(Offset from) const {
+  if (segments_.empty() || from >= end_offset_) return 0;
+  const size_t first = segment_index_for(from);
+  uint64_t total = 0;
+  for (size_t i = first; i < segments_.size(); ++i) total += segments_[i]->size();
+  const uint64_t skip = segments_[first]->index_position_for(from);
+  return skip <= total ? total - skip : 0;
+}
+
 std::optional<Offset> Log::read_recovery_point() const {
   const std::string path = dir_ + "/" + kRecoveryPointFile;
   if (!fs_->exists(path)) return std::nullopt;

@@ -196,6 +196,10 @@ class Log : public std::enable_shared_from_this<Log> {
   Offset log_end_offset() const noexcept { return end_offset_; }
   Offset durable_offset() const noexcept { return durable_offset_; }  // all below is on disk
   uint64_t size_bytes() const noexcept;
+  // Stored bytes from the batch holding `from` to the log end: exact from the segment's index
+  // entry at or before `from` (so over by less than the index interval), the whole segment when
+  // its index is not loaded. 0 at or past the log end.
+  uint64_t bytes_from(Offset from) const;
   size_t segment_count() const noexcept { return segments_.size(); }
   // The base offset of the segment appends go to; changes when the log rolls.
   Offset active_segment_base() const noexcept;

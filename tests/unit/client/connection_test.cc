@@ -162,6 +162,59 @@ TEST_F(ConnectionTest, AnUnansweredRequestTimesOutAndFailsTheConnection) {
   EXPECT_EQ(later->error().code(), ErrorCode::request_timed_out);
 }
 
+// A connection whose broker stops answering (a TCP connection silently dead after a NAT
+// rebind) is failed by the watchdog long before request_timeout_ms.
+TEST_F(ConnectionTest, TheWatchdogFailsASilentConnectionBeforeTheRequestTimeout) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  bool silent = false;
+  broker.handler = [&](const auto& h, auto) -> std::optional<std::vector<std::byte>> {
+    if (silent) return std::nullopt;
+    return list_groups_answer(h);
+  };
+  ConnectionOptions o = options(60'000);
+  o.watchdog_timeout_ms = 150;
+  Connection c(&loop_, "127.0.0.1", broker.port, o);
+  std::optional<ListGroupsResult> first;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { first.emplace(std::move(r)); });
+  run_until([&] { return first.has_value(); });
+  ASSERT_TRUE(first->ok()) << first->error().to_string();
+  silent = true;
+  std::optional<ListGroupsResult> got;
+  const uint64_t sent = uv_now(&loop_);
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { got.emplace(std::move(r)); });
+  run_until([&] { return got.has_value(); }, 5000);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), ErrorCode::network_exception);
+  EXPECT_NE(got->error().message().find("watchdog"), std::string::npos) << got->error().message();
+  EXPECT_GE(uv_now(&loop_) - sent, 140u);
+  EXPECT_TRUE(c.failed());
+}
+
+// An idle connection (nothing awaited) is not the watchdog's business, and a request sent after
+// a quiet spell longer than the watchdog timeout is answered normally.
+TEST_F(ConnectionTest, TheWatchdogLeavesAnIdleConnectionAlone) {
+  FakeBroker broker(&loop_);
+  broker.versions[static_cast<int16_t>(ApiKey::list_groups)] = {0, 2};
+  broker.handler = [](const auto& h, auto) { return list_groups_answer(h); };
+  ConnectionOptions o = options();
+  o.watchdog_timeout_ms = 50;
+  Connection c(&loop_, "127.0.0.1", broker.port, o);
+  std::optional<ListGroupsResult> first;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { first.emplace(std::move(r)); });
+  run_until([&] { return first.has_value(); });
+  ASSERT_TRUE(first->ok()) << first->error().to_string();
+  // Idle for four watchdog periods (nothing to wait for, so no event to await instead).
+  const uint64_t until = uv_now(&loop_) + 200;
+  run_until([&] { return uv_now(&loop_) >= until; });
+  EXPECT_FALSE(c.failed());
+  std::optional<ListGroupsResult> second;
+  c.send<ApiKey::list_groups>({}, [&](ListGroupsResult r) { second.emplace(std::move(r)); });
+  run_until([&] { return second.has_value(); });
+  ASSERT_TRUE(second->ok()) << second->error().to_string();
+}
+
 TEST_F(ConnectionTest, ARefusedConnectionIsANetworkError) {
   uint16_t port = 0;
   {

@@ -175,6 +175,50 @@ priorities = ["alarms\\..*=10", "debug=-1", "(?=x)x.*=3", "alarms\\.low=1"]
             "ferry.toml:5: priorities: \"a=99999999999\" is not");
 }
 
+TEST(MirrorConfig, LivenessKeys) {
+  const std::string head =
+      "[[mirror]]\nname = \"a\"\nbootstrap.servers = \"k:1\"\ntopics = \"t\"\n";
+  Result<BrokerConfig> c = parse_config(head + R"(heartbeats.interval.ms = 0
+heartbeats.topic = "site.beats"
+watchdog.timeout.ms = 2500
+reconnect.backoff.jitter = 0.5
+target.lost.policy = "resend"
+)",
+                                        "ferry.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  const MirrorConfig& m = c->mirrors[0];
+  EXPECT_EQ(m.heartbeats_interval_ms, 0);
+  EXPECT_EQ(m.heartbeats_topic, "site.beats");
+  EXPECT_EQ(m.watchdog_timeout_ms, 2500);
+  EXPECT_DOUBLE_EQ(m.reconnect_backoff_jitter, 0.5);
+  EXPECT_EQ(m.target_lost_policy, "resend");
+
+  Result<BrokerConfig> d = parse_config(head + "reconnect.backoff.jitter = 1\n", "ferry.toml");
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_DOUBLE_EQ(d->mirrors[0].reconnect_backoff_jitter, 1.0);
+  Result<BrokerConfig> defaults = parse_config(head, "ferry.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->mirrors[0].heartbeats_interval_ms, 5000);
+  EXPECT_EQ(defaults->mirrors[0].heartbeats_topic, "ferry.heartbeats");
+  EXPECT_EQ(defaults->mirrors[0].watchdog_timeout_ms, 15000);
+  EXPECT_DOUBLE_EQ(defaults->mirrors[0].reconnect_backoff_jitter, 0.2);
+  EXPECT_EQ(defaults->mirrors[0].target_lost_policy, "stop");
+
+  EXPECT_EQ(parse_error(head + "reconnect.backoff.jitter = 1.5\n"),
+            "ferry.toml:5: reconnect.backoff.jitter: must be a number between 0 and 1 (got 1.5)");
+  EXPECT_EQ(parse_error(head + "reconnect.backoff.jitter = \"0.2\"\n"),
+            "ferry.toml:5: reconnect.backoff.jitter: expected a number, got a string");
+  EXPECT_EQ(parse_error(head + "watchdog.timeout.ms = -1\n"),
+            "ferry.toml:5: watchdog.timeout.ms: must be at least 0 (got -1)");
+  EXPECT_EQ(parse_error(head + "heartbeats.interval.ms = -5\n"),
+            "ferry.toml:5: heartbeats.interval.ms: must be at least 0 (got -5)");
+  EXPECT_EQ(parse_error(head + "target.lost.policy = \"ignore\"\n"),
+            "ferry.toml:5: target.lost.policy: must be one of: stop, resend (got \"ignore\")");
+  EXPECT_EQ(parse_error(head + "heartbeats.topic = \"a b\"\n"),
+            "ferry.toml:5: heartbeats.topic: not a valid topic name (letters, digits, '.', '_', "
+            "'-'; got \"a b\")");
+}
+
 TEST(MirrorConfig, EveryMirrorKeyDefaultIsValid) {
   size_t n = 0;
   for (const KeySpec& key : all_keys()) {

@@ -141,6 +141,14 @@ TEST(Status, FileRoundTripAndOutputs) {
   r.records_behind = 50;
   r.seconds_behind = 12;
   r.target_offset = 9450;
+  r.bytes_behind = 4096;
+  r.bytes_sent = 81920;
+  r.records_sent = 450;
+  r.last_ack_ms = s.written_ms - 2000;
+  r.target_lost = 1;
+  r.records_resent = 120;
+  r.heartbeats_sent = 17;
+  r.heartbeat_ok_ms = s.written_ms - 3000;
   s.rows.push_back(r);
   StatusRow idle;
   idle.mirror = "backup";
@@ -150,21 +158,29 @@ TEST(Status, FileRoundTripAndOutputs) {
   ASSERT_TRUE(back.ok()) << back.error().message();
   s.rows[0].last_error = "NETWORK_EXCEPTION: closed";
   EXPECT_EQ(*back, s);
-  EXPECT_EQ(render_status_json(*back),
-            "{\"written_ms\":1700000000000,\"mirrors\":[{\"name\":\"central\",\"link_state\":"
-            "\"backing_off\",\"link_since_ms\":1699999995000,\"reconnects\":3,\"last_error\":"
-            "\"NETWORK_EXCEPTION: closed\",\"last_error_ms\":1699999999000,\"partitions\":[{"
-            "\"topic\":\"t\",\"partition\":2,\"target_topic\":\"site.t\",\"state\":"
-            "\"forwarding\",\"source_end\":500,\"forwarded\":450,\"records_behind\":50,"
-            "\"seconds_behind\":12,\"target_offset\":9450}]},{\"name\":\"backup\",\"link_state\":"
-            "\"disabled\",\"link_since_ms\":0,\"reconnects\":0,\"last_error\":null,"
-            "\"last_error_ms\":0,\"partitions\":[]}]}\n");
+  EXPECT_EQ(
+      render_status_json(*back),
+      "{\"written_ms\":1700000000000,\"mirrors\":[{\"name\":\"central\",\"link_state\":"
+      "\"backing_off\",\"link_since_ms\":1699999995000,\"reconnects\":3,\"last_error\":"
+      "\"NETWORK_EXCEPTION: closed\",\"last_error_ms\":1699999999000,"
+      "\"heartbeats_sent\":17,\"heartbeat_ok_ms\":1699999997000,\"partitions\":[{"
+      "\"topic\":\"t\",\"partition\":2,\"target_topic\":\"site.t\",\"state\":"
+      "\"forwarding\",\"source_end\":500,\"forwarded\":450,\"records_behind\":50,"
+      "\"seconds_behind\":12,\"target_offset\":9450,\"bytes_behind\":4096,"
+      "\"bytes_sent\":81920,\"records_sent\":450,\"last_ack_ms\":1699999998000,"
+      "\"target_lost\":1,\"records_resent\":120}]},{\"name\":\"backup\",\"link_state\":"
+      "\"disabled\",\"link_since_ms\":0,\"reconnects\":0,\"last_error\":null,"
+      "\"last_error_ms\":0,\"heartbeats_sent\":0,\"heartbeat_ok_ms\":0,\"partitions\":[]}]}\n");
   const std::string text = render_status_text(*back, s.written_ms);
-  EXPECT_NE(text.find("mirror central: backing_off since 5s ago, 3 reconnects"), std::string::npos)
+  EXPECT_NE(text.find("mirror central: backing_off since 5s ago, 3 reconnects, 17 heartbeats "
+                      "(last ok 3s ago)"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("t/2 -> site.t"), std::string::npos) << text;
   EXPECT_NE(text.find("mirror backup: disabled"), std::string::npos) << text;
   EXPECT_FALSE(parse_status_file("something else\n").ok());
+  // A version 1 file (15 columns) is refused rather than misread.
+  EXPECT_FALSE(parse_status_file("ferry-mirror-status 1 5\nmirror\tlink_state\n").ok());
 }
 
 }  // namespace
