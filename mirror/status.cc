@@ -159,7 +159,7 @@ std::string render_status_text(const StatusSnapshot& s, int64_t now_ms) {
   return out;
 }
 
-std::string render_status_json(const StatusSnapshot& s) {
+std::string render_status_json(const StatusSnapshot& s, const PartitionJsonExtra& partition_extra) {
   std::string out = "{\"written_ms\":" + std::to_string(s.written_ms) + ",\"mirrors\":[";
   std::string last_mirror;
   bool first_mirror = true;
@@ -186,7 +186,8 @@ std::string render_status_json(const StatusSnapshot& s) {
            ",\"forwarded\":" + std::to_string(r.forwarded) +
            ",\"records_behind\":" + std::to_string(r.records_behind) +
            ",\"seconds_behind\":" + std::to_string(r.seconds_behind) +
-           ",\"target_offset\":" + std::to_string(r.target_offset) + "}";
+           ",\"target_offset\":" + std::to_string(r.target_offset) +
+           (partition_extra ? partition_extra(r) : std::string()) + "}";
   }
   if (!first_mirror) out += "]}";
   return out + "]}\n";
