@@ -404,7 +404,10 @@ int run_groups(const GroupsArgs& args) {
   if (args.translate) {
     if (!args.mirror || !args.config_file)
       return usage(kCommand, "--translate needs --mirror and --config");
-    if (!args.topics.empty()) return usage(kCommand, "--topic goes with --reset-offsets");
+    if (!args.topics.empty() || args.to_earliest || args.to_latest || args.to_offset ||
+        args.to_datetime || args.shift_by) {
+      return usage(kCommand, "--topic, --to-* and --shift-by go with --reset-offsets");
+    }
     return translate_group(args);
   }
   if (translate_options) {
