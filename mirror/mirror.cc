@@ -16,6 +16,8 @@
 #include "mirror/heartbeat.h"
 #include "mirror/leader_pin.h"
 #include "mirror/lost_target.h"
+#include "mirror/offset_map.h"
+#include "mirror/offset_record.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
 #include "protocol/record_batch.h"
@@ -76,6 +78,7 @@ struct Mirror::Link {
   Offset seq_next{-1};  // source offset after the last batch sent with `pid`; -1: none
   bool checkpointing = false;
   bool checkpoint_again = false;
+  OffsetTracker offsets;  // the offset map rows to record (offset_map.h)
   bool removed = false;
   std::string error;
   std::string lost;  // set when an acknowledgement showed the target lost records
@@ -260,6 +263,7 @@ void Mirror::add_partition(const std::string& topic, int32_t partition) {
         config_.start_position == "latest" ? part->high_watermark() : part->log_start_offset();
   }
   l->next = l->acked;
+  l->offsets.start(last_offset_row(meta_, config_.name, l->tp));
   links_[l->tp] = l;
   prepare(l);
 }
@@ -508,6 +512,7 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
                     config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), r->found(),
                     static_cast<long long>(r->resume_source().value()));
         }
+        for (const auto& b : r->landed()) l->offsets.landed(b.base, b.next, b.target_next);
         reconciled(l, r->resume_source(), r->resume_target());
       });
 }
@@ -826,6 +831,7 @@ void Mirror::settle(const std::shared_ptr<Link>& l) {
     }
     l->acked = f.next;
     l->acked_target = *f.target_next;
+    l->offsets.landed(f.base, l->acked, l->acked_target);
     l->bytes_sent += f.bytes;
     l->records_sent += records;
     l->last_ack_ms = clock_.now_ms();
@@ -872,11 +878,18 @@ void Mirror::checkpoint(const std::shared_ptr<Link>& l) {
   l->checkpointing = true;
   meta::MirrorCheckpoint c{config_.name, l->tp.topic,     l->tp.partition,
                            l->acked,     l->acked_target, clock_.now_ms()};
+  // The offset map rows go in the same transaction: meta.db never holds a checkpoint past rows
+  // it lacks.
+  std::vector<meta::Mutation> writes;
+  std::vector<OffsetRow> rows = l->offsets.take_pending();
+  if (!rows.empty()) writes.push_back(offset_rows_mutation(config_.name, l->tp, rows, topics_));
+  writes.push_back(meta::Mutation::put_mirror_checkpoint(c));
   std::weak_ptr<int> life = life_;
-  meta_.submit({meta::Mutation::put_mirror_checkpoint(c)}, [this, life, l](Status st) {
+  meta_.submit(std::move(writes), [this, life, l, rows = std::move(rows)](Status st) mutable {
     if (life.expired()) return;
     l->checkpointing = false;
     if (!st) {
+      l->offsets.restore(std::move(rows));
       FERRY_LOG_RATELIMITED(warn, "mirror", "checkpoint", "mirror %s: checkpoint of %s/%d: %s",
                             config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
                             st.error().to_string().c_str());

@@ -40,6 +40,7 @@ void Reconciler::feed(std::span<const TargetBatch> batches) {
     ++found_;
     resume_source_ = std::max(resume_source_, next);
     resume_target_ = b.base_offset + b.last_offset_delta + 1;
+    landed_.push_back({base, next, resume_target_});
   }
 }
 

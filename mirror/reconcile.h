@@ -46,6 +46,14 @@ class Reconciler {
   int64_t resume_target() const noexcept { return resume_target_; }
   // How many of the mirror's batches were found past the checkpoint.
   int found() const noexcept { return found_; }
+  // Each of them: its source offsets [base, next) and the target offset after it (the offset
+  // map, offset_map.h).
+  struct Landed {
+    Offset base{0};
+    Offset next{0};
+    int64_t target_next = 0;
+  };
+  const std::vector<Landed>& landed() const noexcept { return landed_; }
   // Set when the target holds the mirror's batches out of order: one that starts past the
   // source offset expected next (a hole: records would be skipped) or one that repeats records
   // already found (a duplicate). Forwarding must not resume silently then.
@@ -57,6 +65,7 @@ class Reconciler {
   int64_t resume_target_;
   std::set<int64_t> ours_;
   int found_ = 0;
+  std::vector<Landed> landed_;
   std::optional<std::string> problem_;
 };
 

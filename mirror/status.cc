@@ -183,7 +183,7 @@ std::string render_status_text(const StatusSnapshot& s, int64_t now_ms) {
   return out;
 }
 
-std::string render_status_json(const StatusSnapshot& s) {
+std::string render_status_json(const StatusSnapshot& s, const PartitionJsonExtra& partition_extra) {
   std::string out = "{\"written_ms\":" + std::to_string(s.written_ms) + ",\"mirrors\":[";
   std::string last_mirror;
   bool first_mirror = true;
@@ -218,7 +218,8 @@ std::string render_status_json(const StatusSnapshot& s) {
            ",\"records_sent\":" + std::to_string(r.records_sent) +
            ",\"last_ack_ms\":" + std::to_string(r.last_ack_ms) +
            ",\"target_lost\":" + std::to_string(r.target_lost) +
-           ",\"records_resent\":" + std::to_string(r.records_resent) + "}";
+           ",\"records_resent\":" + std::to_string(r.records_resent) +
+           (partition_extra ? partition_extra(r) : std::string()) + "}";
   }
   if (!first_mirror) out += "]}";
   return out + "]}\n";

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ Result<StatusSnapshot> parse_status_file(std::string_view text);
 // `ferry mirror status`: a table, or JSON (an object with "written_ms" and "mirrors", each with
 // its link fields and "partitions").
 std::string render_status_text(const StatusSnapshot& s, int64_t now_ms);
-std::string render_status_json(const StatusSnapshot& s);
+// `partition_extra` (may be empty) returns more members for a partition's object, each starting
+// with a comma (the offset map: offset_query.h).
+using PartitionJsonExtra = std::function<std::string(const StatusRow&)>;
+std::string render_status_json(const StatusSnapshot& s,
+                               const PartitionJsonExtra& partition_extra = {});
 
 }  // namespace ferry::mirror

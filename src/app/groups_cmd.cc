@@ -18,6 +18,7 @@
 #include "app/cli_common.h"
 #include "app/cli_output.h"
 #include "app/cli_session.h"
+#include "app/groups_translate.h"
 #include "client/admin.h"
 #include "client/consumer_protocol.h"
 #include "client/datetime.h"
@@ -370,6 +371,19 @@ CLI::App* add_groups_command(CLI::App& app, GroupsArgs& a) {
   g->add_option("--to-datetime", a.to_datetime,
                 "Reset to the first offset at or after this time (YYYY-MM-DDTHH:mm:SS.sss[Z])");
   g->add_option("--shift-by", a.shift_by, "Move the committed offsets by N (may be negative)");
+  g->add_flag("--translate", a.translate,
+              "Commit the group's offsets, translated by a mirror's offset map, on its central "
+              "cluster");
+  g->add_option("--mirror", a.mirror, "The [[mirror]] whose offset map translates (--translate)");
+  g->add_option("--config", a.config_file,
+                "The gateway's ferry.toml: data.dir and the [[mirror]] section (--translate)")
+      ->check(CLI::ExistingFile);
+  g->add_option("--data-dir", a.data_dir,
+                "The gateway's data directory (default: the config's data.dir; --translate)");
+  g->add_option("--to-bootstrap", a.to_bootstrap,
+                "HOST:PORT of the central cluster (default: the mirror's bootstrap.servers)");
+  g->add_option("--target-group", a.target_group,
+                "The central group to commit to (default: the same name; --translate)");
   g->add_flag("--execute", a.execute, "Commit the planned offsets (default: dry run)");
   g->add_flag("--json", a.json, "Machine-readable output");
   g->add_option("--timeout", a.timeout_ms, "Connect and request timeout in ms (default 10000)")
@@ -378,10 +392,29 @@ CLI::App* add_groups_command(CLI::App& app, GroupsArgs& a) {
 }
 
 int run_groups(const GroupsArgs& args) {
-  const int actions = int{args.list} + int{args.describe} + int{args.remove} + int{args.reset};
-  if (actions != 1)
-    return usage(kCommand, "give exactly one of --list, --describe, --delete, --reset-offsets");
+  const int actions = int{args.list} + int{args.describe} + int{args.remove} + int{args.reset} +
+                      int{args.translate};
+  if (actions != 1) {
+    return usage(kCommand,
+                 "give exactly one of --list, --describe, --delete, --reset-offsets, --translate");
+  }
   if (!args.list && !args.group) return usage(kCommand, "--group is required");
+  const bool translate_options =
+      args.mirror || args.config_file || args.data_dir || args.to_bootstrap || args.target_group;
+  if (args.translate) {
+    if (!args.mirror || !args.config_file)
+      return usage(kCommand, "--translate needs --mirror and --config");
+    if (!args.topics.empty() || args.to_earliest || args.to_latest || args.to_offset ||
+        args.to_datetime || args.shift_by) {
+      return usage(kCommand, "--topic, --to-* and --shift-by go with --reset-offsets");
+    }
+    return translate_group(args);
+  }
+  if (translate_options) {
+    return usage(kCommand,
+                 "--mirror, --config, --data-dir, --to-bootstrap and --target-group go with "
+                 "--translate");
+  }
   const int specs = int{args.to_earliest} + int{args.to_latest} + int{args.to_offset.has_value()} +
                     int{args.to_datetime.has_value()} + int{args.shift_by.has_value()};
   if (args.reset) {

@@ -5,6 +5,9 @@
 //   ferry groups --delete --group G
 //   ferry groups --reset-offsets --group G --topic T (--to-earliest | --to-latest |
 //                --to-offset N | --to-datetime ISO8601 | --shift-by N) [--execute]
+//   ferry groups --translate --group G --mirror NAME --config FERRY_TOML [--data-dir DIR]
+//                [--to-bootstrap HOST:PORT] [--target-group G2] [--execute]
+//                (groups_translate.h)
 //
 // It talks to a running broker (any Kafka-compatible one) through the client library. Exit
 // codes: 0 ok, 1 a Kafka or connection error (its name and message are printed), 2 usage.
@@ -25,8 +28,14 @@ struct GroupsArgs {
   SaslArgs sasl;
   bool list = false;
   bool describe = false;
-  bool remove = false;  // --delete
-  bool reset = false;   // --reset-offsets
+  bool remove = false;     // --delete
+  bool reset = false;      // --reset-offsets
+  bool translate = false;  // --translate (groups_translate.h)
+  std::optional<std::string> mirror;
+  std::optional<std::string> config_file;
+  std::optional<std::string> data_dir;  // overrides the config's data.dir
+  std::optional<std::string> to_bootstrap;
+  std::optional<std::string> target_group;
   std::optional<std::string> group;
   std::vector<std::string> topics;
   bool to_earliest = false;

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   ferry::app::UsersArgs users_args;
   auto* users = ferry::app::add_users_command(app, users_args);
   ferry::app::MirrorArgs mirror_args;
-  auto* mirror_status = ferry::app::add_mirror_command(app, mirror_args);
+  const auto mirror_cmds = ferry::app::add_mirror_command(app, mirror_args);
 
   try {
     app.parse(argc, argv);
@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
   if (consume->parsed()) return ferry::app::run_consume(consume_args);
   if (prune->parsed()) return ferry::app::run_data_prune(data_args);
   if (acls->parsed()) return ferry::app::run_acls(acls_args);
-  if (mirror_status->parsed()) return ferry::app::run_mirror_status(mirror_args);
+  if (mirror_cmds.status->parsed()) return ferry::app::run_mirror_status(mirror_args);
+  if (mirror_cmds.translate->parsed()) return ferry::app::run_mirror_translate(mirror_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

@@ -106,6 +106,22 @@ CREATE TABLE mirror_producer_ids (
   PRIMARY KEY (mirror, producer_id)
 ) WITHOUT ROWID;
 )sql"},
+    // Offset translation (docs/mirror.md): per mirrored partition a row wherever the difference
+    // target offset - source offset changes. A checkpoint with a target offset seeds the first
+    // row: from its source offset on the difference is known.
+    {7, R"sql(
+CREATE TABLE mirror_offsets (
+  mirror         TEXT NOT NULL,
+  topic          TEXT NOT NULL,
+  partition      INTEGER NOT NULL,
+  source_offset  INTEGER NOT NULL,
+  target_offset  INTEGER NOT NULL,
+  PRIMARY KEY (mirror, topic, partition, source_offset)
+) WITHOUT ROWID;
+INSERT INTO mirror_offsets (mirror, topic, partition, source_offset, target_offset)
+  SELECT mirror, topic, partition, source_offset, target_offset FROM mirror_checkpoints
+  WHERE target_offset >= 0;
+)sql"},
 };
 
 }  // namespace

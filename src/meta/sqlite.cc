@@ -61,6 +61,17 @@ Result<Db> Db::open(const std::string& path, platform::FileSystem& fs) {
   return db;
 }
 
+Result<Db> Db::open_read_only(const std::string& path) {
+  Db db;
+  db.path_ = path;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db.db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db.db_, rc, "open " + path);
+  sqlite3_extended_result_codes(db.db_, 1);
+  sqlite3_busy_timeout(db.db_, 5000);
+  return db;
+}
+
 Status Db::exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);

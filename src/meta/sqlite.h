@@ -92,6 +92,10 @@ class Db {
   // Opens (creating) the database at `path` on `fs` (through a VFS over it, see sqlite_vfs.h,
   // unless it is the real file system).
   static Result<Db> open(const std::string& path, platform::FileSystem& fs = platform::real_fs());
+  // Opens an existing database on the real file system for reading only (operator commands
+  // reading a running broker's meta.db; WAL readers do not block its writer). Never creates the
+  // file, never migrates it.
+  static Result<Db> open_read_only(const std::string& path);
   // Finalizes cached statements and closes the connection (also done by the destructor).
   void close();
 

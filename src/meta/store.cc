@@ -39,6 +39,7 @@ class Applier {
     FERRY_TRY(exec_named("DELETE FROM group_offsets WHERE topic = ?", m.name));
     FERRY_TRY(exec_named("DELETE FROM producer_state WHERE topic = ?", m.name));
     FERRY_TRY(exec_named("DELETE FROM producer_snapshots WHERE topic = ?", m.name));
+    FERRY_TRY(exec_named("DELETE FROM mirror_offsets WHERE topic = ?", m.name));
     return exec_named("DELETE FROM mirror_checkpoints WHERE topic = ?", m.name);
   }
 
