@@ -143,7 +143,7 @@ def refuse_phase(args, workdir):
               "the policy refused before a write hit ENOSPC")
         # Every acknowledged record is still stored, in order.
         got = consume_assigned(gateway.bootstrap, "d.refuse", 1, {0: len(acked)})
-        keys = [int(m.key()) for m in got[0]]
+        keys = [int(m[1]) for m in got[0]]
         check_eq(keys, sorted(acked), "acknowledged records read back")
         check_eq(sorted(acked), list(range(len(acked))), "the acknowledged records are 0..n-1")
         # Still refused while the backlog is kept.
@@ -172,8 +172,8 @@ def drop_phase(args, workdir):
               f"{drops[-1] if drops else None}", flush=True)
         check(len(drops) >= 2, "several segments were dropped")
         check_eq(drops[0][0], 0, "the first dropped range starts at offset 0")
-        for (a0, b0), (a1, _) in zip(drops, drops[1:]):
-            check_eq(a1, b0 + 1, "dropped ranges are contiguous, oldest first")
+        gaps = [(b0, a1) for (_, b0), (a1, _) in zip(drops, drops[1:]) if a1 != b0 + 1]
+        check(not gaps, f"dropped ranges are contiguous, oldest first (breaks: {gaps[:3]})")
         check("were not yet forwarded by the mirror" in log, "the unforwarded range is named")
         new_start = drops[-1][1] + 1
         check(new_start < total, "the newest records are kept")
@@ -185,7 +185,7 @@ def drop_phase(args, workdir):
             wait_for(lambda: "continuing at " + str(new_start) in gateway.log_text(), 60,
                      "the mirror logs the dropped range and continues")
             got = consume_assigned(central.bootstrap, "site.d.ring", 1, {0: want}, timeout_s=90)
-            keys = [int(m.key()) for m in got[0]]
+            keys = [int(m[1]) for m in got[0]]
             check_eq(keys, list(range(new_start, total)),
                      "the target holds every record from the new log start, once, in order")
 
