@@ -177,7 +177,7 @@ TEST_F(DiskFullPolicyTest, ThePolicyIsATopicConfigDescribeConfigsShows) {
   r.resource_type = 2;  // topic
   r.resource_name = "ring";
   req.resources.push_back(r);
-  auto resp = call<DescribeConfigsResponse>(ApiKey::describe_configs, 4, req);
+  auto resp = call<DescribeConfigsResponse>(ApiKey::describe_configs, 3, req);
   bool found = false;
   for (const auto& e : resp.results.at(0).configs) {
     if (e.name != "disk.full.policy") continue;
