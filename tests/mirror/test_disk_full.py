@@ -13,6 +13,7 @@
 #   and the mirror logs the gap and forwards everything from the new log start, once.
 #
 # Skipped (exit code 77) where unprivileged user namespaces or tmpfs mounts are not allowed.
+import json
 import os
 import re
 import shutil
@@ -86,9 +87,10 @@ reconnect.backoff.max.ms = 200
 """
 
 
-def produce(bootstrap, topic, first, count, conf_extra=None):
+def produce(bootstrap, topic, first, count, conf_extra=None, stop_on_error=False):
     """Produces records `first`..`first+count-1` (value: the number, padded to VALUE bytes of
-    varied text) one by one in order; returns (acked numbers, {error name: count})."""
+    varied text) one by one in order; returns (acked numbers, {error name: count}). With
+    `stop_on_error`, stops after the first 100 records with a failed delivery."""
     from confluent_kafka import Producer
     conf = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
             "compression.type": "none", "message.timeout.ms": 10000}
@@ -113,9 +115,23 @@ def produce(bootstrap, topic, first, count, conf_extra=None):
                 p.poll(0.05)
         if n % 100 == 99:
             p.flush(30)
+            if stop_on_error and errors:
+                break
     left = p.flush(30)
     check(left == 0, f"{topic}: {left} deliveries still outstanding")
     return acked, errors
+
+
+def mirror_partitions(ferry_bin, data_dir):
+    """(topic, partition) pairs `ferry mirror status --json` lists for the gateway."""
+    r = subprocess.run([ferry_bin, "mirror", "status", "--json", "--data-dir", data_dir],
+                       capture_output=True, timeout=10)
+    try:
+        status = json.loads(r.stdout) if r.stdout else {}
+    except ValueError:
+        return set()
+    return {(p["topic"], p["partition"]) for m in status.get("mirrors", [])
+            for p in m.get("partitions", [])}
 
 
 def refuse_phase(args, workdir):
@@ -161,8 +177,14 @@ def drop_phase(args, workdir):
     gateway = Ferry(wrapper, config_text=gateway_config(target_port))
     with gateway:
         admin_create_topic(gateway.bootstrap, "d.ring", 1, {"disk.full.policy": "drop_oldest"})
+        # The mirror finds new topics by polling; produce once it forwards (holds the floor of)
+        # d.ring-0. Its status file is on the tmpfs, reached through the process's root.
+        status_dir = f"/proc/{gateway.proc.pid}/root{os.path.abspath(gateway.data_dir)}"
+        wait_for(lambda: ("d.ring", 0) in mirror_partitions(args.ferry, status_dir), 30,
+                 "the mirror has found d.ring-0")
         total = 3 * TMPFS_BYTES // VALUE  # three times what the tmpfs holds
-        acked, errors = produce(gateway.bootstrap, "d.ring", 0, total, {"enable.idempotence": True})
+        acked, errors = produce(gateway.bootstrap, "d.ring", 0, total, {"enable.idempotence": True},
+                                stop_on_error=True)
         check(not errors, f"every record acknowledged ({errors})")
         check_eq(len(acked), total, "acknowledged records")
         log = gateway.log_text()
