@@ -65,6 +65,7 @@ struct BrokerConfig {
   int32_t sasl_failed_authentication_limit = 5;          // sasl.failed.authentication.limit
   int64_t sasl_failed_authentication_window_ms = 60000;  // sasl.failed.authentication.window.ms
   int64_t queued_max_request_bytes = 4 << 20;            // queued.max.request.bytes
+  int64_t log_dir_min_free_bytes = 64 << 20;             // log.dir.min.free.bytes
   int32_t fetch_max_bytes = 52428800;                    // fetch.max.bytes
   int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;             // offsets.retention.minutes

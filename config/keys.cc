@@ -32,6 +32,14 @@ const std::array kKeys = {
           .doc = "Directory holding the partition logs and the metadata database (meta.db); "
                  "relative paths are relative to the working directory.",
           .field = &BrokerConfig::data_dir},
+  KeySpec{.section = Section::broker, .name = "log.dir.min.free.bytes", .type = Type::int64,
+          .default_value = "67108864", .min = 0, .max = kI64,
+          .doc = "The data directory counts as about to fill when less than this is free "
+                 "(statvfs, checked every second and after a write fails with ENOSPC); then "
+                 "each topic's disk.full.policy applies. The default leaves room for the "
+                 "writes in flight, meta.db and other programs on a shared file system. 0: "
+                 "only a failed write triggers the policy.",
+          .field = &BrokerConfig::log_dir_min_free_bytes},
   KeySpec{.section = Section::broker, .name = "listen", .type = Type::host_port,
           .default_value = "127.0.0.1:9092",
           .doc = "Address the Kafka listener binds to: host:port or [ipv6]:port; 0.0.0.0 or "
@@ -238,6 +246,12 @@ const std::array kKeys = {
                              "(producer keeps the producer's codec)",
           .doc = "How batches are stored: producer (and uncompressed) keep them as sent; lz4 "
                  "re-encodes uncompressed batches to LZ4."},
+  KeySpec{.section = Section::topic, .name = "disk.full.policy", .type = Type::choice,
+          .default_value = "refuse", .allowed = "refuse|drop_oldest",
+          .doc = "What happens when the data directory is about to fill (log.dir.min.free.bytes): "
+                 "refuse answers produce requests with the retriable KAFKA_STORAGE_ERROR and "
+                 "deletes nothing; drop_oldest deletes the topic's oldest segments, also ones a "
+                 "mirror has not forwarded yet, counted and logged at ERROR."},
   KeySpec{.section = Section::topic, .name = "flush.messages", .type = Type::int64,
           .default_value = "9223372036854775807", .min = 1, .max = kI64,
           .doc = "fdatasync a partition's log after this many records since its last flush."},

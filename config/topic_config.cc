@@ -63,6 +63,7 @@ Result<TopicSettings> topic_settings(const std::map<std::string, std::string>& t
   s.log.max_batch_bytes = static_cast<uint32_t>(s.max_message_bytes);
   s.store_lz4 = get("compression.type") == "lz4";
   s.log_append_time = get("message.timestamp.type") == "LogAppendTime";
+  s.drop_oldest_when_full = get("disk.full.policy") == "drop_oldest";
   return s;
 }
 

@@ -30,6 +30,9 @@ struct TopicSettings {
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
   bool store_lz4 = false;  // compression.type=lz4: the leader stores uncompressed batches as LZ4
   int32_t max_message_bytes = 1048588;  // max.message.bytes
+  // disk.full.policy=drop_oldest: when the data directory is about to fill, the oldest segments
+  // go (unforwarded ones too); otherwise (refuse) produce requests are refused.
+  bool drop_oldest_when_full = false;
 };
 
 // The effective settings of a topic: for each key the topic's own value (meta::TopicRecord::

@@ -3,6 +3,7 @@
 #include "mirror/mirror.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -678,11 +679,23 @@ uint64_t Mirror::send_next(const std::shared_ptr<Link>& l) {
     const Offset bound = std::min(part->high_watermark(), part->durable_offset());
     if (l->next >= bound) return 0;
     if (l->next < part->log_start_offset()) {
-      // Deleted before it was forwarded (only a nearly full disk overrides the floor).
-      stop_partition(l, "source offsets " + std::to_string(l->next.value()) + " to " +
-                            std::to_string(part->log_start_offset().value() - 1) +
-                            " were deleted before they were forwarded");
-      return 0;
+      // Deleted before it was forwarded: only the disk-full policy drop_oldest overrides the
+      // floor, and it has counted and logged the range. Forwarding goes on from the new log
+      // start; the gap in the source offsets takes a new producer id (below).
+      FERRY_LOG(error, "mirror",
+                "mirror %s: %s/%d: source offsets %" PRId64 " to %" PRId64
+                " were deleted before they were forwarded (disk.full.policy=drop_oldest); "
+                "continuing at %" PRId64,
+                config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(), l->next.value(),
+                part->log_start_offset().value() - 1, part->log_start_offset().value());
+      last_error_ = config_.name + " " + l->tp.topic + "/" +
+                    std::to_string(l->tp.partition.value()) + ": source offsets " +
+                    std::to_string(l->next.value()) + " to " +
+                    std::to_string(part->log_start_offset().value() - 1) +
+                    " were deleted before they were forwarded";
+      last_error_ms_ = clock_.now_ms();
+      l->next = part->log_start_offset();
+      continue;
     }
     // Exactly one batch (the first is returned whole whatever the size limit).
     Result<storage::ReadResult> read = part->read(l->next, 0);

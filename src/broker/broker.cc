@@ -2,6 +2,7 @@
 #include "broker/broker.h"
 
 #include "broker/api_table.h"
+#include "broker/disk_guard.h"
 #include "broker/handlers/sasl_raw.h"
 #include "common/bytes.h"
 #include "common/log.h"
@@ -58,6 +59,10 @@ Status Broker::start() {
   FERRY_TRY(producers_->load());
   groups_ = std::make_unique<GroupCoordinator>(loop_, config_, meta_, clock_);
   FERRY_TRY(groups_->load());
+  disk_guard_ = std::make_unique<DiskGuard>(
+      loop_, *topics_, clock_, static_cast<uint64_t>(config_.log_dir_min_free_bytes),
+      [this] { return logs_.fs().free_space(logs_.logs_dir()); });
+  disk_guard_->start();
   FERRY_TRY(start_authenticator());
 
   net::ServerOptions so;
@@ -327,6 +332,7 @@ void Broker::shutdown(std::function<void(Status)> done) {
   stopping_ = true;
   FERRY_LOG(info, "broker", "shutting down");
   housekeeping_timer_.stop();
+  if (disk_guard_) disk_guard_->stop();
   shutdown_done_ = std::move(done);
   if (listeners_.empty()) {
     finish_shutdown();

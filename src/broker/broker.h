@@ -39,6 +39,8 @@
 
 namespace ferry::broker {
 
+class DiskGuard;
+
 class Broker {
  public:
   // `meta` and `logs` are open and outlive the broker; `cluster_id` is DATA/cluster.id's.
@@ -72,6 +74,8 @@ class Broker {
   meta::MetaStore& meta() noexcept { return meta_; }
   FetchWaiters& fetch_waiters() noexcept { return waiters_; }
   AppendQueues& append_queues() noexcept { return append_queues_; }
+  // The disk-full policies (disk_guard.h); exists after start().
+  DiskGuard& disk_guard() noexcept { return *disk_guard_; }
   // The ACLs and super users; ACL changes go through the ACL handlers (handlers/acls.cc).
   authz::Authorizer& authorizer() noexcept { return authorizer_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
@@ -98,6 +102,7 @@ class Broker {
   std::unique_ptr<TopicManager> topics_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
+  std::unique_ptr<DiskGuard> disk_guard_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   struct Listener {
     config::ListenerConfig config;

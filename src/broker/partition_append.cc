@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/disk_guard.h"
 #include "broker/leader_encoding.h"
 #include "broker/produce_idempotence.h"
 #include "broker/produced_records.h"
@@ -61,8 +62,9 @@ namespace {
 
 // The error for a batch the log refused. A batch its own check refuses (CRC, uncompressed
 // records) is refused whole, with the code the full check gives, as Kafka would answer.
-KafkaError append_error(const Error& e, std::span<const std::byte> batch,
+KafkaError append_error(Broker& broker, const Error& e, std::span<const std::byte> batch,
                         const protocol::ProducedBatchLimits& limits) {
+  if (e.code() == Errc::no_space) broker.disk_guard().on_no_space();
   if (e.code() == Errc::corrupt) {
     const BatchCheck c = protocol::validate_produced_batch(batch, limits);
     if (!c.ok()) return fault_error(c);
@@ -148,12 +150,12 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
     }
     if (!job) {
       auto begun = part.begin_write();
-      if (!begun) return refuse(append_error(begun.error(), b, p.limits));
+      if (!begun) return refuse(append_error(broker, begun.error(), b, p.limits));
       job = std::move(begun).value();
     }
     std::optional<std::vector<std::byte>> encoded = encode_for_storage(b, settings);
     auto info = encoded ? part.add(*job, std::move(*encoded)) : part.add(*job, b);
-    if (!info) return refuse(append_error(info.error(), b, p.limits));
+    if (!info) return refuse(append_error(broker, info.error(), b, p.limits));
     a.in_job = true;
     if (i == 0) a.outcome.base_offset = info->base_offset;
     if (idem.producers != nullptr)
@@ -176,6 +178,11 @@ void job_done(const std::shared_ptr<Partition>& part, std::vector<JobAppend>& ap
       }
     }
   }
+  if (st) {
+    uint64_t bytes = 0;
+    for (const auto& b : job.batches) bytes += b.bytes.size();
+    broker.disk_guard().on_appended(bytes);
+  }
   for (auto& a : appends) {
     if (a.answered) {
       // Refused after some of its batches went into the job (Produce v0-2); answered here.
@@ -184,6 +191,7 @@ void job_done(const std::shared_ptr<Partition>& part, std::vector<JobAppend>& ap
     }
     if (!st && a.in_job) {
       // Every batch of the job failed; none is in the log.
+      if (st.error().code() == Errc::no_space) broker.disk_guard().on_no_space();
       a.append->fail(to_kafka_error(st.error()));
       continue;
     }
@@ -296,6 +304,15 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
     if (t == nullptr) broker.topics().auto_create(topic);
     AppendOutcome o;
     o.error = kNotHosted;
+    done(std::move(o));
+    return;
+  }
+  if (broker.disk_guard().refuse_produce(t->settings)) {
+    // The data directory is nearly full and the topic's disk.full.policy is refuse. Counted
+    // and logged (rate-bounded) by the guard, not per batch.
+    AppendOutcome o;
+    o.error = {ErrorCode::kafka_storage_error,
+               "The data directory is nearly full (disk.full.policy=refuse)."};
     done(std::move(o));
     return;
   }

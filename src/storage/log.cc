@@ -672,6 +672,23 @@ Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
   return result;
 }
 
+Result<std::optional<DroppedSegment>> Log::drop_oldest_segment() {
+  if (failure_ || closed_) return std::optional<DroppedSegment>();
+  if (segments_.size() == 1) {
+    Segment& seg = active();
+    if (write_in_flight_ || seg.empty() || seg.durable_size() < seg.size()) {
+      return std::optional<DroppedSegment>();
+    }
+    FERRY_TRY(roll(end_offset_));
+  }
+  Segment& seg = *segments_.front();
+  if (seg.durable_size() < seg.size()) return std::optional<DroppedSegment>();
+  DroppedSegment d{seg.base(), segments_[1]->base(), seg.size()};
+  FERRY_TRY(seg.remove());
+  segments_.erase(segments_.begin());
+  return std::optional<DroppedSegment>(d);
+}
+
 void Log::close(std::function<void(Status)> done) {
   closed_ = true;
   if (timer_) timer_->stop();

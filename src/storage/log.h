@@ -99,6 +99,13 @@ struct RetentionResult {
   uint64_t bytes_deleted = 0;
 };
 
+// One segment deleted by Log::drop_oldest_segment: the offsets it held, [first, next).
+struct DroppedSegment {
+  Offset first;
+  Offset next;
+  uint64_t bytes = 0;
+};
+
 struct LogOptions {
   uv_loop_t* loop = nullptr;              // null: flush inline (tools, tests)
   const Clock* clock = &Clock::system();  // fake in retention/roll tests
@@ -222,6 +229,13 @@ class Log : public std::enable_shared_from_this<Log> {
   // or above `keep_from` (the "keep until mirrored" floor) unless `disk_nearly_full`.
   Result<RetentionResult> apply_retention(std::optional<Offset> keep_from = std::nullopt,
                                           bool disk_nearly_full = false);
+
+  // The disk-full policy drop_oldest (broker/disk_guard.h): deletes the oldest segment whatever
+  // retention and the keep-until-mirrored floor say; the log start moves to the next segment.
+  // When only the active segment is left it is rolled first (if it holds records, no write job
+  // is in flight and it is all on disk), so the whole log can go but the empty new segment.
+  // nullopt: nothing can be dropped now (empty, a write in flight, not yet durable).
+  Result<std::optional<DroppedSegment>> drop_oldest_segment();
 
   // Rolls the active segment now if segment.ms has passed (the broker calls this periodically;
   // append also checks).

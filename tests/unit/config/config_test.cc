@@ -525,7 +525,18 @@ TEST(TopicConfig, EveryTopicKeyHasAValidDefault) {
     ++n;
     expect_valid(key.name, key.default_value);
   }
-  EXPECT_EQ(n, 12u);
+  EXPECT_EQ(n, 13u);
+}
+
+TEST(TopicConfig, DiskFullPolicy) {
+  expect_valid("disk.full.policy", "refuse");
+  expect_valid("disk.full.policy", "drop_oldest");
+  expect_invalid("disk.full.policy", "drop", "must be one of: refuse, drop_oldest");
+  BrokerConfig broker;
+  EXPECT_FALSE(topic_settings({}, broker).value().drop_oldest_when_full);
+  EXPECT_TRUE(
+      topic_settings({{"disk.full.policy", "drop_oldest"}}, broker).value().drop_oldest_when_full);
+  EXPECT_EQ(broker.log_dir_min_free_bytes, int64_t{64} << 20);
 }
 
 // ---- topic_settings -------------------------------------------------------------------------
@@ -608,7 +619,7 @@ TEST(Describe, TopicSources) {
       parse_ok("[topic_defaults]\nretention.ms = 1000\ncleanup.policy = \"delete\"\n");
   std::vector<ConfigEntry> entries =
       describe_topic_configs({{"segment.bytes", "2097152"}, {"retention.ms", "5"}}, broker);
-  EXPECT_EQ(entries.size(), 12u);
+  EXPECT_EQ(entries.size(), 13u);
   const ConfigEntry* e = find_entry(entries, "retention.ms");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->value, "5");
