@@ -34,10 +34,13 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp "$DEB" "$ROOT/tmp/ferry.deb"
 in_root() { chroot "$ROOT" "$@"; }
 
+in_root apt-get update -q >/dev/null
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/ferry.deb >/dev/null
 in_root getent passwd ferry >/dev/null || fail "no ferry user after install"
 [ "$(in_root stat -c %U:%G:%a /var/lib/ferry)" = ferry:ferry:750 ] || fail "/var/lib/ferry: $(in_root stat -c %U:%G:%a /var/lib/ferry)"
-in_root pgrep -x ferry >/dev/null && fail "ferry was started inside a chroot"
+for p in $(pgrep -x ferry || true); do
+  [ "$(readlink "/proc/$p/root")" != "$(realpath "$ROOT")" ] || fail "ferry was started inside a chroot"
+done
 in_root dpkg -s ferry | grep -q '^Status: install ok installed' || fail "not installed"
 echo "ok: installed; user and state directory made; nothing started"
 
