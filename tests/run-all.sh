@@ -7,7 +7,8 @@
 # Each leg is configured and built once, then tested: the native leg runs every test (unit, crash,
 # the real-client compat suites, the cli and hostile black-box tests, docs checks); the sanitizer
 # and ARM legs run the unit and crash tests (everything but the labels in NATIVE_ONLY_LABELS).
-# The ARM legs link statically and run under plain qemu-user; their cross packages are installed
+# The ARM legs link statically and run under plain qemu-user, then build and check their .deb
+# (the native leg's package is checked by its systemd tests); their cross packages are installed
 # in the background while the native leg builds. A table of each leg's times ends the output.
 #
 # Environment: FERRY_SKIP_ARM=1 skips the ARM legs (FERRY_SKIP_AARCH64=1, FERRY_SKIP_ARMHF=1 one
@@ -26,7 +27,7 @@ JOBS=$(nproc)
 CTEST_JOBS=${FERRY_CTEST_JOBS:-$JOBS}
 # Labels of the tests only the native leg runs: they drive `ferry serve` with real clients or
 # raw sockets, or check the docs, and say nothing more under the sanitizers or another CPU.
-NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs|mirror)$'
+NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs|mirror|systemd)$'
 LOGDIR="$ROOT/build/ci-logs"
 mkdir -p "$LOGDIR"
 
@@ -34,7 +35,9 @@ NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libs
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
-  golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev)
+  golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
+  # tests/systemd: systemd-analyze for the unit, lintian and file for the package
+  systemd lintian file)
 
 log() { printf '\n==== %s ====\n' "$*"; }
 warn_banner() {
@@ -131,6 +134,26 @@ run_leg() {
   FAILED=$((FAILED + failed))
   RESULTS[$name]="$((total - failed))/$total passed"
   [ "$failed" = 0 ] || BROKEN+=("$name (tests)")
+}
+
+# package_check NAME ARCH: the leg's .deb from its build directory (CPack strips and packs the
+# binary already built: seconds), its contents and Depends checked and its binary run under
+# qemu-user (tests/systemd/package_test.sh). The time is added to the leg's tests phase.
+package_check() {
+  local name=$1 arch=$2 dir=$ROOT/build/$1 start=$SECONDS
+  [ -z "${RESULTS[$name]:-}" ] || [[ "${RESULTS[$name]}" != FAILED* ]] || return 0
+  log "$name: package (cmake --build build/$name --target package)"
+  if cmake --build "$dir" --target package >"$LOGDIR/package-$name.log" 2>&1 &&
+    bash "$ROOT/tests/systemd/package_test.sh" "$dir/ferry_$(
+      sed -n 's/^project(ferry VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")_$arch.deb" \
+      "$arch" 2>&1 | tee -a "$LOGDIR/package-$name.log" && [ "${PIPESTATUS[0]}" = 0 ]; then
+    PASSED=$((PASSED + 1))
+  else
+    tail -n 20 "$LOGDIR/package-$name.log"
+    FAILED=$((FAILED + 1))
+    BROKEN+=("$name (package)")
+  fi
+  TIMES[$name:tests]=$((${TIMES[$name:tests]:-0} + SECONDS - start))
 }
 
 # The newest version of package $1 that both the native and the $2 index offer.
@@ -261,6 +284,7 @@ for leg in "${ARM_LEGS[@]}"; do
     # and passes its tests on the CPU; it compiles in half the time of -O2 -g.
     run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake" \
       -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1
+    package_check "$name" "$arch"
   else
     tail -n 30 "$LOGDIR/install-$arch.log"
     warn_banner "$name leg skipped: its packages could not be installed (foreign index out of sync?)"

@@ -17,7 +17,9 @@
 #include "app/serve.h"
 #include "app/topics_cmd.h"
 #include "app/users_cmd.h"
+#include "build_info.h"
 #include "common/log.h"
+#include "common/log_format.h"
 #include "meta/store.h"
 #include "platform/crc32c.h"
 #include "platform/file.h"
@@ -174,9 +176,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   ferry::log::set_level(lvl);
+  ferry::log::set_format(ferry::log::detect_format());
 
   if (version) {
-    std::printf("ferry %s (crc32c: %s)\n", FERRY_VERSION, ferry::platform::crc32c_implementation());
+    std::printf("ferry %s (commit %s, %s build, crc32c: %s)\n", FERRY_VERSION, FERRY_GIT_COMMIT,
+                FERRY_BUILD_TYPE, ferry::platform::crc32c_implementation());
     return 0;
   }
   if (check->parsed()) return ferry::selfcheck(data_dir, batches);

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/uuid.h"
 #include "platform/file.h"
+#include "storage/open_progress.h"
 
 namespace ferry::app {
 namespace {
@@ -40,6 +41,14 @@ Status Node::load_cluster_id() {
 }
 
 Status Node::start() {
+  auto progress = [this](const std::string& status) {
+    if (start_progress_) start_progress_(status);
+  };
+  // The recovery progress hook lives only as long as start-up, however start() returns.
+  struct ClearProgressHook {
+    ~ClearProgressHook() { storage::set_open_progress(nullptr); }
+  } clear_hook;
+  progress("opening " + config_.data_dir);
   FERRY_TRY(fs_.create_dirs(config_.data_dir + "/logs"));
   FERRY_TRY(load_cluster_id());
   auto meta =
@@ -52,8 +61,19 @@ Status Node::start() {
   log_options.clock = &clock_;
   log_options.fs = &fs_;
   logs_ = std::make_unique<storage::LogManager>(config_.data_dir + "/logs", log_options);
+  if (start_progress_) {
+    progress("recovering partition logs");
+    storage::set_open_progress([progress](size_t opened, size_t entries) {
+      if (opened % kProgressEveryPartitions == 0) {
+        progress("recovering partition logs: " + std::to_string(opened) + " of at most " +
+                 std::to_string(entries) + " opened");
+      }
+    });
+  }
   broker_ = std::make_unique<broker::Broker>(loop_, config_, clock_, *meta_, *logs_, cluster_id_);
   FERRY_TRY(broker_->start());
+  storage::set_open_progress(nullptr);
+  progress("starting mirrors");
   // Replication and the metrics/HTTP listener will start here too, after the broker.
   mirrors_ =
       std::make_unique<mirror::MirrorService>(loop_, config_, broker_->topics(), *meta_, clock_);

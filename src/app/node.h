@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "broker/broker.h"
 #include "common/clock.h"
@@ -50,6 +51,13 @@ class Node {
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
+
+  // Start-up progress in a few words ("recovering partition logs: 128 opened"), for the service
+  // manager's STATUS= line; called on the loop thread during start(). Set before start().
+  using StartProgress = std::function<void(const std::string& status)>;
+  void set_start_progress(StartProgress progress) { start_progress_ = std::move(progress); }
+  // Partitions opened between two progress reports during recovery.
+  static constexpr size_t kProgressEveryPartitions = 64;
 
   // Opens everything in the order above. On error, call shutdown() to close what was opened.
   Status start();
@@ -77,6 +85,7 @@ class Node {
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<mirror::MirrorService> mirrors_;
   // Built next to the broker (future work): replication engine, metrics/HTTP listener.
+  StartProgress start_progress_;
   bool stopping_ = false;
 };
 

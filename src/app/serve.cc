@@ -7,10 +7,14 @@
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/node.h"
+#include "app/sd_notify.h"
 #include "common/log.h"
 #include "config/broker_config.h"
 
@@ -37,6 +41,27 @@ void tune_allocator() {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
 #endif
+}
+
+// Test-only: FERRY_TEST_STALL_LOOP_AFTER_MS=N blocks the event loop N ms after start-up for
+// kStallSeconds, so a test can show that the watchdog pings stop when the loop is stuck. Never
+// set in production; the variable name says so.
+constexpr unsigned kStallSeconds = 30;
+
+void arm_stall_hook(uv_timer_t* timer) {
+  const char* after = std::getenv("FERRY_TEST_STALL_LOOP_AFTER_MS");
+  if (after == nullptr || after[0] == '\0') return;
+  const uint64_t ms = std::strtoull(after, nullptr, 10);
+  uv_timer_start(
+      timer,
+      [](uv_timer_t*) {
+        FERRY_LOG(warn, "broker", "FERRY_TEST_STALL_LOOP_AFTER_MS: stalling the event loop for %us",
+                  kStallSeconds);
+        unsigned left = kStallSeconds;
+        while (left > 0) left = ::sleep(left);
+      },
+      ms, 0);
+  uv_unref(reinterpret_cast<uv_handle_t*>(timer));
 }
 
 }  // namespace
@@ -90,10 +115,22 @@ int serve(const ServeArgs& args) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   int exit_code = 0;
+  // Under systemd (Type=notify): start-up progress, READY=1, watchdog pings, STOPPING=1.
+  SdNotifier notifier = SdNotifier::from_environment();
+  uv_timer_t watchdog;
+  uv_timer_init(&loop, &watchdog);
+  watchdog.data = &notifier;
+  uv_timer_t stall;
+  uv_timer_init(&loop, &stall);
   {
     Node node(&loop, cfg);
+    // systemd arms the watchdog once start-up completes (READY=1); until then the unit's
+    // TimeoutStartSec bounds a long recovery, whose progress shows in `systemctl status`.
+    node.set_start_progress(
+        [&notifier](const std::string& status) { notifier.notify("STATUS=" + status); });
     if (auto st = node.start(); !st) {
       FERRY_LOG(error, "broker", "cannot start: %s", st.error().to_string().c_str());
+      notifier.notify("STATUS=cannot start: " + st.error().to_string());
       exit_code = 1;
       bool closed = false;
       node.shutdown([&](Status) { closed = true; });
@@ -106,10 +143,14 @@ int serve(const ServeArgs& args) {
         Node* node;
         int* exit_code;
         uv_signal_t* signals[2];
-      } ctx{&node, &exit_code, {&sigint, &sigterm}};
+        SdNotifier* notifier;
+        uv_timer_t* watchdog;
+      } ctx{&node, &exit_code, {&sigint, &sigterm}, &notifier, &watchdog};
       auto on_signal = [](uv_signal_t* h, int signum) {
         auto* c = static_cast<Ctx*>(h->data);
         FERRY_LOG(info, "broker", "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        // Pings go on while draining: a slow shutdown is systemd's TimeoutStopSec to judge.
+        c->notifier->notify("STOPPING=1\nSTATUS=shutting down");
         for (auto* s : c->signals) uv_signal_stop(s);
         c->node->shutdown([c](Status result) {
           if (!result) {
@@ -143,10 +184,24 @@ int serve(const ServeArgs& args) {
           SIGHUP);
       // The loop ends when shutdown closed the other handles; SIGHUP's must not keep it alive.
       uv_unref(reinterpret_cast<uv_handle_t*>(&sighup));
+      // Every listener is up and every log recovered: ready. The watchdog pings come from a
+      // loop timer, so they stop when the loop is stuck and systemd restarts the service.
+      notifier.notify("READY=1\nSTATUS=serving on port " + std::to_string(node.port()));
+      if (const uint64_t every = notifier.watchdog_interval_ms(); every > 0) {
+        notifier.notify("WATCHDOG=1");
+        uv_timer_start(
+            &watchdog,
+            [](uv_timer_t* t) { static_cast<SdNotifier*>(t->data)->notify("WATCHDOG=1"); }, every,
+            every);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));
+      }
+      arm_stall_hook(&stall);
       uv_run(&loop, UV_RUN_DEFAULT);
       uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
     }
   }
+  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stall), nullptr);
   // Handles closed by destructors finish closing here.
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) FERRY_LOG(warn, "broker", "event loop closed with live handles");

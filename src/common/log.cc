@@ -1,18 +1,23 @@
 // Logging: line formatting, the stderr writer, escaping and the per-cause rate limiter.
 #include "common/log.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
+
+#include "common/log_format.h"
 
 namespace ferry::log {
 namespace {
 
 std::atomic<Level> g_level{Level::info};
+std::atomic<Format> g_format{Format::plain};
 std::atomic<Sink> g_sink{nullptr};
 std::atomic<void*> g_sink_ctx{nullptr};
 
@@ -35,6 +40,19 @@ const char* level_name(Level l) {
     case Level::off: return "OFF";
   }
   return "?";
+}
+
+// sd-daemon.h's priorities (syslog levels).
+int journal_priority(Level l) {
+  switch (l) {
+    case Level::trace:
+    case Level::debug: return 7;
+    case Level::info: return 6;
+    case Level::warn: return 4;
+    case Level::error:
+    case Level::off: return 3;
+  }
+  return 6;
 }
 
 int64_t monotonic_ms() {
@@ -70,14 +88,19 @@ size_t append_message(char* buf, size_t len, const char* fmt, va_list ap) {
 
 void emit(Level l, const char* module, const char* suffix, const char* fmt, va_list ap) {
   char buf[kLineMax];
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  const int n = std::snprintf(buf, sizeof buf,
-                              "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", utc.tm_year + 1900,
-                              utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                              static_cast<long>(ts.tv_nsec / 1000000), level_name(l), module);
+  int n = 0;
+  if (g_format.load(std::memory_order_relaxed) == Format::journal) {
+    n = std::snprintf(buf, sizeof buf, "<%d>%s: ", journal_priority(l), module);
+  } else {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    gmtime_r(&ts.tv_sec, &utc);
+    n = std::snprintf(buf, sizeof buf,
+                      "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                      static_cast<long>(ts.tv_nsec / 1000000), level_name(l), module);
+  }
   if (n < 0) return;
   size_t len = std::min(static_cast<size_t>(n), sizeof buf - 2);
   len = append_message(buf, len, fmt, ap);
@@ -98,6 +121,28 @@ void emit(Level l, const char* module, const char* suffix, const char* fmt, va_l
 
 void set_level(Level l) noexcept { g_level.store(l, std::memory_order_relaxed); }
 Level level() noexcept { return g_level.load(std::memory_order_relaxed); }
+void set_format(Format f) noexcept { g_format.store(f, std::memory_order_relaxed); }
+Format format() noexcept { return g_format.load(std::memory_order_relaxed); }
+
+bool is_journal_stream(const char* journal_stream, uint64_t dev, uint64_t ino) noexcept {
+  if (journal_stream == nullptr) return false;
+  unsigned long long want_dev = 0;
+  unsigned long long want_ino = 0;
+  char tail = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu%c", &want_dev, &want_ino, &tail) != 2) return false;
+  return want_dev == dev && want_ino == ino;
+}
+
+Format detect_format() noexcept {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return Format::plain;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return Format::plain;
+  return is_journal_stream(stream, static_cast<uint64_t>(st.st_dev),
+                           static_cast<uint64_t>(st.st_ino))
+             ? Format::journal
+             : Format::plain;
+}
 
 bool parse_level(std::string_view t, Level* out) noexcept {
   static constexpr std::pair<std::string_view, Level> kNames[] = {

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "platform/file.h"
+#include "storage/open_progress.h"
 
 namespace ferry::storage {
 
@@ -45,6 +46,7 @@ Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)
   FERRY_TRY(fs.create_dirs(logs_dir_));
   auto names = fs.list_dir(logs_dir_);
   if (!names) return std::move(names).error();
+  size_t opened = 0;
   for (const auto& name : *names) {
     if (auto kind = parse_set_aside_dir_name(name)) {
       if (*kind == SetAside::deleted) {
@@ -68,6 +70,7 @@ Status LogManager::open_all(const std::function<LogConfig(const TopicPartition&)
     auto log = Log::open(logs_dir_ + "/" + name, config_for(*tp), open_options);
     if (!log) return std::move(log).error();
     logs_[*tp] = std::move(log).value();
+    report_open_progress(++opened, names->size());
   }
   if (options_.loop != nullptr) sync_tails_in_background();
   return {};
@@ -272,6 +275,19 @@ void LogManager::close_all(std::function<void(Status)> done) {
     removals_->idle = [one_done] { one_done(Status{}); };
   }
   one_done(Status{});
+}
+
+namespace {
+OpenProgress& open_progress_hook() {
+  static OpenProgress hook;
+  return hook;
+}
+}  // namespace
+
+void set_open_progress(OpenProgress progress) { open_progress_hook() = std::move(progress); }
+
+void report_open_progress(size_t opened, size_t entries) {
+  if (open_progress_hook()) open_progress_hook()(opened, entries);
 }
 
 }  // namespace ferry::storage

@@ -1,11 +1,13 @@
 // Log lines: escaping of client-supplied strings, one line per call whatever the message holds,
-// and the per-cause rate limiter.
+// the per-cause rate limiter, and the journald line format.
 #include "common/log.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "common/log_format.h"
 
 namespace ferry::log {
 namespace {
@@ -83,6 +85,37 @@ TEST(RateLimiter, AllowsABurstPerIntervalPerCause) {
   EXPECT_EQ(suppressed, 8u);
   EXPECT_TRUE(limiter.allow("a", 1101, &suppressed));
   EXPECT_EQ(suppressed, 0u);
+}
+
+TEST_F(LogLines, JournalFormatHasPriorityPrefixAndNoTimestamp) {
+  set_format(Format::journal);
+  FERRY_LOG(error, "storage", "fsync failed");
+  FERRY_LOG(warn, "net", "slow client");
+  FERRY_LOG(info, "broker", "serving");
+  set_level(Level::debug);
+  FERRY_LOG(debug, "meta", "detail");
+  set_level(Level::info);
+  set_format(Format::plain);
+  FERRY_LOG(info, "broker", "plain again");
+  ASSERT_EQ(captured_.lines.size(), 5u);
+  EXPECT_EQ(captured_.lines[0], "<3>storage: fsync failed");
+  EXPECT_EQ(captured_.lines[1], "<4>net: slow client");
+  EXPECT_EQ(captured_.lines[2], "<6>broker: serving");
+  EXPECT_EQ(captured_.lines[3], "<7>meta: detail");
+  EXPECT_NE(captured_.lines[4].find("Z INFO  broker: plain again"), std::string::npos)
+      << captured_.lines[4];
+}
+
+TEST(LogJournalStream, MatchesOnlyStderrsDeviceAndInode) {
+  EXPECT_TRUE(is_journal_stream("8:1234", 8, 1234));
+  EXPECT_FALSE(is_journal_stream("8:1234", 8, 1235));
+  EXPECT_FALSE(is_journal_stream("9:1234", 8, 1234));
+  EXPECT_FALSE(is_journal_stream(nullptr, 8, 1234));
+  EXPECT_FALSE(is_journal_stream("", 8, 1234));
+  EXPECT_FALSE(is_journal_stream("8:1234x", 8, 1234));
+  EXPECT_FALSE(is_journal_stream("8", 8, 1234));
+  // 64-bit device numbers and inodes (armhf's long is 32 bits).
+  EXPECT_TRUE(is_journal_stream("66311:5000000000", 66311, 5000000000ull));
 }
 
 }  // namespace
