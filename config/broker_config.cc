@@ -248,6 +248,36 @@ void check_listeners(const BrokerConfig& config, uint32_t listeners_line, uint32
   }
 }
 
+bool is_loopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+// admin.listen: a host:port or empty; beyond loopback only with admin.allow.remote; basic
+// authentication needs both its user and its password file.
+template <typename LineOf, typename Problem>
+void check_admin(const BrokerConfig& config, const LineOf& line_of, const Problem& problem) {
+  if (!config.admin_listen.empty()) {
+    Result<HostPort> hp = parse_host_port(config.admin_listen);
+    if (!hp) {
+      problem(line_of("admin.listen"), "admin.listen", hp.error().message());
+    } else if (!is_loopback(hp->host) && !config.admin_allow_remote) {
+      problem(line_of("admin.listen"), "admin.listen",
+              hp->host +
+                  " is not a loopback address: the admin API would be reachable from "
+                  "the network; set admin.allow.remote = true to allow it");
+    }
+  }
+  const bool user = !config.admin_basic_auth_user.empty();
+  const bool file = !config.admin_basic_auth_password_file.empty();
+  if (user && !file) {
+    problem(line_of("admin.basic.auth.user"), "admin.basic.auth.user",
+            "needs admin.basic.auth.password.file");
+  } else if (file && !user) {
+    problem(line_of("admin.basic.auth.password.file"), "admin.basic.auth.password.file",
+            "needs admin.basic.auth.user");
+  }
+}
+
 // Reads the [[mirror]] array of tables into `out`, reporting each problem with its line.
 template <class Problem>
 void parse_mirrors(const toml::node& node, uint32_t line, std::vector<MirrorConfig>& out,
@@ -477,6 +507,7 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
     problem(line_of("ssl.client.auth"), "ssl.client.auth",
             config.ssl_client_auth + " needs ssl.ca.location (the CA of client certificates)");
   }
+  check_admin(config, line_of, problem);
 
   if (!problems.empty()) {
     std::stable_sort(problems.begin(), problems.end(),

@@ -77,6 +77,12 @@ struct BrokerConfig {
   std::string ssl_key_password;                          // ssl.key.password
   std::string ssl_ca_location;                           // ssl.ca.location
   std::string ssl_client_auth = "none";                  // ssl.client.auth
+  // admin.listen (empty: off). When the default address is taken (another broker on this
+  // host), the node warns and runs without the admin listener; any other address must bind.
+  std::string admin_listen = "127.0.0.1:9644";
+  bool admin_allow_remote = false;             // admin.allow.remote
+  std::string admin_basic_auth_user;           // admin.basic.auth.user
+  std::string admin_basic_auth_password_file;  // admin.basic.auth.password.file
   // [topic_defaults]: broker-wide defaults for Kafka topic configs, only the keys set in the
   // file, values as Kafka's wire carries them ("604800000", "delete"); already validated.
   std::map<std::string, std::string> topic_defaults;

@@ -231,6 +231,28 @@ const std::array kKeys = {
                  "an SSL listener a verified certificate's subject is the principal, "
                  "User:CN=...,OU=...,O=....",
           .field = &BrokerConfig::ssl_client_auth},
+  KeySpec{.section = Section::broker, .name = "admin.listen", .type = Type::string,
+          .default_value = "127.0.0.1:9644",
+          .doc = "Address of the admin HTTP listener (/metrics, /health/live, /health/ready, "
+                 "/v1/status, the status page): host:port or [ipv6]:port; empty turns it off. An "
+                 "address other than loopback needs admin.allow.remote (ferry's own key).",
+          .may_be_empty = true,
+          .field = &BrokerConfig::admin_listen},
+  KeySpec{.section = Section::broker, .name = "admin.allow.remote", .type = Type::boolean,
+          .default_value = "false",
+          .doc = "Allow admin.listen on an address other than loopback (the admin API has no "
+                 "TLS; consider admin.basic.auth.user) (ferry's own key).",
+          .field = &BrokerConfig::admin_allow_remote},
+  KeySpec{.section = Section::broker, .name = "admin.basic.auth.user", .type = Type::string,
+          .default_doc = "none",
+          .doc = "With admin.basic.auth.password.file: every admin request must carry HTTP "
+                 "basic authentication with this user name (ferry's own key).",
+          .field = &BrokerConfig::admin_basic_auth_user},
+  KeySpec{.section = Section::broker, .name = "admin.basic.auth.password.file",
+          .type = Type::string, .default_doc = "none",
+          .doc = "File whose first line is the admin listener's basic authentication password, "
+                 "read at start (ferry's own key).",
+          .field = &BrokerConfig::admin_basic_auth_password_file},
 
   // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
   KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,
@@ -520,7 +542,8 @@ std::string describe_range(const KeySpec& key) {
       if (key.max == type_max) return "at least " + std::to_string(key.min);
       return "between " + std::to_string(key.min) + " and " + std::to_string(key.max);
     }
-    case Type::string: return key.default_value.empty() ? "may be empty" : "not empty";
+    case Type::string:
+      return key.default_value.empty() || key.may_be_empty ? "may be empty" : "not empty";
     case Type::host_port: return "host:port or [ipv6]:port";
     case Type::choice: return "one of: " + join_items(key.allowed);
     case Type::patterns: return "a list of regular expressions";
@@ -549,7 +572,9 @@ std::optional<std::string> check_value(const KeySpec& key, std::string_view raw)
     }
     case Type::string:
       // A string key whose default is empty (a list of exceptions) may be set back to empty.
-      if (text.empty() && !key.default_value.empty()) return "must not be empty";
+      if (text.empty() && !key.default_value.empty() && !key.may_be_empty) {
+        return "must not be empty";
+      }
       return std::nullopt;
     case Type::host_port: {
       Result<HostPort> hp = parse_host_port(text);

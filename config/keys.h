@@ -58,6 +58,9 @@ struct KeySpec {
   std::string_view doc;  // one line: what the key does
   // string keys holding a list: a TOML array is accepted too, its items joined with this.
   char list_separator = 0;
+  // string keys with a default: whether the empty string is accepted too (it turns off what
+  // the key configures).
+  bool may_be_empty = false;
   BrokerField field;  // broker keys only
 };
 

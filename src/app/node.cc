@@ -13,6 +13,9 @@ namespace {
 // deletion (which then frees space) still commits; recreated on a housekeeping tick.
 constexpr uint64_t kSpaceReserveBytes = 2u << 20;
 
+// admin.listen's default (config/keys.cc): when taken, the node runs without the admin listener.
+constexpr std::string_view kDefaultAdminListen = "127.0.0.1:9644";
+
 }  // namespace
 
 Node::Node(uv_loop_t* loop, config::BrokerConfig config, const Clock& clock,
@@ -74,10 +77,24 @@ Status Node::start() {
   FERRY_TRY(broker_->start());
   storage::set_open_progress(nullptr);
   progress("starting mirrors");
-  // Replication and the metrics/HTTP listener will start here too, after the broker.
+  // Replication will start here too, after the broker.
   mirrors_ =
       std::make_unique<mirror::MirrorService>(loop_, config_, broker_->topics(), *meta_, clock_);
   FERRY_TRY(mirrors_->start());
+  if (!config_.admin_listen.empty()) {
+    auto options = admin::admin_options(config_);
+    if (!options) return std::move(options).error();
+    admin_ = std::make_unique<admin::AdminService>(loop_, std::move(*options), clock_, *broker_,
+                                                   *logs_, *meta_, mirrors_.get());
+    if (auto st = admin_->start(); !st) {
+      // The default address taken (another broker on this host): warn and go on without it; an
+      // address set in the file must work.
+      if (config_.admin_listen != kDefaultAdminListen || st.error().code() != Errc::io) return st;
+      FERRY_LOG(warn, "admin", "%s; admin listener off (set admin.listen to another address)",
+                st.error().message().c_str());
+      admin_.reset();
+    }
+  }
   return ok_status();
 }
 
@@ -94,11 +111,18 @@ void Node::shutdown(std::function<void(Status)> done) {
       close_storage(std::move(st), std::move(done));
     });
   };
-  if (!mirrors_) {
-    stop_broker();
+  auto stop_mirrors = [this, stop_broker = std::move(stop_broker)]() mutable {
+    if (!mirrors_) {
+      stop_broker();
+      return;
+    }
+    mirrors_->stop(std::move(stop_broker));
+  };
+  if (!admin_) {
+    stop_mirrors();
     return;
   }
-  mirrors_->stop(std::move(stop_broker));
+  admin_->stop(std::move(stop_mirrors));
 }
 
 void Node::close_storage(Status first, std::function<void(Status)> done) {

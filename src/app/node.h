@@ -11,9 +11,11 @@
 //      load), rebuilds idempotent producers' state, loads groups and opens the Kafka listener
 //   4. the mirrors (mirror::MirrorService, one per [[mirror]] section) over the broker's
 //      partitions and their retention floors, started after the broker so they find the
-//      partitions loaded; (not built yet:) the replication engine before them and the
-//      metrics/HTTP listener after them.
-// Shutdown order (shutdown()): the services built after the broker stop first (the mirrors), then
+//      partitions loaded; (not built yet:) the replication engine before them.
+//   5. the admin HTTP listener (admin::AdminService, admin.listen; none when empty) last, so
+//      that /health/ready answers only once everything above is up.
+// Shutdown order (shutdown()): the services built after the broker stop first (the admin
+// listener, then the mirrors), then
 // the broker drains (stops accepting, answers parked fetches, lets in-flight requests finish,
 // snapshots producer state), then the logs are flushed and closed, then the store is closed.
 //
@@ -33,6 +35,7 @@
 #include <string>
 #include <utility>
 
+#include "admin/admin_service.h"
 #include "broker/broker.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -68,6 +71,8 @@ class Node {
   broker::Broker& broker() noexcept { return *broker_; }
   bool has_broker() const noexcept { return broker_ != nullptr; }
   uint16_t port() const noexcept { return broker_ ? broker_->port() : 0; }
+  // The admin listener's bound port (0 when admin.listen is empty or before start()).
+  uint16_t admin_port() const noexcept { return admin_ ? admin_->port() : 0; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   const config::BrokerConfig& config() const noexcept { return config_; }
 
@@ -84,8 +89,9 @@ class Node {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<mirror::MirrorService> mirrors_;
-  // Built next to the broker (future work): replication engine, metrics/HTTP listener.
+  std::unique_ptr<admin::AdminService> admin_;
   StartProgress start_progress_;
+  // Built next to the broker (future work): the replication engine.
   bool stopping_ = false;
 };
 

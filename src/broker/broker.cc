@@ -230,6 +230,7 @@ const config::HostPort& Broker::advertised_for(const net::Session& session) cons
 
 void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                         std::shared_ptr<net::Session> session) {
+  const uint64_t start_ns = uv_hrtime();
   const std::string& peer = session->peer;
   // After a SaslHandshake v0 the client's tokens come as raw frames without a request header.
   if (session->raw_sasl_tokens && session->auth == net::AuthState::in_progress) {
@@ -249,6 +250,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                           "closing its connection",
                           peer.c_str(), static_cast<int>(name.size()), name.data(), key, version,
                           log::escape(header.error().message()).c_str());
+    ++metrics_->requests_refused;
     slot.close_connection("unreadable request header");
     return;
   }
@@ -261,6 +263,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
     FERRY_LOG_RATELIMITED(warn, "broker", "unknown API key",
                           "client %s at %s sent unknown API key %d; closing its connection",
                           client_id().c_str(), peer.c_str(), header->api_key);
+    ++metrics_->requests_refused;
     slot.close_connection("unknown API key");
     return;
   }
@@ -274,6 +277,7 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
                           static_cast<int>(protocol::api_name(header->api_key).size()),
                           protocol::api_name(header->api_key).data(), v, h->min_version,
                           h->max_version);
+    ++metrics_->requests_refused;
     slot.close_connection("unsupported version");
     return;
   }
@@ -300,9 +304,24 @@ void Broker::on_request(net::ResponseSlot slot, Buffer frame,
   r.body_offset = header_bytes;
   r.slot = std::move(slot);
   r.session = std::move(session);
+  r.timer = std::make_shared<RequestTimer>(metrics_, r.header.api_key, start_ns);
   // The one authorization check point: what Kafka checks for this API (authz/api_rules.h).
   if (authz::check_request(*this, h->authz, h->answer_all, r) == authz::Gate::answered) return;
   h->handle(*this, std::move(r));
+}
+
+std::vector<Broker::ListenerInfo> Broker::listener_info() const {
+  std::vector<ListenerInfo> out;
+  for (const Listener& l : listeners_) {
+    ListenerInfo info;
+    info.name = l.config.name;
+    info.bind = l.config.bind.to_string();
+    info.port = l.server ? l.server->port() : 0;
+    info.listening = l.server != nullptr && !stopping_;
+    info.connections = l.server ? l.server->connection_count() : 0;
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 void Broker::housekeeping() {

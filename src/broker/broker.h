@@ -25,6 +25,7 @@
 
 #include "broker/auth/authenticator.h"
 #include "broker/authz/authorizer.h"
+#include "broker/broker_metrics.h"
 #include "broker/fetch_waiters.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/partition_append.h"
@@ -86,6 +87,20 @@ class Broker {
   // runs it every few minutes, power-loss tests call it at chosen points.
   void housekeeping();
 
+  // Counters for the admin listener (broker_metrics.h).
+  BrokerMetrics& metrics() noexcept { return *metrics_; }
+  const BrokerMetrics& metrics() const noexcept { return *metrics_; }
+  // For callbacks that may run after the broker is gone.
+  const std::shared_ptr<BrokerMetrics>& shared_metrics() const noexcept { return metrics_; }
+  struct ListenerInfo {
+    std::string name;  // PLAINTEXT, SSL, ...
+    std::string bind;  // host:port as configured
+    uint16_t port = 0;
+    bool listening = false;
+    size_t connections = 0;
+  };
+  std::vector<ListenerInfo> listener_info() const;
+
  private:
   void on_request(net::ResponseSlot slot, Buffer frame, std::shared_ptr<net::Session> session);
   Status start_authenticator();
@@ -118,6 +133,7 @@ class Broker {
   std::unique_ptr<UvTimer> drain_timer_;
   std::function<void(Status)> shutdown_done_;
   std::string cluster_id_;
+  std::shared_ptr<BrokerMetrics> metrics_ = std::make_shared<BrokerMetrics>();
   bool stopping_ = false;
 };
 

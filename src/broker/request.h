@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "broker/authz/denied.h"
+#include "broker/broker_metrics.h"
 #include "common/buffer.h"
 #include "common/log.h"
 #include "net/connection.h"
@@ -34,6 +35,14 @@ struct Request {
   // Set by the authorization check point when it took denied items out of the request; the
   // respond functions below apply it to the response (authz/denied.h).
   std::shared_ptr<const authz::Denied> denied;
+  // Counts the request and records its latency when the last copy of the Request goes
+  // (broker_metrics.h); null for requests built outside the dispatcher.
+  std::shared_ptr<RequestTimer> timer;
+
+  // Counts an error code answered (per response or per partition) for /metrics.
+  void note_error(int16_t code) const {
+    if (timer) timer->error(code);
+  }
 
   protocol::ApiKey key() const noexcept { return static_cast<protocol::ApiKey>(header.api_key); }
   int16_t version() const noexcept { return header.api_version; }
@@ -72,6 +81,7 @@ std::vector<std::byte> encode_response(const Request& r, const M& m) {
 
 template <typename M>
 void respond(const Request& r, const M& m) {
+  if constexpr (requires { m.error_code; }) r.note_error(static_cast<int16_t>(m.error_code));
   if (r.denied) {
     M merged = m;
     authz::merge_denied(*r.denied, merged);

@@ -213,6 +213,8 @@ class MetaStore {
   MetaStore& operator=(const MetaStore&) = delete;
 
   int schema_version() const noexcept { return version_; }
+  // False once close() began (the admin listener's readiness check).
+  bool is_closed() const noexcept { return closed_; }
 
   // Queues `mutations` as one all-or-nothing submission; `done` (may be empty) fires on the loop
   // after the transaction holding it committed (ok) or the submission was rolled back (error).

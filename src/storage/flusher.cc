@@ -73,6 +73,7 @@ void Flusher::start_job() {
     note_busy();
     job->owner = shared_from_this();
     job->req.data = job.get();
+    job_start_ns_ = uv_hrtime();
     const int rc = uv_queue_work(
         loop_, &job->req,
         [](uv_work_t* req) {
@@ -102,7 +103,10 @@ void Flusher::start_job() {
 void Flusher::complete_job(Job& job) {
   ++stats_.jobs;
   stats_.log_flushes += job.parts.size();
-  for (const auto& part : job.parts) stats_.datasyncs += part->datasyncs;
+  uint32_t datasyncs = 0;
+  for (const auto& part : job.parts) datasyncs += part->datasyncs;
+  stats_.datasyncs += datasyncs;
+  if (observer_) observer_(uv_hrtime() - job_start_ns_, datasyncs);
   // Logs that ask again while the parts complete wait in waiting_ for the next job, which starts
   // once every part of this one is done.
   for (auto& part : job.parts) part->log->complete_flush(*part);

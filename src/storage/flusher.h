@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,11 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
   void note_durable_waits(uint64_t n) noexcept { stats_.durable_waits += n; }
 
   const FlushStats& stats() const noexcept { return stats_; }
+  // Called on the loop after each job with its duration (from submitting it to the thread pool
+  // to its return) and its fdatasync calls; the admin listener's fsync histogram.
+  void set_job_observer(std::function<void(uint64_t ns, uint32_t datasyncs)> fn) {
+    observer_ = std::move(fn);
+  }
   bool job_running() const noexcept { return running_; }
   // Logs waiting for the next job.
   size_t waiting() const noexcept { return waiting_.size(); }
@@ -117,6 +123,8 @@ class Flusher : public std::enable_shared_from_this<Flusher> {
   uint64_t last_job_end_ms_ = 0;
   bool period_open_ = false;
   std::unique_ptr<UvTimer> quiet_timer_;
+  std::function<void(uint64_t, uint32_t)> observer_;
+  uint64_t job_start_ns_ = 0;
   uv_idle_t* start_idle_;  // heap: freed by its close callback after the Flusher is gone
 };
 

@@ -89,6 +89,7 @@ class LogManager {
   FilePool& pool() { return *pool_; }
   // The flush coordinator of every log here (null without a loop); its counters show group commit.
   const Flusher* flusher() const noexcept { return options_.flusher.get(); }
+  Flusher* flusher() noexcept { return options_.flusher.get(); }
   platform::FileSystem& fs() const noexcept { return *options_.fs; }
 
  private:

@@ -205,6 +205,17 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
                            [broker, st] { build(*broker, st, false); });
     return;
   }
+  // Counted for /metrics: what leaves, per topic, and the partitions' error codes.
+  for (const auto& rt : resp.responses) {
+    TopicTraffic* traffic = nullptr;
+    for (const auto& rp : rt.partitions) {
+      st->request.note_error(rp.error_code);
+      if (!rp.records.data || rp.records.data->empty()) continue;
+      if (!traffic) traffic = &b.metrics().topic(rt.topic);
+      traffic->records_out += count_records(*rp.records.data);
+      traffic->bytes_out += rp.records.data->size();
+    }
+  }
   respond_spliced(st->request, resp, std::move(buffers));
 }
 

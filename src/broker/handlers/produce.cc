@@ -67,12 +67,20 @@ void handle_produce(Broker& b, Request&& r) {
     const auto& t = req.topic_data[ti];
     for (size_t pi = 0; pi < t.partition_data.size(); ++pi) {
       const auto& p = t.partition_data[pi];
-      auto complete = [st, ti, pi](AppendOutcome o) {
+      // Counted for /metrics once appended: the records and bytes as the client sent them.
+      const uint64_t records_in = p.records.data ? count_records(*p.records.data) : 0;
+      const uint64_t bytes_in = p.records.data ? p.records.data->size() : 0;
+      auto complete = [st, ti, pi, records_in, bytes_in, m = b.shared_metrics()](AppendOutcome o) {
         auto& rp = st->response.responses[ti].partition_responses[pi];
         rp.error_code = o.error.wire();
+        st->request.note_error(rp.error_code);
         if (!o.error.ok()) {
           st->failed = true;
           rp.error_message = o.error.wire_message();
+        } else {
+          TopicTraffic& traffic = m->topic(st->response.responses[ti].name);
+          traffic.records_in += records_in;
+          traffic.bytes_in += bytes_in;
         }
         rp.base_offset = o.base_offset.value();
         rp.log_append_time_ms = o.log_append_time_ms;

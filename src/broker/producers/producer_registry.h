@@ -85,6 +85,8 @@ class ProducerRegistry {
   // Call before the logs are closed.
   void close(std::function<void()> done);
 
+  // The next producer id to hand out (every id below was issued or reserved).
+  int64_t next_producer_id() const noexcept { return next_id_.value(); }
   // Snapshots written so far (tests).
   uint64_t snapshots_written() const noexcept { return snapshots_written_; }
 
