@@ -8,7 +8,7 @@
 # makes framing consistent itself. Exit status: 0 when every target ran clean, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-SECONDS_PER_TARGET=$((${1:-30} / 2)) # four targets share the time two had
+SECONDS_PER_TARGET=$((${1:-30} * 2 / 5)) # five targets share the time two had
 OUT=${FERRY_FUZZ_DIR:-build/fuzz}
 mkdir -p "$OUT"
 CXX=${CLANGXX:-clang++}
@@ -68,7 +68,7 @@ mapfile -t LIB_SRCS < <(ls src/*/*.cc src/*/*/*.cc mirror/*.cc config/*.cc platf
   grep -v '^src/app/')
 LIB_SRCS+=(src/app/node.cc)
 LIBS=(-luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls -lmbedx509 -lmbedcrypto -lpthread)
-TARGETS=(record_batch_fuzz request_fuzz broker_request_fuzz tls_handshake_fuzz)
+TARGETS=(record_batch_fuzz request_fuzz broker_request_fuzz tls_handshake_fuzz http_request_fuzz)
 
 # Build every target first (the sources compiled in parallel), then run them; the two phases'
 # times go to $OUT/times for tests/run-all.sh's summary.
@@ -118,6 +118,7 @@ for name in "${built[@]}"; do
       cp tests/fuzz/seeds/broker_request/* "$OUT/broker_request_fuzz_corpus/"
       run broker_request_fuzz 65536
       ;;
+    http_request_fuzz) run http_request_fuzz 2048 ;;
     tls_handshake_fuzz)
       # Seeds: real ClientHellos (TLS 1.2 and 1.3 offers) from the openssl command line.
       mkdir -p "$OUT/tls_handshake_fuzz_corpus"
