@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "common/json_text.h"
+
 namespace ferry::mirror {
 namespace {
 
@@ -40,22 +42,7 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   return out;
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(std::string_view s) { return json_quote(s); }
 
 std::string ago(int64_t now_ms, int64_t then_ms) {
   if (then_ms <= 0) return "-";

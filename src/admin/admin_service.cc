@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "admin/json_text.h"
+#include "common/json_text.h"
 #include "admin/metrics_text.h"
 #include "common/log.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "admin/admin_view.h"
-#include "admin/json_text.h"
+#include "common/json_text.h"
 #include "mirror/status.h"
 
 namespace ferry::admin {

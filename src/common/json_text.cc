@@ -1,9 +1,9 @@
-// JSON string literals for the admin endpoints. See json_text.h.
-#include "admin/json_text.h"
+// JSON string literals. See json_text.h.
+#include "common/json_text.h"
 
 #include <cstdio>
 
-namespace ferry::admin {
+namespace ferry {
 
 std::string json_quote(std::string_view s) {
   std::string out;
@@ -32,4 +32,4 @@ std::string json_quote(std::string_view s) {
   return out;
 }
 
-}  // namespace ferry::admin
+}  // namespace ferry
