@@ -18,7 +18,10 @@ if ! mount -t tmpfs -o size=8m ferry-test "$MNT" 2>/dev/null; then
 fi
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; umount "$MNT"; rm -rf "$WORK"' EXIT
 ln -s "$MNT" "$WORK/data"
+# log.dir.min.free.bytes = 0: this test is about a write that meets ENOSPC (the free-space
+# threshold and disk.full.policy are tested by tests/mirror/test_disk_full.py).
 BROKER_TOML='auto.create.topics.enable = false
+log.dir.min.free.bytes = 0
 [topic_defaults]
 segment.bytes = 1048576'
 start_broker "$BROKER_TOML"
