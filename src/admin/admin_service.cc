@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "common/json_text.h"
 #include "admin/metrics_text.h"
+#include "common/json_text.h"
 #include "common/log.h"
 
 #ifndef FERRY_VERSION

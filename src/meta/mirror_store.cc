@@ -1,6 +1,8 @@
 // The mirror's checkpoints and producer ids in meta.db. See mirror_store.h.
 #include "meta/mirror_store.h"
 
+#include "meta/mirror_offsets.h"
+
 namespace ferry::meta {
 
 Status put_mirror_checkpoint(Db& db, const MirrorCheckpoint& c) {
@@ -23,26 +25,7 @@ Status put_mirror_producer_id(Db& db, const MirrorProducerId& id) {
 }
 
 Result<std::vector<MirrorCheckpoint>> MetaStore::mirror_checkpoints(const std::string& mirror) {
-  auto s = reader_.cached(
-      "SELECT topic, partition, source_offset, target_offset, updated_ms FROM mirror_checkpoints"
-      " WHERE mirror = ? ORDER BY topic, partition");
-  if (!s) return std::move(s).error();
-  (*s)->bind(1, mirror);
-  std::vector<MirrorCheckpoint> out;
-  while (true) {
-    auto row = (*s)->step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    MirrorCheckpoint c;
-    c.mirror = mirror;
-    c.topic = (*s)->col_text(0);
-    c.partition = PartitionId(static_cast<int32_t>((*s)->col_int(1)));
-    c.source_offset = Offset((*s)->col_int(2));
-    c.target_offset = (*s)->col_int(3);
-    c.updated_ms = (*s)->col_int(4);
-    out.push_back(std::move(c));
-  }
-  return out;
+  return read_mirror_checkpoints(reader_, mirror);
 }
 
 Result<std::vector<MirrorProducerId>> MetaStore::mirror_producer_ids(const std::string& mirror) {
