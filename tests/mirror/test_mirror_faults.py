@@ -128,10 +128,23 @@ class Producers:
                                f"({len(self.errors)} errors, first: {self.errors[:1]})")
 
 
+def log_ends(bootstrap, topics):
+    """The gateway's high watermarks, asked over Kafka (the status file is a periodic snapshot
+    whose source_end may trail the log by one interval)."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "ferry-mirror-test-ends"})
+    try:
+        return {(t, p): c.get_watermark_offsets(TopicPartition(t, p), timeout=15)[1]
+                for t, (n, _) in topics.items() for p in range(n)}
+    finally:
+        c.close()
+
+
 def wait_forwarded(ferry_bin, gateway, topics, timeout_s, mirror="central"):
-    """Waits until every partition of `topics` is forwarded up to its end; returns the seconds
-    it took and the status rows."""
+    """Waits until every partition of `topics` is forwarded up to the end its log has now (the
+    producers have stopped); returns the seconds it took and the status rows."""
     want = sum(n for n, _ in topics.values())
+    ends = log_ends(gateway.bootstrap, topics)
     start = time.monotonic()
     rows = {}
 
@@ -141,7 +154,8 @@ def wait_forwarded(ferry_bin, gateway, topics, timeout_s, mirror="central"):
         rows.clear()
         rows.update({k: v for k, v in partitions_of(mine).items() if k[0] in topics})
         return len(rows) == want and all(r["forwarded"] == r["source_end"] and
-                                         r["state"] == "forwarding" for r in rows.values())
+                                         r["source_end"] >= ends[k] and
+                                         r["state"] == "forwarding" for k, r in rows.items())
     try:
         wait_for(done, timeout_s, "every partition forwarded up to its end", interval_s=0.1)
     except CheckFailed:
