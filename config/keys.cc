@@ -260,20 +260,37 @@ const std::array kKeys = {
           .unsupported_why = "log compaction is not supported; cleanup.policy must be delete",
           .doc = "Old segments are deleted by retention.ms and retention.bytes; log compaction "
                  "is not supported."},
+  KeySpec{.section = Section::topic, .name = "compression.gzip.level", .type = Type::int32,
+          .default_value = "-1", .min = -1, .max = 9,
+          .doc = "No effect in ferry (accepted for Kafka tools): gzip batches are written at "
+                 "zlib's default level. -1 or 1 to 9."},
+  KeySpec{.section = Section::topic, .name = "compression.lz4.level", .type = Type::int32,
+          .default_value = "9", .min = 1, .max = 17,
+          .doc = "No effect in ferry (accepted for Kafka tools): LZ4 batches are written with "
+                 "LZ4's fast mode, cheaper on a gateway's CPU."},
   KeySpec{.section = Section::topic, .name = "compression.type", .type = Type::choice,
-          .default_value = "producer", .allowed = "producer|uncompressed|lz4",
-          .unsupported = "gzip|snappy|zstd",
-          .unsupported_why = "ferry stores batches as the producer sent them or re-encodes "
-                             "them to LZ4; gzip, snappy and zstd are not storage targets "
-                             "(producer keeps the producer's codec)",
-          .doc = "How batches are stored: producer (and uncompressed) keep them as sent; lz4 "
-                 "re-encodes uncompressed batches to LZ4."},
+          .default_value = "lz4",
+          .allowed = "producer|uncompressed|gzip|snappy|lz4|zstd",
+          .doc = "The codec batches are stored in: producer keeps each batch as sent; a codec "
+                 "(uncompressed, gzip, snappy, lz4, zstd) rewrites batches sent in another one "
+                 "into it before they are stored (an uncompressed batch the codec would not "
+                 "shrink stays uncompressed). Kafka's default is producer; ferry's is lz4, "
+                 "which cuts flash writes; set [topic_defaults] compression.type = \"producer\" "
+                 "for Kafka's behaviour."},
+  KeySpec{.section = Section::topic, .name = "compression.zstd.level", .type = Type::int32,
+          .default_value = "3", .min = -131072, .max = 22,
+          .doc = "No effect in ferry (accepted for Kafka tools): zstd batches are written at "
+                 "level 3."},
   KeySpec{.section = Section::topic, .name = "disk.full.policy", .type = Type::choice,
           .default_value = "refuse", .allowed = "refuse|drop_oldest",
           .doc = "What happens when the data directory is about to fill (log.dir.min.free.bytes): "
                  "refuse answers produce requests with the retriable KAFKA_STORAGE_ERROR and "
                  "deletes nothing; drop_oldest deletes the topic's oldest segments, also ones a "
                  "mirror has not forwarded yet, counted and logged at ERROR."},
+  KeySpec{.section = Section::topic, .name = "file.delete.delay.ms", .type = Type::int64,
+          .default_value = "60000", .min = 0, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): segments retention removes are "
+                 "unlinked at once (readers holding them open keep reading)."},
   KeySpec{.section = Section::topic, .name = "flush.messages", .type = Type::int64,
           .default_value = "9223372036854775807", .min = 1, .max = kI64,
           .doc = "fdatasync a partition's log after this many records since its last flush."},
@@ -281,12 +298,48 @@ const std::array kKeys = {
           .default_value = "1000", .min = 0, .max = kI64,
           .doc = "fdatasync at most this long after an unflushed append; bounds what a power "
                  "cut can lose."},
+  KeySpec{.section = Section::topic, .name = "follower.replication.throttled.replicas",
+          .type = Type::string,
+          .doc = "No effect in ferry (accepted for Kafka tools): ferry does not replicate and "
+                 "has no replication throttles."},
   KeySpec{.section = Section::topic, .name = "index.interval.bytes", .type = Type::int32,
           .default_value = "4096", .min = 4, .max = kI32,
           .doc = "Bytes of log between two entries of the sparse offset index."},
+  KeySpec{.section = Section::topic, .name = "leader.replication.throttled.replicas",
+          .type = Type::string,
+          .doc = "No effect in ferry (accepted for Kafka tools): ferry does not replicate and "
+                 "has no replication throttles."},
+  KeySpec{.section = Section::topic, .name = "local.retention.bytes", .type = Type::int64,
+          .default_value = "-2", .min = -2, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
+                 "supported; retention.bytes applies."},
+  KeySpec{.section = Section::topic, .name = "local.retention.ms", .type = Type::int64,
+          .default_value = "-2", .min = -2, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
+                 "supported; retention.ms applies."},
   KeySpec{.section = Section::topic, .name = "max.message.bytes", .type = Type::int32,
           .default_value = "1048588", .min = 0, .max = kI32,
           .doc = "Largest record batch a produce request may append to the topic."},
+  KeySpec{.section = Section::topic, .name = "message.downconversion.enable",
+          .type = Type::boolean, .default_value = "true",
+          .doc = "No effect in ferry (accepted for Kafka tools): fetches in the old message "
+                 "formats (Fetch v0-3) are always down-converted."},
+  KeySpec{.section = Section::topic, .name = "message.format.version", .type = Type::string,
+          .default_value = "3.0-IV1",
+          .doc = "No effect in ferry, as in Kafka 3 (deprecated there): batches are stored in "
+                 "the v2 format; legacy fetches are down-converted."},
+  KeySpec{.section = Section::topic, .name = "message.timestamp.after.max.ms",
+          .type = Type::int64, .default_value = "9223372036854775807", .min = 0, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): record timestamps ahead of the "
+                 "broker's clock are not refused (gateway clocks are often wrong)."},
+  KeySpec{.section = Section::topic, .name = "message.timestamp.before.max.ms",
+          .type = Type::int64, .default_value = "9223372036854775807", .min = 0, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): old record timestamps are not "
+                 "refused (buffered readings arrive late)."},
+  KeySpec{.section = Section::topic, .name = "message.timestamp.difference.max.ms",
+          .type = Type::int64, .default_value = "9223372036854775807", .min = 0, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools; deprecated in Kafka 3.6): "
+                 "record timestamps are not compared with the broker's clock."},
   KeySpec{.section = Section::topic, .name = "message.timestamp.type", .type = Type::choice,
           .default_value = "CreateTime", .allowed = "CreateTime|LogAppendTime",
           .doc = "Record timestamps: the producer's (CreateTime) or the broker's clock at "
@@ -294,6 +347,22 @@ const std::array kKeys = {
   KeySpec{.section = Section::topic, .name = "min.insync.replicas", .type = Type::int32,
           .default_value = "1", .min = 1, .max = kI32,
           .doc = "Replicas that must hold a write before an acks=all produce succeeds."},
+  KeySpec{.section = Section::topic, .name = "preallocate", .type = Type::boolean,
+          .default_value = "false",
+          .doc = "No effect in ferry (accepted for Kafka tools): segment files grow as they are "
+                 "written; meta.db keeps ferry's reserve for a full disk."},
+  KeySpec{.section = Section::topic, .name = "remote.log.copy.disable", .type = Type::boolean,
+          .default_value = "false",
+          .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
+                 "supported."},
+  KeySpec{.section = Section::topic, .name = "remote.log.delete.on.disable",
+          .type = Type::boolean, .default_value = "false",
+          .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
+                 "supported."},
+  KeySpec{.section = Section::topic, .name = "remote.storage.enable", .type = Type::boolean,
+          .default_value = "false",
+          .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
+                 "supported; every segment stays in data.dir."},
   KeySpec{.section = Section::topic, .name = "retention.bytes", .type = Type::int64,
           .default_value = "-1", .min = -1, .max = kI64,
           .doc = "Delete the oldest sealed segments while a partition's log is larger than "
@@ -306,9 +375,21 @@ const std::array kKeys = {
           .default_value = "67108864", .min = 1048576, .max = kI32,
           .doc = "Roll to a new segment file when the next batch would take the active one "
                  "past this size (at least 1 MiB)."},
+  KeySpec{.section = Section::topic, .name = "segment.index.bytes", .type = Type::int32,
+          .default_value = "10485760", .min = 4, .max = kI32,
+          .doc = "No effect in ferry (accepted for Kafka tools): index files grow with their "
+                 "segment (index.interval.bytes sets their density) and are not preallocated."},
+  KeySpec{.section = Section::topic, .name = "segment.jitter.ms", .type = Type::int64,
+          .default_value = "0", .min = 0, .max = kI64,
+          .doc = "No effect in ferry (accepted for Kafka tools): segments roll at segment.ms "
+                 "exactly."},
   KeySpec{.section = Section::topic, .name = "segment.ms", .type = Type::int64,
           .default_value = "604800000", .min = 1, .max = kI64,
           .doc = "Roll to a new segment file once the active one's first batch is this old."},
+  KeySpec{.section = Section::topic, .name = "unclean.leader.election.enable",
+          .type = Type::boolean, .default_value = "false",
+          .doc = "No effect in ferry (accepted for Kafka tools): one broker leads every "
+                 "partition; there is no election."},
   // ---- [[mirror]] (mirror_config.h, docs/mirror.md) -----------------------------------------
   KeySpec{.section = Section::mirror, .name = "name", .type = Type::string,
           .default_doc = "none, required",

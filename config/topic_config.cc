@@ -17,6 +17,17 @@ int64_t to_int(std::string_view text) {
   return v;
 }
 
+// The codec a compression.type value stores batches in; nullopt for producer.
+std::optional<protocol::Compression> storage_codec(std::string_view value) {
+  using protocol::Compression;
+  if (value == "uncompressed") return Compression::none;
+  if (value == "gzip") return Compression::gzip;
+  if (value == "snappy") return Compression::snappy;
+  if (value == "lz4") return Compression::lz4;
+  if (value == "zstd") return Compression::zstd;
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status validate_topic_config(std::string_view name, std::string_view value) {
@@ -61,7 +72,7 @@ Result<TopicSettings> topic_settings(const std::map<std::string, std::string>& t
   s.log.flush_ms = to_int(get("flush.ms"));
   s.max_message_bytes = static_cast<int32_t>(to_int(get("max.message.bytes")));
   s.log.max_batch_bytes = static_cast<uint32_t>(s.max_message_bytes);
-  s.store_lz4 = get("compression.type") == "lz4";
+  s.store_codec = storage_codec(get("compression.type"));
   s.log_append_time = get("message.timestamp.type") == "LogAppendTime";
   s.drop_oldest_when_full = get("disk.full.policy") == "drop_oldest";
   return s;

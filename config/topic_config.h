@@ -15,6 +15,7 @@
 
 #include "common/result.h"
 #include "config/broker_config.h"
+#include "protocol/record_batch.h"
 #include "storage/log_config.h"
 
 namespace ferry::config {
@@ -28,7 +29,9 @@ Status validate_topic_config(std::string_view name, std::string_view value);
 struct TopicSettings {
   storage::LogConfig log;
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
-  bool store_lz4 = false;  // compression.type=lz4: the leader stores uncompressed batches as LZ4
+  // compression.type naming a codec (uncompressed, gzip, snappy, lz4, zstd): the leader stores
+  // batches in it (broker/recompress.h); nullopt for producer (stored as sent).
+  std::optional<protocol::Compression> store_codec;
   int32_t max_message_bytes = 1048588;  // max.message.bytes
   // disk.full.policy=drop_oldest: when the data directory is about to fill, the oldest segments
   // go (unforwarded ones too); otherwise (refuse) produce requests are refused.

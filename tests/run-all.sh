@@ -35,6 +35,8 @@ NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libs
   libmbedtls-dev libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev clang
   # real Kafka clients for the compatibility suite (kafkajs comes from npm)
   kcat python3-confluent-kafka python3-kafka librdkafka-dev golang-go
+  # kafka-python reads LZ4 batches (ferry's default topic codec) through python3-lz4
+  python3-lz4
   golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
   # tests/systemd: systemd-analyze for the unit, lintian and file for the package
   systemd lintian file)

@@ -6,6 +6,7 @@
 #include "admin/admin_view.h"
 #include "admin/metrics_text.h"
 #include "admin/process_stats.h"
+#include "common/flash_accounting.h"
 #include "protocol/api.h"
 #include "protocol/error_code.h"
 
@@ -39,6 +40,19 @@ void write_process(MetricsText& m, const AdminView& v) {
   m.family("ferry_process_write_call_bytes_total", "counter",
            "Bytes passed to write system calls, sockets included (/proc/self/io wchar).");
   m.sample("ferry_process_write_call_bytes_total", {}, p.io_wchar);
+}
+
+// Bytes written to the data directory by kind (common/flash_accounting.h).
+void write_data_written(MetricsText& m) {
+  m.family("ferry_data_written_bytes_total", "counter",
+           "Bytes ferry wrote to files in its data directory, by kind (log_append, index, "
+           "recovery, meta_db, meta_wal, checkpoint, compaction).");
+  const auto bytes = flash::written_by_kind();
+  for (size_t i = 0; i < flash::kWriteKinds; ++i) {
+    const auto kind = static_cast<flash::WriteKind>(i);
+    m.sample("ferry_data_written_bytes_total", {{"kind", std::string(flash::kind_name(kind))}},
+             bytes[i]);
+  }
 }
 
 void write_partitions(MetricsText& m, const AdminView& v) {
@@ -225,6 +239,7 @@ void write_mirrors(MetricsText& m, const mirror::StatusSnapshot& s) {
 std::string render_metrics(const AdminView& v) {
   MetricsText m;
   write_process(m, v);
+  write_data_written(m);
   if (v.broker != nullptr) {
     write_partitions(m, v);
     write_traffic(m, v);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "admin/admin_view.h"
+#include "common/flash_accounting.h"
 #include "common/json_text.h"
 #include "mirror/status.h"
 
@@ -38,7 +39,15 @@ void write_broker(std::string& o, const AdminView& v) {
          ",\"listening\":" + (l.listening ? "true" : "false") +
          ",\"connections\":" + num(static_cast<uint64_t>(l.connections)) + "}";
   }
-  o += "]}";
+  o += "],\"data_written_bytes\":{";  // common/flash_accounting.h
+  const auto written = flash::written_by_kind();
+  uint64_t total = 0;
+  for (size_t i = 0; i < flash::kWriteKinds; ++i) {
+    o += json_quote(flash::kind_name(static_cast<flash::WriteKind>(i))) + ":" + num(written[i]) +
+         ",";
+    total += written[i];
+  }
+  o += "\"total\":" + num(total) + "}}";
 }
 
 void write_topics(std::string& o, const AdminView& v) {

@@ -1,6 +1,9 @@
 // The leader's stamping and storage encoding of produced batches. See leader_encoding.h.
 #include "broker/leader_encoding.h"
 
+#include <algorithm>
+
+#include "broker/recompress.h"
 #include "common/bytes.h"
 #include "protocol/record_batch.h"
 
@@ -17,15 +20,13 @@ void stamp_log_append_time(std::span<std::byte> batch, int64_t now_ms) {
 }
 
 std::optional<std::vector<std::byte>> encode_for_storage(std::span<const std::byte> batch,
-                                                         const config::TopicSettings& settings) {
-  if (!settings.store_lz4) return std::nullopt;
-  const protocol::BatchView in(batch);
-  if (in.compression() != protocol::Compression::none || in.is_control()) return std::nullopt;
-  // recompress_lz4 gives a corrupt record section a valid CRC: only intact batches go in.
-  if (!protocol::validate_batch(batch)) return std::nullopt;
-  auto lz = protocol::recompress_lz4(in);
-  if (!lz || lz->size() >= batch.size()) return std::nullopt;
-  return std::move(lz).value();
+                                                         const config::TopicSettings& settings,
+                                                         size_t max_inflated_bytes) {
+  if (!settings.store_codec) return std::nullopt;
+  RewriteLimits limits;
+  limits.max_inflated_bytes = max_inflated_bytes;
+  limits.max_batch_bytes = static_cast<size_t>(std::max(settings.max_message_bytes, 0));
+  return recompress_for_storage(batch, *settings.store_codec, limits);
 }
 
 }  // namespace ferry::broker

@@ -14,6 +14,7 @@
 #include "broker/leader_encoding.h"
 #include "broker/produce_idempotence.h"
 #include "broker/produced_records.h"
+#include "broker/recompress.h"
 #include "common/log.h"
 #include "protocol/batch_validator.h"
 #include "protocol/record_batch.h"
@@ -43,9 +44,12 @@ struct PendingAppend {
   bool durable = false;
   int64_t now_ms = 0;
   protocol::ProducedBatchLimits limits;
+  config::TopicSettings settings;  // the topic's, when the append arrived
   std::function<void(AppendOutcome)> done;
-  bool checked = false;  // the records check has completed
+  bool checked = false;  // the records check (and the codec rewrite) has completed
   KafkaError error;      // its outcome
+  // Per batch, the form to store when the topic's compression.type rewrites it (else nullopt).
+  std::vector<std::optional<std::vector<std::byte>>> encoded;
 
   void fail(KafkaError e) {
     if (!e.ok()) {
@@ -59,6 +63,28 @@ struct PendingAppend {
 };
 
 namespace {
+
+// The records check, then the codec rewrite of the batches the topic stores in another codec.
+// Loop or thread pool: touches only `p`'s records, settings and results.
+void check_and_encode(PendingAppend& p) {
+  p.error = check_records(p.records, p.limits);
+  if (!p.error.ok() || !p.settings.store_codec) return;
+  p.encoded.resize(p.records.batches.size());
+  for (size_t i = 0; i < p.records.batches.size(); ++i) {
+    p.encoded[i] =
+        encode_for_storage(p.records.batches[i], p.settings, p.limits.max_inflated_bytes);
+  }
+}
+
+// Bytes of `records`' batches the topic's codec rewrite will re-encode.
+size_t rewrite_bytes(const ProducedRecords& records, const config::TopicSettings& settings) {
+  if (!settings.store_codec) return 0;
+  size_t n = 0;
+  for (auto b : records.batches) {
+    if (BatchView(b).compression() != *settings.store_codec) n += b.size();
+  }
+  return n;
+}
 
 // The error for a batch the log refused. A batch its own check refuses (CRC, uncompressed
 // records) is refused whole, with the code the full check gives, as Kafka would answer.
@@ -140,12 +166,19 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
       if (settings.log_append_time) a.outcome.log_append_time_ms = idem.duplicate->timestamp_ms;
       continue;
     }
+    std::optional<std::vector<std::byte>> encoded;
+    if (i < p.encoded.size()) encoded = std::move(p.encoded[i]);
     if (settings.log_append_time) {
-      // Stamping recomputes the CRC: check the producer's CRC before it is replaced.
-      if (BatchView(b).crc() != protocol::compute_batch_crc(b)) {
-        return refuse({ErrorCode::corrupt_message, "record batch: CRC mismatch"});
+      if (encoded) {
+        // The rewrite checked the producer's CRC and computed a new one.
+        stamp_log_append_time(*encoded, p.now_ms);
+      } else {
+        // Stamping recomputes the CRC: check the producer's CRC before it is replaced.
+        if (BatchView(b).crc() != protocol::compute_batch_crc(b)) {
+          return refuse({ErrorCode::corrupt_message, "record batch: CRC mismatch"});
+        }
+        stamp_log_append_time(b, p.now_ms);
       }
-      stamp_log_append_time(b, p.now_ms);
       a.outcome.log_append_time_ms = p.now_ms;
     }
     if (!job) {
@@ -153,7 +186,6 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
       if (!begun) return refuse(append_error(broker, begun.error(), b, p.limits));
       job = std::move(begun).value();
     }
-    std::optional<std::vector<std::byte>> encoded = encode_for_storage(b, settings);
     auto info = encoded ? part.add(*job, std::move(*encoded)) : part.add(*job, b);
     if (!info) return refuse(append_error(broker, info.error(), b, p.limits));
     a.in_job = true;
@@ -267,7 +299,7 @@ void start_off_loop_check(Broker& broker) {
         broker.loop(), &p->req,
         [](uv_work_t* req) {
           PendingAppend& job = **static_cast<std::shared_ptr<PendingAppend>*>(req->data);
-          job.error = check_records(job.records, job.limits);
+          check_and_encode(job);
         },
         [](uv_work_t* req, int status) {
           std::unique_ptr<std::shared_ptr<PendingAppend>> owner(
@@ -287,7 +319,7 @@ void start_off_loop_check(Broker& broker) {
       return;
     }
     delete static_cast<std::shared_ptr<PendingAppend>*>(p->req.data);
-    p->error = check_records(p->records, p->limits);
+    check_and_encode(*p);
     p->checked = true;
     drain(broker, p->partition.get());
   }
@@ -333,8 +365,10 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
     p->fail(std::move(e));
     return;
   }
-  const bool off_loop = !p->records.legacy && p->records.compressed_bytes >= kOffLoopBytes &&
-                        broker.loop() != nullptr;
+  p->settings = t->settings;
+  const bool off_loop = broker.loop() != nullptr &&
+                        ((!p->records.legacy && p->records.compressed_bytes >= kOffLoopBytes) ||
+                         rewrite_bytes(p->records, p->settings) >= kRewriteOffLoopBytes);
   AppendQueues& queues = broker.append_queues();
   queues.by_partition[part.get()].push_back(p);
   if (off_loop) {
@@ -342,7 +376,7 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
     start_off_loop_check(broker);
     return;
   }
-  p->error = check_records(p->records, p->limits);
+  check_and_encode(*p);
   p->checked = true;
   drain(broker, part.get());
 }

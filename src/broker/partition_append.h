@@ -1,7 +1,7 @@
 // Appending one Produce partition's records, in steps each in its own file:
 //   produced_records.h     framing, legacy conversion, header and records checks
 //   produce_idempotence.h  the producer sequence check and record
-//   leader_encoding.h      LogAppendTime stamping and the LZ4 storage encoding
+//   leader_encoding.h      LogAppendTime stamping and the codec rewrite (recompress.h)
 //   partition.h            the append itself, the high watermark and fetch wake-ups
 // and here the ordering (per-partition queues, the off-loop check, one write job in flight per
 // partition) and completion at acks=1 (once the job wrote the batch) or after the write is
@@ -55,10 +55,11 @@ struct AppendOutcome {
 // alive through `done`'s captures) to topic/partition, as protocol/batch_validator.h describes.
 // `done` fires once, on the loop: after the write job holding the batch is back (or the error)
 // unless `durable`, in which case after the bytes reach the disk (acks=all). Compressed batches of
-// 32 KiB and more are checked on libuv's thread pool first (one at a time, see AppendQueues), and
-// batches are written there, so `done` fires after this returns (unless the broker has no loop, or
-// the append is refused); a partition's appends are still written in the order of the calls. Loop
-// thread.
+// 32 KiB and more are checked, and batches of 16 KiB and more that the topic's compression.type
+// rewrites are re-encoded (broker/recompress.h), on libuv's thread pool first (one append at a
+// time, see AppendQueues); smaller ones on the loop. Batches are written on the thread pool, so
+// `done` fires after this returns (unless the broker has no loop, or the append is refused); a
+// partition's appends are still written in the order of the calls. Loop thread.
 void append_partition(Broker& broker, const std::string& topic, int32_t partition,
                       std::span<std::byte> records, int16_t produce_version, bool durable,
                       std::function<void(AppendOutcome)> done);

@@ -14,6 +14,9 @@
 #include <tuple>
 #include <vector>
 
+#include "common/flash_accounting.h"
+#include "meta/counting_vfs.h"
+
 namespace ferry::meta {
 namespace {
 
@@ -58,6 +61,7 @@ struct Impl {
   std::shared_ptr<PathState> state;
   int level = SQLITE_LOCK_NONE;
   bool dir_sync_pending = false;  // its name becomes durable at this open file's first sync
+  flash::WriteKind kind = flash::WriteKind::meta_db;  // flash accounting of its writes
   bool shm_mapped = false;
   uint16_t shm_shared_mask = 0;
   uint16_t shm_exclusive_mask = 0;
@@ -102,7 +106,10 @@ int x_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) 
   auto st =
       impl_of(f).file.pwrite_all({static_cast<const std::byte*>(buf), static_cast<size_t>(amount)},
                                  static_cast<uint64_t>(offset));
-  if (st) return SQLITE_OK;
+  if (st) {
+    flash::count_written(impl_of(f).kind, static_cast<uint64_t>(amount));
+    return SQLITE_OK;
+  }
   return st.error().code() == Errc::no_space ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
@@ -313,6 +320,7 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* out, int flags, int
   impl->vfs = v;
   impl->file = std::move(file).value();
   impl->path = name;
+  if (impl->path.ends_with("-wal")) impl->kind = flash::WriteKind::meta_wal;
   // The name may come from a create by another connection that never syncs: the first sync of
   // each open file also syncs its directory.
   impl->dir_sync_pending = true;
@@ -373,7 +381,7 @@ int x_get_last_error(sqlite3_vfs*, int, char*) { return 0; }
 }  // namespace
 
 Result<const char*> vfs_for(platform::FileSystem& fs) {
-  if (&fs == &platform::real_fs()) return static_cast<const char*>(nullptr);
+  if (&fs == &platform::real_fs()) return counting_vfs_name();
   std::lock_guard lock(g_mu);
   auto& slot = g_vfs[&fs];
   if (slot) return slot->name.c_str();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "meta/mirror_store.h"
 #include "platform/file.h"
@@ -292,6 +293,7 @@ void MetaStore::restore_space_reserve() {
       for (uint64_t at = 0; st && at < reserve_->bytes; at += zeros.size()) {
         auto n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), reserve_->bytes - at));
         st = f->pwrite_all(std::span(zeros).first(n), at);
+        if (st) flash::count_written(flash::WriteKind::checkpoint, n);
       }
       if (st) st = f->sync();
     }

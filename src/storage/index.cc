@@ -76,7 +76,7 @@ void encode(const IndexEntry& e, std::byte* ib, std::byte* tb) {
 }  // namespace
 
 Status SparseIndex::persist(platform::File& index, platform::File& timeindex,
-                            uint64_t durable_position) {
+                            uint64_t durable_position, flash::WriteKind kind) {
   size_t end = persisted_;
   while (end < entries_.size() && entries_[end].position < durable_position) ++end;
   if (end == persisted_) return {};
@@ -87,7 +87,9 @@ Status SparseIndex::persist(platform::File& index, platform::File& timeindex,
            tbuf.data() + i * kTimeEntrySize);
   }
   FERRY_TRY(index.pwrite_all(ibuf, uint64_t{persisted_} * kOffsetEntrySize));
+  flash::count_written(kind, ibuf.size());
   FERRY_TRY(timeindex.pwrite_all(tbuf, uint64_t{persisted_} * kTimeEntrySize));
+  flash::count_written(kind, tbuf.size());
   persisted_ = end;
   return {};
 }
@@ -97,7 +99,7 @@ Status SparseIndex::rewrite(platform::File& index, platform::File& timeindex,
   FERRY_TRY(index.truncate(0));
   FERRY_TRY(timeindex.truncate(0));
   persisted_ = 0;
-  return persist(index, timeindex, durable_position);
+  return persist(index, timeindex, durable_position, flash::WriteKind::recovery);
 }
 
 }  // namespace ferry::storage

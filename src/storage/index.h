@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "common/flash_accounting.h"
 #include "common/result.h"
 
 namespace ferry::platform {
@@ -59,7 +60,9 @@ class SparseIndex {
   static Result<SparseIndex> load(const platform::File& index, const platform::File& timeindex,
                                   uint64_t log_size);
   // Appends the entries not yet on disk whose batches start below `durable_position`.
-  Status persist(platform::File& index, platform::File& timeindex, uint64_t durable_position);
+  // `kind`: what the bytes count as in flash accounting (common/flash_accounting.h).
+  Status persist(platform::File& index, platform::File& timeindex, uint64_t durable_position,
+                 flash::WriteKind kind = flash::WriteKind::index);
   // Rewrites both files from scratch with every entry below `durable_position`.
   Status rewrite(platform::File& index, platform::File& timeindex, uint64_t durable_position);
 

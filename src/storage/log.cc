@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cinttypes>
 
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "common/uv_timer.h"
 #include "platform/file.h"
@@ -26,7 +27,9 @@ constexpr const char* kRecoveryPointFile = "recovery.point";
 
 Status write_recovery_point_file(platform::FileSystem& fs, const std::string& dir, Offset base) {
   const std::string text = std::to_string(base.value()) + "\n";
-  return fs.write_file_atomic(dir + "/" + kRecoveryPointFile, platform::as_bytes(text));
+  FERRY_TRY(fs.write_file_atomic(dir + "/" + kRecoveryPointFile, platform::as_bytes(text)));
+  flash::count_written(flash::WriteKind::checkpoint, text.size());
+  return {};
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cinttypes>
 
 #include "common/bytes.h"
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "platform/file.h"
 #include "protocol/record_batch.h"
@@ -29,12 +30,16 @@ Status write_batches(platform::File& file, std::span<const WriteJob::Batch> batc
     pending += b.bytes.size();
     if (n + 2 > kPartsPerCall) {
       FERRY_TRY(file.pwritev_all(std::span(parts, n), at));
+      flash::count_written(flash::WriteKind::log_append, pending);
       at += pending;
       pending = 0;
       n = 0;
     }
   }
-  if (n > 0) FERRY_TRY(file.pwritev_all(std::span(parts, n), at));
+  if (n > 0) {
+    FERRY_TRY(file.pwritev_all(std::span(parts, n), at));
+    flash::count_written(flash::WriteKind::log_append, pending);
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "common/flash_accounting.h"
 #include "common/uuid.h"
 #include "platform/file.h"
 
@@ -80,8 +81,10 @@ Result<std::optional<PartitionIdentity>> read_partition_identity(const std::stri
 
 Status write_partition_identity(const std::string& dir, const PartitionIdentity& id,
                                 platform::FileSystem& fs) {
-  return fs.write_file_atomic(dir + "/" + kPartitionIdentityFile,
-                              platform::as_bytes(encode_partition_identity(id)));
+  const std::string text = encode_partition_identity(id);
+  FERRY_TRY(fs.write_file_atomic(dir + "/" + kPartitionIdentityFile, platform::as_bytes(text)));
+  flash::count_written(flash::WriteKind::checkpoint, text.size());
+  return {};
 }
 
 std::string set_aside_dir_name(const std::string& partition_dir, const std::string& topic_id,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cinttypes>
 
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "platform/file.h"
 #include "storage/segment_name.h"
@@ -168,6 +169,7 @@ Status Segment::append(const protocol::BatchView& batch, Offset base) {
   store_i64(prefix, base.value());
   std::span<const std::byte> parts[] = {prefix, batch.bytes().subspan(sizeof prefix)};
   FERRY_TRY((*f)->pwritev_all(parts, size_));
+  flash::count_written(flash::WriteKind::log_append, batch.size());
   note_batch(size_, static_cast<uint32_t>(batch.size()), base, batch.max_timestamp());
   size_ += batch.size();
   next_offset_ = base + batch.last_offset_delta() + 1;

@@ -19,11 +19,13 @@ fi
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; umount "$MNT"; rm -rf "$WORK"' EXIT
 ln -s "$MNT" "$WORK/data"
 # log.dir.min.free.bytes = 0: this test is about a write that meets ENOSPC (the free-space
-# threshold and disk.full.policy are tested by tests/mirror/test_disk_full.py).
+# threshold and disk.full.policy are tested by tests/mirror/test_disk_full.py). Batches are
+# stored as sent (compression.type = producer): the 100 KiB values of x must fill the tmpfs.
 BROKER_TOML='auto.create.topics.enable = false
 log.dir.min.free.bytes = 0
 [topic_defaults]
-segment.bytes = 1048576'
+segment.bytes = 1048576
+compression.type = "producer"'
 start_broker "$BROKER_TOML"
 topics() { timeout 60 "$FERRY" topics --bootstrap "$BS" --timeout 10000 "$@"; }
 check "create trash" topics --create --topic trash >/dev/null

@@ -7,7 +7,9 @@
 //   node kafkajs_client.js 127.0.0.1:PORT out.json
 'use strict';
 const fs = require('fs');
-const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes, Partitioners } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes, Partitioners, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap, outPath] = process.argv.slice(2);
 if (!bootstrap || !outPath) {

@@ -16,7 +16,9 @@
 //   node kafkajs_group_member.js BOOTSTRAP TOPIC GROUP OUT [SESSION_TIMEOUT_MS]
 'use strict';
 const fs = require('fs');
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap, topic, groupId, out, sessionMs] = process.argv.slice(2);
 if (!out) {

@@ -10,7 +10,9 @@
 //
 //   node kafkajs_groups.js 127.0.0.1:PORT
 'use strict';
-const { Kafka, logLevel, AssignerProtocol } = require('kafkajs');
+const { Kafka, logLevel, AssignerProtocol, CompressionTypes, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap] = process.argv.slice(2);
 if (!bootstrap) {

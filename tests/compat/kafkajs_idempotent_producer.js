@@ -11,7 +11,9 @@
 //
 //   node kafkajs_idempotent_producer.js HOST:PORT TOPIC N SEND_SIZE PARTITIONS IDEMPOTENT(0|1)
 'use strict';
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap, topic, nArg, sendArg, partsArg, idemArg] = process.argv.slice(2);
 if (!idemArg) {

@@ -7,7 +7,9 @@
 // test_sasl_ssl.py).
 'use strict';
 const fs = require('fs');
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap, mechanism, username, password, topic, expect] = process.argv.slice(2);
 const kafka = new Kafka({

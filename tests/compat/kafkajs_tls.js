@@ -4,7 +4,9 @@
 //   node kafkajs_tls.js HOST:PORT CA.pem TOPIC
 'use strict';
 const fs = require('fs');
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs');
+// Topics are stored as LZ4 by default: kafkajs reads them through this codec.
+CompressionCodecs[CompressionTypes.LZ4] = require('./kafkajs_lz4');
 
 const [bootstrap, caPath, topic] = process.argv.slice(2);
 const kafka = new Kafka({

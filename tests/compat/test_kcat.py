@@ -84,7 +84,9 @@ def body(args):
     with harness.Ferry(args.ferry) as ferry:
         b = ferry.bootstrap
         step("metadata listing")
-        harness.admin_create_topic(b, "kcat-none", 3)
+        # compression.type=producer: each topic keeps the codec kcat sent (ferry's default, lz4,
+        # would store every topic as LZ4; test_broker_compression.py covers that).
+        harness.admin_create_topic(b, "kcat-none", 3, {"compression.type": "producer"})
         out = run(["kcat", "-L", "-b", b], timeout_s=30).stdout.decode()
         print("  " + out.replace("\n", "\n  "))
         check(re.search(rf"broker \d+ at 127\.0\.0\.1:{ferry.port}", out) is not None,
@@ -106,7 +108,7 @@ def body(args):
             topic = f"kcat-{codec}"
             step(f"produce {N} keyed lines with -z {codec} to {topic}")
             if codec != "none":
-                harness.admin_create_topic(b, topic, 3)
+                harness.admin_create_topic(b, topic, 3, {"compression.type": "producer"})
             produced = lines_for(codec)
             # Three files, one kcat run each: the runs' records get distinct timestamps, which
             # the offsets-by-timestamp checks below use.

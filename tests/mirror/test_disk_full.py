@@ -75,6 +75,8 @@ log.dir.min.free.bytes = {MIN_FREE}
 
 [topic_defaults]
 segment.bytes = {SEGMENT}
+# Stored as sent: the (repetitive) values must fill the tmpfs, not shrink to LZ4.
+compression.type = "producer"
 
 [[mirror]]
 name = "central"

@@ -44,7 +44,12 @@ class FetchCrcTest : public BrokerFixture {
 };
 
 TEST_F(FetchCrcTest, ADamagedBatchInASealedSegmentIsNotServed) {
-  ASSERT_EQ(create_topic("scrub", 1, {{"segment.bytes", "1048576"}}).topics.at(0).error_code, 0);
+  // Stored as sent (compression.type=producer), so the sizes below are the segment sizes.
+  ASSERT_EQ(
+      create_topic("scrub", 1, {{"segment.bytes", "1048576"}, {"compression.type", "producer"}})
+          .topics.at(0)
+          .error_code,
+      0);
   // Nine batches of three ~100 KB records: three batches per 1 MiB segment, three segments.
   std::vector<size_t> sizes;
   for (int i = 0; i < 9; ++i) {

@@ -227,7 +227,7 @@ TEST_F(IdempotenceTest, StateIsRebuiltFromTheLogAfterACrash) {
 }
 
 TEST_F(IdempotenceTest, AnIdempotentAppendThatRollsTheLogSnapshotsTheProducers) {
-  create("t", {{"segment.bytes", "1048576"}});
+  create("t", {{"segment.bytes", "1048576"}, {"compression.type", "producer"}});  // stored as sent
   const int64_t pid = init().producer_id;
   const uint64_t before = broker_->producers().snapshots_written();
   for (int i = 0; i < 4; ++i) {

@@ -229,7 +229,7 @@ TEST(LeaderEncoding, StoresUncompressedBatchesAsLz4WhenTheTopicAsks) {
   config::TopicSettings settings;
   auto b = make_batch(50, "compressible", 1, 300);
   EXPECT_FALSE(encode_for_storage(b, settings).has_value());  // compression.type=producer
-  settings.store_lz4 = true;
+  settings.store_codec = protocol::Compression::lz4;
   auto lz = encode_for_storage(b, settings);
   ASSERT_TRUE(lz.has_value());
   EXPECT_LT(lz->size(), b.size() / 4);
@@ -248,7 +248,7 @@ TEST(LeaderEncoding, StoresUncompressedBatchesAsLz4WhenTheTopicAsks) {
 // append's check to refuse.
 TEST(LeaderEncoding, LeavesADamagedBatchAlone) {
   config::TopicSettings settings;
-  settings.store_lz4 = true;
+  settings.store_codec = protocol::Compression::lz4;
   auto b = make_batch(50, "compressible", 1, 300);
   b[b.size() - 3] ^= std::byte{0x5a};
   EXPECT_FALSE(encode_for_storage(b, settings).has_value());
