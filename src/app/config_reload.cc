@@ -68,9 +68,17 @@ void ConfigReloader::reload(Node& node) {
 
   size_t applied = 0;
   if (next.log_level != running_.log_level) {
-    FERRY_LOG(info, "broker", "config reload: log.level %s -> %s (applied)",
-              value_text("log.level", running_).c_str(), value_text("log.level", next).c_str());
+    // Written at the more verbose of the two levels, so the change shows either way.
+    const std::string from = value_text("log.level", running_);
+    const std::string to = value_text("log.level", next);
+    const bool quieter = next.log_level > running_.log_level;
+    if (quieter)
+      FERRY_LOG(info, "broker", "config reload: log.level %s -> %s (applied)", from.c_str(),
+                to.c_str());
     log::set_level(next.log_level);
+    if (!quieter)
+      FERRY_LOG(info, "broker", "config reload: log.level %s -> %s (applied)", from.c_str(),
+                to.c_str());
     running_.log_level = next.log_level;
     ++applied;
   }
