@@ -39,7 +39,9 @@ NATIVE_PKGS=(build-essential cmake ninja-build pkg-config ccache libuv1-dev libs
   python3-lz4
   golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
   # tests/systemd: systemd-analyze for the unit, lintian and file for the package
-  systemd lintian file)
+  systemd lintian file
+  # tests/admin: headless Chromium renders the status page (admin_status_page)
+  chromium)
 
 log() { printf '\n==== %s ====\n' "$*"; }
 warn_banner() {

@@ -3,16 +3,10 @@
 
 #include <cstdio>
 
+#include "admin/build_info.h"
 #include "admin/metrics_text.h"
 #include "common/json_text.h"
 #include "common/log.h"
-
-#ifndef FERRY_VERSION
-#define FERRY_VERSION "unknown"
-#endif
-#ifndef FERRY_COMMIT
-#define FERRY_COMMIT "unknown"
-#endif
 
 namespace ferry::admin {
 namespace {
@@ -45,8 +39,8 @@ Result<AdminOptions> admin_options(const config::BrokerConfig& c) {
   o.basic_auth_user = c.admin_basic_auth_user;
   o.basic_auth_password_file = c.admin_basic_auth_password_file;
   o.data_dir = c.data_dir;
-  o.version = FERRY_VERSION;
-  o.commit = FERRY_COMMIT;
+  o.version = std::string(build::version());
+  o.commit = std::string(build::commit());
   return o;
 }
 
@@ -66,26 +60,46 @@ AdminService::~AdminService() {
   if (auto* f = logs_.flusher()) f->set_job_observer({});
 }
 
+namespace {
+
+// "user:password" from the first line of `password_file`; empty `user`: no authentication.
+Result<std::string> read_credentials(const std::string& user, const std::string& password_file) {
+  if (user.empty()) return std::string();
+  FILE* f = std::fopen(password_file.c_str(), "re");
+  if (!f) {
+    return Error(Errc::not_found, "admin.basic.auth.password.file: cannot read " + password_file);
+  }
+  char buf[1024];
+  std::string password;
+  if (std::fgets(buf, sizeof(buf), f)) password = buf;
+  std::fclose(f);
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    return Error(Errc::invalid_argument, "admin.basic.auth.password.file: " + password_file +
+                                             " holds no password on its first line");
+  }
+  return user + ":" + password;
+}
+
+}  // namespace
+
+Status AdminService::reload_credentials(const std::string& user, const std::string& password_file) {
+  auto credentials = read_credentials(user, password_file);
+  if (!credentials) return credentials.error();
+  options_.basic_auth_user = user;
+  options_.basic_auth_password_file = password_file;
+  expected_credentials_ = std::move(*credentials);
+  return ok_status();
+}
+
 Status AdminService::start() {
-  if (!options_.basic_auth_user.empty()) {
-    FILE* f = std::fopen(options_.basic_auth_password_file.c_str(), "re");
-    if (!f) {
-      return Error(Errc::not_found, "admin.basic.auth.password.file: cannot read " +
-                                        options_.basic_auth_password_file);
-    }
-    char buf[1024];
-    std::string password;
-    if (std::fgets(buf, sizeof(buf), f)) password = buf;
-    std::fclose(f);
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-      password.pop_back();
-    }
-    if (password.empty()) {
-      return Error(Errc::invalid_argument,
-                   "admin.basic.auth.password.file: " + options_.basic_auth_password_file +
-                       " holds no password on its first line");
-    }
-    expected_credentials_ = options_.basic_auth_user + ":" + password;
+  {
+    auto credentials =
+        read_credentials(options_.basic_auth_user, options_.basic_auth_password_file);
+    if (!credentials) return credentials.error();
+    expected_credentials_ = std::move(*credentials);
   }
   if (auto* f = logs_.flusher()) {
     // The stats live in a shared_ptr: a job completing during shutdown finds them still there.

@@ -1,7 +1,8 @@
 // The admin listener (admin.listen): an HTTP/1.1 server on the broker's loop serving
 //   GET /health/live   200 while the loop answers
-//   GET /health/ready  200 when the data directory is writable, meta.db open and every Kafka
-//                      listener listening; 503 with a JSON reason otherwise
+//   GET /health/ready  200 when the data directory is writable, meta.db open, every Kafka
+//                      listener listening and the disk not full (log.dir.min.free.bytes);
+//                      503 with a JSON reason otherwise
 //   GET /metrics       Prometheus text exposition 0.0.4 (metrics_render.cc)
 //   GET /v1/status     JSON: broker, topics and partitions, groups and lag, mirrors
 //   GET /              the status page (status_page.cc)
@@ -51,6 +52,9 @@ class AdminService {
   // Reads the password file, hooks the fsync histogram to the logs' Flusher, listens.
   Status start();
   uint16_t port() const noexcept { return server_ ? server_->port() : 0; }
+  // SIGHUP: basic authentication from `user` and the first line of `password_file` again
+  // (empty user: none). On an error (file unreadable or empty) the current credentials stay.
+  Status reload_credentials(const std::string& user, const std::string& password_file);
   // Closes the listener and its connections, unhooks the Flusher; `done` fires on the loop.
   void stop(std::function<void()> done);
 

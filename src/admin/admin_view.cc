@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "broker/disk_guard.h"
+
 namespace ferry::admin {
 
 Readiness check_ready(const AdminView& v) {
@@ -35,6 +37,14 @@ Readiness check_ready(const AdminView& v) {
     if (listeners.empty()) fail("no Kafka listener is open");
     for (const auto& l : listeners) {
       if (!l.listening) fail("listener " + l.name + " on " + l.bind + " is not listening");
+    }
+    // The disk guard's last check (at most a second old): below log.dir.min.free.bytes,
+    // produce to refuse-policy topics is refused, so a load balancer should look elsewhere.
+    if (const broker::DiskGuard& guard = v.broker->disk_guard(); guard.low()) {
+      const uint64_t avail = guard.last_available_bytes().value_or(0);
+      fail("disk full: " + std::to_string(avail) + " bytes free in " + v.data_dir +
+           ", below log.dir.min.free.bytes (" +
+           std::to_string(v.broker->config().log_dir_min_free_bytes) + ")");
     }
   }
   return r;

@@ -23,7 +23,7 @@ struct FsyncStats {
 };
 
 struct AdminView {
-  broker::Broker* broker = nullptr;
+  broker::Broker* broker = nullptr;  // started (its disk guard exists)
   storage::LogManager* logs = nullptr;
   meta::MetaStore* meta = nullptr;
   const mirror::MirrorService* mirrors = nullptr;  // null without [[mirror]] sections
@@ -37,7 +37,9 @@ struct AdminView {
   double last_scrape_seconds = 0;
 };
 
-// Readiness: the data directory is writable, meta.db is open, every Kafka listener listens.
+// Readiness: the data directory is writable, meta.db is open, every Kafka listener listens, and
+// the disk guard does not report the data directory below log.dir.min.free.bytes (a reason
+// starting with "disk full").
 struct Readiness {
   bool ready = true;
   std::vector<std::string> reasons;  // why not, one line each

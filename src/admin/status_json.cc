@@ -6,6 +6,7 @@
 #include "admin/admin_view.h"
 #include "common/flash_accounting.h"
 #include "common/json_text.h"
+#include "common/log_recent.h"
 #include "mirror/status.h"
 
 namespace ferry::admin {
@@ -111,6 +112,20 @@ void write_groups(std::string& o, const AdminView& v) {
   o += "]";
 }
 
+// The ring of recent WARN/ERROR lines (common/log_recent.h), oldest first.
+void write_recent_errors(std::string& o) {
+  o += "\"recent_errors\":[";
+  bool first = true;
+  for (const log::RecentLine& l : log::recent_lines()) {
+    if (!first) o += ',';
+    first = false;
+    o += "{\"time_ms\":" + num(l.time_ms) + ",\"level\":";
+    o += l.level == log::Level::error ? "\"error\"" : "\"warn\"";
+    o += ",\"module\":" + json_quote(l.module) + ",\"message\":" + json_quote(l.message) + "}";
+  }
+  o += "]";
+}
+
 }  // namespace
 
 std::string render_status(const AdminView& v) {
@@ -126,6 +141,8 @@ std::string render_status(const AdminView& v) {
   // The mirrors: MirrorService::status() as `ferry mirror status --json` prints it.
   o += "\"mirrors\":";
   o += v.mirrors != nullptr ? mirror::render_status_json(v.mirrors->status()) : std::string("null");
+  o += ',';
+  write_recent_errors(o);
   o += "}\n";
   return o;
 }

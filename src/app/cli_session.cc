@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "admin/build_info.h"
 #include "client/security.h"
 
 namespace ferry::app {
@@ -124,7 +125,7 @@ Session::Session(const client::BrokerAddress& bootstrap, uint32_t timeout_ms,
   client::ConnectionOptions o;
   o.client_id = name;
   o.software_name = name;
-  o.software_version = FERRY_VERSION;
+  o.software_version = std::string(build::version());
   o.connect_timeout_ms = timeout_ms;
   o.request_timeout_ms = timeout_ms;
   o.sasl = std::move(security.sasl);

@@ -8,16 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "admin/build_info.h"
 #include "app/acls_cmd.h"
+#include "app/config_cmd.h"
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
+#include "app/flash_check.h"
 #include "app/groups_cmd.h"
 #include "app/mirror_cmd.h"
 #include "app/produce_cmd.h"
 #include "app/serve.h"
 #include "app/topics_cmd.h"
 #include "app/users_cmd.h"
-#include "build_info.h"
 #include "common/log.h"
 #include "common/log_format.h"
 #include "meta/store.h"
@@ -34,10 +36,11 @@ int fail(const char* what, const Error& e) {
   return 1;
 }
 
-// Storage self-check: writes batches to a scratch partition log under `data_dir`, makes them
-// durable, reopens the log (running recovery), reads everything back and compares bytes, then
-// does the same round trip through the metadata store. Removes what it wrote.
-int selfcheck(const std::string& data_dir, int batches) {
+// Storage self-check: times small durable writes and reads the free space (flash_check.h;
+// fails below `min_free` bytes), writes batches to a scratch partition log under `data_dir`,
+// makes them durable, reopens the log (running recovery), reads everything back and compares
+// bytes, then does the same round trip through the metadata store. Removes what it wrote.
+int selfcheck(const std::string& data_dir, int batches, uint64_t min_free) {
   std::string dir = data_dir + "/selfcheck-" + std::to_string(::getpid());
   if (auto st = platform::create_dirs(dir); !st) return fail("create data dir", st.error());
   struct Cleanup {
@@ -46,10 +49,26 @@ int selfcheck(const std::string& data_dir, int batches) {
   } cleanup{dir};
 
   std::printf("crc32c implementation: %s\n", platform::crc32c_implementation());
-  if (auto space = platform::free_space(data_dir); space) {
-    std::printf("free space in %s: %.1f MiB of %.1f MiB\n", data_dir.c_str(),
-                static_cast<double>(space->available_bytes) / (1 << 20),
-                static_cast<double>(space->total_bytes) / (1 << 20));
+  constexpr int kFlashRounds = 5;
+  auto flash = app::check_flash(dir, kFlashRounds, 4096);
+  if (!flash) return fail("flash check", flash.error());
+  std::printf(
+      "flash: %d x (4 KiB write + fdatasync) in %s: min %.2f ms, median %.2f ms, max %.2f ms\n",
+      kFlashRounds, data_dir.c_str(), flash->min_ms, flash->median_ms, flash->max_ms);
+  if (flash->median_ms < 0.05) {
+    std::printf(
+        "flash: note: under 0.05 ms per fdatasync is too fast for flash; the writes may "
+        "stop in a volatile cache (tmpfs, a write-back cache without power-loss protection)\n");
+  }
+  std::printf("free space in %s: %.1f MiB of %.1f MiB\n", data_dir.c_str(),
+              static_cast<double>(flash->available_bytes) / (1 << 20),
+              static_cast<double>(flash->total_bytes) / (1 << 20));
+  if (flash->available_bytes < min_free) {
+    std::fprintf(stderr,
+                 "selfcheck: %" PRIu64 " bytes free in %s, below log.dir.min.free.bytes (%" PRIu64
+                 "): the broker would refuse produce requests\n",
+                 flash->available_bytes, data_dir.c_str(), min_free);
+    return 1;
   }
 
   std::vector<std::vector<std::byte>> sent;
@@ -136,6 +155,11 @@ int main(int argc, char** argv) {
   int batches = 2000;
   check->add_option("--data-dir", data_dir, "Data directory to test (default ./ferry-data)");
   check->add_option("--batches", batches, "Record batches to write")->check(CLI::Range(1, 1000000));
+  std::string check_config_file;
+  check->add_option("--config", check_config_file,
+                    "Also validate this configuration file and test its data.dir");
+  ferry::app::ConfigArgs config_args;
+  auto* config_check = ferry::app::add_config_command(app, config_args);
 
   auto* serve = app.add_subcommand(
       "serve", "Run the broker (defaults: data in ./ferry-data, listener 127.0.0.1:9092)");
@@ -179,11 +203,28 @@ int main(int argc, char** argv) {
   ferry::log::set_format(ferry::log::detect_format());
 
   if (version) {
-    std::printf("ferry %s (commit %s, %s build, crc32c: %s)\n", FERRY_VERSION, FERRY_GIT_COMMIT,
-                FERRY_BUILD_TYPE, ferry::platform::crc32c_implementation());
+    const std::string_view v = ferry::build::version();
+    const std::string_view c = ferry::build::commit();
+    const std::string_view t = ferry::build::build_type();
+    std::printf("ferry %.*s (commit %.*s, %.*s build, crc32c: %s)\n", static_cast<int>(v.size()),
+                v.data(), static_cast<int>(c.size()), c.data(), static_cast<int>(t.size()),
+                t.data(), ferry::platform::crc32c_implementation());
     return 0;
   }
-  if (check->parsed()) return ferry::selfcheck(data_dir, batches);
+  if (config_check->parsed()) return ferry::app::run_config_check(config_args);
+  if (check->parsed()) {
+    auto min_free = static_cast<uint64_t>(ferry::config::BrokerConfig{}.log_dir_min_free_bytes);
+    if (!check_config_file.empty()) {
+      const ferry::app::ConfigCheck cc = ferry::app::check_config(check_config_file);
+      for (const auto& p : cc.problems) std::fprintf(stderr, "selfcheck: config: %s\n", p.c_str());
+      if (!cc.ok()) return 1;
+      std::printf("config: %s\n",
+                  ferry::app::config_ok_line(check_config_file, *cc.config).c_str());
+      if (check->count("--data-dir") == 0) data_dir = cc.config->data_dir;
+      min_free = static_cast<uint64_t>(cc.config->log_dir_min_free_bytes);
+    }
+    return ferry::selfcheck(data_dir, batches, min_free);
+  }
   if (groups->parsed()) return ferry::app::run_groups(groups_args);
   if (users->parsed()) return ferry::app::run_users(users, users_args);
   if (topics->parsed()) return ferry::app::run_topics(topics_args);

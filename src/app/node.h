@@ -73,6 +73,8 @@ class Node {
   uint16_t port() const noexcept { return broker_ ? broker_->port() : 0; }
   // The admin listener's bound port (0 when admin.listen is empty or before start()).
   uint16_t admin_port() const noexcept { return admin_ ? admin_->port() : 0; }
+  // The admin listener (null when admin.listen is empty or before start()).
+  admin::AdminService* admin() noexcept { return admin_.get(); }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
   const config::BrokerConfig& config() const noexcept { return config_; }
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "app/config_reload.h"
 #include "app/node.h"
 #include "app/sd_notify.h"
 #include "common/log.h"
@@ -66,11 +67,12 @@ void arm_stall_hook(uv_timer_t* timer) {
 
 }  // namespace
 
-int serve(const ServeArgs& args) {
+Result<config::BrokerConfig> serve_config(const ServeArgs& args) {
+  auto bad = [](const std::string& message) { return Error(Errc::invalid_argument, message); };
   config::BrokerConfig cfg;
   if (args.config_file) {
     auto loaded = config::load_config_file(*args.config_file);
-    if (!loaded) return config_error(loaded.error().message());
+    if (!loaded) return bad(loaded.error().message());
     cfg = std::move(*loaded);
   }
   // Flags override the file. A listener moved by flag takes the advertised address with it
@@ -78,36 +80,44 @@ int serve(const ServeArgs& args) {
   const bool advertised_follows_listen = cfg.advertised.to_string() == cfg.listen.to_string();
   if (args.data_dir) cfg.data_dir = *args.data_dir;
   if (args.node_id) {
-    if (*args.node_id < 0) return config_error("--node-id: must be >= 0");
+    if (*args.node_id < 0) return bad("--node-id: must be >= 0");
     cfg.node_id = *args.node_id;
   }
   if ((args.listen || args.advertised) && !cfg.listeners.empty()) {
-    return config_error(std::string(args.listen ? "--listen" : "--advertised") +
-                        ": the config file sets listeners; change them there");
+    return bad(std::string(args.listen ? "--listen" : "--advertised") +
+               ": the config file sets listeners; change them there");
   }
   if (args.listen) {
     auto hp = config::parse_host_port(*args.listen);
-    if (!hp) return config_error("--listen: " + hp.error().message());
+    if (!hp) return bad("--listen: " + hp.error().message());
     cfg.listen = *hp;
     if (advertised_follows_listen && !args.advertised) {
       if (is_wildcard(cfg.listen.host)) {
-        return config_error("--listen " + *args.listen +
-                            ": a wildcard address needs --advertised HOST:PORT for clients");
+        return bad("--listen " + *args.listen +
+                   ": a wildcard address needs --advertised HOST:PORT for clients");
       }
       cfg.advertised = cfg.listen;
     }
   }
   if (args.advertised) {
     auto hp = config::parse_host_port(*args.advertised);
-    if (!hp) return config_error("--advertised: " + hp.error().message());
+    if (!hp) return bad("--advertised: " + hp.error().message());
     cfg.advertised = *hp;
   }
   if (args.log_level) {
     log::Level lvl;
-    if (!log::parse_level(*args.log_level, &lvl))
-      return config_error("--log-level: unknown level '" + *args.log_level + "'");
+    if (!log::parse_level(*args.log_level, &lvl)) {
+      return bad("--log-level: unknown level '" + *args.log_level + "'");
+    }
     cfg.log_level = lvl;
   }
+  return cfg;
+}
+
+int serve(const ServeArgs& args) {
+  auto loaded = serve_config(args);
+  if (!loaded) return config_error(loaded.error().message());
+  config::BrokerConfig cfg = std::move(*loaded);
   log::set_level(cfg.log_level);
   tune_allocator();
   std::signal(SIGPIPE, SIG_IGN);
@@ -166,17 +176,24 @@ int serve(const ServeArgs& args) {
       }
       uv_signal_start(&sigint, on_signal, SIGINT);
       uv_signal_start(&sigterm, on_signal, SIGTERM);
-      // SIGHUP: re-read the TLS certificate, key and CA (open connections keep theirs).
+      // SIGHUP: the configuration file again (config_reload.h: the live keys apply, the others
+      // are named at WARN), and the TLS certificate, key and CA (open connections keep theirs).
+      ConfigReloader reloader(args, cfg);
+      struct HupCtx {
+        Node* node;
+        ConfigReloader* reloader;
+      } hup{&node, &reloader};
       uv_signal_t sighup;
       uv_signal_init(&loop, &sighup);
-      sighup.data = &node;
+      sighup.data = &hup;
       uv_signal_start(
           &sighup,
           [](uv_signal_t* h, int) {
-            auto* n = static_cast<Node*>(h->data);
-            FERRY_LOG(info, "broker", "received SIGHUP: reloading TLS certificates");
-            if (!n->has_broker()) return;
-            if (auto reloaded = n->broker().reload_tls(); !reloaded) {
+            auto* c = static_cast<HupCtx*>(h->data);
+            FERRY_LOG(info, "broker", "received SIGHUP: reloading the configuration and TLS files");
+            if (!c->node->has_broker()) return;
+            c->reloader->reload(*c->node);
+            if (auto reloaded = c->node->broker().reload_tls(); !reloaded) {
               FERRY_LOG(error, "broker", "TLS reload failed, keeping the current certificate: %s",
                         reloaded.error().message().c_str());
             }

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "common/log_format.h"
+#include "common/log_recent.h"
 
 namespace ferry::log {
 namespace {
@@ -89,11 +90,11 @@ size_t append_message(char* buf, size_t len, const char* fmt, va_list ap) {
 void emit(Level l, const char* module, const char* suffix, const char* fmt, va_list ap) {
   char buf[kLineMax];
   int n = 0;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
   if (g_format.load(std::memory_order_relaxed) == Format::journal) {
     n = std::snprintf(buf, sizeof buf, "<%d>%s: ", journal_priority(l), module);
   } else {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
     tm utc{};
     gmtime_r(&ts.tv_sec, &utc);
     n = std::snprintf(buf, sizeof buf,
@@ -106,6 +107,11 @@ void emit(Level l, const char* module, const char* suffix, const char* fmt, va_l
   len = append_message(buf, len, fmt, ap);
   for (const char* s = suffix; s != nullptr && *s != '\0' && len < sizeof buf - 2; ++s) {
     buf[len++] = *s;
+  }
+  if (l >= Level::warn && l != Level::off) {
+    const size_t head = std::min(static_cast<size_t>(n), len);
+    remember(l, module, std::string_view(buf + head, len - head),
+             static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000);
   }
   Sink sink = g_sink.load();
   if (sink != nullptr) {

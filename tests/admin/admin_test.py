@@ -189,6 +189,15 @@ def main():
         check("resident memory reported",
               (metric(text, "ferry_process_resident_memory_bytes", {}) or 0) > 1 << 20)
         check("build info", metric(text, "ferry_build_info", {}) == 1)
+        # One definition: `ferry --version` and ferry_build_info name the same version and commit.
+        ver = subprocess.run([FERRY, "--version"], capture_output=True, text=True).stdout
+        vm = re.match(r"ferry (\S+) \(commit (\S+),", ver)
+        check("--version parses", vm is not None, ver)
+        if vm:
+            check("build info = --version",
+                  metric(text, "ferry_build_info", {"version": vm.group(1),
+                                                    "commit": vm.group(2)}) == 1,
+                  f"{ver.strip()} vs {[l for l in text.splitlines() if 'build_info{' in l]}")
         check("ready gauge", metric(text, "ferry_ready", {}) == 1)
 
         status, body, _ = get(b.admin, "/v1/status")
