@@ -173,9 +173,16 @@ Status Mirror::start() {
   client_options.reconnect_backoff_max_ms = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
   client_options.reconnect_jitter = config_.reconnect_backoff_jitter;
   client_options.allow_auto_topic_creation = false;
-  Result<config::HostPort> hp = config::parse_host_port(config_.bootstrap_servers.front());
-  if (!hp) return std::move(hp).error();
-  client_ = std::make_unique<client::Client>(loop_, hp->host, hp->port, std::move(options),
+  // Every listed server, tried in turn until one answers (the client's bootstrap fallback).
+  std::vector<client::BrokerAddress> bootstrap;
+  std::string servers;
+  for (const std::string& server : config_.bootstrap_servers) {
+    Result<config::HostPort> hp = config::parse_host_port(server);
+    if (!hp) return std::move(hp).error();
+    bootstrap.push_back({hp->host, hp->port});
+    servers += (servers.empty() ? "" : ",") + server;
+  }
+  client_ = std::make_unique<client::Client>(loop_, std::move(bootstrap), std::move(options),
                                              client_options);
 
   poll_timer_ = std::make_unique<UvTimer>(loop_);
@@ -189,7 +196,7 @@ Status Mirror::start() {
   schedule_pump();
   start_heartbeat();
   FERRY_LOG(info, "mirror", "mirror %s: forwarding to %s (%zu partitions now)",
-            config_.name.c_str(), config_.bootstrap_servers.front().c_str(), links_.size());
+            config_.name.c_str(), servers.c_str(), links_.size());
   return ok_status();
 }
 
