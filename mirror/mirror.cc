@@ -21,6 +21,7 @@
 #include "mirror/offset_record.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
+#include "mirror/target_fetch.h"
 #include "protocol/record_batch.h"
 
 namespace ferry::mirror {
@@ -31,7 +32,6 @@ using protocol::ErrorCode;
 namespace {
 
 constexpr uint64_t kTopicPollMs = 1000;
-constexpr int32_t kReconcileFetchBytes = 1 << 20;
 
 std::string state_name(int s) {
   static const char* const kNames[] = {"starting", "reconciling", "forwarding", "stopped"};
@@ -433,23 +433,10 @@ void Mirror::reconcile(const std::shared_ptr<Link>& l) {
 
 void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r,
                           int64_t from) {
-  protocol::FetchRequest req;
-  req.max_wait_ms = 0;
-  req.min_bytes = 0;
-  req.max_bytes = kReconcileFetchBytes;
-  req.isolation_level = 0;
-  protocol::FetchRequest::Topic t;
-  t.topic = l->target_topic;
-  protocol::FetchRequest::Topic::Partition fp;
-  fp.partition = l->tp.partition.value();
-  fp.fetch_offset = from;
-  fp.partition_max_bytes = kReconcileFetchBytes;
-  t.partitions.push_back(fp);
-  req.topics.push_back(std::move(t));
   std::weak_ptr<int> life = life_;
-  client_->send_to_leader<ApiKey::fetch>(
-      l->target_topic, l->tp.partition.value(), std::move(req),
-      [this, life, l, r, from](client::KafkaResult<protocol::FetchResponse> resp) {
+  fetch_target_page(
+      *client_, l->target_topic, l->tp.partition.value(), from,
+      [this, life, l, r, from](client::KafkaResult<TargetPage> resp) {
         if (life.expired() || stopping_ || l->removed) return;
         if (!resp) {
           link_failed(resp.error().to_string());
@@ -458,13 +445,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
           return;
         }
         link_ok();
-        const protocol::FetchResponse::Topic::Partition* part = nullptr;
-        for (const auto& rt : resp->responses) {
-          for (const auto& p : rt.partitions) {
-            if (p.partition_index == l->tp.partition.value()) part = &p;
-          }
-        }
-        if (part == nullptr) {
+        const TargetPage* part = &*resp;
+        if (!part->named) {
           l->error = "Fetch " + l->target_topic + ": the answer does not name the partition";
           retry_later(l, [this, l] { reconcile(l); });
           return;
@@ -493,13 +475,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
                              " recorded after an acknowledgement: it lost data");
           return;
         }
-        std::vector<TargetBatch> batches;
-        if (part->records.data) batches = parse_target_batches(*part->records.data);
-        r->feed(batches);
-        int64_t next = from;
-        if (!batches.empty()) {
-          next = batches.back().base_offset + batches.back().last_offset_delta + 1;
-        }
+        r->feed(part->batches);
+        const int64_t next = part->next;
         if (next < part->high_watermark && next > from) {
           fetch_target(l, r, next);
           return;
