@@ -80,6 +80,8 @@ struct Mirror::Link {
   bool checkpointing = false;
   bool checkpoint_again = false;
   OffsetTracker offsets;  // the offset map rows to record (offset_map.h)
+  // A resend started here: the next checkpoint deletes the offset map's rows from it on.
+  std::optional<Offset> drop_rows_from;
   bool removed = false;
   std::string error;
   std::string lost;  // set when an acknowledgement showed the target lost records
@@ -588,6 +590,9 @@ void Mirror::target_lost(const std::shared_ptr<Link>& l, const std::string& why)
         l->acked_target = scan->end;
         l->next = from;
         l->seq_next = Offset(-1);
+        // The offset map's rows from `from` on name target offsets the target lost.
+        l->offsets.resend(from);
+        l->drop_rows_from = l->drop_rows_from ? std::min(*l->drop_rows_from, from) : from;
         checkpoint(l);
         // Under a new producer id: the target may remember the old one with other sequences.
         new_producer_id();
@@ -878,15 +883,19 @@ void Mirror::checkpoint(const std::shared_ptr<Link>& l) {
   // The offset map rows go in the same transaction: meta.db never holds a checkpoint past rows
   // it lacks.
   std::vector<meta::Mutation> writes;
+  const std::optional<Offset> drop = l->drop_rows_from;
+  l->drop_rows_from.reset();
+  if (drop) writes.push_back(resend_offset_rows_mutation(config_.name, l->tp, *drop));
   std::vector<OffsetRow> rows = l->offsets.take_pending();
   if (!rows.empty()) writes.push_back(offset_rows_mutation(config_.name, l->tp, rows, topics_));
   writes.push_back(meta::Mutation::put_mirror_checkpoint(c));
   std::weak_ptr<int> life = life_;
-  meta_.submit(std::move(writes), [this, life, l, rows = std::move(rows)](Status st) mutable {
+  meta_.submit(std::move(writes), [this, life, l, drop, rows = std::move(rows)](Status st) mutable {
     if (life.expired()) return;
     l->checkpointing = false;
     if (!st) {
       l->offsets.restore(std::move(rows));
+      if (drop) l->drop_rows_from = l->drop_rows_from ? std::min(*l->drop_rows_from, *drop) : *drop;
       FERRY_LOG_RATELIMITED(warn, "mirror", "checkpoint", "mirror %s: checkpoint of %s/%d: %s",
                             config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
                             st.error().to_string().c_str());
