@@ -82,6 +82,11 @@ struct Mirror::Link {
   OffsetTracker offsets;  // the offset map rows to record (offset_map.h)
   // A resend started here: the next checkpoint deletes the offset map's rows from it on.
   std::optional<Offset> drop_rows_from;
+  // Consecutive retries of its set-up or reconciliation (0 once forwarding), and when the next
+  // one is due: each waits longer, up to reconnect.backoff.max.ms, even while the link is fine
+  // (a target topic deleted for good fails every retry of its partitions).
+  int retries = 0;
+  int64_t retry_due_ms = 0;
   bool removed = false;
   std::string error;
   std::string lost;  // set when an acknowledgement showed the target lost records
@@ -441,7 +446,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
       [this, life, l, r, from](client::KafkaResult<TargetPage> resp) {
         if (life.expired() || stopping_ || l->removed) return;
         if (!resp) {
-          link_failed(resp.error().to_string());
+          // A broker's answer (the topic unknown, say) is the partition's problem, not the link's.
+          if (!resp.error().from_broker()) link_failed(resp.error().to_string());
           l->error = "Fetch " + l->target_topic + ": " + resp.error().to_string();
           retry_later(l, [this, l] { reconcile(l); });
           return;
@@ -514,6 +520,8 @@ void Mirror::reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t t
   l->seq_next = source;
   l->uncertain = false;
   l->error.clear();
+  l->retries = 0;
+  l->retry_due_ms = 0;
   l->state = State::forwarding;
   l->state_since_ms = clock_.now_ms();
   if (moved) checkpoint(l);
@@ -922,7 +930,7 @@ void Mirror::new_producer_id() {
         if (life.expired() || stopping_) return;
         auto again = [this, life] {
           if (!producer_timer_) producer_timer_ = std::make_unique<UvTimer>(loop_);
-          producer_timer_->start(backoff_ms(), [this, life] {
+          producer_timer_->start(backoff_ms(failures_), [this, life] {
             if (life.expired() || stopping_) return;
             producer_pending_ = false;
             new_producer_id();
@@ -982,12 +990,12 @@ void Mirror::link_failed(const std::string& error) {
   }
 }
 
-uint64_t Mirror::backoff_ms() {
+uint64_t Mirror::backoff_ms(int failures) {
   static thread_local std::minstd_rand random(std::random_device{}());
   const uint64_t lo = static_cast<uint64_t>(config_.reconnect_backoff_ms);
   const uint64_t hi = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
   uint64_t ms = lo;
-  for (int i = 1; i < failures_ && ms < hi; ++i) ms *= 2;
+  for (int i = 1; i < failures && ms < hi; ++i) ms *= 2;
   ms = std::min(ms, hi);
   const auto jitter = static_cast<uint64_t>(static_cast<double>(ms) *
                                             std::clamp(config_.reconnect_backoff_jitter, 0.0, 1.0));
@@ -997,8 +1005,11 @@ uint64_t Mirror::backoff_ms() {
 
 void Mirror::retry_later(const std::shared_ptr<Link>& l, std::function<void()> fn) {
   if (stopping_ || !l->timer) return;
+  ++l->retries;
+  const uint64_t ms = backoff_ms(std::max(failures_, l->retries));
+  l->retry_due_ms = clock_.now_ms() + static_cast<int64_t>(ms);
   std::weak_ptr<int> life = life_;
-  l->timer->start(backoff_ms(), [this, life, fn = std::move(fn)] {
+  l->timer->start(ms, [this, life, fn = std::move(fn)] {
     if (life.expired() || stopping_) return;
     fn();
   });
@@ -1059,6 +1070,13 @@ std::vector<StatusRow> Mirror::status() const {
     r.target_lost = l->target_lost;
     r.records_resent = l->records_resent;
     if (!l->error.empty() && r.last_error.empty()) r.last_error = l->error;
+    if (l->retries > 0 && (l->state == State::starting || l->state == State::reconciling) &&
+        !l->error.empty()) {
+      // The partition's own problem, retried with backoff: it says more than the link's.
+      r.last_error =
+          l->error + " (failed " + std::to_string(l->retries) + " times in a row; next try in " +
+          std::to_string(std::max<int64_t>(0, l->retry_due_ms - clock_.now_ms())) + " ms)";
+    }
     if (auto part = topics_.partition(tp.topic, tp.partition.value())) {
       r.source_end = part->high_watermark().value();
       r.records_behind = std::max<int64_t>(0, r.source_end - r.forwarded);
