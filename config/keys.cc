@@ -401,7 +401,7 @@ const std::array kKeys = {
   KeySpec{.section = Section::mirror, .name = "bootstrap.servers", .type = Type::list,
           .default_doc = "none, required",
           .doc = "The central cluster's brokers, host:port items; the first is the bootstrap "
-                 "broker (the others are accepted but not tried yet)."},
+                 "broker, the next one is tried whenever its connection fails."},
   KeySpec{.section = Section::mirror, .name = "topics", .type = Type::patterns,
           .default_doc = "none, required",
           .doc = "Regular expressions (whole-name match) of the local topics to forward; topics "

@@ -8,6 +8,7 @@
 
 #include "client/client.h"
 #include "mirror/sequence.h"
+#include "mirror/target_fetch.h"
 
 namespace ferry::mirror {
 
@@ -16,7 +17,6 @@ using protocol::ErrorCode;
 
 namespace {
 
-constexpr int32_t kScanFetchBytes = 1 << 20;
 constexpr size_t kMaxAhead = 100'000;
 
 }  // namespace
@@ -61,33 +61,14 @@ struct ScanState {
 };
 
 void fetch_from(const std::shared_ptr<ScanState>& s, int64_t from) {
-  protocol::FetchRequest req;
-  req.max_wait_ms = 0;
-  req.min_bytes = 0;
-  req.max_bytes = kScanFetchBytes;
-  req.isolation_level = 0;
-  protocol::FetchRequest::Topic t;
-  t.topic = s->topic;
-  protocol::FetchRequest::Topic::Partition fp;
-  fp.partition = s->partition;
-  fp.fetch_offset = from;
-  fp.partition_max_bytes = kScanFetchBytes;
-  t.partitions.push_back(fp);
-  req.topics.push_back(std::move(t));
-  s->client.send_to_leader<ApiKey::fetch>(
-      s->topic, s->partition, std::move(req),
-      [s, from](client::KafkaResult<protocol::FetchResponse> resp) {
+  fetch_target_page(
+      s->client, s->topic, s->partition, from, [s, from](client::KafkaResult<TargetPage> resp) {
         if (!resp) {
           s->done(std::move(resp).error());
           return;
         }
-        const protocol::FetchResponse::Topic::Partition* part = nullptr;
-        for (const auto& rt : resp->responses) {
-          for (const auto& p : rt.partitions) {
-            if (p.partition_index == s->partition) part = &p;
-          }
-        }
-        if (part == nullptr) {
+        const TargetPage* part = &*resp;
+        if (!part->named) {
           s->done(client::KafkaError::local(ErrorCode::unknown_server_error,
                                             "Fetch: the answer does not name the partition"));
           return;
@@ -96,13 +77,8 @@ void fetch_from(const std::shared_ptr<ScanState>& s, int64_t from) {
           s->done(client::KafkaError::broker(part->error_code));
           return;
         }
-        std::vector<TargetBatch> batches;
-        if (part->records.data) batches = parse_target_batches(*part->records.data);
-        s->finder.feed(batches);
-        int64_t next = from;
-        if (!batches.empty()) {
-          next = batches.back().base_offset + batches.back().last_offset_delta + 1;
-        }
+        s->finder.feed(part->batches);
+        const int64_t next = part->next;
         s->scan.end = std::max(from, part->high_watermark);
         if (next < part->high_watermark && next > from) {
           fetch_from(s, next);

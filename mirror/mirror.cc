@@ -21,6 +21,7 @@
 #include "mirror/offset_record.h"
 #include "mirror/reconcile.h"
 #include "mirror/sequence.h"
+#include "mirror/target_fetch.h"
 #include "protocol/record_batch.h"
 
 namespace ferry::mirror {
@@ -31,7 +32,6 @@ using protocol::ErrorCode;
 namespace {
 
 constexpr uint64_t kTopicPollMs = 1000;
-constexpr int32_t kReconcileFetchBytes = 1 << 20;
 
 std::string state_name(int s) {
   static const char* const kNames[] = {"starting", "reconciling", "forwarding", "stopped"};
@@ -80,6 +80,13 @@ struct Mirror::Link {
   bool checkpointing = false;
   bool checkpoint_again = false;
   OffsetTracker offsets;  // the offset map rows to record (offset_map.h)
+  // A resend started here: the next checkpoint deletes the offset map's rows from it on.
+  std::optional<Offset> drop_rows_from;
+  // Consecutive retries of its set-up or reconciliation (0 once forwarding), and when the next
+  // one is due: each waits longer, up to reconnect.backoff.max.ms, even while the link is fine
+  // (a target topic deleted for good fails every retry of its partitions).
+  int retries = 0;
+  int64_t retry_due_ms = 0;
   bool removed = false;
   std::string error;
   std::string lost;  // set when an acknowledgement showed the target lost records
@@ -173,9 +180,16 @@ Status Mirror::start() {
   client_options.reconnect_backoff_max_ms = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
   client_options.reconnect_jitter = config_.reconnect_backoff_jitter;
   client_options.allow_auto_topic_creation = false;
-  Result<config::HostPort> hp = config::parse_host_port(config_.bootstrap_servers.front());
-  if (!hp) return std::move(hp).error();
-  client_ = std::make_unique<client::Client>(loop_, hp->host, hp->port, std::move(options),
+  // Every listed server, tried in turn until one answers (the client's bootstrap fallback).
+  std::vector<client::BrokerAddress> bootstrap;
+  std::string servers;
+  for (const std::string& server : config_.bootstrap_servers) {
+    Result<config::HostPort> hp = config::parse_host_port(server);
+    if (!hp) return std::move(hp).error();
+    bootstrap.push_back({hp->host, hp->port});
+    servers += (servers.empty() ? "" : ",") + server;
+  }
+  client_ = std::make_unique<client::Client>(loop_, std::move(bootstrap), std::move(options),
                                              client_options);
 
   poll_timer_ = std::make_unique<UvTimer>(loop_);
@@ -189,7 +203,7 @@ Status Mirror::start() {
   schedule_pump();
   start_heartbeat();
   FERRY_LOG(info, "mirror", "mirror %s: forwarding to %s (%zu partitions now)",
-            config_.name.c_str(), config_.bootstrap_servers.front().c_str(), links_.size());
+            config_.name.c_str(), servers.c_str(), links_.size());
   return ok_status();
 }
 
@@ -426,38 +440,21 @@ void Mirror::reconcile(const std::shared_ptr<Link>& l) {
 
 void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconciler> r,
                           int64_t from) {
-  protocol::FetchRequest req;
-  req.max_wait_ms = 0;
-  req.min_bytes = 0;
-  req.max_bytes = kReconcileFetchBytes;
-  req.isolation_level = 0;
-  protocol::FetchRequest::Topic t;
-  t.topic = l->target_topic;
-  protocol::FetchRequest::Topic::Partition fp;
-  fp.partition = l->tp.partition.value();
-  fp.fetch_offset = from;
-  fp.partition_max_bytes = kReconcileFetchBytes;
-  t.partitions.push_back(fp);
-  req.topics.push_back(std::move(t));
   std::weak_ptr<int> life = life_;
-  client_->send_to_leader<ApiKey::fetch>(
-      l->target_topic, l->tp.partition.value(), std::move(req),
-      [this, life, l, r, from](client::KafkaResult<protocol::FetchResponse> resp) {
+  fetch_target_page(
+      *client_, l->target_topic, l->tp.partition.value(), from,
+      [this, life, l, r, from](client::KafkaResult<TargetPage> resp) {
         if (life.expired() || stopping_ || l->removed) return;
         if (!resp) {
-          link_failed(resp.error().to_string());
+          // A broker's answer (the topic unknown, say) is the partition's problem, not the link's.
+          if (!resp.error().from_broker()) link_failed(resp.error().to_string());
           l->error = "Fetch " + l->target_topic + ": " + resp.error().to_string();
           retry_later(l, [this, l] { reconcile(l); });
           return;
         }
         link_ok();
-        const protocol::FetchResponse::Topic::Partition* part = nullptr;
-        for (const auto& rt : resp->responses) {
-          for (const auto& p : rt.partitions) {
-            if (p.partition_index == l->tp.partition.value()) part = &p;
-          }
-        }
-        if (part == nullptr) {
+        const TargetPage* part = &*resp;
+        if (!part->named) {
           l->error = "Fetch " + l->target_topic + ": the answer does not name the partition";
           retry_later(l, [this, l] { reconcile(l); });
           return;
@@ -486,13 +483,8 @@ void Mirror::fetch_target(const std::shared_ptr<Link>& l, std::shared_ptr<Reconc
                              " recorded after an acknowledgement: it lost data");
           return;
         }
-        std::vector<TargetBatch> batches;
-        if (part->records.data) batches = parse_target_batches(*part->records.data);
-        r->feed(batches);
-        int64_t next = from;
-        if (!batches.empty()) {
-          next = batches.back().base_offset + batches.back().last_offset_delta + 1;
-        }
+        r->feed(part->batches);
+        const int64_t next = part->next;
         if (next < part->high_watermark && next > from) {
           fetch_target(l, r, next);
           return;
@@ -528,6 +520,8 @@ void Mirror::reconciled(const std::shared_ptr<Link>& l, Offset source, int64_t t
   l->seq_next = source;
   l->uncertain = false;
   l->error.clear();
+  l->retries = 0;
+  l->retry_due_ms = 0;
   l->state = State::forwarding;
   l->state_since_ms = clock_.now_ms();
   if (moved) checkpoint(l);
@@ -604,6 +598,9 @@ void Mirror::target_lost(const std::shared_ptr<Link>& l, const std::string& why)
         l->acked_target = scan->end;
         l->next = from;
         l->seq_next = Offset(-1);
+        // The offset map's rows from `from` on name target offsets the target lost.
+        l->offsets.resend(from);
+        l->drop_rows_from = l->drop_rows_from ? std::min(*l->drop_rows_from, from) : from;
         checkpoint(l);
         // Under a new producer id: the target may remember the old one with other sequences.
         new_producer_id();
@@ -894,15 +891,19 @@ void Mirror::checkpoint(const std::shared_ptr<Link>& l) {
   // The offset map rows go in the same transaction: meta.db never holds a checkpoint past rows
   // it lacks.
   std::vector<meta::Mutation> writes;
+  const std::optional<Offset> drop = l->drop_rows_from;
+  l->drop_rows_from.reset();
+  if (drop) writes.push_back(resend_offset_rows_mutation(config_.name, l->tp, *drop));
   std::vector<OffsetRow> rows = l->offsets.take_pending();
   if (!rows.empty()) writes.push_back(offset_rows_mutation(config_.name, l->tp, rows, topics_));
   writes.push_back(meta::Mutation::put_mirror_checkpoint(c));
   std::weak_ptr<int> life = life_;
-  meta_.submit(std::move(writes), [this, life, l, rows = std::move(rows)](Status st) mutable {
+  meta_.submit(std::move(writes), [this, life, l, drop, rows = std::move(rows)](Status st) mutable {
     if (life.expired()) return;
     l->checkpointing = false;
     if (!st) {
       l->offsets.restore(std::move(rows));
+      if (drop) l->drop_rows_from = l->drop_rows_from ? std::min(*l->drop_rows_from, *drop) : *drop;
       FERRY_LOG_RATELIMITED(warn, "mirror", "checkpoint", "mirror %s: checkpoint of %s/%d: %s",
                             config_.name.c_str(), l->tp.topic.c_str(), l->tp.partition.value(),
                             st.error().to_string().c_str());
@@ -929,7 +930,7 @@ void Mirror::new_producer_id() {
         if (life.expired() || stopping_) return;
         auto again = [this, life] {
           if (!producer_timer_) producer_timer_ = std::make_unique<UvTimer>(loop_);
-          producer_timer_->start(backoff_ms(), [this, life] {
+          producer_timer_->start(backoff_ms(failures_), [this, life] {
             if (life.expired() || stopping_) return;
             producer_pending_ = false;
             new_producer_id();
@@ -989,12 +990,12 @@ void Mirror::link_failed(const std::string& error) {
   }
 }
 
-uint64_t Mirror::backoff_ms() {
+uint64_t Mirror::backoff_ms(int failures) {
   static thread_local std::minstd_rand random(std::random_device{}());
   const uint64_t lo = static_cast<uint64_t>(config_.reconnect_backoff_ms);
   const uint64_t hi = static_cast<uint64_t>(config_.reconnect_backoff_max_ms);
   uint64_t ms = lo;
-  for (int i = 1; i < failures_ && ms < hi; ++i) ms *= 2;
+  for (int i = 1; i < failures && ms < hi; ++i) ms *= 2;
   ms = std::min(ms, hi);
   const auto jitter = static_cast<uint64_t>(static_cast<double>(ms) *
                                             std::clamp(config_.reconnect_backoff_jitter, 0.0, 1.0));
@@ -1004,8 +1005,11 @@ uint64_t Mirror::backoff_ms() {
 
 void Mirror::retry_later(const std::shared_ptr<Link>& l, std::function<void()> fn) {
   if (stopping_ || !l->timer) return;
+  ++l->retries;
+  const uint64_t ms = backoff_ms(std::max(failures_, l->retries));
+  l->retry_due_ms = clock_.now_ms() + static_cast<int64_t>(ms);
   std::weak_ptr<int> life = life_;
-  l->timer->start(backoff_ms(), [this, life, fn = std::move(fn)] {
+  l->timer->start(ms, [this, life, fn = std::move(fn)] {
     if (life.expired() || stopping_) return;
     fn();
   });
@@ -1066,6 +1070,13 @@ std::vector<StatusRow> Mirror::status() const {
     r.target_lost = l->target_lost;
     r.records_resent = l->records_resent;
     if (!l->error.empty() && r.last_error.empty()) r.last_error = l->error;
+    if (l->retries > 0 && (l->state == State::starting || l->state == State::reconciling) &&
+        !l->error.empty()) {
+      // The partition's own problem, retried with backoff: it says more than the link's.
+      r.last_error =
+          l->error + " (failed " + std::to_string(l->retries) + " times in a row; next try in " +
+          std::to_string(std::max<int64_t>(0, l->retry_due_ms - clock_.now_ms())) + " ms)";
+    }
     if (auto part = topics_.partition(tp.topic, tp.partition.value())) {
       r.source_end = part->high_watermark().value();
       r.records_behind = std::max<int64_t>(0, r.source_end - r.forwarded);

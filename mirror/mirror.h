@@ -119,7 +119,9 @@ class Mirror {
   void link_failed(const std::string& error);
   void start_heartbeat();
   void retry_later(const std::shared_ptr<Link>& l, std::function<void()> fn);
-  uint64_t backoff_ms();
+  // reconnect.backoff.ms doubled per consecutive failure up to reconnect.backoff.max.ms, spread
+  // by reconnect.backoff.jitter.
+  uint64_t backoff_ms(int failures);
 
   uv_loop_t* loop_;
   config::MirrorConfig config_;

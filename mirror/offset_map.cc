@@ -29,6 +29,11 @@ void OffsetTracker::restore(std::vector<OffsetRow> rows) {
   pending_ = std::move(rows);
 }
 
+void OffsetTracker::resend(Offset from) {
+  delta_.reset();
+  std::erase_if(pending_, [from](const OffsetRow& r) { return r.source >= from; });
+}
+
 Translation translate(std::span<const OffsetRow> rows, Offset forwarded, int64_t forwarded_target,
                       Offset n) {
   Translation t;

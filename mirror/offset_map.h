@@ -50,6 +50,11 @@ class OffsetTracker {
   std::vector<OffsetRow> take_pending();
   // Gives back rows whose write failed, to go with the next write.
   void restore(std::vector<OffsetRow> rows);
+  // A resend from source offset `from` starts (target.lost.policy = resend): rows at or above it
+  // describe batches the target no longer holds. Drops the pending ones and forgets the last
+  // difference, so the first batch landing again records a row whatever its difference. The
+  // recorded rows at or above `from` go with resend_offset_rows_mutation (offset_record.h).
+  void resend(Offset from);
   bool has_pending() const noexcept { return !pending_.empty(); }
 
  private:

@@ -12,6 +12,13 @@ std::optional<OffsetRow> last_offset_row(meta::MetaStore& meta, const std::strin
   return OffsetRow{(*last)->source_offset, (*last)->target_offset};
 }
 
+meta::Mutation resend_offset_rows_mutation(const std::string& mirror,
+                                           const storage::TopicPartition& tp, Offset from) {
+  return meta::Mutation::apply([mirror, tp, from](meta::Db& db) {
+    return meta::delete_mirror_offset_rows_from(db, mirror, tp.topic, tp.partition, from);
+  });
+}
+
 meta::Mutation offset_rows_mutation(const std::string& mirror, const storage::TopicPartition& tp,
                                     const std::vector<OffsetRow>& rows,
                                     broker::TopicManager& topics) {

@@ -20,6 +20,11 @@ namespace ferry::mirror {
 std::optional<OffsetRow> last_offset_row(meta::MetaStore& meta, const std::string& mirror,
                                          const storage::TopicPartition& tp);
 
+// The store mutation deleting the partition's rows at or above source offset `from`: a resend
+// from there starts, and those rows name target offsets of batches the target lost.
+meta::Mutation resend_offset_rows_mutation(const std::string& mirror,
+                                           const storage::TopicPartition& tp, Offset from);
+
 // The store mutation writing `rows` of the partition and pruning what its source log no longer
 // needs.
 meta::Mutation offset_rows_mutation(const std::string& mirror, const storage::TopicPartition& tp,

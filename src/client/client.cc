@@ -11,18 +11,33 @@ using protocol::ErrorCode;
 
 Client::Client(uv_loop_t* loop, std::string host, uint16_t port, ConnectionOptions options,
                ClientOptions client_options)
+    : Client(loop, std::vector<BrokerAddress>{{std::move(host), port}}, std::move(options),
+             client_options) {}
+
+Client::Client(uv_loop_t* loop, std::vector<BrokerAddress> bootstrap, ConnectionOptions options,
+               ClientOptions client_options)
     : loop_(loop),
-      bootstrap_address_{std::move(host), port},
+      bootstrap_addresses_(std::move(bootstrap)),
       options_(std::move(options)),
       client_options_(client_options),
-      jitter_(static_cast<std::minstd_rand::result_type>(uv_hrtime())) {}
+      jitter_(static_cast<std::minstd_rand::result_type>(uv_hrtime())) {
+  if (bootstrap_addresses_.empty()) bootstrap_addresses_.push_back({"127.0.0.1", 9092});
+}
 
 Connection& Client::bootstrap() {
   if (!bootstrap_ || bootstrap_->failed()) {
-    bootstrap_ = std::make_unique<Connection>(loop_, bootstrap_address_.host,
-                                              bootstrap_address_.port, options_);
+    const BrokerAddress& a = bootstrap_address();
+    bootstrap_ = std::make_unique<Connection>(loop_, a.host, a.port, options_);
   }
   return *bootstrap_;
+}
+
+void Client::rotate_bootstrap() {
+  note_failure(bootstrap_address().to_string());
+  bootstrap_index_ = (bootstrap_index_ + 1) % bootstrap_addresses_.size();
+  // The failed connection goes now (its requests have failed already); bootstrap() opens one to
+  // the new address once its backoff allows.
+  bootstrap_.reset();
 }
 
 Connection& Client::connection(NodeId node) {
@@ -31,7 +46,9 @@ Connection& Client::connection(NodeId node) {
   // bootstrap broker answers rather than anything throwing on the loop.
   if (known == brokers_.end()) return bootstrap();
   const BrokerAddress& a = known->second;
-  if (a.host == bootstrap_address_.host && a.port == bootstrap_address_.port) return bootstrap();
+  if (a.host == bootstrap_address().host && a.port == bootstrap_address().port) {
+    return bootstrap();
+  }
   auto& c = connections_[node];
   if (!c || c->failed() || c->host() != a.host || c->port() != a.port)
     c = std::make_unique<Connection>(loop_, a.host, a.port, options_);
@@ -166,8 +183,12 @@ void Client::leader(const std::string& topic, int32_t partition,
 void Client::with_connection(std::optional<NodeId> node,
                              std::function<void(KafkaResult<Connection*>)> then) {
   if (!node) {
-    const bool failed = bootstrap_ && bootstrap_->failed();
-    after_backoff(bootstrap_address_.to_string(), failed,
+    bool failed = bootstrap_ && bootstrap_->failed();
+    if (failed && bootstrap_addresses_.size() > 1) {
+      rotate_bootstrap();
+      failed = false;  // the new address waits only for a backoff of its own failures
+    }
+    after_backoff(bootstrap_address().to_string(), failed,
                   [this, then = std::move(then)] { then(&bootstrap()); });
     return;
   }
@@ -178,7 +199,7 @@ void Client::with_connection(std::optional<NodeId> node,
     }
     const BrokerAddress& a = brokers_[n];
     bool failed = false;
-    if (a.host == bootstrap_address_.host && a.port == bootstrap_address_.port) {
+    if (a.host == bootstrap_address().host && a.port == bootstrap_address().port) {
       failed = bootstrap_ && bootstrap_->failed();
     } else if (auto it = connections_.find(n); it != connections_.end() && it->second) {
       failed = it->second->failed();
@@ -188,18 +209,22 @@ void Client::with_connection(std::optional<NodeId> node,
   });
 }
 
+void Client::note_failure(const std::string& address) {
+  Backoff& b = backoff_[address];
+  b.delay_ms = b.delay_ms == 0 ? client_options_.reconnect_backoff_ms
+                               : std::min(b.delay_ms * 2, client_options_.reconnect_backoff_max_ms);
+  const double spread = std::clamp(client_options_.reconnect_jitter, 0.0, 1.0);
+  std::uniform_real_distribution<double> factor(1.0 - spread, 1.0 + spread);
+  const auto jittered = static_cast<uint64_t>(static_cast<double>(b.delay_ms) * factor(jitter_));
+  b.not_before_ms = uv_now(loop_) + jittered;
+}
+
 void Client::after_backoff(const std::string& address, bool failed, std::function<void()> then) {
   Backoff& b = backoff_[address];
   const uint64_t now = uv_now(loop_);
   if (failed && b.not_before_ms <= now && !(b.timer && b.timer->active())) {
     // A failure not seen before: wait longer than the last time before reconnecting.
-    b.delay_ms = b.delay_ms == 0
-                     ? client_options_.reconnect_backoff_ms
-                     : std::min(b.delay_ms * 2, client_options_.reconnect_backoff_max_ms);
-    const double spread = std::clamp(client_options_.reconnect_jitter, 0.0, 1.0);
-    std::uniform_real_distribution<double> factor(1.0 - spread, 1.0 + spread);
-    const auto jittered = static_cast<uint64_t>(static_cast<double>(b.delay_ms) * factor(jitter_));
-    b.not_before_ms = now + jittered;
+    note_failure(address);
   }
   if (b.not_before_ms <= now) {
     then();

@@ -1,10 +1,16 @@
-// A small Kafka client: bootstraps from one host:port, learns the brokers and the partition
-// leaders from Metadata, finds group coordinators (FindCoordinator) and routes each request to
-// the right broker.
+// A small Kafka client: bootstraps from one of a list of host:port (bootstrap.servers), learns
+// the brokers and the partition leaders from Metadata, finds group coordinators (FindCoordinator)
+// and routes each request to the right broker.
 //
 //   Client c(loop, "127.0.0.1", 9092, {});
 //   c.send_to_coordinator<ApiKey::describe_groups>("g", "g", req, [](auto r) { ... });
 //   c.send_to_leader<ApiKey::produce>("t", 0, req, [](auto r) { ... });
+//
+// Bootstrap fallback: the bootstrap broker is the first address of the list until its
+// connection fails (refused, TLS or SASL handshake failed, timed out, cut); the next request for
+// the bootstrap broker then goes to the next address, round robin. Each address keeps its own
+// reconnect backoff, so a list of dead addresses is tried once each at once, then each no sooner
+// than its backoff allows. Brokers named by Metadata are reached at their advertised addresses.
 //
 // Routing: send_any() goes to the bootstrap broker; send_to_node() to a broker named in the
 // last Metadata answer (fetching Metadata first when the node is unknown); send_to_coordinator()
@@ -82,10 +88,17 @@ class Client {
 
   Client(uv_loop_t* loop, std::string host, uint16_t port, ConnectionOptions options,
          ClientOptions client_options = {});
+  // `bootstrap` must not be empty; tried in this order (see Bootstrap fallback above).
+  Client(uv_loop_t* loop, std::vector<BrokerAddress> bootstrap, ConnectionOptions options,
+         ClientOptions client_options = {});
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   uv_loop_t* loop() const noexcept { return loop_; }
+  // The bootstrap address in use now (the one the next bootstrap connection goes to).
+  const BrokerAddress& bootstrap_address() const noexcept {
+    return bootstrap_addresses_[bootstrap_index_];
+  }
   // Brokers from the last Metadata answer (and from FindCoordinator answers).
   const std::map<NodeId, BrokerAddress>& brokers() const noexcept { return brokers_; }
 
@@ -222,6 +235,10 @@ class Client {
   void with_connection(std::optional<NodeId> node,
                        std::function<void(KafkaResult<Connection*>)> then);
   void after_backoff(const std::string& address, bool failed, std::function<void()> then);
+  // Counts a failure of `address`: its next connection waits the next, longer backoff.
+  void note_failure(const std::string& address);
+  // After a failed bootstrap connection: the next address of the list becomes the bootstrap one.
+  void rotate_bootstrap();
   void connected(const std::string& address);
   // Sends `req` to `node` (nullopt: the bootstrap broker) once its connection is usable.
   template <protocol::ApiKey K>
@@ -250,7 +267,8 @@ class Client {
   void answer_waiters(const std::set<std::string>& asked, const std::optional<KafkaError>& error);
 
   uv_loop_t* loop_;
-  BrokerAddress bootstrap_address_;
+  std::vector<BrokerAddress> bootstrap_addresses_;  // never empty
+  size_t bootstrap_index_ = 0;
   ConnectionOptions options_;
   ClientOptions client_options_;
   std::unique_ptr<Connection> bootstrap_;

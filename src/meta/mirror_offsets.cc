@@ -43,6 +43,20 @@ Mutation mirror_offset_rows_mutation(std::string mirror, std::vector<MirrorOffse
       });
 }
 
+Status delete_mirror_offset_rows_from(Db& db, const std::string& mirror, const std::string& topic,
+                                      PartitionId partition, Offset from) {
+  auto del = db.cached(
+      "DELETE FROM mirror_offsets WHERE mirror = ? AND topic = ? AND partition = ?"
+      " AND source_offset >= ?");
+  if (!del) return std::move(del).error();
+  return (*del)
+      ->bind(1, mirror)
+      .bind(2, topic)
+      .bind(3, partition.value())
+      .bind(4, from.value())
+      .run();
+}
+
 Result<std::vector<MirrorOffsetRow>> mirror_offset_rows(Db& db, const std::string& mirror) {
   auto s = db.cached(
       "SELECT topic, partition, source_offset, target_offset FROM mirror_offsets"

@@ -43,6 +43,11 @@ Status put_mirror_offset_rows(Db& db, const std::string& mirror,
 Mutation mirror_offset_rows_mutation(std::string mirror, std::vector<MirrorOffsetRow> rows,
                                      Offset source_log_start);
 
+// Deletes the partition's rows at or above `from` (a resend from there starts: they name target
+// offsets the target no longer holds).
+Status delete_mirror_offset_rows_from(Db& db, const std::string& mirror, const std::string& topic,
+                                      PartitionId partition, Offset from);
+
 // Every row of `mirror`, ordered by topic, partition and source offset.
 Result<std::vector<MirrorOffsetRow>> mirror_offset_rows(Db& db, const std::string& mirror);
 // The row with the greatest source offset of one partition, if any.

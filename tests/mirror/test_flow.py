@@ -12,10 +12,8 @@
 #               every 50 ms. Asserted: when p.hi is fully forwarded, p.lo has less than 15% of its
 #               backlog forwarded; halfway through p.hi both of its partitions have had turns
 #               (equal priorities share); then everything arrives.
-import json
 import os
 import random
-import subprocess
 import sys
 import time
 
@@ -25,19 +23,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "compat"))
 from harness import (CheckFailed, Ferry, admin_create_topic, check, free_port,  # noqa: E402
                      step, wait_for)
 from link_shaper import LinkShaper  # noqa: E402
+from mirror_harness import status_partitions  # noqa: E402
 
 VALUE = 1000  # bytes per record, random (LZ4 leaves them at about this size)
-
-
-def mirror_partitions(ferry_bin, data_dir):
-    r = subprocess.run([ferry_bin, "mirror", "status", "--json", "--data-dir", data_dir],
-                       capture_output=True, timeout=10)
-    try:
-        st = json.loads(r.stdout)
-    except ValueError:
-        return {}
-    return {(p["topic"], p["partition"]): p for m in st.get("mirrors", [])
-            for p in m["partitions"]}
 
 
 def produce_backlog(bootstrap, topic, partitions, records, seed):
@@ -94,7 +82,7 @@ def with_backlog(args, gateway, topics, bootstrap, extra):
 
 
 def all_forwarded(args, gateway, topics):
-    st = mirror_partitions(args.ferry, gateway.data_dir)
+    st = status_partitions(args.ferry, gateway.data_dir)
     want = {(t, p) for t, (parts, _) in topics.items() for p in range(parts)}
     return want <= set(st) and all(st[k]["forwarded"] == st[k]["source_end"] > 0 for k in want)
 

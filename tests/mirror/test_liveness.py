@@ -16,7 +16,6 @@ import json
 import os
 import select
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "compat"))
 
 from harness import (CheckFailed, Ferry, check, check_eq, free_port, step, wait_for,  # noqa: E402
                      admin_create_topic, consume_assigned)
+from mirror_harness import mirror_status, mirrors_of  # noqa: E402
 
 
 class SilentRelay:
@@ -113,19 +113,6 @@ class SilentRelay:
                         pass
         for t in self.threads:
             t.join(timeout=2)
-
-
-def mirror_status(ferry_bin, data_dir):
-    r = subprocess.run([ferry_bin, "mirror", "status", "--json", "--data-dir", data_dir],
-                       capture_output=True, timeout=10)
-    try:
-        return json.loads(r.stdout) if r.stdout else None
-    except ValueError:
-        return None
-
-
-def mirrors_of(status):
-    return {m["name"]: m for m in (status or {}).get("mirrors", [])}
 
 
 def partition_of(status, mirror, topic):

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "compat"))
 
 from harness import (CheckFailed, Ferry, check, check_eq, step, wait_for,  # noqa: E402
                      admin_create_topic, produce_confluent)
+from mirror_harness import status_partitions  # noqa: E402
 
 TOPIC = "t.a"
 TARGET = "site.t.a"
@@ -33,15 +34,7 @@ def ferry_cmd(ferry_bin, *argv, timeout_s=20):
 
 
 def mirror_partitions(ferry_bin, data_dir):
-    rc, out, _ = ferry_cmd(ferry_bin, "mirror", "status", "--json", "--data-dir", data_dir)
-    if not out:
-        return {}
-    try:
-        status = json.loads(out)
-    except ValueError:
-        return {}
-    return {p["partition"]: p for m in status.get("mirrors", []) for p in m["partitions"]
-            if p["topic"] == TOPIC}
+    return {part: p for (_, part), p in status_partitions(ferry_bin, data_dir, TOPIC).items()}
 
 
 def produce_round(bootstrap, rnd):

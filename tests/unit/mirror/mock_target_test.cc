@@ -6,8 +6,12 @@
 #include <gtest/gtest.h>
 
 #ifdef FERRY_HAVE_RDKAFKA_MOCK
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -132,6 +136,71 @@ TEST_F(MirrorToMockCluster, LostResponsesNeitherLoseNorDuplicate) {
       << (s && !s->rows.empty() ? s->rows[0].last_error : "no status");
   EXPECT_NE(s->rows[0].last_error.find("REQUEST_TIMED_OUT"), std::string::npos)
       << "the delayed answers timed out: " << s->rows[0].last_error;
+  for (int32_t p = 0; p < 2; ++p) {
+    std::vector<std::string> got = target_values(p, total);
+    std::vector<std::string> want;
+    for (int b = 0; b < kBatches; ++b) {
+      for (int i = 0; i < kPerBatch; ++i) {
+        want.push_back("p" + std::to_string(p) + "b" + std::to_string(b) + "-" + std::to_string(i));
+      }
+    }
+    EXPECT_EQ(got, want) << "partition " << p << ": every record once, in order";
+  }
+}
+
+// bootstrap.servers with a dead address first: a port bound on 127.0.0.1 but not listening
+// (connections are refused), then the mock cluster. The mirror must fall back to the second
+// address and forward everything; with only the first address used it never connects.
+class MirrorBootstrapFallback : public MirrorToMockCluster {
+ protected:
+  ~MirrorBootstrapFallback() override {
+    if (dead_fd_ >= 0) ::close(dead_fd_);
+  }
+  void configure(config::BrokerConfig& c) override {
+    MirrorToMockCluster::configure(c);
+    dead_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(dead_fd_, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ASSERT_EQ(::bind(dead_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(dead_fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    dead_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    config::MirrorConfig& m = c.mirrors.back();
+    m.bootstrap_servers.insert(m.bootstrap_servers.begin(), dead_);
+  }
+  int dead_fd_ = -1;
+  std::string dead_;
+};
+
+TEST_F(MirrorBootstrapFallback, DeadFirstServerFallsBackToTheNext) {
+  ASSERT_EQ(create_topic("t", 2).topics.at(0).error_code, 0);
+  for (int32_t p = 0; p < 2; ++p) {
+    auto part = broker_->topics().partition("t", p);
+    ASSERT_TRUE(part);
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<std::byte> batch =
+          ferry::test::make_batch(kPerBatch, "p" + std::to_string(p) + "b" + std::to_string(b));
+      ASSERT_TRUE(part->append(batch).ok());
+    }
+    part->flush([](Status) {});
+  }
+  const int64_t total = kBatches * kPerBatch;
+  std::optional<StatusSnapshot> s;
+  ASSERT_TRUE(run_until(
+      [&] {
+        s = status_file();
+        if (!s || s->rows.size() != 2) return false;
+        for (const StatusRow& r : s->rows) {
+          if (r.forwarded != total) return false;
+        }
+        return true;
+      },
+      15000))
+      << "bootstrap.servers = " << dead_ << "," << bootstraps_.substr(0, bootstraps_.find(','))
+      << ": " << (s && !s->rows.empty() ? s->rows[0].last_error : "no status");
   for (int32_t p = 0; p < 2; ++p) {
     std::vector<std::string> got = target_values(p, total);
     std::vector<std::string> want;

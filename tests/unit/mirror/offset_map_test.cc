@@ -6,6 +6,11 @@
 
 #include <vector>
 
+#include "meta/mirror_offsets.h"
+#include "meta/store.h"
+#include "mirror/offset_record.h"
+#include "support/test_support.h"
+
 namespace ferry::mirror {
 namespace {
 
@@ -74,6 +79,54 @@ TEST(Translate, BelowTheMapAndWithoutOne) {
   EXPECT_EQ(translate(rows, Offset(200), -1, Offset(150)).kind, TranslationKind::no_map);
   // A checkpoint without rows still answers for the forwarded position itself.
   EXPECT_EQ(translate({}, Offset(200), 190, Offset(200)).target, 190);
+}
+
+// target.lost.policy = resend from source offset 50: the rows recorded above it describe batches
+// the target lost. They must not outlive the resend, whatever difference the resent batches get.
+TEST(OffsetMapAfterResend, RowsAboveTheResendPointAreDeleted) {
+  test::TempDir dir;
+  auto store = meta::MetaStore::open(dir.file("meta.db"), nullptr, meta::builtin_migrations());
+  ASSERT_TRUE(store.ok());
+  meta::MetaStore& m = **store;
+  const storage::TopicPartition tp{"t", PartitionId(0)};
+  auto stored = [&] {
+    std::vector<OffsetRow> out;
+    auto rows = meta::mirror_offset_rows(m.reader(), "m");
+    EXPECT_TRUE(rows.ok());
+    if (!rows.ok()) return out;
+    for (const auto& r : *rows) out.push_back({r.source_offset, r.target_offset});
+    return out;
+  };
+  auto write = [&](const std::vector<OffsetRow>& rows) {
+    std::vector<meta::MirrorOffsetRow> out;
+    for (const OffsetRow& r : rows) out.push_back({"t", PartitionId(0), r.source, r.target});
+    ASSERT_TRUE(m.submit_sync({meta::mirror_offset_rows_mutation("m", out, Offset(0))}).ok());
+  };
+  // Before: 0..99 at 0..99, then others wrote 10 records: 100..199 at 110..209.
+  OffsetTracker t;
+  t.start(std::nullopt);
+  t.landed(Offset(0), Offset(100), 100);
+  t.landed(Offset(100), Offset(200), 210);
+  write(t.take_pending());
+  ASSERT_EQ(stored(), (std::vector<OffsetRow>{row(0, 0), row(100, 110)}));
+
+  // The target lost everything from source offset 50 on; the resend lands 50..199 at 53..202.
+  ASSERT_TRUE(m.submit_sync({resend_offset_rows_mutation("m", tp, Offset(50))}).ok());
+  t.resend(Offset(50));
+  t.landed(Offset(50), Offset(200), 203);
+  write(t.take_pending());
+  const std::vector<OffsetRow> rows = stored();
+  EXPECT_EQ(rows, (std::vector<OffsetRow>{row(0, 0), row(50, 53)}));
+  EXPECT_EQ(translate(rows, Offset(200), 203, Offset(120)).target, 123);
+  EXPECT_EQ(translate(rows, Offset(200), 203, Offset(40)).target, 40);
+
+  // A second resend from 150 whose batches land with the difference the last row has (3): the
+  // first of them still records a row, so nothing depends on what was dropped.
+  ASSERT_TRUE(m.submit_sync({resend_offset_rows_mutation("m", tp, Offset(150))}).ok());
+  t.resend(Offset(150));
+  t.landed(Offset(150), Offset(200), 203);
+  write(t.take_pending());
+  EXPECT_EQ(stored(), (std::vector<OffsetRow>{row(0, 0), row(50, 53), row(150, 153)}));
 }
 
 }  // namespace
