@@ -244,9 +244,14 @@ Status Segment::ensure_index(uint32_t max_batch_bytes) {
   auto tix = index_file(time_id_);
   if (!tix) return std::move(tix).error();
   auto loaded = SparseIndex::load(**idx, **tix, size_);
-  if (loaded) {
+  // An empty index of a segment longer than the index interval is one that was removed (a
+  // compaction swap): rebuilt rather than leaving reads to scan from the start.
+  if (loaded && (!loaded->empty() || size_ <= index_interval_)) {
     index_ = std::move(loaded).value();
     return {};
+  }
+  if (loaded) {
+    return rebuild_index(max_batch_bytes);
   }
   FERRY_LOG(warn, "storage", "%s: rebuilding index (%s)", log_path().c_str(),
             loaded.error().message().c_str());
