@@ -89,7 +89,15 @@ Result<std::optional<Cleanability>> Cleaner::cleanability(Log& log, bool force) 
   if (c.plan.segments.empty()) return None();
   c.plan.first_dirty =
       std::max(log.cleaner_point().value_or(Offset(0)), c.plan.segments.front().base);
-  if (c.plan.first_dirty >= c.plan.segments.back().end) return None();  // nothing dirty
+  const bool horizon_due = log.tombstone_horizon_ms() && *log.tombstone_horizon_ms() <= now;
+  if (c.plan.first_dirty >= c.plan.segments.back().end) {
+    // Nothing dirty: a pass over the clean part only removes tombstones past their horizon.
+    if (!horizon_due) return None();
+    c.plan.first_dirty = c.plan.segments.back().end;
+    c.overdue = true;
+    c.plan.dir = log.dir();
+    return std::optional<Cleanability>(std::move(c));
+  }
   uint64_t clean = 0, dirty = 0;
   std::optional<Offset> first_dirty_segment;
   for (const auto& s : c.plan.segments) {
@@ -109,6 +117,7 @@ Result<std::optional<Cleanability>> Cleaner::cleanability(Log& log, bool force) 
     if (!ts) return std::move(ts).error();
     c.overdue = *ts >= 0 && now - *ts > cfg.max_compaction_lag_ms;
   }
+  c.overdue = c.overdue || horizon_due;
   if (!force && !c.overdue && c.dirty_ratio < cfg.min_cleanable_dirty_ratio) return None();
   c.plan.dir = log.dir();
   return std::optional<Cleanability>(std::move(c));
@@ -228,6 +237,7 @@ Status Cleaner::complete(Log& log, Result<PassResult>& result, double ratio) {
     return std::move(swapped).error();
   }
   log.set_cleaner_point(r.clean_point);
+  log.set_tombstone_horizon_ms(r.earliest_horizon_ms);
   ++stats_.passes;
   stats_.bytes_read += r.bytes_read;
   stats_.bytes_written += r.bytes_written;

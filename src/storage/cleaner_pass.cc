@@ -324,6 +324,9 @@ Result<PassResult> run_clean_pass(const PassPlan& plan) {
       if (list != nullptr) discard_cleaned(fs, dir, *list);
     }
   } cleanup{fs, plan.dir, &res.cleaned};
+  auto note_horizon = [&](int64_t h) {
+    res.earliest_horizon_ms = std::min(res.earliest_horizon_ms.value_or(h), h);
+  };
   for (const PassSegment& seg : plan.segments) {
     if (seg.base >= map_end) break;
     auto f = fs.open(path_of(seg.base), platform::File::Mode::read_only);
@@ -386,6 +389,7 @@ Result<PassResult> run_clean_pass(const PassPlan& plan) {
                                                         static_cast<uint64_t>(r.timestamp_delta)));
       }
       const bool needs_horizon = live_tombstone && !had_horizon;
+      if (live_tombstone && had_horizon) note_horizon(v.base_timestamp());
       if (kept.size() == recs->size() && !needs_horizon && (had_horizon == live_tombstone)) {
         FERRY_TRY(keep_as_is());
         continue;
@@ -399,6 +403,7 @@ Result<PassResult> run_clean_pass(const PassPlan& plan) {
       std::optional<int64_t> horizon;
       if (live_tombstone) {
         horizon = had_horizon ? v.base_timestamp() : plan.now_ms + plan.delete_retention_ms;
+        note_horizon(*horizon);
       }
       auto rebuilt = rebuild_batch(v, kept, ts, horizon);
       if (!rebuilt) return std::move(rebuilt).error();

@@ -77,8 +77,9 @@ struct PassResult {
   uint64_t records_removed = 0;
   uint64_t tombstones_removed = 0;
   uint64_t batches_rewritten = 0;
-  uint64_t keys = 0;      // distinct key hashes in the map
-  bool map_full = false;  // the pass stopped early: another pass is needed
+  std::optional<int64_t> earliest_horizon_ms;  // of the tombstones kept
+  uint64_t keys = 0;                           // distinct key hashes in the map
+  bool map_full = false;                       // the pass stopped early: another pass is needed
   uint64_t map_memory_bytes = 0;
 };
 

@@ -267,6 +267,10 @@ class Log : public std::enable_shared_from_this<Log> {
   // The offset below which the log was cleaned (`cleaner.point`, read at open), if known.
   std::optional<Offset> cleaner_point() const noexcept { return cleaner_point_; }
   void set_cleaner_point(Offset point) noexcept { cleaner_point_ = point; }
+  // The earliest delete horizon of a tombstone the last pass kept (not persisted): once it has
+  // passed, the log is worth a pass even with nothing dirty.
+  std::optional<int64_t> tombstone_horizon_ms() const noexcept { return tombstone_horizon_; }
+  void set_tombstone_horizon_ms(std::optional<int64_t> ms) noexcept { tombstone_horizon_ = ms; }
   bool closed() const noexcept { return closed_; }
   platform::FileSystem& file_system() const noexcept { return *fs_; }
 
@@ -328,7 +332,8 @@ class Log : public std::enable_shared_from_this<Log> {
   // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
   Offset recovery_point_{0};
   std::optional<Error> failure_;
-  std::optional<Offset> cleaner_point_;  // see cleaner_point()
+  std::optional<Offset> cleaner_point_;       // see cleaner_point()
+  std::optional<int64_t> tombstone_horizon_;  // see tombstone_horizon_ms()
   bool full_ = false;
   int64_t full_probe_ms_ = 0;  // when appends may next try the disk while full
   struct Waiter {
