@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 #include "platform/file.h"
@@ -402,6 +403,43 @@ TEST(Cleaner, RecoveryDiscardsAnUncommittedPassAndFinishesACommittedOne) {
       EXPECT_EQ(after.size(), before.size());
     }
   }
+}
+
+TEST(Cleaner, CompactionLagsDecideWhatIsCleanable) {
+  LogConfig cfg = compact_config();
+  cfg.min_compaction_lag_ms = 60'000;
+  Fixture f(cfg);
+  for (int i = 0; i < 40; ++i) f.put1("k" + std::to_string(i % 4), "v" + std::to_string(i));
+  // Every sealed segment holds records younger than min.compaction.lag.ms.
+  EXPECT_FALSE(clean(f).value().has_value());
+  f.clock.advance_ms(60'001);
+  ASSERT_TRUE(clean(f).value().has_value());
+  // Below min.cleanable.dirty.ratio, but past max.compaction.lag.ms: cleaned anyway.
+  cfg.min_compaction_lag_ms = 0;
+  cfg.min_cleanable_dirty_ratio = 0.99;
+  cfg.max_compaction_lag_ms = 10'000;
+  f.log->set_config(cfg);
+  for (int i = 0; i < 12; ++i) f.put1("k" + std::to_string(i % 4), "w" + std::to_string(i));
+  EXPECT_FALSE(clean(f).value().has_value()) << "new records are not overdue yet";
+  f.clock.advance_ms(10'001);
+  auto r = clean(f);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_GT((*r)->records_removed, 0u);
+}
+
+TEST(Cleaner, IoThrottleHoldsTheRate) {
+  IoThrottle t(1'000'000);  // 1 MB/s, a 100 ms burst
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) t.consume(10'000);  // 300 KB: at least ~0.2 s
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  EXPECT_GE(ms, 150);
+  EXPECT_GT(t.slept_ms(), 100u);
+  IoThrottle unlimited(0);
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) unlimited.consume(10'000'000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::milliseconds(100));
 }
 
 }  // namespace
