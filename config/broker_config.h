@@ -66,6 +66,10 @@ struct BrokerConfig {
   int64_t sasl_failed_authentication_window_ms = 60000;  // sasl.failed.authentication.window.ms
   int64_t queued_max_request_bytes = 4 << 20;            // queued.max.request.bytes
   int64_t log_dir_min_free_bytes = 64 << 20;             // log.dir.min.free.bytes
+  bool log_cleaner_enable = true;                        // log.cleaner.enable
+  int64_t log_cleaner_dedupe_buffer_size = 8 << 20;      // log.cleaner.dedupe.buffer.size
+  int64_t log_cleaner_io_max_bytes_per_second = 0;       // log.cleaner.io.max.bytes.per.second
+  int64_t log_cleaner_backoff_ms = 15000;                // log.cleaner.backoff.ms
   int32_t fetch_max_bytes = 52428800;                    // fetch.max.bytes
   int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
   int32_t offsets_retention_minutes = 10080;             // offsets.retention.minutes

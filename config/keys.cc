@@ -40,6 +40,24 @@ const std::array kKeys = {
                  "writes in flight, meta.db and other programs on a shared file system. 0: "
                  "only a failed write triggers the policy.",
           .field = &BrokerConfig::log_dir_min_free_bytes},
+  KeySpec{.section = Section::broker, .name = "log.cleaner.enable", .type = Type::boolean,
+          .default_value = "true",
+          .doc = "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+          .field = &BrokerConfig::log_cleaner_enable},
+  KeySpec{.section = Section::broker, .name = "log.cleaner.dedupe.buffer.size",
+          .type = Type::int64, .default_value = "8388608", .min = 4096, .max = kI64,
+          .doc = "Memory of the cleaner's key map (24 bytes per key, 90% usable): 8 MiB holds "
+                 "about 314,000 keys per pass; a partition with more is cleaned in several "
+                 "passes. Kafka's 128 MiB default is too much for a gateway.",
+          .field = &BrokerConfig::log_cleaner_dedupe_buffer_size},
+  KeySpec{.section = Section::broker, .name = "log.cleaner.io.max.bytes.per.second",
+          .type = Type::int64, .default_value = "0", .min = 0, .max = kI64,
+          .doc = "Bound on the cleaner's reads plus writes, in bytes per second; 0: unlimited.",
+          .field = &BrokerConfig::log_cleaner_io_max_bytes_per_second},
+  KeySpec{.section = Section::broker, .name = "log.cleaner.backoff.ms", .type = Type::int64,
+          .default_value = "15000", .min = 1, .max = kI64,
+          .doc = "How often the cleaner looks for a partition to clean.",
+          .field = &BrokerConfig::log_cleaner_backoff_ms},
   KeySpec{.section = Section::broker, .name = "listen", .type = Type::host_port,
           .default_value = "127.0.0.1:9092",
           .doc = "Address the Kafka listener binds to: host:port or [ipv6]:port; 0.0.0.0 or "
@@ -256,10 +274,10 @@ const std::array kKeys = {
 
   // ---- Kafka topic configs ([topic_defaults]) ------------------------------------------------
   KeySpec{.section = Section::topic, .name = "cleanup.policy", .type = Type::list,
-          .default_value = "delete", .allowed = "delete", .unsupported = "compact",
-          .unsupported_why = "log compaction is not supported; cleanup.policy must be delete",
-          .doc = "Old segments are deleted by retention.ms and retention.bytes; log compaction "
-                 "is not supported."},
+          .default_value = "delete", .allowed = "delete|compact",
+          .doc = "delete: old segments are deleted by retention.ms and retention.bytes; compact: "
+                 "the log cleaner keeps the latest record of every key (docs/compaction.md); "
+                 "compact,delete: both."},
   KeySpec{.section = Section::topic, .name = "compression.gzip.level", .type = Type::int32,
           .default_value = "-1", .min = -1, .max = 9,
           .doc = "No effect in ferry (accepted for Kafka tools): gzip batches are written at "
@@ -281,6 +299,10 @@ const std::array kKeys = {
           .default_value = "3", .min = -131072, .max = 22,
           .doc = "No effect in ferry (accepted for Kafka tools): zstd batches are written at "
                  "level 3."},
+  KeySpec{.section = Section::topic, .name = "delete.retention.ms", .type = Type::int64,
+          .default_value = "86400000", .min = 0, .max = kI64,
+          .doc = "Compacted topics: how long a tombstone (null value) is kept after the cleaner "
+                 "pass that first kept it, so consumers can see the delete."},
   KeySpec{.section = Section::topic, .name = "disk.full.policy", .type = Type::choice,
           .default_value = "refuse", .allowed = "refuse|drop_oldest",
           .doc = "What happens when the data directory is about to fill (log.dir.min.free.bytes): "
@@ -317,6 +339,10 @@ const std::array kKeys = {
           .default_value = "-2", .min = -2, .max = kI64,
           .doc = "No effect in ferry (accepted for Kafka tools): tiered storage is not "
                  "supported; retention.ms applies."},
+  KeySpec{.section = Section::topic, .name = "max.compaction.lag.ms", .type = Type::int64,
+          .default_value = "9223372036854775807", .min = 1, .max = kI64,
+          .doc = "Compacted topics: records stay uncleaned at most about this long, whatever "
+                 "min.cleanable.dirty.ratio says (sealed segments only: see segment.ms)."},
   KeySpec{.section = Section::topic, .name = "max.message.bytes", .type = Type::int32,
           .default_value = "1048588", .min = 0, .max = kI32,
           .doc = "Largest record batch a produce request may append to the topic."},
@@ -344,6 +370,14 @@ const std::array kKeys = {
           .default_value = "CreateTime", .allowed = "CreateTime|LogAppendTime",
           .doc = "Record timestamps: the producer's (CreateTime) or the broker's clock at "
                  "append (LogAppendTime)."},
+  KeySpec{.section = Section::topic, .name = "min.cleanable.dirty.ratio", .type = Type::fraction,
+          .default_value = "0.5",
+          .doc = "Compacted topics: clean a partition once the bytes written since its last "
+                 "cleaning are at least this share of its cleanable bytes."},
+  KeySpec{.section = Section::topic, .name = "min.compaction.lag.ms", .type = Type::int64,
+          .default_value = "0", .min = 0, .max = kI64,
+          .doc = "Compacted topics: a segment holding records younger than this is not "
+                 "cleaned."},
   KeySpec{.section = Section::topic, .name = "min.insync.replicas", .type = Type::int32,
           .default_value = "1", .min = 1, .max = kI32,
           .doc = "Replicas that must hold a write before an acks=all produce succeeds."},

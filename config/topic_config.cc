@@ -75,6 +75,13 @@ Result<TopicSettings> topic_settings(const std::map<std::string, std::string>& t
   s.store_codec = storage_codec(get("compression.type"));
   s.log_append_time = get("message.timestamp.type") == "LogAppendTime";
   s.drop_oldest_when_full = get("disk.full.policy") == "drop_oldest";
+  const std::string_view policy = get("cleanup.policy");
+  s.log.cleanup_compact = policy.find("compact") != std::string_view::npos;
+  s.log.cleanup_delete = policy.find("delete") != std::string_view::npos;
+  s.log.min_cleanable_dirty_ratio = parse_fraction(get("min.cleanable.dirty.ratio")).value_or(0.5);
+  s.log.min_compaction_lag_ms = to_int(get("min.compaction.lag.ms"));
+  s.log.max_compaction_lag_ms = to_int(get("max.compaction.lag.ms"));
+  s.log.delete_retention_ms = to_int(get("delete.retention.ms"));
   return s;
 }
 

@@ -149,6 +149,17 @@ Status Broker::start() {
   config_.advertised = listeners_.front().config.advertised;
   housekeeping_timer_.start(kHousekeepingMs, [this] { housekeeping(); });
   housekeeping_timer_.unref();
+  storage::CleanerConfig cc;
+  cc.enable = config_.log_cleaner_enable;
+  cc.dedupe_buffer_bytes = static_cast<uint64_t>(config_.log_cleaner_dedupe_buffer_size);
+  cc.io_max_bytes_per_second = static_cast<uint64_t>(config_.log_cleaner_io_max_bytes_per_second);
+  cc.backoff_ms = config_.log_cleaner_backoff_ms;
+  cleaner_ = std::make_unique<storage::Cleaner>(loop_, cc, &clock_);
+  cleaner_->start([this] {
+    std::vector<std::shared_ptr<storage::Log>> out;
+    for (const auto& [tp, log] : logs_.logs()) out.push_back(log);
+    return out;
+  });
   FERRY_LOG(info, "broker", "node %d up with %zu listener(s), cluster %s, data in %s",
             config_.node_id, listeners_.size(), cluster_id_.c_str(), config_.data_dir.c_str());
   return ok_status();
@@ -351,6 +362,7 @@ void Broker::shutdown(std::function<void(Status)> done) {
   stopping_ = true;
   FERRY_LOG(info, "broker", "shutting down");
   housekeeping_timer_.stop();
+  if (cleaner_) cleaner_->stop();
   if (disk_guard_) disk_guard_->stop();
   shutdown_done_ = std::move(done);
   if (listeners_.empty()) {

@@ -36,6 +36,7 @@
 #include "config/broker_config.h"
 #include "meta/store.h"
 #include "net/server.h"
+#include "storage/cleaner.h"
 #include "storage/log_manager.h"
 
 namespace ferry::broker {
@@ -77,6 +78,8 @@ class Broker {
   AppendQueues& append_queues() noexcept { return append_queues_; }
   // The disk-full policies (disk_guard.h); exists after start().
   DiskGuard& disk_guard() noexcept { return *disk_guard_; }
+  // The log cleaner (compacted topics) and its counters; exists after start().
+  const storage::Cleaner* cleaner() const noexcept { return cleaner_.get(); }
   // The ACLs and super users; ACL changes go through the ACL handlers (handlers/acls.cc).
   authz::Authorizer& authorizer() noexcept { return authorizer_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
@@ -118,6 +121,7 @@ class Broker {
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerRegistry> producers_;
   std::unique_ptr<DiskGuard> disk_guard_;
+  std::unique_ptr<storage::Cleaner> cleaner_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   struct Listener {
     config::ListenerConfig config;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/compacted_keys.h"
 #include "broker/disk_guard.h"
 #include "broker/leader_encoding.h"
 #include "broker/produce_idempotence.h"
@@ -165,6 +166,10 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
       if (i == 0) a.outcome.base_offset = idem.duplicate->first_offset;
       if (settings.log_append_time) a.outcome.log_append_time_ms = idem.duplicate->timestamp_ms;
       continue;
+    }
+    if (settings.log.cleanup_compact) {
+      KafkaError keys = check_compacted_keys(b, part.topic(), part.id().value());
+      if (!keys.ok()) return refuse(std::move(keys));
     }
     std::optional<std::vector<std::byte>> encoded;
     if (i < p.encoded.size()) encoded = std::move(p.encoded[i]);

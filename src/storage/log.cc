@@ -10,6 +10,7 @@
 #include "common/uv_timer.h"
 #include "platform/file.h"
 #include "protocol/record_batch.h"
+#include "storage/cleaner_swap.h"
 #include "storage/segment.h"
 #include "storage/segment_name.h"
 
@@ -84,6 +85,11 @@ Result<std::shared_ptr<Log>> Log::open(const std::string& dir, const LogConfig& 
 
 Status Log::recover(bool caller_syncs_tail) {
   FERRY_TRY(fs_->create_dirs(dir_));
+  // A compaction swap a crash interrupted is finished or discarded before the segments are
+  // listed (storage/cleaner_swap.h).
+  auto swaps = finish_cleaner_swaps(*fs_, dir_);
+  if (!swaps) return std::move(swaps).error();
+  cleaner_point_ = read_cleaner_point(*fs_, dir_);
   auto names = fs_->list_dir(dir_);
   if (!names) return std::move(names).error();
   std::vector<Offset> bases;
@@ -631,7 +637,7 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(int64_t timestamp_ms) {
 Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
                                              bool disk_nearly_full) {
   RetentionResult result;
-  if (failure_) return result;
+  if (failure_ || !config_.cleanup_delete) return result;
   int64_t now = clock_->now_ms();
   uint64_t total = size_bytes();
   auto expired_by_time = [&](Segment& seg) -> Result<bool> {
@@ -690,6 +696,20 @@ Result<std::optional<DroppedSegment>> Log::drop_oldest_segment() {
   FERRY_TRY(seg.remove());
   segments_.erase(segments_.begin());
   return std::optional<DroppedSegment>(d);
+}
+
+std::vector<Log::SealedSegmentInfo> Log::sealed_segments() const {
+  std::vector<SealedSegmentInfo> out;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    const Segment& s = *segments_[i];
+    out.push_back({s.base(), segment_end(i), s.size(), s.durable_size() >= s.size()});
+  }
+  return out;
+}
+
+Result<int64_t> Log::segment_max_timestamp(Offset base) {
+  const size_t i = segment_index_for(base);
+  return segments_[i]->compute_max_timestamp(kScanLimit);
 }
 
 void Log::close(std::function<void(Status)> done) {

@@ -61,6 +61,7 @@ class UvTimer;
 namespace ferry::storage {
 
 class Segment;
+struct CleanedSegment;
 
 struct AppendInfo {
   Offset base_offset;
@@ -252,6 +253,27 @@ class Log : public std::enable_shared_from_this<Log> {
   // Loop thread, after run_tail_sync: marks the segments durable (or fails the log).
   void tail_synced(const TailSync& sync);
 
+  // Compaction (storage/cleaner.h), loop thread. The sealed segments (all but the active one),
+  // oldest first: offsets [base, end), .log size, and whether all of it is durable.
+  struct SealedSegmentInfo {
+    Offset base;
+    Offset end;
+    uint64_t size = 0;
+    bool durable = false;
+  };
+  std::vector<SealedSegmentInfo> sealed_segments() const;
+  // The newest maxTimestamp of sealed segment `base` (computed lazily, as retention does).
+  Result<int64_t> segment_max_timestamp(Offset base);
+  // The offset below which the log was cleaned (`cleaner.point`, read at open), if known.
+  std::optional<Offset> cleaner_point() const noexcept { return cleaner_point_; }
+  void set_cleaner_point(Offset point) noexcept { cleaner_point_ = point; }
+  // The earliest delete horizon of a tombstone the last pass kept (not persisted): once it has
+  // passed, the log is worth a pass even with nothing dirty.
+  std::optional<int64_t> tombstone_horizon_ms() const noexcept { return tombstone_horizon_; }
+  void set_tombstone_horizon_ms(std::optional<int64_t> ms) noexcept { tombstone_horizon_ = ms; }
+  bool closed() const noexcept { return closed_; }
+  platform::FileSystem& file_system() const noexcept { return *fs_; }
+
   // Flushes and stops timers; `done` fires on the loop when everything is durable (after a write
   // job in flight has completed). After close, appends and begin_write fail with closed. Safe to
   // destroy the Log once `done` has fired.
@@ -259,6 +281,8 @@ class Log : public std::enable_shared_from_this<Log> {
 
  private:
   friend class Flusher;
+  // Swaps cleaned segments in (storage/cleaner_swap.cc).
+  friend Result<size_t> commit_cleaned(Log& log, const std::vector<CleanedSegment>& cleaned);
   Log(std::string dir, const LogConfig& config, const LogOptions& options);
   Status recover(bool caller_syncs_tail);
   Status roll(Offset new_base);
@@ -308,6 +332,8 @@ class Log : public std::enable_shared_from_this<Log> {
   // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
   Offset recovery_point_{0};
   std::optional<Error> failure_;
+  std::optional<Offset> cleaner_point_;       // see cleaner_point()
+  std::optional<int64_t> tombstone_horizon_;  // see tombstone_horizon_ms()
   bool full_ = false;
   int64_t full_probe_ms_ = 0;  // when appends may next try the disk while full
   struct Waiter {

@@ -28,6 +28,18 @@ struct LogConfig {
   // Bytes reserved ahead with fallocate when a segment is created (0 = none). Flash-friendly
   // default: do not reserve, since reserved-but-unwritten extents cost erase blocks on some FTLs.
   uint64_t preallocate_bytes = 0;
+  // cleanup.policy: delete (retention deletes old segments), compact (the cleaner keeps the
+  // latest record of each key, storage/cleaner.h), or both.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  // min.cleanable.dirty.ratio: clean once dirty bytes / (clean + dirty bytes) reach this.
+  double min_cleanable_dirty_ratio = 0.5;
+  // min.compaction.lag.ms: records younger than this are not cleaned.
+  int64_t min_compaction_lag_ms = 0;
+  // max.compaction.lag.ms: dirty records older than this are cleaned whatever the dirty ratio.
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
+  // delete.retention.ms: how long a tombstone stays after the pass that first kept it.
+  int64_t delete_retention_ms = 86'400'000;
 };
 
 }  // namespace ferry::storage

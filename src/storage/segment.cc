@@ -246,9 +246,30 @@ Status Segment::ensure_index(uint32_t max_batch_bytes) {
   auto tix = index_file(time_id_);
   if (!tix) return std::move(tix).error();
   auto loaded = SparseIndex::load(**idx, **tix, size_);
+  // An empty index of a segment longer than the index interval is one that was removed (a
+  // compaction swap): rebuilt rather than leaving reads to scan from the start.
+  if (loaded && (!loaded->empty() || size_ <= index_interval_)) {
+    // The last entry must name the batch at its position: an index left from the segment a
+    // compaction swap replaced (its removal lost at a power cut) would point into other bytes.
+    bool stale = false;
+    if (!loaded->empty()) {
+      const IndexEntry& last = loaded->entries().back();
+      auto f = log_file();
+      if (!f) return std::move(f).error();
+      std::byte head[bl::kLogOverhead];
+      auto n = (*f)->pread_some(head, last.position);
+      if (!n) return std::move(n).error();
+      stale = *n != sizeof head || load_i64(head) != base_.value() + last.relative_offset;
+    }
+    if (!stale) {
+      index_ = std::move(loaded).value();
+      return {};
+    }
+    FERRY_LOG(warn, "storage", "%s: index does not match the log; rebuilding", log_path().c_str());
+    return rebuild_index(max_batch_bytes);
+  }
   if (loaded) {
-    index_ = std::move(loaded).value();
-    return {};
+    return rebuild_index(max_batch_bytes);
   }
   FERRY_LOG(warn, "storage", "%s: rebuilding index (%s)", log_path().c_str(),
             loaded.error().message().c_str());

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "config/broker_config.h"
@@ -169,9 +170,9 @@ TEST(BrokerConfig, CleanupPolicyAsArray) {
   EXPECT_EQ(parse_ok("[topic_defaults]\ncleanup.policy = [\"delete\"]\n")
                 .topic_defaults.at("cleanup.policy"),
             "delete");
-  EXPECT_EQ(parse_error("[topic_defaults]\ncleanup.policy = [\"delete\", \"compact\"]\n"),
-            "ferry.toml:2: cleanup.policy: log compaction is not supported; cleanup.policy must "
-            "be delete (got \"delete,compact\")");
+  EXPECT_EQ(parse_ok("[topic_defaults]\ncleanup.policy = [\"delete\", \"compact\"]\n")
+                .topic_defaults.at("cleanup.policy"),
+            "delete,compact");
   EXPECT_EQ(parse_error("[topic_defaults]\ncleanup.policy = [1]\n"),
             "ferry.toml:2: cleanup.policy: expected a string or an array of strings, got an "
             "array");
@@ -489,12 +490,36 @@ TEST(TopicConfig, Integers) {
 TEST(TopicConfig, CleanupPolicy) {
   expect_valid("cleanup.policy", "delete");
   expect_valid("cleanup.policy", " delete ");
-  const char* no_compaction = "log compaction is not supported; cleanup.policy must be delete";
-  expect_invalid("cleanup.policy", "compact", no_compaction);
-  expect_invalid("cleanup.policy", "compact,delete", no_compaction);
-  expect_invalid("cleanup.policy", "delete, compact", no_compaction);
-  expect_invalid("cleanup.policy", "remove", "must be one of: delete");
+  expect_valid("cleanup.policy", "compact");
+  expect_valid("cleanup.policy", "compact,delete");
+  expect_valid("cleanup.policy", "delete, compact");
+  expect_invalid("cleanup.policy", "remove", "must be one of: delete, compact");
   expect_invalid("cleanup.policy", "", "must not be empty");
+  BrokerConfig broker;
+  auto d = topic_settings({}, broker).value().log;
+  EXPECT_TRUE(d.cleanup_delete);
+  EXPECT_FALSE(d.cleanup_compact);
+  EXPECT_EQ(d.min_cleanable_dirty_ratio, 0.5);
+  EXPECT_EQ(d.min_compaction_lag_ms, 0);
+  EXPECT_EQ(d.max_compaction_lag_ms, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(d.delete_retention_ms, 86400000);
+  auto c = topic_settings({{"cleanup.policy", "compact"},
+                           {"min.cleanable.dirty.ratio", "0.1"},
+                           {"min.compaction.lag.ms", "5"},
+                           {"max.compaction.lag.ms", "600000"},
+                           {"delete.retention.ms", "1000"}},
+                          broker)
+               .value()
+               .log;
+  EXPECT_TRUE(c.cleanup_compact);
+  EXPECT_FALSE(c.cleanup_delete);
+  EXPECT_EQ(c.min_cleanable_dirty_ratio, 0.1);
+  EXPECT_EQ(c.min_compaction_lag_ms, 5);
+  EXPECT_EQ(c.max_compaction_lag_ms, 600000);
+  EXPECT_EQ(c.delete_retention_ms, 1000);
+  auto both = topic_settings({{"cleanup.policy", "compact,delete"}}, broker).value().log;
+  EXPECT_TRUE(both.cleanup_compact && both.cleanup_delete);
+  expect_invalid("min.cleanable.dirty.ratio", "1.5", "must be a number between 0 and 1");
 }
 
 TEST(TopicConfig, CompressionType) {
