@@ -31,7 +31,8 @@ class BrokerCompressionTest : public BrokerFixture {
     }
     std::vector<RecordInput> records;
     int64_t ts = 1'700'000'000'000;
-    for (const auto& v : values) records.push_back({std::string("k"), v, ts++, {}});
+    for (const auto& v : values)
+      records.push_back({std::string_view("k"), v, ts++, {}});  // a literal: views outlive the loop
     BuildOptions o;
     o.producer_id = ProducerId(pid);
     o.producer_epoch = pid >= 0 ? 0 : -1;
