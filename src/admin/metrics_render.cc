@@ -9,6 +9,7 @@
 #include "common/flash_accounting.h"
 #include "protocol/api.h"
 #include "protocol/error_code.h"
+#include "storage/cleaner.h"
 
 namespace ferry::admin {
 namespace {
@@ -53,6 +54,28 @@ void write_data_written(MetricsText& m) {
     m.sample("ferry_data_written_bytes_total", {{"kind", std::string(flash::kind_name(kind))}},
              bytes[i]);
   }
+}
+
+// The log cleaner of compacted topics (storage/cleaner.h), when the broker runs one.
+void write_cleaner(MetricsText& m, const AdminView& v) {
+  const storage::Cleaner* c = v.broker->cleaner();
+  if (c == nullptr) return;
+  const storage::CleanerStats& s = c->stats();
+  const auto counter = [&](const char* name, const char* help, uint64_t value) {
+    m.family(name, "counter", help);
+    m.sample(name, {}, value);
+  };
+  counter("ferry_cleaner_passes_total", "Cleaner passes completed and swapped in.", s.passes);
+  counter("ferry_cleaner_passes_failed_total",
+          "Cleaner passes that failed (I/O errors, corrupt batches, abandoned swaps).",
+          s.passes_failed);
+  counter("ferry_cleaner_read_bytes_total", "Bytes of log the cleaner read.", s.bytes_read);
+  counter("ferry_cleaner_written_bytes_total", "Bytes of cleaned segment copies written.",
+          s.bytes_written);
+  counter("ferry_cleaner_records_removed_total",
+          "Records the cleaner removed (superseded keys, expired tombstones).", s.records_removed);
+  m.family("ferry_cleaner_running", "gauge", "1 while a cleaner pass is in flight.");
+  m.sample("ferry_cleaner_running", {}, c->busy() ? 1 : 0);
 }
 
 void write_partitions(MetricsText& m, const AdminView& v) {
@@ -240,6 +263,7 @@ std::string render_metrics(const AdminView& v) {
   MetricsText m;
   write_process(m, v);
   write_data_written(m);
+  write_cleaner(m, v);
   if (v.broker != nullptr) {
     write_partitions(m, v);
     write_traffic(m, v);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/bytes.h"
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "platform/file.h"
 #include "protocol/lz4_frame.h"
@@ -137,6 +138,7 @@ class CleanedWriter {
     if (buf_.empty()) return {};
     if (throttle_ != nullptr) throttle_->consume(buf_.size());
     FERRY_TRY(file_->pwrite_all(buf_, written_));
+    flash::count_written(flash::WriteKind::compaction, buf_.size());
     written_ += buf_.size();
     bytes_written_ += buf_.size();
     buf_.clear();

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cinttypes>
 
+#include "common/flash_accounting.h"
 #include "common/log.h"
 #include "platform/file.h"
 #include "storage/log.h"
@@ -108,7 +109,9 @@ std::optional<Offset> read_cleaner_point(platform::FileSystem& fs, const std::st
 
 Status write_cleaner_point(platform::FileSystem& fs, const std::string& dir, Offset point) {
   const std::string text = std::to_string(point.value()) + "\n";
-  return fs.write_file_atomic(dir + "/" + kCleanerPointFile, platform::as_bytes(text));
+  FERRY_TRY(fs.write_file_atomic(dir + "/" + kCleanerPointFile, platform::as_bytes(text)));
+  flash::count_written(flash::WriteKind::checkpoint, text.size());
+  return {};
 }
 
 void discard_cleaned(platform::FileSystem& fs, const std::string& dir,

@@ -65,6 +65,8 @@ class PowerCutTest : public BrokerFixture {
     cfg.data_dir = "/power/data";
     cfg.listen = {"127.0.0.1", 0};
     cfg.advertised = {"127.0.0.1", 0};
+    // Batches stored as sent: the check below reads each stored batch's payload as produced.
+    cfg.topic_defaults["compression.type"] = "producer";
     node_ = std::make_unique<app::Node>(&loop_, cfg, Clock::system(), fs_);
     auto st = node_->start();
     broker_ = node_->has_broker() ? &node_->broker() : nullptr;
