@@ -139,7 +139,9 @@ def traffic(bs):
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": bs})
-    for f in admin.create_topics([NewTopic(TOPIC, 2, 1)]).values():
+    # Stored as sent (compression.type=producer), so the topic's size covers the values' bytes.
+    topic = NewTopic(TOPIC, 2, 1, config={"compression.type": "producer"})
+    for f in admin.create_topics([topic]).values():
         f.result(15)
     p = Producer({"bootstrap.servers": bs, "linger.ms": 5, "acks": "all"})
     for i in range(N):

@@ -1,7 +1,9 @@
 // Reads a topic from the start with a kafkajs consumer group and prints one JSON line per record
 // ({offset, key, value}) until the partition's high watermark `end` is reached, then exits.
 // Used by test_compaction.py: argv = brokers topic groupId end.
-const { Kafka, logLevel } = require("kafkajs");
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require("kafkajs");
+// Cleaned batches are LZ4 (the cleaner re-compresses them); kafkajs ships no LZ4 codec.
+CompressionCodecs[CompressionTypes.LZ4] = require("./kafkajs_lz4");
 
 async function main() {
   const [brokers, topic, groupId, endText] = process.argv.slice(2);
