@@ -202,6 +202,11 @@ apt_retry install "${NATIVE_PKGS[@]}" || {
   echo "cannot install the native build dependencies" >&2
   exit 1
 }
+# tests/admin: promtool (Debian's prometheus) validates /metrics; without its recommended
+# node exporter, which would start a daemon.
+if ! command -v promtool >/dev/null; then
+  apt_retry install --no-install-recommends prometheus || echo "cannot install prometheus" >&2
+fi
 if ! command -v npm >/dev/null; then
   apt_retry install nodejs npm || echo "cannot install nodejs and npm" >&2
 fi
