@@ -3,7 +3,14 @@
 // recompiles when the commit changes.
 #include "admin/build_info.h"
 
+// Compiled outside CMake (the fuzz build compiles every library source at once) the generated
+// header is absent and the commit reads "unknown".
+#if __has_include("build_commit.h")
 #include "build_commit.h"
+#endif
+#ifndef FERRY_GIT_COMMIT
+#define FERRY_GIT_COMMIT "unknown"
+#endif
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "unknown"
