@@ -3,7 +3,9 @@
 # (a roll about every round) gets 12 keys written 6 times; the cleaner (log.cleaner.backoff.ms =
 # 100) compacts it; then confluent-kafka, kafka-python, kcat, a kafkajs consumer group and sarama
 # (sarama_client/main.go -compacted: partition consumers of each version, so Fetch v0 and v2 are
-# down-converted to magic 0 and 1, and Fetch v4 reads the v2 batches) read it from offset 0.
+# down-converted to magic 0 and 1, and Fetch v4 reads the v2 batches) and kafka-go's Reader (the
+# same program with -client kafka-go, built with -tags kafkago: Fetch v2, magic 1) read it from
+# offset 0.
 # Each must see offsets with gaps, only records that were written (same offset,
 # key and value), the latest value of every key, and every record of the last round. A
 # confluent-kafka consumer group reads it from the start too. A record without a key is refused
@@ -92,28 +94,35 @@ def read_kafkajs(bootstrap, end):
 
 
 SARAMA = "/usr/share/gocode/src/github.com/Shopify/sarama"
+KAFKA_GO = "/usr/share/gocode/src/github.com/segmentio/kafka-go"
 
 
-def build_sarama(tmp):
-    """Builds sarama_client (GOPATH mode); None, with a message, when Go or sarama is missing."""
+def build_go_readers(tmp):
+    """Builds sarama_client (GOPATH mode), with the kafka-go reader when kafka-go is installed.
+    Returns (executable or None, whether it has the kafka-go reader); says what is skipped."""
     go = shutil.which("go")
     if not go or not os.path.isdir(SARAMA):
-        print(f"  SKIP sarama reader: needs go and {SARAMA} (golang-go, "
+        print(f"  SKIP sarama and kafka-go readers: need go and {SARAMA} (golang-go, "
               "golang-github-shopify-sarama-dev)", flush=True)
-        return None
+        return None, False
+    kafka_go = os.path.isdir(KAFKA_GO)
+    if not kafka_go:
+        print(f"  SKIP kafka-go reader: {KAFKA_GO} missing "
+              "(golang-github-segmentio-kafka-go-dev)", flush=True)
     gopath = os.path.join(tmp, "gopath")
     os.makedirs(gopath)
     exe = os.path.join(tmp, "sarama_client")
     here = os.path.dirname(os.path.abspath(__file__))
-    harness.run([go, "build", "-o", exe, "."], timeout_s=180, env=harness.go_env(gopath),
-                cwd=os.path.join(here, "sarama_client"))
-    return exe
+    tags = ["-tags", "kafkago"] if kafka_go else []
+    harness.run([go, "build"] + tags + ["-o", exe, "."], timeout_s=180,
+                env=harness.go_env(gopath), cwd=os.path.join(here, "sarama_client"))
+    return exe, kafka_go
 
 
-def read_sarama(exe, bootstrap, end):
-    """{consumer name: [(offset, key, value)]}, one consumer per sarama version."""
-    r = harness.run([exe, "-brokers", bootstrap, "-compacted", TOPIC, "-end", str(end)],
-                    timeout_s=90)
+def read_go(exe, bootstrap, end, client):
+    """{consumer name: [(offset, key, value)]}: one consumer per sarama version, or kafka-go's."""
+    r = harness.run([exe, "-brokers", bootstrap, "-compacted", TOPIC, "-end", str(end),
+                     "-client", client], timeout_s=90)
     out = collections.OrderedDict()
     for line in r.stdout.decode().splitlines():
         m = json.loads(line)
@@ -141,11 +150,11 @@ def check_compacted(name, got, written, last_round_from):
 def body(args):
     with tempfile.TemporaryDirectory(prefix="ferry-compat-compaction-") as tmp:
         step("build sarama_client (GOPATH mode)")
-        sarama = build_sarama(tmp)
-        run_clients(args, sarama)
+        go_exe, kafka_go = build_go_readers(tmp)
+        run_clients(args, go_exe, kafka_go)
 
 
-def run_clients(args, sarama):
+def run_clients(args, go_exe, kafka_go):
     with harness.Ferry(args.ferry, config_text=CONFIG) as ferry:
         b = ferry.bootstrap
         harness.admin_create_topic(b, TOPIC, 1, config={
@@ -177,9 +186,12 @@ def run_clients(args, sarama):
         check_compacted("confluent-kafka group", read_confluent(b, end, group="g-compacted"),
                         written, last_round_from)
         check_compacted("kafkajs group", read_kafkajs(b, end), written, last_round_from)
-        if sarama:
-            readers = read_sarama(sarama, b, end)
+        if go_exe:
+            readers = read_go(go_exe, b, end, "sarama")
             check_eq(len(readers), 4, "sarama consumers that read the topic")
+            if kafka_go:
+                readers.update(read_go(go_exe, b, end, "kafka-go"))
+                check_eq(len(readers), 5, "sarama consumers and kafka-go's Reader")
             for name, got in readers.items():
                 check_compacted(name, got, written, last_round_from)
 

@@ -15,9 +15,11 @@
 // With -compacted TOPIC -end N it only reads partition 0 of an existing (compacted) topic from
 // the oldest offset with a partition consumer of each version, until the record at offset N-1,
 // and prints one JSON line per record ({"consumer", "offset", "key", "value"}) for
-// test_compaction.py to check (offset gaps, latest record per key).
+// test_compaction.py to check (offset gaps, latest record per key). -client kafka-go reads it
+// with kafka-go's Reader instead (kafkago_reader.go, built only with -tags kafkago, so the
+// sarama test does not need kafka-go installed).
 //
-//	sarama_client -brokers 127.0.0.1:PORT -compacted TOPIC -end N
+//	sarama_client -brokers 127.0.0.1:PORT -compacted TOPIC -end N [-client kafka-go]
 package main
 
 import (
@@ -253,12 +255,24 @@ func consumeFrom(brokers []string, topic string, version *sarama.KafkaVersion, p
 		topic, versionName(version), readMagic, how, extra)
 }
 
+// compactedReaders holds the -client readers other files of this program add (by build tag).
+var compactedReaders = map[string]func(brokers []string, topic string, end int64){}
+
+// printRecord writes one record read by `consumer` as a JSON line on stdout.
+func printRecord(consumer string, offset int64, key, value []byte) {
+	line, err := json.Marshal(map[string]interface{}{"consumer": consumer, "offset": offset,
+		"key": string(key), "value": string(value)})
+	if err != nil {
+		fail("encoding a record: %v", err)
+	}
+	fmt.Println(string(line))
+}
+
 // readCompacted reads partition 0 of `topic` from the oldest offset with a consumer of each
 // version until it has the record at offset end-1, printing every record as a JSON line.
 // Errors, and a deadline of 20 s per consumer, fail the program.
 func readCompacted(brokers []string, topic string, end int64) {
 	versions := []*sarama.KafkaVersion{nil, v(sarama.V0_10_2_0), v(sarama.V1_0_0_0), v(sarama.V2_0_0_0)}
-	out := json.NewEncoder(os.Stdout)
 	for _, version := range versions {
 		cfg := newConfig(version)
 		cfg.Consumer.Return.Errors = true
@@ -277,10 +291,7 @@ func readCompacted(brokers []string, topic string, end int64) {
 			select {
 			case m := <-pc.Messages():
 				last = m.Offset
-				if err := out.Encode(map[string]interface{}{"consumer": name, "offset": m.Offset,
-					"key": string(m.Key), "value": string(m.Value)}); err != nil {
-					fail("writing stdout: %v", err)
-				}
+				printRecord(name, m.Offset, m.Key, m.Value)
 			case e := <-pc.Errors():
 				fail("%s on %s/0: %v", name, topic, e.Err)
 			case <-deadline:
@@ -297,6 +308,7 @@ func main() {
 	debug := flag.Bool("debug", false, "log sarama's internals to stderr")
 	compacted := flag.String("compacted", "", "only read this topic's partition 0 (see above)")
 	end := flag.Int64("end", 0, "with -compacted: read until the record at offset end-1")
+	client := flag.String("client", "sarama", "with -compacted: the client that reads (sarama, kafka-go)")
 	flag.Parse()
 	if *brokersFlag == "" {
 		fail("-brokers is required")
@@ -309,7 +321,13 @@ func main() {
 		if *end <= 0 {
 			fail("-compacted needs -end N > 0")
 		}
-		readCompacted(brokers, *compacted, *end)
+		if *client == "sarama" {
+			readCompacted(brokers, *compacted, *end)
+		} else if read, found := compactedReaders[*client]; found {
+			read(brokers, *compacted, *end)
+		} else {
+			fail("-client %s is not built into this program (kafka-go: go build -tags kafkago)", *client)
+		}
 		return
 	}
 
