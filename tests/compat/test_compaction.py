@@ -1,12 +1,11 @@
 #!/usr/bin/python3
 # Compacted topics seen from real clients. A topic with cleanup.policy=compact and segment.ms=100
 # (a roll about every round) gets 12 keys written 6 times; the cleaner (log.cleaner.backoff.ms =
-# 100) compacts it; then confluent-kafka, kafka-python, kcat, a kafkajs consumer group and sarama
-# (sarama_client/main.go -compacted: partition consumers of each version, so Fetch v0 and v2 are
-# down-converted to magic 0 and 1, and Fetch v4 reads the v2 batches) and kafka-go's Reader (the
-# same program with -client kafka-go, built with -tags kafkago: Fetch v2, magic 1) read it from
-# offset 0.
-# Each must see offsets with gaps, only records that were written (same offset,
+# 100) compacts it; then confluent-kafka, kafka-python, kcat, a kafkajs consumer group, sarama
+# (sarama_client/main.go -compacted: partition consumers of four versions, so Fetch v0 and v3 are
+# down-converted to magic 0 and 1, and Fetch v4 reads the stored batches) and kafka-go's Reader
+# (the same program with -client kafka-go, built with -tags kafkago: Fetch v2, magic 1) read it
+# from offset 0. Each must see offsets with gaps, only records that were written (same offset,
 # key and value), the latest value of every key, and every record of the last round. A
 # confluent-kafka consumer group reads it from the start too. A record without a key is refused
 # with INVALID_RECORD, as Kafka refuses it on compacted topics.
