@@ -1,13 +1,19 @@
 #!/usr/bin/python3
 # Compacted topics seen from real clients. A topic with cleanup.policy=compact and segment.ms=100
 # (a roll about every round) gets 12 keys written 6 times; the cleaner (log.cleaner.backoff.ms =
-# 100) compacts it; then confluent-kafka, kafka-python, kcat and a kafkajs consumer group read it
+# 100) compacts it; then confluent-kafka, kafka-python, kcat, a kafkajs consumer group, sarama
+# (sarama_client/main.go -compacted: partition consumers of four versions, so Fetch v0 and v3 are
+# down-converted to magic 0 and 1, and Fetch v4 reads the stored batches) and kafka-go's Reader
+# (the same program with -client kafka-go, built with -tags kafkago: Fetch v2, magic 1) read it
 # from offset 0. Each must see offsets with gaps, only records that were written (same offset,
 # key and value), the latest value of every key, and every record of the last round. A
 # confluent-kafka consumer group reads it from the start too. A record without a key is refused
 # with INVALID_RECORD, as Kafka refuses it on compacted topics.
+import collections
 import json
 import os
+import shutil
+import tempfile
 import time
 
 import harness
@@ -86,6 +92,44 @@ def read_kafkajs(bootstrap, end):
     return out
 
 
+SARAMA = "/usr/share/gocode/src/github.com/Shopify/sarama"
+KAFKA_GO = "/usr/share/gocode/src/github.com/segmentio/kafka-go"
+
+
+def build_go_readers(tmp):
+    """Builds sarama_client (GOPATH mode), with the kafka-go reader when kafka-go is installed.
+    Returns (executable or None, whether it has the kafka-go reader); says what is skipped."""
+    go = shutil.which("go")
+    if not go or not os.path.isdir(SARAMA):
+        print(f"  SKIP sarama and kafka-go readers: need go and {SARAMA} (golang-go, "
+              "golang-github-shopify-sarama-dev)", flush=True)
+        return None, False
+    kafka_go = os.path.isdir(KAFKA_GO)
+    if not kafka_go:
+        print(f"  SKIP kafka-go reader: {KAFKA_GO} missing "
+              "(golang-github-segmentio-kafka-go-dev)", flush=True)
+    gopath = os.path.join(tmp, "gopath")
+    os.makedirs(gopath)
+    exe = os.path.join(tmp, "sarama_client")
+    here = os.path.dirname(os.path.abspath(__file__))
+    tags = ["-tags", "kafkago"] if kafka_go else []
+    harness.run([go, "build"] + tags + ["-o", exe, "."], timeout_s=180,
+                env=harness.go_env(gopath), cwd=os.path.join(here, "sarama_client"))
+    return exe, kafka_go
+
+
+def read_go(exe, bootstrap, end, client):
+    """{consumer name: [(offset, key, value)]}: one consumer per sarama version, or kafka-go's."""
+    r = harness.run([exe, "-brokers", bootstrap, "-compacted", TOPIC, "-end", str(end),
+                     "-client", client], timeout_s=90)
+    out = collections.OrderedDict()
+    for line in r.stdout.decode().splitlines():
+        m = json.loads(line)
+        out.setdefault(m["consumer"], []).append(
+            (int(m["offset"]), m["key"].encode(), m["value"].encode()))
+    return out
+
+
 def check_compacted(name, got, written, last_round_from):
     """`written`: offset -> (key, value) as delivered. Checks `got` [(offset, key, value)]."""
     offsets = [o for o, _, _ in got]
@@ -103,6 +147,13 @@ def check_compacted(name, got, written, last_round_from):
 
 
 def body(args):
+    with tempfile.TemporaryDirectory(prefix="ferry-compat-compaction-") as tmp:
+        step("build sarama_client (GOPATH mode)")
+        go_exe, kafka_go = build_go_readers(tmp)
+        run_clients(args, go_exe, kafka_go)
+
+
+def run_clients(args, go_exe, kafka_go):
     with harness.Ferry(args.ferry, config_text=CONFIG) as ferry:
         b = ferry.bootstrap
         harness.admin_create_topic(b, TOPIC, 1, config={
@@ -134,6 +185,14 @@ def body(args):
         check_compacted("confluent-kafka group", read_confluent(b, end, group="g-compacted"),
                         written, last_round_from)
         check_compacted("kafkajs group", read_kafkajs(b, end), written, last_round_from)
+        if go_exe:
+            readers = read_go(go_exe, b, end, "sarama")
+            check_eq(len(readers), 4, "sarama consumers that read the topic")
+            if kafka_go:
+                readers.update(read_go(go_exe, b, end, "kafka-go"))
+                check_eq(len(readers), 5, "sarama consumers and kafka-go's Reader")
+            for name, got in readers.items():
+                check_compacted(name, got, written, last_round_from)
 
         step("a record without a key is refused")
         from confluent_kafka import Producer, KafkaError

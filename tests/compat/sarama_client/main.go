@@ -11,9 +11,19 @@
 // values, timestamps and headers where the formats carry them.
 //
 //	sarama_client -brokers 127.0.0.1:PORT
+//
+// With -compacted TOPIC -end N it only reads partition 0 of an existing (compacted) topic from
+// the oldest offset with a partition consumer of each version, until the record at offset N-1,
+// and prints one JSON line per record ({"consumer", "offset", "key", "value"}) for
+// test_compaction.py to check (offset gaps, latest record per key). -client kafka-go reads it
+// with kafka-go's Reader instead (kafkago_reader.go, built only with -tags kafkago, so the
+// sarama test does not need kafka-go installed).
+//
+//	sarama_client -brokers 127.0.0.1:PORT -compacted TOPIC -end N [-client kafka-go]
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -245,9 +255,60 @@ func consumeFrom(brokers []string, topic string, version *sarama.KafkaVersion, p
 		topic, versionName(version), readMagic, how, extra)
 }
 
+// compactedReaders holds the -client readers other files of this program add (by build tag).
+var compactedReaders = map[string]func(brokers []string, topic string, end int64){}
+
+// printRecord writes one record read by `consumer` as a JSON line on stdout.
+func printRecord(consumer string, offset int64, key, value []byte) {
+	line, err := json.Marshal(map[string]interface{}{"consumer": consumer, "offset": offset,
+		"key": string(key), "value": string(value)})
+	if err != nil {
+		fail("encoding a record: %v", err)
+	}
+	fmt.Println(string(line))
+}
+
+// readCompacted reads partition 0 of `topic` from the oldest offset with a consumer of each
+// version until it has the record at offset end-1, printing every record as a JSON line.
+// Errors, and a deadline of 20 s per consumer, fail the program.
+func readCompacted(brokers []string, topic string, end int64) {
+	versions := []*sarama.KafkaVersion{nil, v(sarama.V0_10_2_0), v(sarama.V1_0_0_0), v(sarama.V2_0_0_0)}
+	for _, version := range versions {
+		cfg := newConfig(version)
+		cfg.Consumer.Return.Errors = true
+		cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
+		c, err := sarama.NewConsumer(brokers, cfg)
+		if err != nil {
+			fail("consumer %s: %v", versionName(version), err)
+		}
+		pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+		if err != nil {
+			fail("consumer %s: ConsumePartition %s/0: %v", versionName(version), topic, err)
+		}
+		name := fmt.Sprintf("sarama %s (fetch as magic %d)", versionName(version), magic(version))
+		deadline := time.After(20 * time.Second)
+		for last := int64(-1); last+1 < end; {
+			select {
+			case m := <-pc.Messages():
+				last = m.Offset
+				printRecord(name, m.Offset, m.Key, m.Value)
+			case e := <-pc.Errors():
+				fail("%s on %s/0: %v", name, topic, e.Err)
+			case <-deadline:
+				fail("%s on %s/0: no record at offset %d after 20s (last %d)", name, topic, end-1, last)
+			}
+		}
+		pc.Close()
+		c.Close()
+	}
+}
+
 func main() {
 	brokersFlag := flag.String("brokers", "", "bootstrap HOST:PORT")
 	debug := flag.Bool("debug", false, "log sarama's internals to stderr")
+	compacted := flag.String("compacted", "", "only read this topic's partition 0 (see above)")
+	end := flag.Int64("end", 0, "with -compacted: read until the record at offset end-1")
+	client := flag.String("client", "sarama", "with -compacted: the client that reads (sarama, kafka-go)")
 	flag.Parse()
 	if *brokersFlag == "" {
 		fail("-brokers is required")
@@ -255,6 +316,19 @@ func main() {
 	brokers := []string{*brokersFlag}
 	if *debug {
 		sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Lmicroseconds)
+	}
+	if *compacted != "" {
+		if *end <= 0 {
+			fail("-compacted needs -end N > 0")
+		}
+		if *client == "sarama" {
+			readCompacted(brokers, *compacted, *end)
+		} else if read, found := compactedReaders[*client]; found {
+			read(brokers, *compacted, *end)
+		} else {
+			fail("-client %s is not built into this program (kafka-go: go build -tags kafkago)", *client)
+		}
+		return
 	}
 
 	variants := []variant{
