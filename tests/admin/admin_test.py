@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 
+from admin_broker import AdminBroker
+
 FERRY = sys.argv[1]
 fails = 0
 
@@ -32,37 +34,8 @@ def check(what, cond, detail=""):
         print(f"FAIL: {what} {detail}")
 
 
-class Broker:
-    def __init__(self, work, extra=""):
-        self.dir = tempfile.mkdtemp(dir=work)
-        self.conf = os.path.join(self.dir, "ferry.toml")
-        with open(self.conf, "w") as f:
-            f.write(f'[broker]\ndata.dir = "{self.dir}/data"\nlisten = "127.0.0.1:0"\n'
-                    f'admin.listen = "127.0.0.1:0"\n{extra}\n')
-        self.log_path = os.path.join(self.dir, "serve.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([FERRY, "serve", "--config", self.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = self.admin = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            text = open(self.log_path).read()
-            m = re.search(r"admin listener serving on 127\.0\.0\.1:(\d+)", text)
-            k = re.search(r"listener serving on 127\.0\.0\.1:(\d+)", text)
-            if m and k:
-                self.admin, self.port = int(m.group(1)), int(k.group(1))
-                return
-            time.sleep(0.05)
-        raise RuntimeError("broker did not start:\n" + open(self.log_path).read())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def Broker(work, extra=""):
+    return AdminBroker(FERRY, work, extra)
 
 
 def get(port, path, headers=None):
