@@ -58,6 +58,39 @@ class MirrorToMockCluster : public broker::test::BrokerFixture {
     c.mirrors.push_back(m);
   }
 
+  // Appends kBatches batches of kPerBatch records to both partitions of "t" and flushes them;
+  // record i of batch b of partition p has the value "p<p>b<b>-<i>".
+  void fill_topic_t() {
+    for (int32_t p = 0; p < 2; ++p) {
+      auto part = broker_->topics().partition("t", p);
+      ASSERT_TRUE(part);
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::byte> batch =
+            ferry::test::make_batch(kPerBatch, "p" + std::to_string(p) + "b" + std::to_string(b));
+        ASSERT_TRUE(part->append(batch).ok());
+      }
+      part->flush([](Status) {});
+    }
+  }
+  // The values fill_topic_t() wrote to partition p, in order.
+  static std::vector<std::string> values_of_topic_t(int32_t p) {
+    std::vector<std::string> want;
+    for (int b = 0; b < kBatches; ++b) {
+      for (int i = 0; i < kPerBatch; ++i) {
+        want.push_back("p" + std::to_string(p) + "b" + std::to_string(b) + "-" + std::to_string(i));
+      }
+    }
+    return want;
+  }
+  // Both partitions' status rows show `total` records forwarded.
+  static bool all_forwarded(const std::optional<StatusSnapshot>& s, int64_t total) {
+    if (!s || s->rows.size() != 2) return false;
+    for (const StatusRow& r : s->rows) {
+      if (r.forwarded != total) return false;
+    }
+    return true;
+  }
+
   std::optional<StatusSnapshot> status_file() {
     std::ifstream in(status_file_path(dir_.path()));
     if (!in) return std::nullopt;
@@ -111,40 +144,21 @@ TEST_F(MirrorToMockCluster, LostResponsesNeitherLoseNorDuplicate) {
         mock_, broker, 0 /* Produce */, 3, RD_KAFKA_RESP_ERR_NO_ERROR, 900,
         RD_KAFKA_RESP_ERR_NO_ERROR, 900, RD_KAFKA_RESP_ERR_NO_ERROR, 900);
   }
-  for (int32_t p = 0; p < 2; ++p) {
-    auto part = broker_->topics().partition("t", p);
-    ASSERT_TRUE(part);
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::byte> batch =
-          ferry::test::make_batch(kPerBatch, "p" + std::to_string(p) + "b" + std::to_string(b));
-      ASSERT_TRUE(part->append(batch).ok());
-    }
-    part->flush([](Status) {});
-  }
+  ASSERT_NO_FATAL_FAILURE(fill_topic_t());
   const int64_t total = kBatches * kPerBatch;
   std::optional<StatusSnapshot> s;
   ASSERT_TRUE(run_until(
       [&] {
         s = status_file();
-        if (!s || s->rows.size() != 2) return false;
-        for (const StatusRow& r : s->rows) {
-          if (r.forwarded != total) return false;
-        }
-        return true;
+        return all_forwarded(s, total);
       },
       30000))
       << (s && !s->rows.empty() ? s->rows[0].last_error : "no status");
   EXPECT_NE(s->rows[0].last_error.find("REQUEST_TIMED_OUT"), std::string::npos)
       << "the delayed answers timed out: " << s->rows[0].last_error;
   for (int32_t p = 0; p < 2; ++p) {
-    std::vector<std::string> got = target_values(p, total);
-    std::vector<std::string> want;
-    for (int b = 0; b < kBatches; ++b) {
-      for (int i = 0; i < kPerBatch; ++i) {
-        want.push_back("p" + std::to_string(p) + "b" + std::to_string(b) + "-" + std::to_string(i));
-      }
-    }
-    EXPECT_EQ(got, want) << "partition " << p << ": every record once, in order";
+    EXPECT_EQ(target_values(p, total), values_of_topic_t(p))
+        << "partition " << p << ": every record once, in order";
   }
 }
 
@@ -177,39 +191,20 @@ class MirrorBootstrapFallback : public MirrorToMockCluster {
 
 TEST_F(MirrorBootstrapFallback, DeadFirstServerFallsBackToTheNext) {
   ASSERT_EQ(create_topic("t", 2).topics.at(0).error_code, 0);
-  for (int32_t p = 0; p < 2; ++p) {
-    auto part = broker_->topics().partition("t", p);
-    ASSERT_TRUE(part);
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::byte> batch =
-          ferry::test::make_batch(kPerBatch, "p" + std::to_string(p) + "b" + std::to_string(b));
-      ASSERT_TRUE(part->append(batch).ok());
-    }
-    part->flush([](Status) {});
-  }
+  ASSERT_NO_FATAL_FAILURE(fill_topic_t());
   const int64_t total = kBatches * kPerBatch;
   std::optional<StatusSnapshot> s;
   ASSERT_TRUE(run_until(
       [&] {
         s = status_file();
-        if (!s || s->rows.size() != 2) return false;
-        for (const StatusRow& r : s->rows) {
-          if (r.forwarded != total) return false;
-        }
-        return true;
+        return all_forwarded(s, total);
       },
       15000))
       << "bootstrap.servers = " << dead_ << "," << bootstraps_.substr(0, bootstraps_.find(','))
       << ": " << (s && !s->rows.empty() ? s->rows[0].last_error : "no status");
   for (int32_t p = 0; p < 2; ++p) {
-    std::vector<std::string> got = target_values(p, total);
-    std::vector<std::string> want;
-    for (int b = 0; b < kBatches; ++b) {
-      for (int i = 0; i < kPerBatch; ++i) {
-        want.push_back("p" + std::to_string(p) + "b" + std::to_string(b) + "-" + std::to_string(i));
-      }
-    }
-    EXPECT_EQ(got, want) << "partition " << p << ": every record once, in order";
+    EXPECT_EQ(target_values(p, total), values_of_topic_t(p))
+        << "partition " << p << ": every record once, in order";
   }
 }
 
