@@ -279,8 +279,9 @@ TEST(CompactionCrash, KillDuringCleaningLeavesOldOrNewSegmentsNeverAMix) {
     test::TempDir dir;
     build(dir.path());
     const bool by_op = round % 2 == 0;
-    const uint64_t exit_at =
-        round % 4 == 0 ? renames[rng() % renames.size()] + rng() % 2 : 1 + rng() % total_ops;
+    const uint64_t exit_at = round % 4 == 0
+                                 ? renames[static_cast<size_t>(rng() % renames.size())] + rng() % 2
+                                 : 1 + rng() % total_ops;
     const int64_t delay_us = static_cast<int64_t>(rng() % static_cast<uint64_t>(clean_us / 3 + 1));
     int ready[2];
     ASSERT_EQ(pipe(ready), 0);
