@@ -71,6 +71,7 @@ void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<voi
       if (commit_ == Commit::on_append) advance_high_watermark(log_->log_end_offset());
     }
     done(std::move(st));
+    if (on_change_ && !j->batches.empty()) on_change_();
   });
 }
 
@@ -96,6 +97,7 @@ Result<Offset> Partition::truncate_to(Offset offset) {
   if (!end) return end;
   while (!uncommitted_.empty() && uncommitted_.back().end > *end) uncommitted_.pop_back();
   high_watermark_ = std::min(high_watermark_, *end);
+  if (on_change_) on_change_();
   return end;
 }
 
@@ -113,6 +115,40 @@ void Partition::advance_high_watermark(Offset offset) {
     uncommitted_.pop_front();
   }
   if (waiters_ != nullptr && visible > 0) waiters_->notify(topic_, id_.value(), visible);
+  while (!commit_waits_.empty() && commit_waits_.front().end <= high_watermark_) {
+    auto done = std::move(commit_waits_.front().done);
+    commit_waits_.pop_front();
+    done(KafkaError());
+  }
+}
+
+void Partition::set_replicas(Replicas replicas, bool is_leader) {
+  replicas_ = std::move(replicas);
+  const bool lost = is_leader_ && !is_leader;
+  is_leader_ = is_leader;
+  if (!lost) return;
+  auto waits = std::move(commit_waits_);
+  commit_waits_.clear();
+  for (auto& w : waits) {
+    w.done(KafkaError(ErrorCode::not_leader_or_follower,
+                      "leadership of " + topic_ + "-" + std::to_string(id_.value()) +
+                          " moved before the write was committed"));
+  }
+}
+
+void Partition::when_committed(Offset end, std::function<void(KafkaError)> done) {
+  if (commit_ == Commit::on_append || end <= high_watermark_) {
+    done(KafkaError());
+    return;
+  }
+  if (!is_leader_) {
+    done(KafkaError(ErrorCode::not_leader_or_follower, "not the leader"));
+    return;
+  }
+  // Appends complete in offset order, so the queue stays sorted; insert in place otherwise.
+  auto at = commit_waits_.end();
+  while (at != commit_waits_.begin() && std::prev(at)->end > end) --at;
+  commit_waits_.insert(at, CommitWait{end, std::move(done)});
 }
 
 Result<storage::ReadResult> Partition::read(Offset from, size_t max_bytes) const {

@@ -8,7 +8,7 @@
 // - high watermark: everything below it is committed and may be served to consumers. It is kept
 //   apart from the other two. With Commit::on_append (a single node, today) it moves to the log
 //   end after every append, which is what ferry has always served; with Commit::by_replication
-//   it moves only by advance_high_watermark (the replication engine, not built yet).
+//   it moves only by advance_high_watermark (the replication engine, src/cluster).
 //
 // Leaders write with write jobs (begin_write, add, submit: the batches are written on the thread
 // pool and taken into the partition when the job is back on the loop; the produce path) or with
@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/kafka_error.h"
 #include "common/result.h"
 #include "common/strong_types.h"
 #include "storage/log.h"
@@ -105,6 +106,29 @@ class Partition {
   // fetches waiting for what became visible.
   void advance_high_watermark(Offset offset);
 
+  // Replication. Who leads this partition and who holds it, as the replication engine last set
+  // it; a single node leads every partition and is its only replica (TopicManager sets that).
+  struct Replicas {
+    NodeId leader{-1};             // -1: no leader known (an election is running)
+    std::vector<NodeId> replicas;  // the assignment, preferred leader first
+    std::vector<NodeId> isr;       // in sync (the leader included); the leader's view
+    std::vector<NodeId> offline;   // replicas known to be down
+  };
+  const Replicas& replicas() const noexcept { return replicas_; }
+  // Whether this node leads the partition and may take produce and consumer fetch requests.
+  bool is_leader() const noexcept { return is_leader_; }
+  // Sets the view above. Losing leadership fails every commit wait with NOT_LEADER_OR_FOLLOWER.
+  void set_replicas(Replicas replicas, bool is_leader);
+
+  // Commit::by_replication: `done` fires once the high watermark reaches `end` (every offset
+  // below it is committed), or with NOT_LEADER_OR_FOLLOWER when this node stops leading first.
+  // With Commit::on_append it fires at once. Loop thread; waits fire in offset order.
+  void when_committed(Offset end, std::function<void(KafkaError)> done);
+  Commit commit_mode() const noexcept { return commit_; }
+  // Called after every leader write job that took batches, and after truncate_to (replication
+  // wakes follower fetches and recomputes the high watermark from it). Empty: nothing.
+  void set_change_listener(std::function<void()> listener) { on_change_ = std::move(listener); }
+
   // Whole batches from `from`, never past the high watermark (see storage::Log::read).
   Result<storage::ReadResult> read(Offset from, size_t max_bytes) const;
   // ListOffsets by timestamp (storage::Log::offset_for_timestamp), nullopt at or past the high
@@ -136,6 +160,14 @@ class Partition {
     size_t bytes = 0;
   };
   std::deque<Uncommitted> uncommitted_;
+  Replicas replicas_;
+  bool is_leader_ = true;
+  struct CommitWait {
+    Offset end;
+    std::function<void(KafkaError)> done;
+  };
+  std::deque<CommitWait> commit_waits_;  // by end offset (appends complete in offset order)
+  std::function<void()> on_change_;
 };
 
 }  // namespace ferry::broker

@@ -133,6 +133,10 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
         set_error(ErrorCode::unknown_topic_or_partition);
         continue;
       }
+      if (!part->is_leader()) {
+        set_error(ErrorCode::not_leader_or_follower);
+        continue;
+      }
       if (p.current_leader_epoch > part->leader_epoch().value()) {
         set_error(ErrorCode::unknown_leader_epoch);
         continue;

@@ -50,6 +50,10 @@ void handle_list_offsets(Broker& b, Request&& r) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_or_partition);
         continue;
       }
+      if (!log->is_leader()) {
+        rp.error_code = static_cast<int16_t>(ErrorCode::not_leader_or_follower);
+        continue;
+      }
       if (p.current_leader_epoch > log->leader_epoch().value()) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unknown_leader_epoch);
         continue;

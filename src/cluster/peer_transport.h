@@ -1,0 +1,59 @@
+// What the replica manager sends to, and receives from, the other nodes: coalesced frames, each
+// carrying many groups. PeerNetwork (one connection per node pair) carries them in production;
+// tests use an in-process fake.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "cluster/group_id.h"
+#include "cluster/raft_messages.h"
+#include "common/result.h"
+
+namespace ferry::cluster {
+
+// Vote-phase messages of many groups, from one node to another (one-way).
+struct VoteFrame {
+  std::vector<std::pair<GroupId, RaftMessage>> messages;
+};
+
+// A follower node's fetch for every group it follows on one leader node.
+struct FetchRequestFrame {
+  NodeId replica = kNoNode;
+  uint32_t max_wait_ms = 0;  // the leader may hold the request this long waiting for data
+  std::vector<std::pair<GroupId, FetchPosition>> positions;
+};
+
+struct FetchResponseFrame {
+  struct Part {
+    GroupId group;
+    FetchAnswer answer;
+    std::vector<std::byte> records;  // whole batches from the fetch offset (ok answers only)
+  };
+  std::vector<Part> parts;
+};
+
+// Leadership of the groups a node leads, told to every other node (Metadata on any node names
+// every partition's leader, also of partitions it does not hold).
+struct LeaderInfo {
+  GroupId group;
+  LeaderEpoch epoch{0};
+  NodeId leader = kNoNode;
+  std::vector<NodeId> isr;
+};
+
+class PeerTransport {
+ public:
+  virtual ~PeerTransport() = default;
+  // One-way; lost when the link is down (Raft retries by its timers).
+  virtual void send_votes(NodeId to, VoteFrame frame) = 0;
+  virtual void send_leaders(NodeId to, std::vector<LeaderInfo> leaders) = 0;
+  // `done` fires once, on the loop: the answer, or an error when the link dropped or timed out.
+  virtual void fetch(NodeId to, FetchRequestFrame request,
+                     std::function<void(Result<FetchResponseFrame>)> done) = 0;
+};
+
+}  // namespace ferry::cluster
