@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -45,12 +46,27 @@ struct LeaderInfo {
   std::vector<NodeId> isr;
 };
 
+// A node's Kafka listeners as clients reach them (its advertised addresses), told to every other
+// node so that any node's Metadata lists every broker.
+struct NodeInfo {
+  NodeId node = kNoNode;
+  struct Listener {
+    std::string name;  // PLAINTEXT, SASL_SSL, ...
+    std::string host;
+    int32_t port = 0;
+  };
+  std::vector<Listener> listeners;
+};
+
 class PeerTransport {
  public:
   virtual ~PeerTransport() = default;
   // One-way; lost when the link is down (Raft retries by its timers).
   virtual void send_votes(NodeId to, VoteFrame frame) = 0;
   virtual void send_leaders(NodeId to, std::vector<LeaderInfo> leaders) = 0;
+  virtual void send_node_info(NodeId to, NodeInfo info) = 0;
+  // Asks the controller to auto-create `topic` (a client asked another node for it).
+  virtual void send_auto_create(NodeId to, std::string topic) = 0;
   // `done` fires once, on the loop: the answer, or an error when the link dropped or timed out.
   virtual void fetch(NodeId to, FetchRequestFrame request,
                      std::function<void(Result<FetchResponseFrame>)> done) = 0;
