@@ -18,18 +18,25 @@
 // - A voter that has heard from a live leader within election_timeout_ms refuses pre-votes and
 //   votes (unless VoteRequest::transfer), so a node rejoining after a network partition cannot
 //   depose a healthy leader.
+// - A leader sends BeginEpoch again, at most every election_timeout_ms / 2, to a voter that has
+//   not fetched for an election timeout (it lost the first one, or restarted). A node whose epoch
+//   is newer than a BeginEpoch's answers it with a refused VoteResponse carrying its epoch, and
+//   the leader steps down: a node that moved to a newer epoch on its own while cut off rejoins
+//   through a new election instead of being shut out for good.
 //
 // Persistence. HardState (epoch, vote) must be durable before any message of the same Ready is
 // sent; the driver persists Ready::hard_state first (it may batch many groups into one commit)
 // and then sends Ready::messages. The log itself belongs to the driver; the core reads it through
-// RaftLogView.
+// RaftLogView. A fetch (or its answer) naming a newer epoch moves the core to it without a vote;
+// on_fetch's answer may then leave before that HardState is persisted, as it grants nothing.
 //
 // Commit. The high watermark is the largest offset O such that a majority of the voters (the
 // leader included) have everything below O durable (fsynced), and O is above the start of the
 // leader's own epoch: a new leader first appends one batch of its epoch (Ready::append_epoch_start)
 // and commits nothing before a majority holds it (Raft's rule that a leader commits only entries
 // of its own term, which makes earlier entries committed with it). The high watermark never goes
-// down while one node leads. A follower's high watermark is min(leader's, own log end).
+// down while one node leads. A follower's high watermark is min(leader's, own log end), where
+// "leader's" is the highest it has learnt (a newer leader may start lower).
 //
 // Threading: none; the owner calls it from one thread (the broker's loop).
 #pragma once
