@@ -172,6 +172,13 @@ bool PeerLink::stalled(uint64_t now_ms, uint64_t stall_ms) const {
   return now_ms >= since && now_ms - since >= stall_ms;
 }
 
+void PeerLink::maybe_ping(uint64_t now_ms, uint64_t idle_ms) {
+  if (state_ != State::open || !in_flight_.empty()) return;
+  if (now_ms < last_read_ms_ + idle_ms || now_ms < last_ping_ms_ + idle_ms) return;
+  last_ping_ms_ = now_ms;
+  request(MessageType::ping, Buffer(), [](Result<Buffer>) {});
+}
+
 bool PeerLink::handshake_expired(uint64_t now_ms, uint64_t timeout_ms) const {
   return state_ == State::handshaking && now_ms >= created_ms_ &&
          now_ms - created_ms_ >= timeout_ms;
@@ -275,6 +282,10 @@ void PeerLink::handle_hello(const Hello& hello) {
 
 void PeerLink::handle_frame(const FrameHeader& header, Buffer payload) {
   if (header.kind == FrameKind::request) {
+    if (header.type == MessageType::ping) {
+      respond(header.correlation, header.type, Buffer());
+      return;
+    }
     owner_.on_request(*this, header.type, header.correlation, std::move(payload));
     return;
   }

@@ -93,6 +93,9 @@ class PeerLink final : public net::TransportSink, public std::enable_shared_from
   // Requests are unanswered and no byte has arrived for `stall_ms` since the later of the last
   // byte read and the moment the oldest of them went out.
   bool stalled(uint64_t now_ms, uint64_t stall_ms) const;
+  // An open link with nothing in flight and nothing received for `idle_ms` sends a ping (at
+  // most one per `idle_ms`), so that a dead path shows as a stall on this side too.
+  void maybe_ping(uint64_t now_ms, uint64_t idle_ms);
   // Still exchanging hellos `timeout_ms` after the link was made.
   bool handshake_expired(uint64_t now_ms, uint64_t timeout_ms) const;
 
@@ -143,6 +146,7 @@ class PeerLink final : public net::TransportSink, public std::enable_shared_from
   uint64_t created_ms_ = 0;
   uint64_t last_read_ms_ = 0;
   uint64_t waiting_since_ms_ = 0;  // when in_flight_ last became non-empty
+  uint64_t last_ping_ms_ = 0;
   uint64_t send_buffered_ = 0;
   LinkCounters counters_;
   HelloStatus refusal_ = HelloStatus::ok;

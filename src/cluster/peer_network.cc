@@ -530,6 +530,8 @@ void PeerNetwork::sweep() {
       link->close(Error(Errc::closed, "stalled: " + std::to_string(link->in_flight()) +
                                           " requests unanswered and nothing received for " +
                                           std::to_string(stall_ms_) + " ms"));
+    } else {
+      link->maybe_ping(now, std::max<uint64_t>(stall_ms_ / 3, 1));
     }
   }
   std::vector<std::shared_ptr<PeerLink>> expired;

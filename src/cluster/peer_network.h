@@ -16,8 +16,10 @@
 //   an open link fails at once (deferred) with Errc::closed. There is no per-request timeout:
 //   callers (Raft) have their own clocks.
 // - Stall detector: a link with requests unanswered and no byte received for stall_timeout_ms
-//   is closed (the dialer then dials again), so a black-holed peer is noticed. A dial or hello
-//   exchange taking longer than hello_timeout_ms is abandoned the same way.
+//   is closed (the dialer then dials again), so a black-holed peer is noticed. A link idle for
+//   a third of that sends a ping (answered by the other link end), so both ends notice even
+//   when only one of them has requests to send. A dial or hello exchange taking longer than
+//   hello_timeout_ms is abandoned the same way.
 // - Bounded sending: a link whose unsent bytes would pass max_send_buffer_bytes (a peer that
 //   does not read) is dropped; its requests fail with Errc::closed.
 //

@@ -61,6 +61,7 @@ enum class FrameKind : uint8_t { request = 0, response = 1, error = 2 };
 
 // What a request carries. A node answers a type it has no handler for with no_handler.
 enum class MessageType : uint16_t {
+  ping = 0,        // empty; answered by the link itself (keeps an idle link's stall check live)
   raft_votes = 1,  // a coalesced vote frame (raft_codec.h), answered by another one
   raft_fetch = 2,  // a follower node's coalesced fetch; answered by a fetch response
 };

@@ -133,7 +133,9 @@ class PeerNetworkTest : public ::testing::Test {
 
 TEST_F(PeerNetworkTest, ThreeNodesOneConnectionPerPairRequestsBothWays) {
   const config::ClusterConfig c = cluster_of(3);
-  for (int id = 1; id <= 3; ++id) make(id, c);
+  PeerNetworkOptions quiet;
+  quiet.stall_timeout_ms = 60000;  // no pings: the frame counts below are the requests'
+  for (int id = 1; id <= 3; ++id) make(id, c, quiet);
   wire();
   // Every node dials in the same loop turn: the lower id dials, so each pair still gets one.
   for (int id = 1; id <= 3; ++id) net(id).connect();
@@ -295,6 +297,35 @@ TEST_F(PeerNetworkTest, StalledPeerIsDetectedAndRedialled) {
   EXPECT_EQ(net(2).accepted_connections(), 2u);
   EXPECT_TRUE(net(2).connected(NodeId(1)));
   EXPECT_EQ(net(1).counters(NodeId(2)).reconnects, 1u);
+}
+
+TEST_F(PeerNetworkTest, IdleLinkThatGoesSilentIsNoticedByBothEnds) {
+  const config::ClusterConfig c = cluster_of(2);
+  PeerNetworkOptions o;
+  o.stall_timeout_ms = 300;
+  make(1, c, o);
+  make(2, c, o);
+  wire();
+  StallProxy proxy(&loop_, ports_[2]);
+  net(1).set_peer_address(NodeId(2), "127.0.0.1", proxy.port());
+  net(1).connect();
+  ASSERT_TRUE(
+      run_until([&] { return net(1).connected(NodeId(2)) && net(2).connected(NodeId(1)); }));
+  // No request from either side: the pings of an idle link are what turn silence into a stall.
+  proxy.stall();
+  ASSERT_TRUE(run_until(
+      [&] {
+        return net(1).counters(NodeId(2)).stalls >= 1 && net(2).counters(NodeId(1)).stalls >= 1;
+      },
+      5000));
+  ASSERT_TRUE(run_until([&] {
+    return proxy.accepted() >= 2 && net(1).connected(NodeId(2)) && net(2).connected(NodeId(1));
+  }));
+  Outcome after;
+  net(2).request(NodeId(1), kEcho, bytes_of("x"), record(after));
+  ASSERT_TRUE(run_until([&] { return after.done; }));
+  ASSERT_TRUE(after.payload) << after.message;
+  EXPECT_EQ(*after.payload, "1<-2:x");
 }
 
 // Sends `hello` to node 2 from a raw connection and returns what came back before the close.
