@@ -109,7 +109,14 @@ TEST(RaftElection, PreVoteRefusedWhileTheLeaderIsLive) {
   // Back: its pre-votes reach 1 and 2, who hear from a live leader and refuse.
   const size_t seen1 = c.readies(1).size();
   const size_t seen2 = c.readies(2).size();
+  c.drop_in_flight();
   c.heal();
+  c.set_time(c.now() + 300);  // 3's timer has fired again; 2 hears from 1 just now
+  c.fetch(2);
+  c.tick(3);
+  ASSERT_EQ(c.core(3).role(), Role::pre_candidate);
+  ASSERT_GT(c.in_flight(), 0u);
+  c.deliver();
   for (int i = 0; i < 100; ++i) {
     c.advance(10);
     c.fetch(2);
