@@ -242,6 +242,26 @@ TEST(RaftEpochs, ALeaderSeeingANewerEpochStepsDown) {
   EXPECT_TRUE(r.state_changed);
 }
 
+TEST(RaftEpochs, AFetchNamingANewerEpochStepsTheLeaderDown) {
+  TestCluster c(3);
+  c.elect(1);
+  c.replicate();
+  const FetchAnswer answer = c.core(1).on_fetch(
+      FetchPosition{LeaderEpoch(3), NodeId(2), Offset(1), LeaderEpoch(1), Offset(1)}, c.now());
+  EXPECT_EQ(answer.status, FetchStatus::unknown_leader_epoch);
+  EXPECT_EQ(answer.epoch, LeaderEpoch(3));
+  EXPECT_EQ(c.core(1).role(), Role::follower);
+  EXPECT_EQ(c.core(1).epoch(), LeaderEpoch(3));
+  // And a follower whose answer names a newer epoch moves there, following who it names.
+  FetchAnswer newer;
+  newer.status = FetchStatus::fenced_leader_epoch;
+  newer.epoch = LeaderEpoch(5);
+  newer.leader = NodeId(3);
+  EXPECT_EQ(c.core(2).on_fetch_answer(NodeId(1), newer, c.now()).kind, FetchStep::Kind::ignore);
+  EXPECT_EQ(c.core(2).epoch(), LeaderEpoch(5));
+  EXPECT_EQ(c.core(2).leader(), NodeId(3));
+}
+
 TEST(RaftEpochs, AStaleBeginEpochIsAnsweredWithTheNewerEpoch) {
   TestCluster c(3);
   c.elect(1);
