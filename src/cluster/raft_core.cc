@@ -60,11 +60,16 @@ int RaftCore::voter_index(NodeId node) const noexcept {
   return -1;
 }
 
-// The election timeout plus a random extra in [0, election_timeout_ms). The modulo keeps the
-// sequence the same on every standard library (a distribution's output is not specified).
+// The election timeout plus a random extra in [0, election_timeout_ms), from splitmix64 over
+// the seed: the same sequence on every platform and standard library.
 int64_t RaftCore::random_timeout() noexcept {
+  random_ += 0x9E3779B97F4A7C15ull;
+  uint64_t z = random_;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
   const auto base = static_cast<uint64_t>(config_.election_timeout_ms);
-  return config_.election_timeout_ms + static_cast<int64_t>(random_() % base);
+  return config_.election_timeout_ms + static_cast<int64_t>(z % base);
 }
 
 void RaftCore::reset_election_timer(int64_t now_ms) noexcept {
@@ -401,12 +406,17 @@ void RaftCore::recompute_high_watermark() {
   }
 }
 
+// TimeoutNow goes when the target has everything; again at most every quarter timeout while it
+// stays caught up (a lost one would otherwise stall the transfer until it is given up; a
+// duplicate finds the target in a newer epoch and is ignored).
 void RaftCore::maybe_send_timeout_now(const Peer& peer, int64_t now_ms) {
-  if (transfer_target_ != peer.node || timeout_now_sent_ || now_ms >= transfer_deadline_ms_) {
+  if (transfer_target_ != peer.node || now_ms >= transfer_deadline_ms_) return;
+  if (timeout_now_sent_ms_ >= 0 &&
+      now_ms - timeout_now_sent_ms_ < config_.election_timeout_ms / 4) {
     return;
   }
   if (peer.fetch_offset < log_.end_offset()) return;
-  timeout_now_sent_ = true;
+  timeout_now_sent_ms_ = now_ms;
   send(peer.node, TimeoutNow{hard_.epoch, config_.self});
 }
 
@@ -415,7 +425,7 @@ void RaftCore::transfer_leadership(NodeId to, int64_t now_ms) {
   if (role_ != Role::leader || index < 0 || index == self_index_) return;
   transfer_target_ = to;
   transfer_deadline_ms_ = now_ms + config_.election_timeout_ms;
-  timeout_now_sent_ = false;
+  timeout_now_sent_ms_ = -1;
   const Peer& peer = peers_[static_cast<size_t>(index)];
   if (peer.last_fetch_ms >= 0) maybe_send_timeout_now(peer, now_ms);
 }

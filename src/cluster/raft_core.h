@@ -43,7 +43,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -216,7 +215,8 @@ class RaftCore {
   RaftConfig config_;
   HardState hard_;
   const RaftLogView& log_;
-  std::mt19937_64 random_;
+  // splitmix64 state: 8 bytes per group where std::mt19937_64 would take 2.5 KB.
+  uint64_t random_;
   Role role_ = Role::follower;
   NodeId leader_ = kNoNode;
   Offset high_watermark_{0};
@@ -236,7 +236,7 @@ class RaftCore {
   int64_t leader_since_ms_ = 0;
   NodeId transfer_target_ = kNoNode;
   int64_t transfer_deadline_ms_ = 0;
-  bool timeout_now_sent_ = false;
+  int64_t timeout_now_sent_ms_ = -1;
   Ready ready_;
 };
 

@@ -109,7 +109,14 @@ TEST(RaftElection, PreVoteRefusedWhileTheLeaderIsLive) {
   // Back: its pre-votes reach 1 and 2, who hear from a live leader and refuse.
   const size_t seen1 = c.readies(1).size();
   const size_t seen2 = c.readies(2).size();
+  c.drop_in_flight();
   c.heal();
+  c.set_time(c.now() + 300);  // 3's timer has fired again; 2 hears from 1 just now
+  c.fetch(2);
+  c.tick(3);
+  ASSERT_EQ(c.core(3).role(), Role::pre_candidate);
+  ASSERT_GT(c.in_flight(), 0u);
+  c.deliver();
   for (int i = 0; i < 100; ++i) {
     c.advance(10);
     c.fetch(2);
@@ -233,6 +240,26 @@ TEST(RaftEpochs, ALeaderSeeingANewerEpochStepsDown) {
   ASSERT_TRUE(r.hard_state);
   EXPECT_EQ(*r.hard_state, (HardState{LeaderEpoch(4), kNoNode}));
   EXPECT_TRUE(r.state_changed);
+}
+
+TEST(RaftEpochs, AFetchNamingANewerEpochStepsTheLeaderDown) {
+  TestCluster c(3);
+  c.elect(1);
+  c.replicate();
+  const FetchAnswer answer = c.core(1).on_fetch(
+      FetchPosition{LeaderEpoch(3), NodeId(2), Offset(1), LeaderEpoch(1), Offset(1)}, c.now());
+  EXPECT_EQ(answer.status, FetchStatus::unknown_leader_epoch);
+  EXPECT_EQ(answer.epoch, LeaderEpoch(3));
+  EXPECT_EQ(c.core(1).role(), Role::follower);
+  EXPECT_EQ(c.core(1).epoch(), LeaderEpoch(3));
+  // And a follower whose answer names a newer epoch moves there, following who it names.
+  FetchAnswer newer;
+  newer.status = FetchStatus::fenced_leader_epoch;
+  newer.epoch = LeaderEpoch(5);
+  newer.leader = NodeId(3);
+  EXPECT_EQ(c.core(2).on_fetch_answer(NodeId(1), newer, c.now()).kind, FetchStep::Kind::ignore);
+  EXPECT_EQ(c.core(2).epoch(), LeaderEpoch(5));
+  EXPECT_EQ(c.core(2).leader(), NodeId(3));
 }
 
 TEST(RaftEpochs, AStaleBeginEpochIsAnsweredWithTheNewerEpoch) {

@@ -241,7 +241,7 @@ void RaftSim::create_batch(Node& n, int64_t count) {
   created_end_of_epoch_[e] = base + count;
   const uint64_t parent = n.log.batches().empty() ? 0 : n.log.batches().back().id;
   n.log.append(SimBatch{base, count, epoch, next_batch_id_++, parent});
-  committed_flag_.resize(next_batch_id_, 0);
+  committed_flag_.resize(static_cast<size_t>(next_batch_id_), 0);
 }
 
 void RaftSim::crash(Node& n) {
@@ -317,7 +317,7 @@ void RaftSim::handle(const Event& e) {
         }
       }
       if (leaders.empty()) return;
-      Node& l = *leaders[below(leaders.size())];
+      Node& l = *leaders[pick(leaders.size())];
       create_batch(l, between(1, 3));
       const SimBatch& b = l.log.batches().back();
       pending_.push_back(PendingAck{l.id, b.epoch, b.id, b.end()});
@@ -355,7 +355,7 @@ void RaftSim::nemesis() {
   if (scenario_.power_cuts) actions.push_back(power_cut);
   if (scenario_.transfers) actions.push_back(transfer);
   const int nodes = scenario_.nodes;
-  switch (actions[below(actions.size())]) {
+  switch (actions[pick(actions.size())]) {
     case heal:
       if (trace_on_) note("  nemesis: heal");
       std::fill(cut_.begin(), cut_.end(), false);
@@ -518,7 +518,7 @@ void RaftSim::check_invariants() {
         for (const SimBatch& b : n.log.read_from(committed_end, ~size_t{0})) {
           if (b.end() > hw) break;
           committed_.push_back(b);
-          committed_flag_[b.id] = 1;
+          committed_flag_[static_cast<size_t>(b.id)] = 1;
         }
         if (committed_.back().end() != hw) {
           return fail("leader " + std::to_string(n.id) + "'s high watermark " +

@@ -113,6 +113,7 @@ class RaftSim {
 
   // Randomness.
   uint64_t below(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
+  size_t pick(size_t n) { return static_cast<size_t>(below(n)); }  // an index below n
   bool chance(double p) { return static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p; }
   int64_t between(int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1)));
@@ -142,7 +143,7 @@ class RaftSim {
   }
   Node& node(int id) { return *nodes_[static_cast<size_t>(id - 1)]; }
   bool is_committed(uint64_t id) const {
-    return id < committed_flag_.size() && committed_flag_[id];
+    return id < committed_flag_.size() && committed_flag_[static_cast<size_t>(id)];
   }
 
   static constexpr int kMaxNodes = 8;

@@ -63,7 +63,7 @@ TEST(RaftSim, InvariantsHoldAndTheGroupConvergesForEverySeed) {
     EXPECT_TRUE(ok) << sim.failure();
     return;
   }
-  const uint64_t runs = env_u64("FERRY_RAFT_SIM_RUNS", 2000);
+  const uint64_t runs = env_u64("FERRY_RAFT_SIM_RUNS", 1500);
   const uint64_t first = env_u64("FERRY_RAFT_SIM_FIRST", 1);
   const bool all = env_u64("FERRY_RAFT_SIM_ALL", 0) != 0;
   uint64_t acknowledged = 0, events = 0, failed = 0;
