@@ -12,7 +12,7 @@
 namespace ferry::cluster {
 namespace {
 
-const GroupId kMetadataGroup{kMetadataTopic, 0};
+const GroupId kMetadataGroup = metadata_group();
 
 broker::KafkaError not_controller(NodeId controller) {
   return {broker::ErrorCode::not_controller,
@@ -45,7 +45,7 @@ Status MetadataQuorum::open(const std::string& data_dir) {
   options.loop = loop_;
   auto log = storage::Log::open(data_dir + "/cluster/metadata", lc, options);
   if (!log) return std::move(log).error();
-  partition_ = std::make_shared<broker::Partition>(kMetadataTopic, PartitionId(0), std::move(*log),
+  partition_ = std::make_shared<broker::Partition>(std::string(kMetadataTopic), kMetadataPartition, std::move(*log),
                                                    nullptr, broker::Partition::Commit::by_replication);
   partition_->set_replicas({kNoNode, nodes_, {}, {}}, false);
   auto a = load_assignments(meta_.reader());
@@ -235,12 +235,12 @@ broker::Partition::Replicas MetadataQuorum::describe(const std::string& topic, i
   if (topics_ != nullptr) {
     if (auto local = topics_->partition(topic, partition); local != nullptr) {
       r = local->replicas();
-      if (auto info = replicas_.leader_of({topic, partition}); info && epoch != nullptr) {
+      if (auto info = replicas_.leader_of({topic, PartitionId(partition)}); info && epoch != nullptr) {
         *epoch = info->epoch;
       }
       if (!local->is_leader()) {
         // This node follows: the leader's view of the ISR is what it last told.
-        if (auto info = replicas_.leader_of({topic, partition})) {
+        if (auto info = replicas_.leader_of({topic, PartitionId(partition)})) {
           r.leader = info->leader;
           r.isr = info->isr;
         }
@@ -249,7 +249,7 @@ broker::Partition::Replicas MetadataQuorum::describe(const std::string& topic, i
     }
   }
   r.replicas = replicas(topic, partition);
-  if (auto info = replicas_.leader_of({topic, partition})) {
+  if (auto info = replicas_.leader_of({topic, PartitionId(partition)})) {
     r.leader = info->leader;
     r.isr = info->isr;
     if (epoch != nullptr) *epoch = info->epoch;
@@ -258,16 +258,16 @@ broker::Partition::Replicas MetadataQuorum::describe(const std::string& topic, i
 }
 
 void MetadataQuorum::opened(const std::shared_ptr<broker::Partition>& partition) {
-  const GroupId g{partition->topic(), partition->id().value()};
-  auto voters = replicas(g.topic, g.partition);
+  const GroupId g{partition->topic(), partition->id()};
+  auto voters = replicas(g.topic, g.partition.value());
   if (auto st = replicas_.add_group(g, partition, voters); !st) {
     FERRY_LOG(error, "replication", "%s: joining its Raft group failed: %s",
-              g.to_string().c_str(), st.error().to_string().c_str());
+              group_name(g).c_str(), st.error().to_string().c_str());
   }
 }
 
 void MetadataQuorum::closing(const std::string& topic, int32_t partition) {
-  replicas_.remove_group({topic, partition});
+  replicas_.remove_group({topic, PartitionId(partition)});
 }
 
 void MetadataQuorum::on_group_change(const GroupId& group) {

@@ -12,6 +12,7 @@ namespace ferry::cluster {
 class PartitionLogView final : public RaftLogView {
  public:
   explicit PartitionLogView(std::shared_ptr<storage::Log> log) : log_(std::move(log)) {}
+  Offset start_offset() const override { return log_->log_start_offset(); }
   Offset end_offset() const override { return log_->log_end_offset(); }
   Offset durable_offset() const override { return log_->durable_offset(); }
   LeaderEpoch last_epoch() const override;

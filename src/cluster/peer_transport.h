@@ -10,32 +10,18 @@
 #include <utility>
 #include <vector>
 
-#include "cluster/group_id.h"
+#include "cluster/raft_codec.h"
 #include "cluster/raft_messages.h"
 #include "common/result.h"
 
 namespace ferry::cluster {
 
-// Vote-phase messages of many groups, from one node to another (one-way).
-struct VoteFrame {
-  std::vector<std::pair<GroupId, RaftMessage>> messages;
-};
+// The frames (VoteFrame, FetchRequest, FetchResponse) and GroupId are raft_codec.h's.
 
-// A follower node's fetch for every group it follows on one leader node.
-struct FetchRequestFrame {
-  NodeId replica = kNoNode;
-  uint32_t max_wait_ms = 0;  // the leader may hold the request this long waiting for data
-  std::vector<std::pair<GroupId, FetchPosition>> positions;
-};
-
-struct FetchResponseFrame {
-  struct Part {
-    GroupId group;
-    FetchAnswer answer;
-    std::vector<std::byte> records;  // whole batches from the fetch offset (ok answers only)
-  };
-  std::vector<Part> parts;
-};
+// "topic-partition", for logs.
+inline std::string group_name(const GroupId& g) {
+  return g.topic + "-" + std::to_string(g.partition.value());
+}
 
 // Leadership of the groups a node leads, told to every other node (Metadata on any node names
 // every partition's leader, also of partitions it does not hold).
@@ -68,8 +54,8 @@ class PeerTransport {
   // Asks the controller to auto-create `topic` (a client asked another node for it).
   virtual void send_auto_create(NodeId to, std::string topic) = 0;
   // `done` fires once, on the loop: the answer, or an error when the link dropped or timed out.
-  virtual void fetch(NodeId to, FetchRequestFrame request,
-                     std::function<void(Result<FetchResponseFrame>)> done) = 0;
+  virtual void fetch(NodeId to, FetchRequest request,
+                     std::function<void(Result<FetchResponse>)> done) = 0;
 };
 
 }  // namespace ferry::cluster

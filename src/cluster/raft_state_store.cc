@@ -8,7 +8,7 @@ namespace ferry::cluster {
 Result<HardState> load_hard_state(meta::Db& db, const GroupId& group) {
   auto s = db.cached("SELECT epoch, voted_for FROM raft_state WHERE topic = ? AND partition = ?");
   if (!s) return std::move(s).error();
-  (*s)->bind(1, group.topic).bind(2, group.partition);
+  (*s)->bind(1, group.topic).bind(2, group.partition.value());
   auto row = (*s)->step();
   if (!row) return std::move(row).error();
   HardState h;
@@ -27,7 +27,7 @@ meta::Mutation save_hard_states(std::vector<std::pair<GroupId, HardState>> state
     if (!put) return std::move(put).error();
     for (const auto& [g, h] : states) {
       (*put)->reset();
-      (*put)->bind(1, g.topic).bind(2, g.partition).bind(3, h.epoch.value());
+      (*put)->bind(1, g.topic).bind(2, g.partition.value()).bind(3, h.epoch.value());
       FERRY_TRY((*put)->bind(4, h.voted_for.value()).run());
     }
     return {};

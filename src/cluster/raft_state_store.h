@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "cluster/group_id.h"
+#include "cluster/raft_codec.h"
 #include "cluster/raft_core.h"
 #include "common/result.h"
 #include "meta/sqlite.h"

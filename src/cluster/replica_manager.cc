@@ -25,6 +25,7 @@ struct ReplicaManager::Group {
   bool flushing = false;    // leader: a flush of its writes is in flight
   bool flush_again = false;
   bool writing_epoch_start = false;
+  bool epoch_start_due = false;  // leader: its epoch-start batch is still to be written
   // What the partition was last told, to tell the broker and the other nodes only of changes.
   Role role = Role::follower;
   NodeId leader = kNoNode;
@@ -34,8 +35,8 @@ struct ReplicaManager::Group {
 
 struct ReplicaManager::ParkedFetch {
   NodeId from = kNoNode;
-  FetchRequestFrame request;
-  std::function<void(FetchResponseFrame)> reply;
+  FetchRequest request;
+  std::function<void(FetchResponse)> reply;
   std::unique_ptr<UvTimer> timer;
 };
 
@@ -74,7 +75,7 @@ Status ReplicaManager::add_group(const GroupId& group,
   config.voters = std::move(voters);
   config.election_timeout_ms = options_.election_timeout_ms;
   config.replica_lag_time_max_ms = options_.replica_lag_time_max_ms;
-  const uint64_t seed = std::hash<std::string>{}(group.to_string()) ^
+  const uint64_t seed = std::hash<std::string>{}(group_name(group)) ^
                         (static_cast<uint64_t>(options_.self.value()) << 32) ^
                         static_cast<uint64_t>(now());
   g->core = std::make_unique<RaftCore>(config, *hard, *g->view, seed, now());
@@ -120,6 +121,7 @@ void ReplicaManager::tick() {
   for (auto& [id, g] : groups_) {
     g->core->tick(t);
     process(*g);
+    write_epoch_start(*g);
   }
   if (t - last_broadcast_ms_ >= kLeaderBroadcastMs) {
     last_broadcast_ms_ = t;
@@ -148,23 +150,35 @@ void ReplicaManager::process(Group& g) {
     g.unsaved = true;
   }
   if (!r.messages.empty()) queue_messages(g, std::move(r.messages));
-  if (r.append_epoch_start && !g.writing_epoch_start) {
-    g.writing_epoch_start = true;
-    const LeaderEpoch epoch = g.core->epoch();
-    Group* raw = &g;
-    g.partition->set_leader_epoch(epoch);
-    g.partition->append_epoch_start(
-        epoch, [this, raw, id = g.id, alive = std::weak_ptr<bool>(alive_)](Status st) {
-          if (!alive.lock() || find(id) != raw) return;
-          raw->writing_epoch_start = false;
-          if (!st) {
-            FERRY_LOG(warn, "replication", "%s: the epoch-start batch was not written: %s",
-                      id.to_string().c_str(), st.error().to_string().c_str());
-          }
-          on_local_write(*raw);
-        });
-  }
+  if (r.append_epoch_start) g.epoch_start_due = true;
+  write_epoch_start(g);
   if (r.state_changed || r.hard_state) sync_partition(g);
+}
+
+// A new leader's first write: the record-less batch of its epoch. Waits for a write job still in
+// flight (a follower's copy, or the previous epoch's produce); retried from tick() after an error.
+void ReplicaManager::write_epoch_start(Group& g) {
+  if (!g.epoch_start_due || g.writing_epoch_start || g.core->role() != Role::leader ||
+      g.partition->write_in_flight()) {
+    return;
+  }
+  g.writing_epoch_start = true;
+  const LeaderEpoch epoch = g.core->epoch();
+  Group* raw = &g;
+  g.partition->append_epoch_start(
+      epoch, now(),
+      [this, raw, epoch, id = g.id,
+       alive = std::weak_ptr<bool>(alive_)](Result<storage::AppendInfo> written) {
+        if (!alive.lock() || find(id) != raw) return;
+        raw->writing_epoch_start = false;
+        if (!written) {
+          FERRY_LOG(warn, "replication", "%s: the start of epoch %d was not written: %s",
+                    group_name(id).c_str(), epoch.value(), written.error().to_string().c_str());
+          return;
+        }
+        if (raw->core->epoch() == epoch) raw->epoch_start_due = false;
+        on_local_write(*raw);
+      });
 }
 
 void ReplicaManager::queue_messages(Group& g,
@@ -173,7 +187,7 @@ void ReplicaManager::queue_messages(Group& g,
     if (g.unsaved) {
       g.held.emplace_back(g.wanted_seq, std::move(m));
     } else {
-      outbox_[m.first].messages.emplace_back(g.id, std::move(m.second));
+      outbox_[m.first].messages.push_back({g.id, std::move(m.second)});
     }
   }
 }
@@ -218,7 +232,7 @@ void ReplicaManager::persist() {
           g->held.clear();
           for (auto& [need, m] : held) {
             if (need <= seq) {
-              outbox_[m.first].messages.emplace_back(g->id, std::move(m.second));
+              outbox_[m.first].messages.push_back({g->id, std::move(m.second)});
             } else {
               g->held.emplace_back(need, std::move(m));
             }
@@ -259,7 +273,7 @@ void ReplicaManager::sync_partition(Group& g) {
   if (changed) {
     if (g.role != c.role() || g.leader != c.leader() || g.epoch != c.epoch()) {
       FERRY_LOG(info, "replication", "%s: epoch %d, %s, leader %d, high watermark %lld",
-                g.id.to_string().c_str(), c.epoch().value(),
+                group_name(g.id).c_str(), c.epoch().value(),
                 leads ? "leader" : (c.role() == Role::follower ? "follower" : "candidate"),
                 c.leader().value(), static_cast<long long>(c.high_watermark().value()));
     }
@@ -278,6 +292,7 @@ void ReplicaManager::sync_partition(Group& g) {
 // offsets only — and wake the follower fetches waiting for data.
 void ReplicaManager::on_local_write(Group& g) {
   if (g.core->role() != Role::leader) return;
+  write_epoch_start(g);
   g.core->log_changed(now());
   process(g);
   wake_parked(g.id);
@@ -291,7 +306,7 @@ void ReplicaManager::on_local_write(Group& g) {
     if (!alive.lock() || find(id) != raw) return;
     raw->flushing = false;
     if (!st) {
-      FERRY_LOG(error, "replication", "%s: fsync failed: %s", id.to_string().c_str(),
+      FERRY_LOG(error, "replication", "%s: fsync failed: %s", group_name(id).c_str(),
                 st.error().to_string().c_str());
     }
     raw->core->log_changed(now());
@@ -307,23 +322,22 @@ void ReplicaManager::on_local_write(Group& g) {
 void ReplicaManager::on_votes(NodeId from, VoteFrame frame) {
   if (stopped_) return;
   const int64_t t = now();
-  for (auto& [id, message] : frame.messages) {
-    Group* g = find(id);
+  for (auto& m : frame.messages) {
+    Group* g = find(m.group);
     if (g == nullptr) continue;
-    g->core->receive(from, message, t);
+    g->core->receive(from, m.message, t);
     process(*g);
   }
   flush_outbox();
   persist();
 }
 
-FetchResponseFrame ReplicaManager::answer(NodeId from, const FetchRequestFrame& request,
-                                          bool* any_data) {
-  FetchResponseFrame out;
+FetchResponse ReplicaManager::answer(NodeId from, const FetchRequest& request, bool* any_data) {
+  FetchResponse out;
   const int64_t t = now();
   size_t total = 0;
-  for (const auto& [id, position] : request.positions) {
-    auto& part = out.parts.emplace_back();
+  for (const auto& [id, position] : request.fetches) {
+    auto& part = out.answers.emplace_back();
     part.group = id;
     Group* g = find(id);
     if (g == nullptr || stopped_) {
@@ -345,21 +359,21 @@ FetchResponseFrame ReplicaManager::answer(NodeId from, const FetchRequestFrame& 
     auto read = g->partition->log().read(pos.fetch_offset, kMaxPartitionFetchBytes);
     if (!read) {
       FERRY_LOG(warn, "replication", "%s: reading from %lld for node %d failed: %s",
-                id.to_string().c_str(), static_cast<long long>(pos.fetch_offset.value()),
+                group_name(id).c_str(), static_cast<long long>(pos.fetch_offset.value()),
                 from.value(), read.error().to_string().c_str());
       continue;
     }
     total += read->data.size();
-    part.records = std::move(read->data);
+    part.records.assign(read->data.begin(), read->data.end());
     if (!part.records.empty()) *any_data = true;
   }
   return out;
 }
 
-void ReplicaManager::on_fetch(NodeId from, FetchRequestFrame request,
-                              std::function<void(FetchResponseFrame)> reply) {
+void ReplicaManager::on_fetch(NodeId from, FetchRequest request,
+                              std::function<void(FetchResponse)> reply) {
   bool any = false;
-  FetchResponseFrame out = answer(from, request, &any);
+  FetchResponse out = answer(from, request, &any);
   flush_outbox();
   persist();
   if (any || request.max_wait_ms == 0 || stopped_) {
@@ -372,7 +386,7 @@ void ReplicaManager::on_fetch(NodeId from, FetchRequestFrame request,
   p->reply = std::move(reply);
   p->timer = std::make_unique<UvTimer>(options_.loop);
   ParkedFetch* raw = p.get();
-  p->timer->start(p->request.max_wait_ms, [this, raw] {
+  p->timer->start(static_cast<uint64_t>(p->request.max_wait_ms), [this, raw] {
     auto it = std::find_if(parked_.begin(), parked_.end(),
                            [raw](const auto& q) { return q.get() == raw; });
     if (it == parked_.end()) return;
@@ -387,9 +401,9 @@ void ReplicaManager::on_fetch(NodeId from, FetchRequestFrame request,
 
 void ReplicaManager::wake_parked(const GroupId& group) {
   for (size_t i = 0; i < parked_.size();) {
-    const auto& positions = parked_[i]->request.positions;
+    const auto& positions = parked_[i]->request.fetches;
     const bool mine = std::any_of(positions.begin(), positions.end(),
-                                  [&](const auto& p) { return p.first == group; });
+                                  [&](const auto& p) { return p.group == group; });
     if (!mine) {
       ++i;
       continue;
@@ -415,30 +429,28 @@ void ReplicaManager::maybe_fetch_all() {
 
 void ReplicaManager::maybe_fetch(NodeId leader) {
   if (stopped_ || leader == options_.self || fetch_in_flight_[leader]) return;
-  FetchRequestFrame request;
+  FetchRequest request;
   request.replica = options_.self;
-  request.max_wait_ms = static_cast<uint32_t>(options_.heartbeat_interval_ms);
-  std::vector<GroupId> asked;
+  request.max_wait_ms = static_cast<int32_t>(options_.heartbeat_interval_ms);
+  size_t asked = 0;
   for (auto& [id, g] : groups_) {
     if (g->applying || g->core->role() != Role::follower || g->core->leader() != leader) continue;
     auto pos = g->core->next_fetch();
     if (!pos) continue;
-    request.positions.emplace_back(id, *pos);
-    asked.push_back(id);
+    request.fetches.push_back({id, *pos});
+    ++asked;
   }
-  if (asked.empty()) return;
+  if (asked == 0) return;
   fetch_in_flight_[leader] = true;
   options_.transport->fetch(
       leader, std::move(request),
-      [this, leader, asked = std::move(asked),
-       alive = std::weak_ptr<bool>(alive_)](Result<FetchResponseFrame> response) {
+      [this, leader, alive = std::weak_ptr<bool>(alive_)](Result<FetchResponse> response) {
         if (!alive.lock()) return;
-        on_fetch_response(leader, asked, std::move(response));
+        on_fetch_response(leader, std::move(response));
       });
 }
 
-void ReplicaManager::on_fetch_response(NodeId leader, const std::vector<GroupId>& /*asked*/,
-                                       Result<FetchResponseFrame> response) {
+void ReplicaManager::on_fetch_response(NodeId leader, Result<FetchResponse> response) {
   if (!response || stopped_) {
     // The link dropped or timed out: the next tick asks again (the cores' election timers run).
     fetch_in_flight_[leader] = false;
@@ -448,7 +460,7 @@ void ReplicaManager::on_fetch_response(NodeId leader, const std::vector<GroupId>
   pending->leader = leader;
   pending->outstanding = 1;  // released at the end of this function
   const int64_t t = now();
-  for (auto& part : response->parts) {
+  for (auto& part : response->answers) {
     Group* g = find(part.group);
     if (g == nullptr) continue;
     const FetchStep step = g->core->on_fetch_answer(leader, part.answer, t);
@@ -465,12 +477,12 @@ void ReplicaManager::on_fetch_response(NodeId leader, const std::vector<GroupId>
         auto end = g->partition->truncate_to(step.truncate_to);
         if (!end) {
           FERRY_LOG(error, "replication", "%s: truncating to %lld failed: %s",
-                    part.group.to_string().c_str(),
+                    group_name(part.group).c_str(),
                     static_cast<long long>(step.truncate_to.value()),
                     end.error().to_string().c_str());
         } else {
           FERRY_LOG(info, "replication", "%s: diverging tail cut at %lld (leader %d, epoch %d)",
-                    part.group.to_string().c_str(), static_cast<long long>(end->value()),
+                    group_name(part.group).c_str(), static_cast<long long>(end->value()),
                     leader.value(), part.answer.epoch.value());
         }
         g->core->log_changed(t);
@@ -488,12 +500,12 @@ void ReplicaManager::on_fetch_response(NodeId leader, const std::vector<GroupId>
 // Writes one group's fetched batches with a write job, fsyncs them and records producer state;
 // the group is "applying" (left out of fetches) until then.
 void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending, Group& g,
-                                FetchResponseFrame::Part& part) {
-  auto data = std::make_shared<std::vector<std::byte>>(std::move(part.records));
+                                GroupAnswer& part) {
+  auto data = std::make_shared<Buffer>(std::move(part.records));
   auto job = g.partition->begin_write();
   if (!job) {
     FERRY_LOG(warn, "replication", "%s: cannot write fetched batches: %s",
-              g.id.to_string().c_str(), job.error().to_string().c_str());
+              group_name(g.id).c_str(), job.error().to_string().c_str());
     part_done(pending);
     return;
   }
@@ -509,7 +521,7 @@ void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending,
     auto info = g.partition->log().add(**job, rest.first(*size));
     if (!info) {
       FERRY_LOG(warn, "replication", "%s: a fetched batch at %lld was refused: %s",
-                g.id.to_string().c_str(), static_cast<long long>(expect.value()),
+                group_name(g.id).c_str(), static_cast<long long>(expect.value()),
                 info.error().to_string().c_str());
       break;
     }
@@ -526,7 +538,7 @@ void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending,
         if (!st) {
           raw->applying = false;
           FERRY_LOG(warn, "replication", "%s: writing fetched batches failed: %s",
-                    id.to_string().c_str(), st.error().to_string().c_str());
+                    group_name(id).c_str(), st.error().to_string().c_str());
           part_done(pending);
           return;
         }
@@ -540,7 +552,7 @@ void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending,
           if (!alive.lock() || find(id) != raw) return;
           raw->applying = false;
           if (!fst) {
-            FERRY_LOG(error, "replication", "%s: fsync failed: %s", id.to_string().c_str(),
+            FERRY_LOG(error, "replication", "%s: fsync failed: %s", group_name(id).c_str(),
                       fst.error().to_string().c_str());
           }
           raw->core->log_changed(now());
@@ -624,7 +636,7 @@ void ReplicaManager::check_preferred() {
     auto isr = g->core->in_sync_replicas(t);
     if (std::find(isr.begin(), isr.end(), preferred) == isr.end()) continue;
     FERRY_LOG(info, "replication", "%s: handing leadership back to preferred replica %d",
-              id.to_string().c_str(), preferred.value());
+              group_name(id).c_str(), preferred.value());
     g->core->transfer_leadership(preferred, t);
     process(*g);
   }

@@ -37,7 +37,6 @@
 #include <vector>
 
 #include "broker/partition.h"
-#include "cluster/group_id.h"
 #include "cluster/peer_transport.h"
 #include "cluster/raft_core.h"
 #include "common/clock.h"
@@ -92,8 +91,7 @@ class ReplicaManager {
 
   // From the transport (loop thread).
   void on_votes(NodeId from, VoteFrame frame);
-  void on_fetch(NodeId from, FetchRequestFrame request,
-                std::function<void(FetchResponseFrame)> reply);
+  void on_fetch(NodeId from, FetchRequest request, std::function<void(FetchResponse)> reply);
   void on_leaders(NodeId from, std::vector<LeaderInfo> leaders);
 
   // Who leads `group` as far as this node knows (its own group's view, or what the leader told).
@@ -123,6 +121,7 @@ class ReplicaManager {
 
   void tick();
   void process(Group& g);
+  void write_epoch_start(Group& g);
   void sync_partition(Group& g);
   void queue_messages(Group& g, std::vector<std::pair<NodeId, RaftMessage>> messages);
   void flush_outbox();
@@ -130,12 +129,10 @@ class ReplicaManager {
   void on_local_write(Group& g);
   void maybe_fetch(NodeId leader);
   void maybe_fetch_all();
-  void on_fetch_response(NodeId leader, const std::vector<GroupId>& asked,
-                         Result<FetchResponseFrame> response);
-  void apply_part(const std::shared_ptr<PendingResponse>& pending, Group& g,
-                  FetchResponseFrame::Part& part);
+  void on_fetch_response(NodeId leader, Result<FetchResponse> response);
+  void apply_part(const std::shared_ptr<PendingResponse>& pending, Group& g, GroupAnswer& part);
   void part_done(const std::shared_ptr<PendingResponse>& pending);
-  FetchResponseFrame answer(NodeId from, const FetchRequestFrame& request, bool* any_data);
+  FetchResponse answer(NodeId from, const FetchRequest& request, bool* any_data);
   void wake_parked(const GroupId& group);
   void broadcast_leaders(bool everything);
   void check_preferred();
