@@ -252,8 +252,9 @@ void PeerLink::handle_hello(const Hello& hello) {
   if (role_ == Role::dialer) {
     if (hello.status != HelloStatus::ok) {
       refusal_ = hello.status;
-      close(Error(Errc::closed, "node " + std::to_string(peer_.value()) + " refused the link: " +
-                                    std::string(hello_status_name(hello.status))));
+      close(Error(Errc::closed,
+                  "node " + std::to_string(peer_.value()) + " at " + address() +
+                      " refused the link: " + std::string(hello_status_name(hello.status))));
       return;
     }
     if (hello.sender != peer_ || hello.receiver != self_) {
