@@ -146,7 +146,7 @@ void PeerLink::respond_error(uint32_t correlation, MessageType type, ErrorReason
   text = text.substr(0, 1024);
   Buffer payload(2 + text.size());
   store_be16(payload.data(), static_cast<uint16_t>(reason));
-  std::memcpy(payload.data() + 2, text.data(), text.size());
+  if (!text.empty()) std::memcpy(payload.data() + 2, text.data(), text.size());
   send_frame(FrameKind::error, correlation, type, std::move(payload));
 }
 
@@ -197,10 +197,10 @@ void PeerLink::on_read(std::span<const std::byte> bytes) {
   last_read_ms_ = now();
   const size_t used = consume();
   if (state_ == State::closed) return;
-  if (used > 0) {
+  if (used > 0 && in_end_ > used) {
     std::memmove(in_.data(), in_.data() + used, in_end_ - used);
-    in_end_ -= used;
   }
+  in_end_ -= used;
   if (in_end_ == 0 && in_.size() > kKeepBuffer) Buffer().swap(in_);
 }
 
@@ -238,7 +238,9 @@ size_t PeerLink::consume() {
     }
     frame_need_ = 0;
     Buffer payload(header->payload_size());
-    std::memcpy(payload.data(), rest.data() + kFrameHeaderSize, payload.size());
+    if (!payload.empty()) {
+      std::memcpy(payload.data(), rest.data() + kFrameHeaderSize, payload.size());
+    }
     pos += total;
     ++counters_.frames_received;
     handle_frame(*header, std::move(payload));
@@ -250,8 +252,9 @@ void PeerLink::handle_hello(const Hello& hello) {
   if (role_ == Role::dialer) {
     if (hello.status != HelloStatus::ok) {
       refusal_ = hello.status;
-      close(Error(Errc::closed, "node " + std::to_string(peer_.value()) + " refused the link: " +
-                                    std::string(hello_status_name(hello.status))));
+      close(Error(Errc::closed,
+                  "node " + std::to_string(peer_.value()) + " at " + address() +
+                      " refused the link: " + std::string(hello_status_name(hello.status))));
       return;
     }
     if (hello.sender != peer_ || hello.receiver != self_) {

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <array>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -60,7 +61,10 @@ PeerNetwork::ResponseFn record(Outcome& o) {
 
 class PeerNetworkTest : public ::testing::Test {
  protected:
-  void SetUp() override { uv_loop_init(&loop_); }
+  void SetUp() override {
+    std::signal(SIGPIPE, SIG_IGN);  // as ferry's executable does: writes fail with EPIPE instead
+    uv_loop_init(&loop_);
+  }
   void TearDown() override {
     size_t closing = 0;
     for (auto& [id, net] : nets_) {
@@ -92,7 +96,7 @@ class PeerNetworkTest : public ::testing::Test {
     for (int i = 1; i <= n; ++i) c.peers.push_back({NodeId(i), "127.0.0.1", 0});
     c.listen_host = "127.0.0.1";
     c.listen_port = 0;
-    c.heartbeat_interval_ms = 100;
+    c.heartbeat_interval_ms = 1000;  // a 3 s stall timeout; the stall tests set their own
     return c;
   }
 
