@@ -20,7 +20,8 @@
 #                      (commits follow processing, so the group skipped it)
 #   stuck-consumer     the group's committed offset never reached the log end after healing
 #   final-incomplete   the final read did not reach the high watermark
-#   replica-divergence two replicas' logs differ below the high watermark
+#   replica-divergence two replicas hold different batches below the high watermark
+#   replica-behind     a replica holds fewer batches below the high watermark than another
 #
 # Library use: check(History) -> Report. Command line: checker.py HISTORY_DIR [--json OUT]
 # reads the files nemesis.py writes there (producer-*.jsonl, consumer-*.jsonl,
@@ -248,24 +249,25 @@ def check_commits(h, r):
 
 
 def check_replicas(h, r):
-    """replica-divergence: every node's batches below the high watermark byte-identical."""
+    """replica-divergence: the batches two replicas both hold below the high watermark differ;
+    replica-behind: a replica holds fewer of them than another (after healing and a settle
+    time every replica should have caught up)."""
     if not h.replicas:
         return
     for p, by_node in sorted(h.replicas.items()):
-        nodes = sorted(by_node)
-        ref = nodes[0]
-        for other in nodes[1:]:
+        nodes = sorted(by_node, key=lambda n: (-len(by_node[n]), n))
+        ref = nodes[0]  # the longest log
+        for other in sorted(nodes[1:]):
             a, b = by_node[ref], by_node[other]
-            if a == b:
-                continue
-            i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-            base = None
-            for batches in (a, b):
-                if i < len(batches) and len(batches[i]) >= 8:
-                    base = int.from_bytes(batches[i][:8], "big", signed=True)
-                    break
-            r.add("replica-divergence", p=p, nodes=[ref, other], batch_index=i,
-                  base_offset=base, batches=[len(a), len(b)])
+            i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), None)
+            if i is not None:
+                base = int.from_bytes(a[i][:8], "big", signed=True) if len(a[i]) >= 8 else None
+                r.add("replica-divergence", p=p, nodes=sorted([ref, other]), batch_index=i,
+                      base_offset=base, batches={ref: len(a), other: len(b)})
+            elif len(b) < len(a):
+                base = int.from_bytes(a[len(b)][:8], "big", signed=True)
+                r.add("replica-behind", p=p, node=other, batches=len(b), of=len(a),
+                      missing_from_offset=base, longest=ref)
     r.stats["replica_partitions"] = len(h.replicas)
 
 

@@ -242,8 +242,11 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(len(div), 1, r.text())
         self.assertEqual((div[0]["nodes"], div[0]["batch_index"], div[0]["base_offset"]),
                          ([1, 3], 2, 2))
-        short = run.check(replicas={0: {1: b, 2: b[:2]}})
-        self.assertEqual(only(short, "replica-divergence")[0]["batch_index"], 2)
+        short = run.check(replicas={0: {1: b[:2], 2: b, 3: b}})
+        self.assertEqual(only(short, "replica-divergence"), [], short.text())
+        behind = only(short, "replica-behind")
+        self.assertEqual(len(behind), 1, short.text())
+        self.assertEqual((behind[0]["node"], behind[0]["missing_from_offset"]), (1, 2))
 
     def test_incomplete_final_read(self):
         run = Run().clean()

@@ -13,7 +13,6 @@ import struct
 import sys
 import tempfile
 import threading
-import time
 import tomllib
 import unittest
 
@@ -243,6 +242,18 @@ class NetworkTest(unittest.TestCase):
             net.partition([{1}, {2, 3}])
             r = reachable()
             self.assertEqual(sorted(k for k, v in r.items() if not v), ["12", "13", "21", "31"])
+            net.heal()
+            # One way: 1's bytes to 2 are lost on both link proxies between them; 2's still
+            # reach 1 (a server that greets on accept shows that direction).
+            touched = net.one_way(1, 2)
+            self.assertEqual([p.name for p in touched], ["link-1-2", "link-2-1"])
+            self.assertIsNone(roundtrip(net.links[(1, 2)].port, timeout=0.3))
+            self.assertIsNone(roundtrip(net.links[(2, 1)].port, timeout=0.3))
+            self.assertEqual((net.links[(1, 2)].black_up, net.links[(1, 2)].black_down),
+                             (True, False))
+            self.assertEqual((net.links[(2, 1)].black_up, net.links[(2, 1)].black_down),
+                             (False, True))
+            self.assertEqual(roundtrip(net.links[(1, 3)].port), b"ping")
             net.heal()
             net.isolate(3, clients=False)
             r = reachable()

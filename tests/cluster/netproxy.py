@@ -22,7 +22,7 @@
 # Network groups the proxies of a whole cluster: the client proxy of each node and the link
 # proxies (i, j) that node i dials to reach node j's cluster listener. isolate(node) cuts (or
 # stalls) every proxy touching a node; partition([{1}, {2, 3}]) cuts the links between groups;
-# heal() puts every proxy back to pass.
+# one_way(i, j) loses what i sends to j only; heal() puts every proxy back to pass.
 import queue
 import selectors
 import socket
@@ -336,6 +336,15 @@ class Network:
         p = self.links[(src, dst)]
         p.set_mode(mode, up, down)
         return [p]
+
+    def one_way(self, src, dst):
+        """What src sends to dst is lost, whichever of the two opened the connection: the
+        (src, dst) proxy stalls what src sends on it, the (dst, src) proxy what src answers on
+        it. What dst sends to src still arrives."""
+        a, b = self.links[(src, dst)], self.links[(dst, src)]
+        a.set_mode("blackhole", up=True, down=False)
+        b.set_mode("blackhole", up=False, down=True)
+        return [a, b]
 
     def heal(self):
         self._set(self.all(), "pass")
