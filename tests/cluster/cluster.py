@@ -19,6 +19,7 @@
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -80,14 +81,37 @@ def kill_group(proc, sig=signal.SIGKILL):
 
 
 def free_ports(n):
-    """n distinct ports free right now on 127.0.0.1 (held open together while picked)."""
-    socks = []
+    """n distinct ports free right now on 127.0.0.1, below the kernel's ephemeral range where
+    possible: a node keeps its ports across restarts, and a port of the ephemeral range could be
+    taken meanwhile as the source port of some connection on the machine."""
     try:
-        for _ in range(n):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.SystemRandom()
+    socks, ports = [], []
+    try:
+        for _ in range(50 * n):
+            if len(ports) == n or low <= 12000:
+                break
+            port = rng.randrange(10000, low)
+            if port in ports:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(port)
+        while len(ports) < n:  # no room below the range: ephemeral ports
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind(("127.0.0.1", 0))
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            ports.append(s.getsockname()[1])
+        return ports
     finally:
         for s in socks:
             s.close()

@@ -13,7 +13,7 @@
 # node and parameters drawn from the seed; each held for part of the round, then healed; the rest
 # of the round is quiet):
 #   kill       SIGKILL, down for up to 2 s, started again on the same data directory
-#   pause      SIGSTOP for 1-5 s, then SIGCONT
+#   pause      SIGSTOP for 1-8 s, then SIGCONT
 #   restart    SIGTERM (exit 0 expected) and start
 #   partition  one node: the clients' link through its proxy dropped or blackholed; a cluster:
 #              a node isolated, or the links between a minority and a majority cut or stalled,
@@ -257,7 +257,9 @@ class Runner:
         node = rng.choice(cl.nodes)
         start = time.monotonic()
         lead = rng.uniform(0, a.seconds * 0.2)
-        hold = rng.uniform(1.0, max(1.0, a.seconds * 0.5))
+        # Up to 8 s: longer than the consumers' 6 s session timeout, so stalls also expire
+        # group members that then come back (their commits must be fenced).
+        hold = rng.uniform(1.0, max(1.0, min(8.0, a.seconds * 0.8)))
         self.sleep(lead)
         detail = {"round": i, "fault": fault, "node": node.id}
         if fault == "kill":
@@ -277,7 +279,7 @@ class Runner:
             node.wipe()
             node.start()
         elif fault == "pause":
-            detail["hold_s"] = round(min(hold, 5.0), 2)
+            detail["hold_s"] = round(hold, 2)
             say(f"round {i}: SIGSTOP node {node.id} for {detail['hold_s']}s")
             cl.event("fault", **detail)
             node.pause()
