@@ -141,16 +141,19 @@ def records(batch):
 
 def main(argv):
     if len(argv) != 5 or argv[1] != "dump":
-        print(__doc__ or "usage: logfiles.py dump DATA_DIR TOPIC PARTITION", file=sys.stderr)
+        print("usage: logfiles.py dump DATA_DIR TOPIC PARTITION", file=sys.stderr)
         return 2
     dirs = partition_dirs(argv[2])
     key = (argv[3], int(argv[4]))
     if key not in dirs:
         print(f"no partition {key} under {argv[2]}", file=sys.stderr)
         return 1
-    for b in read_batches(dirs[key]):
-        for offset, _key, value in records(b):
-            print(offset, value.decode(errors="replace") if value is not None else "null")
+    try:
+        for b in read_batches(dirs[key]):
+            for offset, _key, value in records(b):
+                print(offset, value.decode(errors="replace") if value is not None else "null")
+    except BrokenPipeError:  # the reader stopped (| head)
+        sys.stderr.close()
     return 0
 
 

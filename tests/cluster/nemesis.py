@@ -24,7 +24,8 @@
 #              left out with a note), filled with a ballast file, then freed
 # --force-loss (the checker's mutation test) cuts the newest batches off every partition's last
 # segment between a kill and the restart; with --expect-anomalies lost the run passes only if
-# the checker reports the loss.
+# the checker reports the loss. --force-meta-rollback puts back, at every kill after the first,
+# the meta.db saved at the first (committed offsets go back in time: commit-backwards).
 #
 # Everything is under --workdir (default: a new temporary directory): node directories and
 # logs, history/ (the JSON-lines histories, schedule.jsonl, checker.json). Kept on failure or
@@ -270,6 +271,8 @@ class Runner:
             node.kill9()
             if a.force_loss:
                 self.force_loss(node)
+            if a.force_meta_rollback:
+                self.meta_rollback(node)
             self.sleep(down)
             node.start()
         elif fault == "wipe":
@@ -343,6 +346,26 @@ class Runner:
                 say(f"  forced loss: node {node.id} {topic}-{p} lost offsets "
                     f"{cut[0][0]}..{cut[-1][1]}")
                 self.cluster.event("forced-loss", node=node.id, p=p, cut=cut)
+
+    def meta_rollback(self, node):
+        """The commit mutation: meta.db (committed offsets among the rest) saved at the first
+        kill and put back at every later one, so the group's offsets go back in time."""
+        saved = os.path.join(self.workdir, f"meta-node{node.id}")
+        names = ["meta.db", "meta.db-wal"]
+        if not os.path.isdir(saved):
+            os.makedirs(saved)
+            for n in names:
+                if os.path.exists(os.path.join(node.data_dir, n)):
+                    shutil.copy2(os.path.join(node.data_dir, n), saved)
+            say(f"  meta.db of node {node.id} saved")
+            return
+        for n in names + ["meta.db-shm"]:
+            if os.path.exists(os.path.join(node.data_dir, n)):
+                os.unlink(os.path.join(node.data_dir, n))
+        for n in os.listdir(saved):
+            shutil.copy2(os.path.join(saved, n), node.data_dir)
+        say(f"  meta.db of node {node.id} rolled back to the saved copy")
+        self.cluster.event("forced-meta-rollback", node=node.id)
 
     def check_alive(self, round_i):
         for node in self.cluster.nodes:
@@ -525,6 +548,8 @@ def parse(argv):
     ap.add_argument("--idempotence", type=int, default=1, choices=(0, 1))
     ap.add_argument("--force-loss", type=int, default=0, metavar="BATCHES",
                     help="mutation: cut this many batches off each partition at every kill")
+    ap.add_argument("--force-meta-rollback", action="store_true",
+                    help="mutation: meta.db saved at the first kill, put back at later ones")
     ap.add_argument("--expect-anomalies", default="",
                     help="comma-separated kinds the checker must report (mutation runs)")
     ap.add_argument("--settle-s", type=float, default=2.0, help="workload time after healing")
