@@ -75,6 +75,34 @@ void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<voi
   });
 }
 
+void Partition::append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                                   std::function<void(Result<storage::AppendInfo>)> done) {
+  if (epoch < leader_epoch_) {
+    done(Error(Errc::invalid_argument, log_->dir() + ": epoch " + std::to_string(epoch.value()) +
+                                           " is below the current " +
+                                           std::to_string(leader_epoch_.value())));
+    return;
+  }
+  auto job = begin_write();
+  if (!job) {
+    done(std::move(job).error());
+    return;
+  }
+  set_leader_epoch(epoch);
+  auto info = add(**job, protocol::build_epoch_start_batch(epoch, now_ms));
+  if (!info) {
+    done(std::move(info).error());
+    return;
+  }
+  submit(std::move(*job), [info = *info, done = std::move(done)](Status st) {
+    if (!st) {
+      done(std::move(st).error());
+      return;
+    }
+    done(info);
+  });
+}
+
 Result<storage::AppendInfo> Partition::append_at_offset(std::span<const std::byte> batch) {
   if (batch.size() < protocol::batch_layout::kHeaderSize) {
     return Error(Errc::corrupt, log_->dir() + ": not a record batch");

@@ -65,6 +65,17 @@ class Partition {
   // A new leadership term (replication). Epochs never go back: a lower one is ignored.
   void set_leader_epoch(LeaderEpoch epoch);
 
+  // Leader, on becoming leader of `epoch` (replication): moves the leader epoch to `epoch` and
+  // appends the epoch's first batch, one offset without records stamped with it
+  // (protocol::build_epoch_start_batch), through a write job; its timestamp is `now_ms`.
+  // `done` fires on the loop with the batch's offsets, after the batch was taken as any leader
+  // write is (high watermark with Commit::on_append). An epoch below the current one is
+  // invalid_argument, as is a write job in flight (the caller retries after it), and log
+  // errors are the log's; `done` then fires before this returns. The caller keeps the Partition
+  // alive until `done` has fired.
+  void append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                          std::function<void(Result<storage::AppendInfo>)> done);
+
   Offset log_start_offset() const noexcept { return log_->log_start_offset(); }
   Offset log_end_offset() const noexcept { return log_->log_end_offset(); }
   Offset durable_offset() const noexcept { return log_->durable_offset(); }
