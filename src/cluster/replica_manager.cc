@@ -593,7 +593,11 @@ std::optional<LeaderInfo> ReplicaManager::leader_of(const GroupId& group) const 
     }
   }
   if (auto it = remote_leaders_.find(group); it != remote_leaders_.end()) {
-    if (!out || it->second.epoch > out->epoch) out = it->second;
+    // The leader's own word wins over a follower's view of the same epoch (it knows the ISR).
+    const bool local_leads = out && out->leader == options_.self;
+    if (!out || it->second.epoch > out->epoch || (it->second.epoch == out->epoch && !local_leads)) {
+      out = it->second;
+    }
   }
   return out;
 }
