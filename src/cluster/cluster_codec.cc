@@ -14,6 +14,14 @@ class Out {
   void u16(uint16_t v) { put(v, 2); }
   void u32(uint32_t v) { put(v, 4); }
   void i32(int32_t v) { put(static_cast<uint32_t>(v), 4); }
+  void i64(int64_t v) {
+    put(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32), 4);
+    put(static_cast<uint32_t>(static_cast<uint64_t>(v) & 0xffffffffu), 4);
+  }
+  void bytes(std::span<const std::byte> b) {
+    u32(static_cast<uint32_t>(b.size()));
+    b_.insert(b_.end(), b.begin(), b.end());
+  }
   void str(const std::string& s) {
     u16(static_cast<uint16_t>(s.size()));
     for (char c : s) b_.push_back(static_cast<std::byte>(c));
@@ -49,6 +57,22 @@ class In {
     const uint32_t n = u32();
     if (ok_ && static_cast<uint64_t>(n) * min > b_.size() - pos_) ok_ = false;
     return ok_ ? n : 0;
+  }
+  int64_t i64() {
+    const uint64_t hi = get(4);
+    const uint64_t lo = get(4);
+    return static_cast<int64_t>((hi << 32) | lo);
+  }
+  std::vector<std::byte> bytes() {
+    const uint32_t n = u32();
+    if (!ok_ || b_.size() - pos_ < n) {
+      ok_ = false;
+      return {};
+    }
+    std::vector<std::byte> v(b_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                             b_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    pos_ += n;
+    return v;
   }
   std::string str() {
     const uint16_t n = u16();
@@ -153,6 +177,43 @@ Result<std::string> decode_auto_create(std::span<const std::byte> bytes) {
   std::string topic = in.str();
   if (!in.done() || topic.empty()) return corrupt("auto create");
   return topic;
+}
+
+Buffer encode_proposal(std::span<const std::byte> batch) {
+  Buffer b;
+  Out o(b);
+  o.u16(kVersion);
+  o.bytes(batch);
+  return b;
+}
+
+Result<std::vector<std::byte>> decode_proposal(std::span<const std::byte> bytes) {
+  In in(bytes);
+  if (!version_ok(in)) return corrupt("proposal");
+  auto batch = in.bytes();
+  if (!in.done() || batch.empty()) return corrupt("proposal");
+  return batch;
+}
+
+Buffer encode_proposal_answer(const ProposalAnswer& answer) {
+  Buffer b;
+  Out o(b);
+  o.u16(kVersion);
+  o.u16(static_cast<uint16_t>(answer.error_code));
+  o.str(answer.message);
+  o.i64(answer.end.value());
+  return b;
+}
+
+Result<ProposalAnswer> decode_proposal_answer(std::span<const std::byte> bytes) {
+  In in(bytes);
+  if (!version_ok(in)) return corrupt("proposal answer");
+  ProposalAnswer a;
+  a.error_code = static_cast<int16_t>(in.u16());
+  a.message = in.str();
+  a.end = Offset(in.i64());
+  if (!in.done()) return corrupt("proposal answer");
+  return a;
 }
 
 }  // namespace ferry::cluster

@@ -6,6 +6,8 @@
 //   node_info    version, i32 node, u32 count, per listener: u16 name length, name,
 //                u16 host length, host, i32 port
 //   auto_create  version, u16 topic length, topic
+//   proposal     version, u32 length, a metadata-log record batch (metadata_records.h)
+//   its answer   version, i16 error code, u16 message length, message, i64 end offset
 #pragma once
 
 #include <span>
@@ -24,5 +26,9 @@ Buffer encode_node_info(const NodeInfo& info);
 Result<NodeInfo> decode_node_info(std::span<const std::byte> bytes);
 Buffer encode_auto_create(const std::string& topic);
 Result<std::string> decode_auto_create(std::span<const std::byte> bytes);
+Buffer encode_proposal(std::span<const std::byte> batch);
+Result<std::vector<std::byte>> decode_proposal(std::span<const std::byte> bytes);
+Buffer encode_proposal_answer(const ProposalAnswer& answer);
+Result<ProposalAnswer> decode_proposal_answer(std::span<const std::byte> bytes);
 
 }  // namespace ferry::cluster

@@ -91,6 +91,17 @@ Status ClusterNode::start() {
     auto topic = decode_auto_create(payload);
     if (topic) quorum_->on_auto_create(*topic);
   });
+  network_->on_request(MessageType::proposal, [this](NodeId, Buffer payload,
+                                                     Responder responder) {
+    auto batch = decode_proposal(payload);
+    if (!batch) {
+      responder.fail("malformed proposal: " + batch.error().message());
+      return;
+    }
+    auto r = std::make_shared<Responder>(std::move(responder));
+    quorum_->on_proposal(std::move(*batch),
+                         [r](ProposalAnswer a) { r->respond(encode_proposal_answer(a)); });
+  });
   FERRY_TRY(network_->start());
   FERRY_TRY(quorum_->start(broker_->topics()));
   replicas_->start();
@@ -112,7 +123,7 @@ void ClusterNode::tell_node_info() {
 void ClusterNode::close(std::function<void()> done) {
   info_timer_.stop();
   replicas_->stop();
-  network_->close(std::move(done));
+  network_->close([this, done = std::move(done)]() mutable { quorum_->stop(std::move(done)); });
 }
 
 void ClusterNode::send_votes(NodeId to, VoteFrame frame) {
@@ -130,6 +141,18 @@ void ClusterNode::send_node_info(NodeId to, NodeInfo info) {
 void ClusterNode::send_auto_create(NodeId to, std::string topic) {
   network_->request(to, MessageType::auto_create, encode_auto_create(topic),
                     [](Result<Buffer>) {});
+}
+
+void ClusterNode::send_proposal(NodeId to, std::vector<std::byte> batch,
+                                std::function<void(Result<ProposalAnswer>)> done) {
+  network_->request(to, MessageType::proposal, encode_proposal(batch),
+                    [done = std::move(done)](Result<Buffer> r) {
+                      if (!r) {
+                        done(std::move(r).error());
+                        return;
+                      }
+                      done(decode_proposal_answer(*r));
+                    });
 }
 
 void ClusterNode::fetch(NodeId to, FetchRequest request,

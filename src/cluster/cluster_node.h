@@ -51,6 +51,8 @@ class ClusterNode final : private PeerTransport {
   void send_leaders(NodeId to, std::vector<LeaderInfo> leaders) override;
   void send_node_info(NodeId to, NodeInfo info) override;
   void send_auto_create(NodeId to, std::string topic) override;
+  void send_proposal(NodeId to, std::vector<std::byte> batch,
+                     std::function<void(Result<ProposalAnswer>)> done) override;
   void fetch(NodeId to, FetchRequest request,
              std::function<void(Result<FetchResponse>)> done) override;
 

@@ -68,6 +68,7 @@ Status MetadataQuorum::start(broker::TopicManager& topics) {
 // Fails proposals that were never applied here in time (leadership lost before the commit);
 // every second.
 void MetadataQuorum::check_timeouts() {
+  std::erase_if(deferred_, [](const auto& t) { return !t->active(); });
   const int64_t now = Clock::system().now_ms();
   while (!waiters_.empty() && waiters_.front().deadline_ms <= now) {
     auto done = std::move(waiters_.front().done);
@@ -75,6 +76,29 @@ void MetadataQuorum::check_timeouts() {
     done({broker::ErrorCode::request_timed_out, "the change was not applied in time"});
   }
   timeout_timer_.start(1000, [this] { check_timeouts(); });
+}
+
+// Runs `fn` on the loop after `ms` (unless stopped). Timers that fired are freed by
+// check_timeouts(), never inside their own callback.
+void MetadataQuorum::defer(uint64_t ms, std::function<void()> fn) {
+  if (stopped_) return;
+  deferred_.push_back(std::make_unique<UvTimer>(loop_));
+  deferred_.back()->start(ms, std::move(fn));
+}
+
+void MetadataQuorum::stop(std::function<void()> done) {
+  stopped_ = true;
+  deferred_.clear();
+  timeout_timer_.stop();
+  topics_ = nullptr;  // nothing more is applied
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto& w : waiters) w.done({broker::ErrorCode::request_timed_out, "the node is stopping"});
+  if (!partition_) {
+    done();
+    return;
+  }
+  partition_->log().close([done = std::move(done)](Status) { done(); });
 }
 
 NodeId MetadataQuorum::controller() const {
@@ -128,28 +152,83 @@ Assignment MetadataQuorum::place(const std::string& topic, int32_t first, int32_
 }
 
 void MetadataQuorum::propose(MetadataCommand command, Done done) {
-  if (controller() != self() || !partition_->is_leader()) {
-    done(not_controller(controller()));
-    return;
-  }
   auto batch = encode_command_batch(command, Clock::system().now_ms());
   if (!batch) {
     done({broker::ErrorCode::unknown_server_error, batch.error().message()});
     return;
   }
-  auto job = partition_->begin_write();
-  if (!job) {
-    // A write of the metadata log is in flight: try again shortly.
-    auto retry = std::make_shared<UvTimer>(loop_);
-    retry->start(5, [this, retry, command = std::move(command), done = std::move(done),
-                     alive = std::weak_ptr<bool>(alive_)]() mutable {
-      if (alive.lock()) propose(std::move(command), std::move(done));
+  submit_batch(std::move(*batch), Clock::system().now_ms() + kProposalTimeoutMs, std::move(done));
+}
+
+// Appends the change here when this node is the controller, else forwards it to the controller
+// (KIP-590 style: a client may send topic changes to any node); while no controller is known,
+// or the link to it is down, it tries again every kRetryMs until `deadline_ms`. `done` fires
+// once the change is applied on this node.
+void MetadataQuorum::submit_batch(std::vector<std::byte> batch, int64_t deadline_ms, Done done) {
+  auto retry = [this, deadline_ms](std::vector<std::byte> b, Done d, broker::KafkaError why) {
+    if (Clock::system().now_ms() >= deadline_ms) {
+      d({broker::ErrorCode::request_timed_out,
+         "the topic change was not committed in time: " + why.message()});
+      return;
+    }
+    defer(kRetryMs, [this, deadline_ms, b = std::move(b), d = std::move(d)]() mutable {
+      submit_batch(std::move(b), deadline_ms, std::move(d));
+    });
+  };
+  const NodeId c = controller();
+  if (c == self() && partition_->is_leader()) {
+    append_local(std::move(batch), [this, done = std::move(done)](broker::KafkaError e,
+                                                                  Offset end) mutable {
+      if (!e.ok()) {
+        done(std::move(e));
+        return;
+      }
+      wait_applied(end, std::move(done));
     });
     return;
   }
-  auto info = partition_->add(**job, std::move(*batch));
+  if (c == kNoNode || c == self()) {
+    retry(std::move(batch), std::move(done), not_controller(c));
+    return;
+  }
+  auto copy = batch;
+  transport_.send_proposal(
+      c, std::move(copy),
+      [this, retry, batch = std::move(batch), done = std::move(done),
+       alive = std::weak_ptr<bool>(alive_)](Result<ProposalAnswer> answer) mutable {
+        if (!alive.lock()) return;
+        if (!answer) {
+          retry(std::move(batch), std::move(done),
+                {broker::ErrorCode::network_exception, answer.error().message()});
+          return;
+        }
+        const auto code = static_cast<broker::ErrorCode>(answer->error_code);
+        if (code == broker::ErrorCode::not_controller) {
+          retry(std::move(batch), std::move(done), {code, answer->message});
+          return;
+        }
+        if (code != broker::ErrorCode::none) {
+          done({code, answer->message});
+          return;
+        }
+        wait_applied(answer->end, std::move(done));
+      });
+}
+
+// The controller's write of a change: appended with a write job, answered once committed.
+void MetadataQuorum::append_local(std::vector<std::byte> batch,
+                                  std::function<void(broker::KafkaError, Offset)> done) {
+  auto job = partition_->begin_write();
+  if (!job) {
+    // A write of the metadata log is in flight: try again shortly.
+    defer(5, [this, batch = std::move(batch), done = std::move(done)]() mutable {
+      append_local(std::move(batch), std::move(done));
+    });
+    return;
+  }
+  auto info = partition_->add(**job, std::move(batch));
   if (!info) {
-    done({broker::ErrorCode::unknown_server_error, info.error().message()});
+    done({broker::ErrorCode::invalid_request, info.error().message()}, Offset(0));
     return;
   }
   const Offset end = info->last_offset + 1;
@@ -157,23 +236,39 @@ void MetadataQuorum::propose(MetadataCommand command, Done done) {
                                        alive = std::weak_ptr<bool>(alive_)](Status st) mutable {
     if (!alive.lock()) return;
     if (!st) {
-      done({broker::ErrorCode::kafka_storage_error, st.error().message()});
+      done({broker::ErrorCode::kafka_storage_error, st.error().message()}, end);
       return;
     }
-    partition_->when_committed(end, [this, end, done = std::move(done),
-                                     alive](broker::KafkaError e) mutable {
-      if (!alive.lock()) return;
-      if (!e.ok()) {
-        done(not_controller(controller()));
-        return;
-      }
-      if (applied_ >= end) {
-        done({});
-        return;
-      }
-      waiters_.push_back({end, std::move(done), Clock::system().now_ms() + kProposalTimeoutMs});
-      apply_committed();
+    partition_->when_committed(end, [this, end, done = std::move(done)](broker::KafkaError e) {
+      done(e.ok() ? e : not_controller(controller()), end);
     });
+  });
+}
+
+void MetadataQuorum::wait_applied(Offset end, Done done) {
+  if (applied_ >= end) {
+    done({});
+    return;
+  }
+  waiters_.push_back({end, std::move(done), Clock::system().now_ms() + kProposalTimeoutMs});
+  apply_committed();
+}
+
+void MetadataQuorum::on_proposal(std::vector<std::byte> batch,
+                                 std::function<void(ProposalAnswer)> reply) {
+  if (controller() != self() || !partition_->is_leader()) {
+    auto e = not_controller(controller());
+    reply({static_cast<int16_t>(e.code()), e.message(), Offset(0)});
+    return;
+  }
+  // The change must decode here, so that a malformed one never reaches the log.
+  if (auto commands = decode_command_batch(batch); !commands || commands->empty()) {
+    reply({static_cast<int16_t>(broker::ErrorCode::invalid_request),
+           "malformed topic change", Offset(0)});
+    return;
+  }
+  append_local(std::move(batch), [reply = std::move(reply)](broker::KafkaError e, Offset end) {
+    reply({static_cast<int16_t>(e.code()), e.message(), end});
   });
 }
 

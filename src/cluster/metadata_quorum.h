@@ -3,8 +3,9 @@
 // manager like any partition — and applied by every node, in offset order, to its meta.db and
 // its TopicManager. The controller is that group's leader: it takes topic changes
 // (TopicQuorum's proposals: validated by the TopicManager, replicas placed here) and answers
-// once the change is committed and applied on it; other nodes answer NOT_CONTROLLER, except
-// auto-creation, which they forward to the controller.
+// once the change is committed and applied on it. Other nodes forward the changes they receive
+// to the controller (as Kafka does since KIP-590) and answer once the change is applied on
+// them too; while no controller is known they wait for one (up to kProposalTimeoutMs).
 //
 // Placement: partition p of a topic with replication factor rf on n nodes (sorted ids) gets
 // nodes[(s + p + i) % n] for i in [0, rf), s a hash of the topic name: preferred leaders
@@ -46,11 +47,16 @@ class MetadataQuorum final : public broker::TopicQuorum {
   // Joins the metadata group and starts applying. After TopicManager::load.
   Status start(broker::TopicManager& topics);
 
+  // Stops the timers and closes the metadata log; `done` once it is closed. Proposals still
+  // waiting fail with REQUEST_TIMED_OUT.
+  void stop(std::function<void()> done);
   // From the replica manager: a group's state changed (the metadata group's high watermark).
   void on_group_change(const GroupId& group);
   // From the transport.
   void on_node_info(NodeInfo info);
   void on_auto_create(const std::string& topic);
+  // A topic change forwarded by another node (this node should be the controller).
+  void on_proposal(std::vector<std::byte> batch, std::function<void(ProposalAnswer)> reply);
   // This node's listeners, as told to the others.
   NodeInfo self_info() const;
 
@@ -74,7 +80,13 @@ class MetadataQuorum final : public broker::TopicQuorum {
   const std::shared_ptr<broker::Partition>& log_partition() const { return partition_; }
 
  private:
+  static constexpr uint64_t kRetryMs = 200;
   void propose(MetadataCommand command, Done done);
+  void submit_batch(std::vector<std::byte> batch, int64_t deadline_ms, Done done);
+  void append_local(std::vector<std::byte> batch,
+                    std::function<void(broker::KafkaError, Offset)> done);
+  void wait_applied(Offset end, Done done);
+  void defer(uint64_t ms, std::function<void()> fn);
   void check_timeouts();
   void apply_committed();
   void apply_one(std::vector<MetadataCommand> commands, size_t i, Offset next);
@@ -100,6 +112,8 @@ class MetadataQuorum final : public broker::TopicQuorum {
   };
   std::deque<Waiter> waiters_;  // proposals committed, waiting to be applied here
   UvTimer timeout_timer_;
+  std::vector<std::unique_ptr<UvTimer>> deferred_;
+  bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

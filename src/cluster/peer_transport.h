@@ -44,6 +44,14 @@ struct NodeInfo {
   std::vector<Listener> listeners;
 };
 
+// The controller's answer to a forwarded topic change: its error (0: committed) and, when
+// committed, the metadata-log offset after it.
+struct ProposalAnswer {
+  int16_t error_code = 0;
+  std::string message;
+  Offset end{0};
+};
+
 class PeerTransport {
  public:
   virtual ~PeerTransport() = default;
@@ -53,6 +61,9 @@ class PeerTransport {
   virtual void send_node_info(NodeId to, NodeInfo info) = 0;
   // Asks the controller to auto-create `topic` (a client asked another node for it).
   virtual void send_auto_create(NodeId to, std::string topic) = 0;
+  // Forwards a topic change (a metadata-log record batch) to the controller.
+  virtual void send_proposal(NodeId to, std::vector<std::byte> batch,
+                             std::function<void(Result<ProposalAnswer>)> done) = 0;
   // `done` fires once, on the loop: the answer, or an error when the link dropped or timed out.
   virtual void fetch(NodeId to, FetchRequest request,
                      std::function<void(Result<FetchResponse>)> done) = 0;

@@ -67,6 +67,7 @@ enum class MessageType : uint16_t {
   leaders = 3,     // the leadership of groups the sender leads (cluster_codec.h); empty answer
   node_info = 4,   // the sender's Kafka listeners (cluster_codec.h); empty answer
   auto_create = 5, // to the controller: auto-create this topic (cluster_codec.h); empty answer
+  proposal = 6,    // to the controller: a topic change (cluster_codec.h), answered with its outcome
 };
 
 // Why an error frame answers a request.

@@ -55,7 +55,11 @@ void handle_metadata(Broker& b, Request&& r) {
     for (const auto& e : quorum->brokers(r.session->listener.name)) {
       resp.brokers.push_back({e.node.value(), e.host, e.port, std::nullopt});
     }
-    resp.controller_id = quorum->controller().value();
+    // While an election runs there is no controller: name this node, as Kafka names some live
+    // broker; admin requests sent here then get NOT_CONTROLLER and are retried once Metadata
+    // names the elected one (clients give up on a controller id of -1 too early).
+    const NodeId controller = quorum->controller();
+    resp.controller_id = controller.value() >= 0 ? controller.value() : b.config().node_id;
   } else {
     resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
     resp.controller_id = b.config().node_id;
