@@ -7,27 +7,11 @@
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
-namespace {
-
-// The partitionLeaderEpoch of the log's last batch, if it can be read and was stamped (>= 0).
-std::optional<LeaderEpoch> last_stamped_epoch(storage::Log& log) {
-  if (log.log_end_offset() <= log.log_start_offset()) return std::nullopt;
-  auto read = log.read(log.log_end_offset() - 1, 1);
-  if (!read || read->data.empty()) return std::nullopt;
-  // The read starts with the batch holding the last offset; it is the only one returned.
-  auto size = protocol::declared_batch_size(read->data);
-  if (!size || *size > read->data.size()) return std::nullopt;
-  const protocol::BatchView last(std::span<const std::byte>(read->data).first(*size));
-  if (last.leader_epoch() < LeaderEpoch(0)) return std::nullopt;
-  return last.leader_epoch();
-}
-
-}  // namespace
 
 Partition::Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
                      FetchWaiters* waiters, Commit commit)
     : topic_(std::move(topic)), id_(id), log_(std::move(log)), waiters_(waiters), commit_(commit) {
-  if (auto stamped = last_stamped_epoch(*log_)) leader_epoch_ = *stamped;
+  leader_epoch_ = std::max(LeaderEpoch(0), log_->last_epoch());
   high_watermark_ =
       commit_ == Commit::on_append ? log_->log_end_offset() : log_->log_start_offset();
 }
@@ -71,6 +55,34 @@ void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<voi
       if (commit_ == Commit::on_append) advance_high_watermark(log_->log_end_offset());
     }
     done(std::move(st));
+  });
+}
+
+void Partition::append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                                   std::function<void(Result<storage::AppendInfo>)> done) {
+  if (epoch < leader_epoch_) {
+    done(Error(Errc::invalid_argument, log_->dir() + ": epoch " + std::to_string(epoch.value()) +
+                                           " is below the current " +
+                                           std::to_string(leader_epoch_.value())));
+    return;
+  }
+  auto job = begin_write();
+  if (!job) {
+    done(std::move(job).error());
+    return;
+  }
+  set_leader_epoch(epoch);
+  auto info = add(**job, protocol::build_epoch_start_batch(epoch, now_ms));
+  if (!info) {
+    done(std::move(info).error());
+    return;
+  }
+  submit(std::move(*job), [info = *info, done = std::move(done)](Status st) {
+    if (!st) {
+      done(std::move(st).error());
+      return;
+    }
+    done(info);
   });
 }
 

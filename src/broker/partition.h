@@ -48,8 +48,9 @@ class Partition {
   };
 
   // `waiters` may be null (no parked fetches to wake, e.g. tools). The leader epoch starts at the
-  // epoch stamped in the log's last batch when that is >= 0, else at 0 (a single node never
-  // changes it); the high watermark starts at the log end (on_append) or the log start.
+  // last epoch of the log's leader-epoch cache (storage::Log::last_epoch) when that is >= 0,
+  // else at 0 (a single node never changes it); the high watermark starts at the log end
+  // (on_append) or the log start.
   Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
             FetchWaiters* waiters, Commit commit = Commit::on_append);
   Partition(const Partition&) = delete;
@@ -63,6 +64,21 @@ class Partition {
   LeaderEpoch leader_epoch() const noexcept { return leader_epoch_; }
   // A new leadership term (replication). Epochs never go back: a lower one is ignored.
   void set_leader_epoch(LeaderEpoch epoch);
+  // Whether this node leads the partition (true unless replication says otherwise). Kafka
+  // requests that only a leader answers get NOT_LEADER_OR_FOLLOWER elsewhere.
+  bool is_leader() const noexcept { return leader_; }
+  void set_leader(bool leader) noexcept { leader_ = leader; }
+
+  // Leader, on becoming leader of `epoch` (replication): moves the leader epoch to `epoch` and
+  // appends the epoch's first batch, one offset without records stamped with it
+  // (protocol::build_epoch_start_batch), through a write job; its timestamp is `now_ms`.
+  // `done` fires on the loop with the batch's offsets, after the batch was taken as any leader
+  // write is (high watermark with Commit::on_append). An epoch below the current one is
+  // invalid_argument, as is a write job in flight (the caller retries after it), and log
+  // errors are the log's; `done` then fires before this returns. The caller keeps the Partition
+  // alive until `done` has fired.
+  void append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                          std::function<void(Result<storage::AppendInfo>)> done);
 
   Offset log_start_offset() const noexcept { return log_->log_start_offset(); }
   Offset log_end_offset() const noexcept { return log_->log_end_offset(); }
@@ -127,6 +143,7 @@ class Partition {
   FetchWaiters* waiters_;
   Commit commit_;
   LeaderEpoch leader_epoch_{0};
+  bool leader_ = true;
   Offset high_watermark_{0};
   std::optional<Offset> retention_floor_;
   // Batches written but not yet under the high watermark: their end offset and stored bytes, so
