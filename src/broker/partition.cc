@@ -7,27 +7,11 @@
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
-namespace {
-
-// The partitionLeaderEpoch of the log's last batch, if it can be read and was stamped (>= 0).
-std::optional<LeaderEpoch> last_stamped_epoch(storage::Log& log) {
-  if (log.log_end_offset() <= log.log_start_offset()) return std::nullopt;
-  auto read = log.read(log.log_end_offset() - 1, 1);
-  if (!read || read->data.empty()) return std::nullopt;
-  // The read starts with the batch holding the last offset; it is the only one returned.
-  auto size = protocol::declared_batch_size(read->data);
-  if (!size || *size > read->data.size()) return std::nullopt;
-  const protocol::BatchView last(std::span<const std::byte>(read->data).first(*size));
-  if (last.leader_epoch() < LeaderEpoch(0)) return std::nullopt;
-  return last.leader_epoch();
-}
-
-}  // namespace
 
 Partition::Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
                      FetchWaiters* waiters, Commit commit)
     : topic_(std::move(topic)), id_(id), log_(std::move(log)), waiters_(waiters), commit_(commit) {
-  if (auto stamped = last_stamped_epoch(*log_)) leader_epoch_ = *stamped;
+  leader_epoch_ = std::max(LeaderEpoch(0), log_->last_epoch());
   high_watermark_ =
       commit_ == Commit::on_append ? log_->log_end_offset() : log_->log_start_offset();
 }

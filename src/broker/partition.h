@@ -49,8 +49,9 @@ class Partition {
   };
 
   // `waiters` may be null (no parked fetches to wake, e.g. tools). The leader epoch starts at the
-  // epoch stamped in the log's last batch when that is >= 0, else at 0 (a single node never
-  // changes it); the high watermark starts at the log end (on_append) or the log start.
+  // last epoch of the log's leader-epoch cache (storage::Log::last_epoch) when that is >= 0,
+  // else at 0 (a single node never changes it); the high watermark starts at the log end
+  // (on_append) or the log start.
   Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
             FetchWaiters* waiters, Commit commit = Commit::on_append);
   Partition(const Partition&) = delete;
@@ -64,7 +65,6 @@ class Partition {
   LeaderEpoch leader_epoch() const noexcept { return leader_epoch_; }
   // A new leadership term (replication). Epochs never go back: a lower one is ignored.
   void set_leader_epoch(LeaderEpoch epoch);
-
   // Leader, on becoming leader of `epoch` (replication): moves the leader epoch to `epoch` and
   // appends the epoch's first batch, one offset without records stamped with it
   // (protocol::build_epoch_start_batch), through a write job; its timestamp is `now_ms`.

@@ -46,13 +46,19 @@ Result<std::optional<Header>> read_header(const platform::File& file, uint64_t p
   return std::optional<Header>(h);
 }
 
+// The segment's .log opened for this scan only: the shared pool is left alone, so opening
+// thousands of partitions does not fill it with files nobody reads next.
+Result<platform::File> open_for_scan(platform::FileSystem& fs, const Segment& seg) {
+  return fs.open(seg.log_path(), platform::File::Mode::read_only);
+}
+
 // Walks the headers of `seg` from `position` to its end, calling `f` with each.
 template <class F>
-Status walk_headers(Segment& seg, uint64_t position, F&& f) {
-  auto file = seg.log_file();
+Status walk_headers(platform::FileSystem& fs, Segment& seg, uint64_t position, F&& f) {
+  auto file = open_for_scan(fs, seg);
   if (!file) return std::move(file).error();
   for (uint64_t pos = position; pos < seg.size();) {
-    auto h = read_header(**file, pos, seg.size());
+    auto h = read_header(*file, pos, seg.size());
     if (!h) return std::move(h).error();
     if (!*h) break;
     f(**h);
@@ -80,7 +86,7 @@ Result<std::optional<LeaderEpoch>> Log::last_batch_epoch() {
     // Header reads from the index entry nearest the segment's end.
     FERRY_TRY(seg.ensure_index(kScanLimit));
     std::optional<LeaderEpoch> last;
-    FERRY_TRY(walk_headers(seg, seg.index_position_for(segment_end(i) - 1),
+    FERRY_TRY(walk_headers(*fs_, seg, seg.index_position_for(segment_end(i) - 1),
                            [&](const Header& h) { last = h.epoch; }));
     if (last) return last;
   }
@@ -94,9 +100,10 @@ Result<LeaderEpochCache> Log::scan_epochs() {
   std::vector<std::optional<LeaderEpoch>> first(segments_.size());
   for (size_t i = 0; i < segments_.size(); ++i) {
     Segment& seg = *segments_[i];
-    auto file = seg.log_file();
+    if (seg.empty()) continue;
+    auto file = open_for_scan(*fs_, seg);
     if (!file) return std::move(file).error();
-    auto h = read_header(**file, 0, seg.size());
+    auto h = read_header(*file, 0, seg.size());
     if (!h) return std::move(h).error();
     if (*h) first[i] = (*h)->epoch;
   }
@@ -110,7 +117,7 @@ Result<LeaderEpochCache> Log::scan_epochs() {
       (void)cache.assign(*first[i], segments_[i]->base());
       continue;
     }
-    FERRY_TRY(walk_headers(*segments_[i], 0,
+    FERRY_TRY(walk_headers(*fs_, *segments_[i], 0,
                            [&](const Header& h) { (void)cache.assign(h.epoch, h.base_offset); }));
   }
   return cache;

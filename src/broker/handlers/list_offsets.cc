@@ -5,6 +5,7 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/leader_epoch_check.h"
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
@@ -54,8 +55,8 @@ void handle_list_offsets(Broker& b, Request&& r) {
         rp.error_code = static_cast<int16_t>(ErrorCode::not_leader_or_follower);
         continue;
       }
-      if (p.current_leader_epoch > log->leader_epoch().value()) {
-        rp.error_code = static_cast<int16_t>(ErrorCode::unknown_leader_epoch);
+      if (auto e = check_current_leader_epoch(p.current_leader_epoch, log->leader_epoch())) {
+        rp.error_code = static_cast<int16_t>(*e);
         continue;
       }
       rp.leader_epoch = log->leader_epoch().value();

@@ -173,18 +173,18 @@ TEST_F(LogEpochs, AppendedEpochsAreKeptAndAnswered) {
 
 TEST_F(LogEpochs, AnEpochStartBatchStartsItsEpoch) {
   open();
-  append(1, 3);
-  auto info = log->append(protocol::build_epoch_start_batch(LeaderEpoch(4), 1'700'000'000'000));
+  ASSERT_TRUE(log->append(batch_in_epoch(1, 3, 1'000'000)).ok());
+  auto info = log->append(protocol::build_epoch_start_batch(LeaderEpoch(4), 5'000'000));
   ASSERT_TRUE(info.ok()) << info.error().to_string();
   EXPECT_EQ(info->base_offset, Offset(3));
   EXPECT_EQ(info->last_offset, Offset(3));  // one offset, no records
-  append(4, 2);
+  ASSERT_TRUE(log->append(batch_in_epoch(4, 2, 6'000'000)).ok());
   EXPECT_EQ(log->epoch_entries(), entries({{1, 0}, {4, 3}}));
   EXPECT_EQ(log->log_end_offset(), Offset(6));
-  // Timestamp lookups step over it to the next record.
-  auto ts = log->offset_for_timestamp(1'700'000'000'000);
+  // Timestamp lookups step over it to the next record: its own timestamp is no record's.
+  auto ts = log->offset_for_timestamp(3'000'000);
   ASSERT_TRUE(ts.ok());
-  EXPECT_EQ(*ts, std::optional<Offset>(Offset(0)));
+  EXPECT_EQ(*ts, std::optional<Offset>(Offset(4)));
 }
 
 TEST_F(LogEpochs, TruncationDropsEntriesAtOrAfterTheNewEnd) {
