@@ -338,6 +338,79 @@ void parse_mirrors(const toml::node& node, uint32_t line, std::vector<MirrorConf
   }
 }
 
+// Reads the [cluster] table into `out.cluster`, once [broker] is read (the checks need node.id
+// and the Kafka listeners), reporting each problem with the line of its key.
+template <class Problem>
+void parse_cluster(const toml::node& node, uint32_t line, BrokerConfig& out, Problem problem) {
+  const toml::table* table = node.as_table();
+  if (!table) {
+    problem(line, "cluster", std::string("expected a table, got ") + type_name(node.type()));
+    return;
+  }
+  ClusterConfig c;
+  c.line = table->source().begin.line != 0 ? table->source().begin.line : line;
+  for (const KeySpec& key : all_keys()) {
+    if (key.section == Section::cluster && !key.default_value.empty()) {
+      assign_cluster_field(key, key.default_value, c);
+    }
+  }
+  std::vector<Leaf> leaves;
+  flatten(*table, Section::cluster, "", leaves);
+  std::map<std::string, uint32_t> seen;
+  std::string peers_text;
+  bool bad_value = false;
+  for (const Leaf& leaf : leaves) {
+    const KeySpec* key = find_key(Section::cluster, leaf.name);
+    if (!key) {
+      problem(leaf.line, leaf.name, "unknown key in [cluster]");
+      continue;
+    }
+    auto [it, fresh] = seen.emplace(leaf.name, leaf.line);
+    if (!fresh) {
+      problem(leaf.line, leaf.name, "set twice (first at line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    Result<std::string> text = value_text(*key, *leaf.node);
+    if (!text) {
+      problem(leaf.line, leaf.name, text.error().message());
+      bad_value = true;
+      continue;
+    }
+    if (leaf.name == "peers" && trim(*text).empty()) {
+      problem(leaf.line, leaf.name, "must name at least one node (id@host:port)");
+      bad_value = true;
+      continue;
+    }
+    if (std::optional<std::string> what = check_value(*key, *text)) {
+      problem(leaf.line, leaf.name, *what + " (got " + shown(*key, *text) + ")");
+      bad_value = true;
+      continue;
+    }
+    if (leaf.name == "peers") peers_text = *text;
+    assign_cluster_field(*key, *text, c);
+  }
+  const auto line_of_key = [&](const std::string& key) {
+    auto it = seen.find(key);
+    return it == seen.end() ? c.line : it->second;
+  };
+  if (!seen.contains("peers")) {
+    problem(c.line, "peers", "required in [cluster]: every node as id@host:port");
+    return;
+  }
+  if (bad_value) return;
+  const bool listen_set = seen.contains("listen");
+  if (!listen_set) {
+    if (const ClusterPeer* self = c.peer(NodeId(out.node_id))) {
+      c.listen_host = self->host;
+      c.listen_port = self->port;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> found =
+      cluster_problems(c, peers_text, listen_set, out);
+  for (const auto& [key, what] : found) problem(line_of_key(key), key, what);
+  if (found.empty()) out.cluster = std::move(c);
+}
+
 }  // namespace
 
 Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view source_name) {
@@ -359,12 +432,19 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
 
   std::vector<Leaf> leaves;
   std::vector<MirrorConfig> mirrors;
+  const toml::node* cluster_node = nullptr;
+  uint32_t cluster_line = 0;
   for (auto&& [key, node] : root) {
     const std::string name(key.str());
     const uint32_t line = line_of(node, key);
     Section section = Section::broker;
     if (name == "mirror") {
       parse_mirrors(node, line, mirrors, problem);
+      continue;
+    }
+    if (name == "cluster") {
+      cluster_node = &node;
+      cluster_line = line;
       continue;
     }
     if (name == "broker") {
@@ -391,7 +471,8 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
       }
       if (hinted) continue;
       if (node.is_table()) {
-        problem(line, name, "unknown section; expected [broker], [topic_defaults] or [[mirror]]");
+        problem(line, name,
+                "unknown section; expected [broker], [topic_defaults], [[mirror]] or [cluster]");
       } else {
         problem(line, name, "unknown key; keys belong in [broker] or [topic_defaults]");
       }
@@ -508,6 +589,7 @@ Result<BrokerConfig> parse_config(std::string_view toml_text, std::string_view s
             config.ssl_client_auth + " needs ssl.ca.location (the CA of client certificates)");
   }
   check_admin(config, line_of, problem);
+  if (cluster_node != nullptr) parse_cluster(*cluster_node, cluster_line, config, problem);
 
   if (!problems.empty()) {
     std::stable_sort(problems.begin(), problems.end(),

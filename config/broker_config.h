@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
+#include "config/cluster_config.h"
 #include "config/mirror_config.h"
 
 namespace ferry::config {
@@ -92,6 +94,8 @@ struct BrokerConfig {
   std::map<std::string, std::string> topic_defaults;
   // The [[mirror]] sections, in file order, already validated (distinct names).
   std::vector<MirrorConfig> mirrors;
+  // The [cluster] table, already validated; absent: a single node.
+  std::optional<ClusterConfig> cluster;
 
   bool operator==(const BrokerConfig&) const = default;
 };

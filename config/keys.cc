@@ -548,6 +548,33 @@ const std::array kKeys = {
                  "deleted and re-created): stop forwarding that partition, or resend everything "
                  "the gateway still holds from the first source offset the target cannot be "
                  "shown to hold (logged at ERROR with the ranges, counted in the status)."},
+
+  // ---- [cluster] (cluster_config.h) ---------------------------------------------------------
+  KeySpec{.section = Section::cluster, .name = "peers", .type = Type::list,
+          .default_doc = "none (required in [cluster])",
+          .doc = "Every node of the cluster, this one included, as id@host:port naming the "
+                 "node's internal listener (its cluster listen address as the others reach "
+                 "it), e.g. [\"1@10.0.0.1:9093\", \"2@10.0.0.2:9093\", \"3@10.0.0.3:9093\"]; ids "
+                 "are the nodes' node.id."},
+  KeySpec{.section = Section::cluster, .name = "listen", .type = Type::host_port,
+          .default_doc = "this node's address in peers",
+          .doc = "Address the internal listener (replication between nodes) binds to; its port "
+                 "must be that of this node's entry in peers, its host may be a wildcard "
+                 "address. Not a Kafka listener's address."},
+  KeySpec{.section = Section::cluster, .name = "election.timeout.ms", .type = Type::int32,
+          .default_value = "1000", .min = 10, .max = kI32,
+          .doc = "A follower that hears nothing from its leader for this long (plus a random "
+                 "part up to as much again) starts an election."},
+  KeySpec{.section = Section::cluster, .name = "heartbeat.interval.ms", .type = Type::int32,
+          .default_value = "200", .min = 1, .max = kI32,
+          .doc = "How long a follower's fetch waits at the leader for new data (the fetch is "
+                 "the heartbeat), and the tick of the Raft groups; below half of "
+                 "election.timeout.ms. A link with requests unanswered and nothing received for "
+                 "3 times this long is closed and dialled again."},
+  KeySpec{.section = Section::cluster, .name = "replica.lag.time.max.ms", .type = Type::int64,
+          .default_value = "10000", .min = 1, .max = kI64,
+          .doc = "A replica stays in sync (ISR) while it has reached the leader's log end within "
+                 "this long."},
 };
 // clang-format on
 #pragma GCC diagnostic pop

@@ -1,7 +1,7 @@
-// The configuration key table: every key of ferry.toml's [broker] and [topic_defaults] tables
-// with its type, default, range or allowed values and one-line description. The TOML loader,
-// topic config validation, DescribeConfigs, config/ferry.toml and the reference in
-// docs/CONFIG.md are all derived from it; a new key is one new row in keys.cc.
+// The configuration key table: every key of ferry.toml's [broker], [topic_defaults], [[mirror]]
+// and [cluster] tables with its type, default, range or allowed values and one-line description.
+// The TOML loader, topic config validation, DescribeConfigs, config/ferry.toml and the reference
+// in docs/CONFIG.md are all derived from it; a new key is one new row in keys.cc.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,10 @@
 namespace ferry::config {
 
 enum class Section : uint8_t {
-  broker,  // [broker]: static broker settings
-  topic,   // [topic_defaults] in the file; Kafka topic configs on the wire
-  mirror,  // each [[mirror]] section (mirror_config.h)
+  broker,   // [broker]: static broker settings
+  topic,    // [topic_defaults] in the file; Kafka topic configs on the wire
+  mirror,   // each [[mirror]] section (mirror_config.h)
+  cluster,  // [cluster]: quorum replication among nodes (cluster_config.h)
 };
 
 enum class Type : uint8_t {

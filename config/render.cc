@@ -138,6 +138,12 @@ std::string render_default_config() {
           "(docs/mirror.md). One [[mirror]] section per link; name, bootstrap.servers and topics "
           "are required.");
   render_section(out, Section::mirror);
+  out += "\n# [cluster]\n";
+  comment(out,
+          "Quorum replication among nearby nodes (docs/replication.md): present on every node of "
+          "the cluster with the same peers; absent, the broker runs alone. The node's id is "
+          "[broker] node.id.");
+  render_section(out, Section::cluster);
   return out;
 }
 
@@ -150,6 +156,11 @@ std::string render_config_reference() {
   out += "\n### `[[mirror]]`\n\n";
   out += "One section per link to a central Kafka cluster; see docs/mirror.md.\n\n";
   reference_table(out, Section::mirror);
+  out += "\n### `[cluster]`\n\n";
+  out +=
+      "Quorum replication among nearby nodes; see docs/replication.md. Without this table the "
+      "broker runs alone.\n\n";
+  reference_table(out, Section::cluster);
   return out;
 }
 

@@ -71,6 +71,7 @@ Result<TopicSettings> topic_settings(const std::map<std::string, std::string>& t
   s.log.flush_messages = to_int(get("flush.messages"));
   s.log.flush_ms = to_int(get("flush.ms"));
   s.max_message_bytes = static_cast<int32_t>(to_int(get("max.message.bytes")));
+  s.min_insync_replicas = static_cast<int32_t>(to_int(get("min.insync.replicas")));
   s.log.max_batch_bytes = static_cast<uint32_t>(s.max_message_bytes);
   s.store_codec = storage_codec(get("compression.type"));
   s.log_append_time = get("message.timestamp.type") == "LogAppendTime";

@@ -33,6 +33,8 @@ struct TopicSettings {
   // batches in it (broker/recompress.h); nullopt for producer (stored as sent).
   std::optional<protocol::Compression> store_codec;
   int32_t max_message_bytes = 1048588;  // max.message.bytes
+  // min.insync.replicas: acks=all produce needs this many replicas in sync (replication only).
+  int32_t min_insync_replicas = 1;
   // disk.full.policy=drop_oldest: when the data directory is about to fill, the oldest segments
   // go (unforwarded ones too); otherwise (refuse) produce requests are refused.
   bool drop_oldest_when_full = false;

@@ -712,7 +712,10 @@ uint64_t Mirror::send_next(const std::shared_ptr<Link>& l) {
                             std::to_string(l->next.value()));
       return 0;
     }
-    if (b.is_control()) {  // skipped; the gap it leaves needs a new producer id
+    // Control batches and record-less ones (a new leader's epoch-start batch, a batch whose
+    // records compaction removed) are skipped: a target refuses a produced batch without
+    // records. The gap it leaves needs a new producer id.
+    if (b.is_control() || b.record_count() == 0) {
       l->next = b.next_offset();
       continue;
     }

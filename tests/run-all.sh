@@ -5,8 +5,9 @@
 #   sudo bash tests/run-all.sh            (as root: bash tests/run-all.sh)
 #
 # Each leg is configured and built once, then tested: the native leg runs every test (unit, crash,
-# the real-client compat suites, the cli and hostile black-box tests, docs checks); the sanitizer
-# and ARM legs run the unit and crash tests (everything but the labels in NATIVE_ONLY_LABELS).
+# the real-client compat suites, the cli and hostile black-box tests, the cluster fault harness,
+# docs checks); the sanitizer and ARM legs run the unit and crash tests (everything but the labels
+# in NATIVE_ONLY_LABELS).
 # The ARM legs link statically and run under plain qemu-user, then build and check their .deb
 # (the native leg's package is checked by its systemd tests); their cross packages are installed
 # in the background while the native leg builds. A table of each leg's times ends the output.
@@ -27,7 +28,7 @@ JOBS=$(nproc)
 CTEST_JOBS=${FERRY_CTEST_JOBS:-$JOBS}
 # Labels of the tests only the native leg runs: they drive `ferry serve` with real clients or
 # raw sockets, or check the docs, and say nothing more under the sanitizers or another CPU.
-NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs|mirror|systemd)$'
+NATIVE_ONLY_LABELS='^(compat|cli|hostile|docs|mirror|systemd|cluster)$'
 LOGDIR="$ROOT/build/ci-logs"
 mkdir -p "$LOGDIR"
 

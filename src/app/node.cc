@@ -1,6 +1,7 @@
 // Node: start-up and shutdown order of one ferry process. See node.h.
 #include "app/node.h"
 
+#include "cluster/cluster_node.h"
 #include "common/log.h"
 #include "common/uuid.h"
 #include "platform/file.h"
@@ -74,10 +75,17 @@ Status Node::start() {
     });
   }
   broker_ = std::make_unique<broker::Broker>(loop_, config_, clock_, *meta_, *logs_, cluster_id_);
+  if (config_.cluster) {
+    cluster_ = std::make_unique<cluster::ClusterNode>(loop_, config_, *meta_, clock_);
+    FERRY_TRY(cluster_->open(*broker_));
+  }
   FERRY_TRY(broker_->start());
   storage::set_open_progress(nullptr);
+  if (cluster_) {
+    progress("joining the cluster");
+    FERRY_TRY(cluster_->start());
+  }
   progress("starting mirrors");
-  // Replication will start here too, after the broker.
   mirrors_ =
       std::make_unique<mirror::MirrorService>(loop_, config_, broker_->topics(), *meta_, clock_);
   FERRY_TRY(mirrors_->start());
@@ -118,11 +126,18 @@ void Node::shutdown(std::function<void(Status)> done) {
     }
     mirrors_->stop(std::move(stop_broker));
   };
+  auto stop_cluster = [this, stop_mirrors = std::move(stop_mirrors)]() mutable {
+    if (!cluster_) {
+      stop_mirrors();
+      return;
+    }
+    cluster_->close(std::move(stop_mirrors));
+  };
   if (!admin_) {
-    stop_mirrors();
+    stop_cluster();
     return;
   }
-  admin_->stop(std::move(stop_mirrors));
+  admin_->stop(std::move(stop_cluster));
 }
 
 void Node::close_storage(Status first, std::function<void(Status)> done) {

@@ -45,6 +45,10 @@
 #include "platform/file_system.h"
 #include "storage/log_manager.h"
 
+namespace ferry::cluster {
+class ClusterNode;
+}
+
 namespace ferry::app {
 
 class Node {
@@ -90,6 +94,7 @@ class Node {
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;  // with a [cluster] table
   std::unique_ptr<mirror::MirrorService> mirrors_;
   std::unique_ptr<admin::AdminService> admin_;
   StartProgress start_progress_;

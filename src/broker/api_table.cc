@@ -43,6 +43,8 @@ constexpr std::array kHandlers{
     row<ApiKey::create_topics>(handle_create_topics, {.items = check_create_topics}),
     row<ApiKey::delete_topics>(handle_delete_topics, {.items = check_delete_topics}),
     row<ApiKey::init_producer_id>(handle_init_producer_id, {.items = check_init_producer_id}),
+    row<ApiKey::offset_for_leader_epoch>(handle_offset_for_leader_epoch,
+                                         {.items = check_offset_for_leader_epoch}),
     row<ApiKey::describe_configs>(handle_describe_configs, {.items = check_describe_configs}),
     row<ApiKey::alter_configs>(handle_alter_configs, {.items = check_alter_configs}),
     row<ApiKey::sasl_authenticate>(handle_sasl_authenticate, kNone),

@@ -37,6 +37,7 @@ void handle_metadata(Broker&, Request&&);
 void handle_produce(Broker&, Request&&);
 void handle_fetch(Broker&, Request&&);
 void handle_list_offsets(Broker&, Request&&);
+void handle_offset_for_leader_epoch(Broker&, Request&&);
 void handle_create_topics(Broker&, Request&&);
 void handle_delete_topics(Broker&, Request&&);
 void handle_create_partitions(Broker&, Request&&);

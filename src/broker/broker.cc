@@ -53,9 +53,11 @@ tls::ServerOptions tls_options(const config::BrokerConfig& c) {
 Status Broker::start() {
   FERRY_TRY(load_acls());
   topics_ = std::make_unique<TopicManager>(config_, meta_, logs_, waiters_);
+  topics_->set_quorum(quorum_);
   FERRY_TRY(topics_->load());
   producers_ = std::make_unique<ProducerRegistry>(meta_, *topics_, clock_,
                                                   config_.producer_id_expiration_ms);
+  if (quorum_ != nullptr) producers_->set_cluster_node(quorum_->self());
   FERRY_TRY(producers_->load());
   groups_ = std::make_unique<GroupCoordinator>(loop_, config_, meta_, clock_);
   FERRY_TRY(groups_->load());

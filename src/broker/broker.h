@@ -52,6 +52,9 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // A node of a cluster: topic changes through the metadata quorum (topic_quorum.h). Before
+  // start(); outlives the broker.
+  void set_quorum(TopicQuorum* quorum) noexcept { quorum_ = quorum; }
   Status start();
   // The bound port of the first listener, or of the listener named `name` (0 if none).
   uint16_t port() const noexcept;
@@ -139,6 +142,7 @@ class Broker {
   std::string cluster_id_;
   std::shared_ptr<BrokerMetrics> metrics_ = std::make_shared<BrokerMetrics>();
   bool stopping_ = false;
+  TopicQuorum* quorum_ = nullptr;
 };
 
 }  // namespace ferry::broker

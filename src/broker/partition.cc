@@ -7,27 +7,11 @@
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
-namespace {
-
-// The partitionLeaderEpoch of the log's last batch, if it can be read and was stamped (>= 0).
-std::optional<LeaderEpoch> last_stamped_epoch(storage::Log& log) {
-  if (log.log_end_offset() <= log.log_start_offset()) return std::nullopt;
-  auto read = log.read(log.log_end_offset() - 1, 1);
-  if (!read || read->data.empty()) return std::nullopt;
-  // The read starts with the batch holding the last offset; it is the only one returned.
-  auto size = protocol::declared_batch_size(read->data);
-  if (!size || *size > read->data.size()) return std::nullopt;
-  const protocol::BatchView last(std::span<const std::byte>(read->data).first(*size));
-  if (last.leader_epoch() < LeaderEpoch(0)) return std::nullopt;
-  return last.leader_epoch();
-}
-
-}  // namespace
 
 Partition::Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
                      FetchWaiters* waiters, Commit commit)
     : topic_(std::move(topic)), id_(id), log_(std::move(log)), waiters_(waiters), commit_(commit) {
-  if (auto stamped = last_stamped_epoch(*log_)) leader_epoch_ = *stamped;
+  leader_epoch_ = std::max(LeaderEpoch(0), log_->last_epoch());
   high_watermark_ =
       commit_ == Commit::on_append ? log_->log_end_offset() : log_->log_start_offset();
 }
@@ -71,6 +55,35 @@ void Partition::submit(std::unique_ptr<storage::WriteJob> job, std::function<voi
       if (commit_ == Commit::on_append) advance_high_watermark(log_->log_end_offset());
     }
     done(std::move(st));
+    if (on_change_ && !j->batches.empty()) on_change_();
+  });
+}
+
+void Partition::append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                                   std::function<void(Result<storage::AppendInfo>)> done) {
+  if (epoch < leader_epoch_) {
+    done(Error(Errc::invalid_argument, log_->dir() + ": epoch " + std::to_string(epoch.value()) +
+                                           " is below the current " +
+                                           std::to_string(leader_epoch_.value())));
+    return;
+  }
+  auto job = begin_write();
+  if (!job) {
+    done(std::move(job).error());
+    return;
+  }
+  set_leader_epoch(epoch);
+  auto info = add(**job, protocol::build_epoch_start_batch(epoch, now_ms));
+  if (!info) {
+    done(std::move(info).error());
+    return;
+  }
+  submit(std::move(*job), [info = *info, done = std::move(done)](Status st) {
+    if (!st) {
+      done(std::move(st).error());
+      return;
+    }
+    done(info);
   });
 }
 
@@ -96,6 +109,7 @@ Result<Offset> Partition::truncate_to(Offset offset) {
   if (!end) return end;
   while (!uncommitted_.empty() && uncommitted_.back().end > *end) uncommitted_.pop_back();
   high_watermark_ = std::min(high_watermark_, *end);
+  if (on_change_) on_change_();
   return end;
 }
 
@@ -113,6 +127,40 @@ void Partition::advance_high_watermark(Offset offset) {
     uncommitted_.pop_front();
   }
   if (waiters_ != nullptr && visible > 0) waiters_->notify(topic_, id_.value(), visible);
+  while (!commit_waits_.empty() && commit_waits_.front().end <= high_watermark_) {
+    auto done = std::move(commit_waits_.front().done);
+    commit_waits_.pop_front();
+    done(KafkaError());
+  }
+}
+
+void Partition::set_replicas(Replicas replicas, bool is_leader) {
+  replicas_ = std::move(replicas);
+  const bool lost = is_leader_ && !is_leader;
+  is_leader_ = is_leader;
+  if (!lost) return;
+  auto waits = std::move(commit_waits_);
+  commit_waits_.clear();
+  for (auto& w : waits) {
+    w.done(KafkaError(ErrorCode::not_leader_or_follower,
+                      "leadership of " + topic_ + "-" + std::to_string(id_.value()) +
+                          " moved before the write was committed"));
+  }
+}
+
+void Partition::when_committed(Offset end, std::function<void(KafkaError)> done) {
+  if (commit_ == Commit::on_append || end <= high_watermark_) {
+    done(KafkaError());
+    return;
+  }
+  if (!is_leader_) {
+    done(KafkaError(ErrorCode::not_leader_or_follower, "not the leader"));
+    return;
+  }
+  // Appends complete in offset order, so the queue stays sorted; insert in place otherwise.
+  auto at = commit_waits_.end();
+  while (at != commit_waits_.begin() && std::prev(at)->end > end) --at;
+  commit_waits_.insert(at, CommitWait{end, std::move(done)});
 }
 
 Result<storage::ReadResult> Partition::read(Offset from, size_t max_bytes) const {

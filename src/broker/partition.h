@@ -8,7 +8,7 @@
 // - high watermark: everything below it is committed and may be served to consumers. It is kept
 //   apart from the other two. With Commit::on_append (a single node, today) it moves to the log
 //   end after every append, which is what ferry has always served; with Commit::by_replication
-//   it moves only by advance_high_watermark (the replication engine, not built yet).
+//   it moves only by advance_high_watermark (the replication engine, src/cluster).
 //
 // Leaders write with write jobs (begin_write, add, submit: the batches are written on the thread
 // pool and taken into the partition when the job is back on the loop; the produce path) or with
@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/kafka_error.h"
 #include "common/result.h"
 #include "common/strong_types.h"
 #include "storage/log.h"
@@ -48,8 +49,9 @@ class Partition {
   };
 
   // `waiters` may be null (no parked fetches to wake, e.g. tools). The leader epoch starts at the
-  // epoch stamped in the log's last batch when that is >= 0, else at 0 (a single node never
-  // changes it); the high watermark starts at the log end (on_append) or the log start.
+  // last epoch of the log's leader-epoch cache (storage::Log::last_epoch) when that is >= 0,
+  // else at 0 (a single node never changes it); the high watermark starts at the log end
+  // (on_append) or the log start.
   Partition(std::string topic, PartitionId id, std::shared_ptr<storage::Log> log,
             FetchWaiters* waiters, Commit commit = Commit::on_append);
   Partition(const Partition&) = delete;
@@ -63,6 +65,16 @@ class Partition {
   LeaderEpoch leader_epoch() const noexcept { return leader_epoch_; }
   // A new leadership term (replication). Epochs never go back: a lower one is ignored.
   void set_leader_epoch(LeaderEpoch epoch);
+  // Leader, on becoming leader of `epoch` (replication): moves the leader epoch to `epoch` and
+  // appends the epoch's first batch, one offset without records stamped with it
+  // (protocol::build_epoch_start_batch), through a write job; its timestamp is `now_ms`.
+  // `done` fires on the loop with the batch's offsets, after the batch was taken as any leader
+  // write is (high watermark with Commit::on_append). An epoch below the current one is
+  // invalid_argument, as is a write job in flight (the caller retries after it), and log
+  // errors are the log's; `done` then fires before this returns. The caller keeps the Partition
+  // alive until `done` has fired.
+  void append_epoch_start(LeaderEpoch epoch, int64_t now_ms,
+                          std::function<void(Result<storage::AppendInfo>)> done);
 
   Offset log_start_offset() const noexcept { return log_->log_start_offset(); }
   Offset log_end_offset() const noexcept { return log_->log_end_offset(); }
@@ -105,6 +117,29 @@ class Partition {
   // fetches waiting for what became visible.
   void advance_high_watermark(Offset offset);
 
+  // Replication. Who leads this partition and who holds it, as the replication engine last set
+  // it; a single node leads every partition and is its only replica (TopicManager sets that).
+  struct Replicas {
+    NodeId leader{-1};             // -1: no leader known (an election is running)
+    std::vector<NodeId> replicas;  // the assignment, preferred leader first
+    std::vector<NodeId> isr;       // in sync (the leader included); the leader's view
+    std::vector<NodeId> offline;   // replicas known to be down
+  };
+  const Replicas& replicas() const noexcept { return replicas_; }
+  // Whether this node leads the partition and may take produce and consumer fetch requests.
+  bool is_leader() const noexcept { return is_leader_; }
+  // Sets the view above. Losing leadership fails every commit wait with NOT_LEADER_OR_FOLLOWER.
+  void set_replicas(Replicas replicas, bool is_leader);
+
+  // Commit::by_replication: `done` fires once the high watermark reaches `end` (every offset
+  // below it is committed), or with NOT_LEADER_OR_FOLLOWER when this node stops leading first.
+  // With Commit::on_append it fires at once. Loop thread; waits fire in offset order.
+  void when_committed(Offset end, std::function<void(KafkaError)> done);
+  Commit commit_mode() const noexcept { return commit_; }
+  // Called after every leader write job that took batches, and after truncate_to (replication
+  // wakes follower fetches and recomputes the high watermark from it). Empty: nothing.
+  void set_change_listener(std::function<void()> listener) { on_change_ = std::move(listener); }
+
   // Whole batches from `from`, never past the high watermark (see storage::Log::read).
   Result<storage::ReadResult> read(Offset from, size_t max_bytes) const;
   // ListOffsets by timestamp (storage::Log::offset_for_timestamp), nullopt at or past the high
@@ -136,6 +171,14 @@ class Partition {
     size_t bytes = 0;
   };
   std::deque<Uncommitted> uncommitted_;
+  Replicas replicas_;
+  bool is_leader_ = true;
+  struct CommitWait {
+    Offset end;
+    std::function<void(KafkaError)> done;
+  };
+  std::deque<CommitWait> commit_waits_;  // by end offset (appends complete in offset order)
+  std::function<void()> on_change_;
 };
 
 }  // namespace ferry::broker

@@ -99,11 +99,20 @@ KafkaError append_error(Broker& broker, const Error& e, std::span<const std::byt
   return to_kafka_error(e);
 }
 
-// Completes `outcome` now (acks=1) or once everything up to the last offset is on disk
-// (acks=all; the log fires in offset order).
-void complete_when_durable(PendingAppend& p, AppendOutcome outcome) {
+// Completes `outcome` now (acks=1) or, for acks=all, once everything up to `end` is on disk
+// (a single node; the log fires in offset order) or committed by the replicas
+// (Commit::by_replication: the high watermark reached `end`, durable on a majority).
+void complete_when_durable(PendingAppend& p, AppendOutcome outcome, Offset end) {
   if (!p.durable) {
     p.done(std::move(outcome));
+    return;
+  }
+  if (p.partition->commit_mode() == Partition::Commit::by_replication) {
+    p.partition->when_committed(
+        end, [outcome, done = std::move(p.done)](KafkaError e) mutable {
+          if (!e.ok()) outcome.error = std::move(e);
+          done(std::move(outcome));
+        });
     return;
   }
   p.partition->flush([outcome, done = std::move(p.done)](Status st) mutable {
@@ -118,6 +127,7 @@ struct JobAppend {
   std::shared_ptr<PendingAppend> append;
   AppendOutcome outcome;
   bool answered = false;  // failed while preparing (answered once the job is submitted)
+  Offset end{0};          // the offset after its last batch (stored or a duplicate's)
   bool in_job = false;    // some of its batches are in the job
   struct Recorded {
     IdempotentBatch idem;
@@ -164,6 +174,7 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
                 idem.producer.base_sequence, idem.producer.last_sequence(),
                 static_cast<long long>(idem.duplicate->first_offset.value()));
       if (i == 0) a.outcome.base_offset = idem.duplicate->first_offset;
+      a.end = std::max(a.end, idem.duplicate->last_offset + 1);
       if (settings.log_append_time) a.outcome.log_append_time_ms = idem.duplicate->timestamp_ms;
       continue;
     }
@@ -195,6 +206,7 @@ void prepare(JobAppend& a, std::unique_ptr<storage::WriteJob>& job) {
     if (!info) return refuse(append_error(broker, info.error(), b, p.limits));
     a.in_job = true;
     if (i == 0) a.outcome.base_offset = info->base_offset;
+    a.end = std::max(a.end, info->last_offset + 1);
     if (idem.producers != nullptr)
       a.idempotent.push_back({std::move(idem), job->batches.size() - 1});
   }
@@ -233,7 +245,7 @@ void job_done(const std::shared_ptr<Partition>& part, std::vector<JobAppend>& ap
       continue;
     }
     a.outcome.log_start_offset = part->log_start_offset();
-    complete_when_durable(*a.append, std::move(a.outcome));
+    complete_when_durable(*a.append, std::move(a.outcome), a.end);
   }
   drain(broker, part.get());
 }
@@ -276,7 +288,7 @@ void drain(Broker& broker, const Partition* partition) {
           a.append->fail(std::move(a.outcome.error));
         } else {
           a.outcome.log_start_offset = part->log_start_offset();
-          complete_when_durable(*a.append, std::move(a.outcome));
+          complete_when_durable(*a.append, std::move(a.outcome), a.end);
         }
       }
       continue;
@@ -341,6 +353,24 @@ void append_partition(Broker& broker, const std::string& topic, int32_t partitio
     if (t == nullptr) broker.topics().auto_create(topic);
     AppendOutcome o;
     o.error = kNotHosted;
+    done(std::move(o));
+    return;
+  }
+  if (!part->is_leader()) {
+    AppendOutcome o;
+    o.error = {ErrorCode::not_leader_or_follower,
+               "This server does not lead " + topic + "-" + std::to_string(partition) + "."};
+    done(std::move(o));
+    return;
+  }
+  if (durable && part->commit_mode() == Partition::Commit::by_replication &&
+      std::ssize(part->replicas().isr) < t->settings.min_insync_replicas) {
+    // Kafka's check before the write: fewer replicas in sync than min.insync.replicas.
+    AppendOutcome o;
+    o.error = {ErrorCode::not_enough_replicas,
+               std::to_string(part->replicas().isr.size()) + " replicas of " + topic + "-" +
+                   std::to_string(partition) + " in sync, min.insync.replicas is " +
+                   std::to_string(t->settings.min_insync_replicas)};
     done(std::move(o));
     return;
   }

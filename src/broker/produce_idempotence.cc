@@ -27,4 +27,16 @@ void record_idempotence(ProducerRegistry& registry, const Partition& partition,
   registry.appended(partition.topic(), partition.id().value(), *batch.producers);
 }
 
+void record_replicated(ProducerRegistry& registry, const Partition& partition,
+                       const protocol::BatchView& batch, int64_t now_ms) {
+  if (batch.producer_id().value() < 0) return;
+  const ProducerBatch b{batch.producer_id().value(), batch.producer_epoch(), batch.base_sequence(),
+                        batch.last_offset_delta()};
+  auto& producers =
+      registry.partition(partition.topic(), partition.id().value(), partition.shared_log());
+  producers.producers.record(b, batch.base_offset(), batch.base_offset() + batch.last_offset_delta(),
+                             batch.max_timestamp(), now_ms);
+  registry.appended(partition.topic(), partition.id().value(), producers);
+}
+
 }  // namespace ferry::broker

@@ -31,4 +31,10 @@ void record_idempotence(ProducerRegistry& registry, const Partition& partition,
                         const IdempotentBatch& batch, const storage::AppendInfo& info,
                         int64_t now_ms);
 
+// A follower copied `batch` from its leader (it is in the log): records its producer's batch as
+// the leader did, so that a new leader continues every producer's sequence (exactly once across
+// a failover). No-op for batches without a producer id.
+void record_replicated(ProducerRegistry& registry, const Partition& partition,
+                       const protocol::BatchView& batch, int64_t now_ms);
+
 }  // namespace ferry::broker

@@ -196,10 +196,26 @@ Status TopicManager::reconcile(std::vector<meta::TopicRecord>& records) {
 Result<std::shared_ptr<Partition>> TopicManager::open_partition(
     const meta::TopicRecord& topic, int32_t p, const config::TopicSettings& settings) {
   storage::TopicPartition tp{topic.name, PartitionId(p)};
+  std::vector<NodeId> replicas{NodeId(config_.node_id)};
+  if (quorum_ != nullptr) {
+    replicas = quorum_->replicas(topic.name, p);
+    if (std::find(replicas.begin(), replicas.end(), quorum_->self()) == replicas.end()) {
+      return std::shared_ptr<Partition>();  // held by other nodes
+    }
+  }
   auto log = logs_.get_or_create(tp, settings.log, topic.topic_id);
   if (!log) return std::move(log).error();
   (*log)->set_config(settings.log);
-  return std::make_shared<Partition>(topic.name, tp.partition, std::move(*log), &waiters_);
+  if (quorum_ == nullptr) {
+    auto part = std::make_shared<Partition>(topic.name, tp.partition, std::move(*log), &waiters_);
+    part->set_replicas({replicas.front(), replicas, replicas, {}}, true);
+    return part;
+  }
+  auto part = std::make_shared<Partition>(topic.name, tp.partition, std::move(*log), &waiters_,
+                                          Partition::Commit::by_replication);
+  part->set_replicas({NodeId(-1), replicas, {}, {}}, false);
+  quorum_->opened(part);
+  return part;
 }
 
 Topic* TopicManager::find(std::string_view name) {
@@ -231,10 +247,12 @@ KafkaError TopicManager::validate_create(const CreateSpec& spec, int32_t& partit
   }
   const int16_t rf =
       spec.replication_factor == -1 ? config_.default_replication_factor : spec.replication_factor;
-  if (rf != 1) {
+  const size_t nodes = quorum_ != nullptr ? quorum_->node_count() : 1;
+  if (rf < 1 || static_cast<size_t>(rf) > nodes) {
     return {ErrorCode::invalid_replication_factor,
             "Replication factor " + std::to_string(rf) +
-                " is larger than the number of available brokers (1)"};
+                " is larger than the number of available brokers (" + std::to_string(nodes) +
+                ")"};
   }
   for (const auto& [k, v] : spec.configs) {
     if (auto st = config::validate_topic_config(k, v); !st) return config_error(st.error());
@@ -256,7 +274,30 @@ void TopicManager::create(CreateSpec spec, bool validate_only, Done done) {
   record.topic_id = storage::new_topic_id();
   record.configs = std::move(spec.configs);
   pending_.insert(record.name);
-  meta_.submit({meta::Mutation::create_topic(record)},
+  if (quorum_ != nullptr) {
+    const int16_t rf = spec.replication_factor == -1 ? config_.default_replication_factor
+                                                     : spec.replication_factor;
+    quorum_->propose_create(record, rf, [this, name = record.name, done](KafkaError e) {
+      pending_.erase(name);
+      if (done) done(std::move(e));
+    });
+    return;
+  }
+  pending_.erase(record.name);
+  apply_create(std::move(record), {}, std::move(done));
+}
+
+void TopicManager::apply_create(meta::TopicRecord record, std::vector<meta::Mutation> extra,
+                                Done done) {
+  if (topics_.count(record.name) != 0) {
+    // Applied already (the metadata log is replayed from the last applied offset).
+    if (done) done({});
+    return;
+  }
+  pending_.insert(record.name);
+  std::vector<meta::Mutation> mutations{meta::Mutation::create_topic(record)};
+  for (auto& m : extra) mutations.push_back(std::move(m));
+  meta_.submit(std::move(mutations),
                [this, record, done = std::move(done)](Status st) mutable {
                  pending_.erase(record.name);
                  if (!st) {
@@ -292,6 +333,10 @@ bool TopicManager::auto_create(const std::string& name) {
   if (!config_.auto_create_topics || !validate_topic_name(name).ok()) return false;
   if (topics_.count(name) != 0) return false;
   if (pending_.count(name) != 0) return true;
+  if (quorum_ != nullptr && quorum_->controller() != quorum_->self()) {
+    quorum_->request_auto_create(name);
+    return true;
+  }
   FERRY_LOG(info, "broker", "auto-creating topic %s", name.c_str());
   create(CreateSpec{name, -1, -1, {}}, false, [name](const KafkaError& e) {
     if (!e.ok())
@@ -306,20 +351,40 @@ void TopicManager::remove(const std::string& name, Done done) {
     done({ErrorCode::unknown_topic_or_partition, "This server does not host this topic."});
     return;
   }
+  if (quorum_ != nullptr) {
+    quorum_->propose_delete(name, std::move(done));
+    return;
+  }
+  apply_remove(name, {}, std::move(done));
+}
+
+void TopicManager::apply_remove(const std::string& name, std::vector<meta::Mutation> extra,
+                                Done done) {
+  auto it = topics_.find(name);
+  if (it == topics_.end() || it->second.deleting) {
+    if (done) done({});  // applied already
+    return;
+  }
   it->second.deleting = true;
+  std::vector<meta::Mutation> mutations{meta::Mutation::delete_topic(name)};
+  for (auto& m : extra) mutations.push_back(std::move(m));
   meta_.submit(
-      {meta::Mutation::delete_topic(name)}, [this, name, done = std::move(done)](Status st) {
+      std::move(mutations), [this, name, done = std::move(done)](Status st) {
         auto t = topics_.find(name);
         if (!st) {
           if (t != topics_.end()) t->second.deleting = false;
-          done(to_kafka_error(st.error()));
+          if (done) done(to_kafka_error(st.error()));
           return;
         }
         if (t != topics_.end()) {
           const size_t n = t->second.partitions.size();
           const std::string id = t->second.record.topic_id;
+          std::vector<bool> local;
+          for (const auto& part : t->second.partitions) local.push_back(part != nullptr);
           topics_.erase(t);
           for (size_t p = 0; p < n; ++p) {
+            if (!local[p]) continue;
+            if (quorum_ != nullptr) quorum_->closing(name, static_cast<int32_t>(p));
             storage::TopicPartition tp{name, PartitionId(static_cast<int32_t>(p))};
             if (auto rs = logs_.remove(tp, id); !rs) {
               // Still under its live name: the next start adopts it again (never deletes it).
@@ -329,7 +394,7 @@ void TopicManager::remove(const std::string& name, Done done) {
           }
         }
         FERRY_LOG(info, "broker", "deleted topic %s", name.c_str());
-        done({});
+        if (done) done({});
       });
 }
 
@@ -357,29 +422,72 @@ void TopicManager::add_partitions(const std::string& name, int32_t total, bool v
     done({});
     return;
   }
-  meta_.submit({meta::Mutation::set_partitions(name, total)},
+  if (quorum_ != nullptr) {
+    quorum_->propose_partitions(name, total, std::move(done));
+    return;
+  }
+  apply_partitions(name, total, {}, std::move(done));
+}
+
+void TopicManager::apply_partitions(const std::string& name, int32_t total,
+                                    std::vector<meta::Mutation> extra, Done done) {
+  Topic* t = find(name);
+  if (t == nullptr || static_cast<int32_t>(t->partitions.size()) >= total) {
+    if (done) done({});  // deleted since, or applied already
+    return;
+  }
+  std::vector<meta::Mutation> mutations{meta::Mutation::set_partitions(name, total)};
+  for (auto& m : extra) mutations.push_back(std::move(m));
+  meta_.submit(std::move(mutations),
                [this, name, total, done = std::move(done)](Status st) {
                  if (!st) {
-                   done(to_kafka_error(st.error()));
+                   if (done) done(to_kafka_error(st.error()));
                    return;
                  }
                  Topic* topic = find(name);
                  if (topic == nullptr) {
-                   done({ErrorCode::unknown_topic_or_partition, "The topic was deleted."});
+                   if (done) done({ErrorCode::unknown_topic_or_partition, "The topic was deleted."});
                    return;
                  }
                  for (auto p = static_cast<int32_t>(topic->partitions.size()); p < total; ++p) {
                    auto log = open_partition(topic->record, p, topic->settings);
                    if (!log) {
-                     done(to_kafka_error(log.error()));
+                     if (done) done(to_kafka_error(log.error()));
                      return;
                    }
                    topic->partitions.push_back(std::move(*log));
                  }
                  topic->record.partitions = total;
                  FERRY_LOG(info, "broker", "topic %s now has %d partitions", name.c_str(), total);
-                 done({});
+                 if (done) done({});
                });
+}
+
+KafkaError TopicManager::validate_configs(const Topic& t,
+                                          const std::map<std::string, std::string>& set,
+                                          std::vector<std::string>& remove, bool replace_all,
+                                          std::map<std::string, std::string>& next,
+                                          config::TopicSettings& settings) const {
+  for (const auto& [k, v] : set) {
+    if (auto st = config::validate_topic_config(k, v); !st) return config_error(st.error());
+  }
+  for (const auto& k : remove) {
+    if (config::find_key(config::Section::topic, k) == nullptr) {
+      return {ErrorCode::invalid_config, "Unknown topic config name: " + k};
+    }
+  }
+  next = replace_all ? std::map<std::string, std::string>{} : t.record.configs;
+  if (replace_all) {
+    for (const auto& [k, v] : t.record.configs) {
+      if (set.count(k) == 0) remove.push_back(k);
+    }
+  }
+  for (const auto& k : remove) next.erase(k);
+  for (const auto& [k, v] : set) next[k] = v;
+  auto s = config::topic_settings(next, config_);
+  if (!s) return config_error(s.error());
+  settings = *s;
+  return {};
 }
 
 void TopicManager::alter_configs(const std::string& name, std::map<std::string, std::string> set,
@@ -390,49 +498,53 @@ void TopicManager::alter_configs(const std::string& name, std::map<std::string, 
     done({ErrorCode::unknown_topic_or_partition, "The topic '" + name + "' does not exist."});
     return;
   }
-  for (const auto& [k, v] : set) {
-    if (auto st = config::validate_topic_config(k, v); !st) {
-      done(config_error(st.error()));
-      return;
-    }
-  }
-  for (const auto& k : remove) {
-    if (config::find_key(config::Section::topic, k) == nullptr) {
-      done({ErrorCode::invalid_config, "Unknown topic config name: " + k});
-      return;
-    }
-  }
-  std::map<std::string, std::string> next =
-      replace_all ? std::map<std::string, std::string>{} : t->record.configs;
-  if (replace_all) {
-    for (const auto& [k, v] : t->record.configs) {
-      if (set.count(k) == 0) remove.push_back(k);
-    }
-  }
-  for (const auto& k : remove) next.erase(k);
-  for (const auto& [k, v] : set) next[k] = v;
-  auto settings = config::topic_settings(next, config_);
-  if (!settings) {
-    done(config_error(settings.error()));
+  std::vector<std::string> removed = remove;
+  std::map<std::string, std::string> next;
+  config::TopicSettings settings;
+  if (auto e = validate_configs(*t, set, removed, replace_all, next, settings); !e.ok()) {
+    done(std::move(e));
     return;
   }
   if (validate_only) {
     done({});
     return;
   }
+  if (quorum_ != nullptr) {
+    quorum_->propose_configs(name, std::move(set), std::move(remove), replace_all,
+                             std::move(done));
+    return;
+  }
+  apply_configs(name, std::move(set), std::move(remove), replace_all, std::move(done));
+}
+
+void TopicManager::apply_configs(const std::string& name, std::map<std::string, std::string> set,
+                                 std::vector<std::string> remove, bool replace_all, Done done) {
+  Topic* t = find(name);
+  std::map<std::string, std::string> next;
+  config::TopicSettings settings;
+  if (t == nullptr) {
+    if (done) done({});  // deleted since
+    return;
+  }
+  if (auto e = validate_configs(*t, set, remove, replace_all, next, settings); !e.ok()) {
+    if (done) done(std::move(e));
+    return;
+  }
   meta_.submit({meta::Mutation::alter_configs(name, std::move(set), std::move(remove))},
-               [this, name, next, s = *settings, done = std::move(done)](Status st) {
+               [this, name, next, s = settings, done = std::move(done)](Status st) {
                  if (!st) {
-                   done(to_kafka_error(st.error()));
+                   if (done) done(to_kafka_error(st.error()));
                    return;
                  }
                  Topic* topic = find(name);
                  if (topic != nullptr) {
                    topic->record.configs = next;
                    topic->settings = s;
-                   for (auto& p : topic->partitions) p->log().set_config(s.log);
+                   for (auto& p : topic->partitions) {
+                     if (p) p->log().set_config(s.log);
+                   }
                  }
-                 done({});
+                 if (done) done({});
                });
 }
 

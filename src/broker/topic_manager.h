@@ -29,6 +29,7 @@
 
 #include "broker/kafka_error.h"
 #include "broker/partition.h"
+#include "broker/topic_quorum.h"
 #include "config/broker_config.h"
 #include "config/topic_config.h"
 #include "meta/store.h"
@@ -85,7 +86,27 @@ class TopicManager {
                      std::vector<std::string> remove, bool replace_all, bool validate_only,
                      Done done);
 
+  // Cluster mode, set before load(): the changes above are validated here, then proposed to the
+  // metadata quorum, which applies them on every node with the apply_* calls below; only the
+  // partitions this node holds are opened (the others stay null in Topic::partitions), with
+  // Commit::by_replication. Null: a single node.
+  void set_quorum(TopicQuorum* quorum) { quorum_ = quorum; }
+  TopicQuorum* quorum() const noexcept { return quorum_; }
+  // Applies a committed change on this node (the metadata quorum's applier). `extra` mutations
+  // commit in the same transaction (the partition assignment).
+  void apply_create(meta::TopicRecord record, std::vector<meta::Mutation> extra, Done done);
+  void apply_remove(const std::string& name, std::vector<meta::Mutation> extra, Done done);
+  void apply_partitions(const std::string& name, int32_t total, std::vector<meta::Mutation> extra,
+                        Done done);
+  void apply_configs(const std::string& name, std::map<std::string, std::string> set,
+                     std::vector<std::string> remove, bool replace_all, Done done);
+
  private:
+  // Validation of alter_configs: the full config map after the change, and its settings.
+  KafkaError validate_configs(const Topic& t, const std::map<std::string, std::string>& set,
+                              std::vector<std::string>& remove, bool replace_all,
+                              std::map<std::string, std::string>& next,
+                              config::TopicSettings& settings) const;
   KafkaError validate_create(const CreateSpec& spec, int32_t& partitions) const;
   Status reconcile(std::vector<meta::TopicRecord>& records);
   Result<std::shared_ptr<Partition>> open_partition(const meta::TopicRecord& topic, int32_t p,
@@ -97,6 +118,7 @@ class TopicManager {
   FetchWaiters& waiters_;
   std::map<std::string, Topic, std::less<>> topics_;
   std::set<std::string> pending_;
+  TopicQuorum* quorum_ = nullptr;
 };
 
 }  // namespace ferry::broker

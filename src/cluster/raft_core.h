@@ -18,25 +18,31 @@
 // - A voter that has heard from a live leader within election_timeout_ms refuses pre-votes and
 //   votes (unless VoteRequest::transfer), so a node rejoining after a network partition cannot
 //   depose a healthy leader.
+// - A leader sends BeginEpoch again, at most every election_timeout_ms / 2, to a voter that has
+//   not fetched for an election timeout (it lost the first one, or restarted). A node whose epoch
+//   is newer than a BeginEpoch's answers it with a refused VoteResponse carrying its epoch, and
+//   the leader steps down: a node that moved to a newer epoch on its own while cut off rejoins
+//   through a new election instead of being shut out for good.
 //
 // Persistence. HardState (epoch, vote) must be durable before any message of the same Ready is
 // sent; the driver persists Ready::hard_state first (it may batch many groups into one commit)
 // and then sends Ready::messages. The log itself belongs to the driver; the core reads it through
-// RaftLogView.
+// RaftLogView. A fetch (or its answer) naming a newer epoch moves the core to it without a vote;
+// on_fetch's answer may then leave before that HardState is persisted, as it grants nothing.
 //
 // Commit. The high watermark is the largest offset O such that a majority of the voters (the
 // leader included) have everything below O durable (fsynced), and O is above the start of the
 // leader's own epoch: a new leader first appends one batch of its epoch (Ready::append_epoch_start)
 // and commits nothing before a majority holds it (Raft's rule that a leader commits only entries
 // of its own term, which makes earlier entries committed with it). The high watermark never goes
-// down while one node leads. A follower's high watermark is min(leader's, own log end).
+// down while one node leads. A follower's high watermark is min(leader's, own log end), where
+// "leader's" is the highest it has learnt (a newer leader may start lower).
 //
 // Threading: none; the owner calls it from one thread (the broker's loop).
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -50,17 +56,22 @@ namespace ferry::cluster {
 class RaftLogView {
  public:
   virtual ~RaftLogView() = default;
-  virtual Offset end_offset() const = 0;      // the offset after the last batch
-  virtual Offset durable_offset() const = 0;  // everything below it is fsynced
-  virtual LeaderEpoch last_epoch() const = 0; // epoch of the last batch; kNoEpoch when empty
+  virtual Offset end_offset() const = 0;       // the offset after the last batch
+  virtual Offset durable_offset() const = 0;   // everything below it is fsynced
+  virtual LeaderEpoch last_epoch() const = 0;  // epoch of the last batch; kNoEpoch when empty
   // The end of `epoch` in this log (see EpochEnd). For an epoch newer than every epoch in the
   // log: {last_epoch(), end_offset()}.
   virtual EpochEnd end_of_epoch(LeaderEpoch epoch) const = 0;
+  // The first offset the log holds (retention moves it): a fetch answer's log_start_offset, and
+  // the lowest point a diverging answer truncates to.
+  virtual Offset start_offset() const { return Offset{0}; }
 };
 
 struct RaftConfig {
   NodeId self = kNoNode;
-  std::vector<NodeId> voters;  // every replica of the log, `self` included; no duplicates
+  // Every replica of the log, `self` included; no duplicates; at most 64 (kMaxVoters). A node
+  // not among them never stands for election, votes or is answered as a follower.
+  std::vector<NodeId> voters;
   int64_t election_timeout_ms = 1000;
   // A voter is in sync (ISR) while it has reached the leader's log end within this long.
   int64_t replica_lag_time_max_ms = 10000;
@@ -103,15 +114,17 @@ struct FetchStep {
 // The leader's view of one voter (for ISR, lag, `ferry cluster status`).
 struct ReplicaProgress {
   NodeId node = kNoNode;
-  Offset fetch_offset{0};    // its log end, as of its last fetch (the leader: its own)
-  Offset durable_offset{0};  // its fsynced end, as of its last fetch
-  int64_t last_fetch_ms = -1;       // -1: never fetched in this epoch
-  int64_t last_caught_up_ms = -1;   // last time it had reached the leader's log end
-  bool in_sync = false;             // ISR
+  Offset fetch_offset{0};          // its log end, as of its last fetch (the leader: its own)
+  Offset durable_offset{0};        // its fsynced end, as of its last fetch
+  int64_t last_fetch_ms = -1;      // -1: never fetched in this epoch
+  int64_t last_caught_up_ms = -1;  // last time it had reached the leader's log end
+  bool in_sync = false;            // ISR
 };
 
 class RaftCore {
  public:
+  static constexpr size_t kMaxVoters = 64;
+
   // `restored` is the persisted HardState (a fresh group: {0, kNoNode}). The core starts as
   // follower of no one. `log` must outlive the core. `seed` drives the randomised timeouts.
   RaftCore(RaftConfig config, HardState restored, const RaftLogView& log, uint64_t seed,
@@ -130,7 +143,10 @@ class RaftCore {
   // Follower side: where to fetch from next and who to ask; nullopt when not following a known
   // leader. The driver sends one fetch at a time per group.
   std::optional<FetchPosition> next_fetch() const;
-  // Follower side: the answer from `from` arrived.
+  // Follower side: the answer from `from` arrived. Only the answer to the fetch sent last may be
+  // passed (the transport's request/answer correlation): an answer to an earlier fetch that
+  // arrives late or twice must be dropped by the driver, since a diverging answer is only
+  // meaningful for the position it answers.
   FetchStep on_fetch_answer(NodeId from, const FetchAnswer& answer, int64_t now_ms);
 
   // The log's end or durable offset moved (append, flush, truncate): the leader recomputes the
@@ -140,6 +156,9 @@ class RaftCore {
   // Leader: hand leadership to `to` once it has caught up (TimeoutNow); given up after an
   // election timeout. Ignored when not leader or `to` is not another voter.
   void transfer_leadership(NodeId to, int64_t now_ms);
+  // Leader: the voter a transfer is under way to (kNoNode: none). The driver may hold new
+  // appends meanwhile so that the target can catch up.
+  NodeId transfer_target() const noexcept { return transfer_target_; }
 
   // Output collected since the last call.
   Ready take_ready();
@@ -156,14 +175,69 @@ class RaftCore {
   std::vector<NodeId> in_sync_replicas(int64_t now_ms) const;
 
  private:
+  // The leader's record of one voter (itself included), reset when it wins an epoch.
+  struct Peer {
+    NodeId node = kNoNode;
+    Offset fetch_offset{0};
+    Offset durable_offset{0};
+    int64_t last_fetch_ms = -1;
+    int64_t last_caught_up_ms = -1;
+    int64_t quorum_contact_ms = 0;  // last fetch, or the epoch's start (check quorum)
+    Offset end_at_last_fetch{-1};   // the leader's log end when this voter last fetched
+    int64_t begin_epoch_sent_ms = 0;
+  };
+
+  int voter_index(NodeId node) const noexcept;
+  int64_t random_timeout() noexcept;
+  void reset_election_timer(int64_t now_ms) noexcept;
+  void send(NodeId to, RaftMessage message);
+  void set_high_watermark(Offset hw) noexcept;
+  // Moves to `epoch` (> the current one) as follower of `leader` (kNoNode: unknown).
+  void become_follower(LeaderEpoch epoch, NodeId leader, int64_t now_ms);
+  void follow(NodeId leader, int64_t now_ms);  // same epoch
+  void step_down(int64_t now_ms);              // leader -> follower of no one, same epoch
+  void start_pre_vote(int64_t now_ms);
+  void start_election(int64_t now_ms, bool transfer);
+  void become_leader(int64_t now_ms);
+  bool log_at_least_as_up_to_date(LeaderEpoch last_epoch, Offset end_offset) const;
+  bool hears_from_live_leader(int64_t now_ms) const noexcept;
+  void count_grant(NodeId voter, int64_t now_ms);
+  void on_vote_request(NodeId from, const VoteRequest& request, int64_t now_ms);
+  void on_vote_response(NodeId from, const VoteResponse& response, int64_t now_ms);
+  void on_begin_epoch(NodeId from, const BeginEpoch& begin, int64_t now_ms);
+  void on_timeout_now(NodeId from, const TimeoutNow& timeout_now, int64_t now_ms);
+  void leader_tick(int64_t now_ms);
+  void recompute_high_watermark();
+  void cap_follower_high_watermark() noexcept;
+  void maybe_send_timeout_now(const Peer& peer, int64_t now_ms);
+
   // Implementation state (see raft_core.cc).
   RaftConfig config_;
   HardState hard_;
   const RaftLogView& log_;
-  std::mt19937_64 random_;
+  // splitmix64 state: 8 bytes per group where std::mt19937_64 would take 2.5 KB.
+  uint64_t random_;
   Role role_ = Role::follower;
   NodeId leader_ = kNoNode;
   Offset high_watermark_{0};
+
+  int self_index_ = -1;  // in voters(); -1: not a voter
+  size_t majority_ = 1;
+  uint64_t granted_ = 0;  // pre_candidate/candidate: voters (by index) that granted
+  int64_t election_deadline_ms_ = 0;
+  int64_t last_leader_contact_ms_;  // a FetchAnswer or BeginEpoch from the current leader
+  // The highest high watermark this node has learnt (a leader's answer, or its own while it
+  // led): everything below it is committed; a follower's is min(this, its log end).
+  Offset known_high_watermark_{0};
+  // Leader state.
+  std::vector<Peer> peers_;       // one per voter, voters() order
+  std::vector<int64_t> scratch_;  // voters().size() entries, for the majority computation
+  Offset epoch_start_offset_{0};  // where this leader's epoch-start batch goes
+  int64_t leader_since_ms_ = 0;
+  NodeId transfer_target_ = kNoNode;
+  int64_t transfer_deadline_ms_ = 0;
+  int64_t timeout_now_sent_ms_ = -1;
+  Ready ready_;
 };
 
 }  // namespace ferry::cluster

@@ -41,8 +41,8 @@ struct EpochEnd {
 // pre-vote only when they have not heard from a live leader within the election timeout and the
 // candidate's log is at least as up to date as theirs.
 struct VoteRequest {
-  LeaderEpoch epoch;           // the epoch the candidate stands in
-  NodeId candidate = kNoNode;  // the sender
+  LeaderEpoch epoch;                  // the epoch the candidate stands in
+  NodeId candidate = kNoNode;         // the sender
   LeaderEpoch last_epoch = kNoEpoch;  // epoch of the candidate's last batch
   Offset end_offset{0};               // the candidate's log end
   bool pre_vote = false;
@@ -51,6 +51,8 @@ struct VoteRequest {
   bool transfer = false;
 };
 
+// Also sent, not granted, in answer to a BeginEpoch of an epoch older than the receiver's: the
+// old epoch's leader learns the newer epoch and steps down.
 struct VoteResponse {
   LeaderEpoch epoch;  // the voter's epoch after handling the request
   NodeId voter = kNoNode;
@@ -75,23 +77,25 @@ struct TimeoutNow {
 struct FetchPosition {
   LeaderEpoch epoch;  // the epoch the follower believes current
   NodeId replica = kNoNode;
-  Offset fetch_offset{0};              // the follower's log end: send batches from here
+  Offset fetch_offset{0};                     // the follower's log end: send batches from here
   LeaderEpoch last_fetched_epoch = kNoEpoch;  // epoch of the follower's last batch
-  Offset durable_offset{0};            // all below is fsynced on the follower
+  Offset durable_offset{0};                   // all below is fsynced on the follower
 };
 
 enum class FetchStatus : uint8_t {
-  ok,                   // data from fetch_offset (possibly none), or `diverging`
-  not_leader,           // the receiver does not lead `epoch`; `leader`/`epoch` say what it knows
-  fenced_leader_epoch,  // the fetch names an older epoch than the receiver's
-  unknown_leader_epoch, // the fetch names a newer epoch than the receiver knows
+  ok,  // data from fetch_offset (possibly none), or `diverging`
+  // The receiver does not lead `epoch` (`leader`/`epoch` say what it knows), or the sender is
+  // not another voter of the group.
+  not_leader,
+  fenced_leader_epoch,   // the fetch names an older epoch than the receiver's
+  unknown_leader_epoch,  // the fetch names a newer epoch than the receiver knows
 };
 
 // Leader -> follower: the answer to one FetchPosition (the batches travel beside it).
 struct FetchAnswer {
   FetchStatus status = FetchStatus::ok;
-  LeaderEpoch epoch;       // the answering node's epoch
-  NodeId leader = kNoNode; // who it believes leads (kNoNode: unknown)
+  LeaderEpoch epoch;        // the answering node's epoch
+  NodeId leader = kNoNode;  // who it believes leads (kNoNode: unknown)
   // The follower's tail diverges: truncate to min(end_offset, the end of `epoch` in the
   // follower's own log), then fetch again. No data comes with it.
   std::optional<EpochEnd> diverging;

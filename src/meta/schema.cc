@@ -122,6 +122,29 @@ INSERT INTO mirror_offsets (mirror, topic, partition, source_offset, target_offs
   SELECT mirror, topic, partition, source_offset, target_offset FROM mirror_checkpoints
   WHERE target_offset >= 0;
 )sql"},
+    // Replication (docs/replication.md): each replicated log's Raft state (epoch and vote,
+    // durable before a vote or an epoch leaves the node), the replicas of each partition as the
+    // metadata quorum assigned them (preferred leader first), and how far this node has applied
+    // the metadata log.
+    {8, R"sql(
+CREATE TABLE raft_state (
+  topic      TEXT NOT NULL,
+  partition  INTEGER NOT NULL,
+  epoch      INTEGER NOT NULL,
+  voted_for  INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE partition_replicas (
+  topic      TEXT NOT NULL,
+  partition  INTEGER NOT NULL,
+  replicas   TEXT NOT NULL,
+  PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE cluster_applied (
+  id      INTEGER PRIMARY KEY CHECK (id = 0),
+  offset  INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

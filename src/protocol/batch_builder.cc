@@ -129,6 +129,21 @@ Result<std::vector<std::byte>> assemble_lz4(std::span<const std::byte> header,
 
 }  // namespace
 
+std::vector<std::byte> build_epoch_start_batch(LeaderEpoch epoch, int64_t timestamp_ms) {
+  std::byte header[bl::kHeaderSize] = {};
+  store_i32(header + bl::kPartitionLeaderEpoch, epoch.value());
+  header[bl::kMagic] = static_cast<std::byte>(kMagicV2);
+  store_i32(header + bl::kLastOffsetDelta, 0);
+  store_i64(header + bl::kBaseTimestamp, timestamp_ms);
+  store_i64(header + bl::kMaxTimestamp, timestamp_ms);
+  store_i64(header + bl::kProducerId, -1);
+  store_i16(header + bl::kProducerEpoch, -1);
+  store_i32(header + bl::kBaseSequence, -1);
+  store_i32(header + bl::kRecordCount, 0);
+  auto out = assemble(header, {}, 0);
+  return out ? std::move(out).value() : std::vector<std::byte>();  // no records: cannot fail
+}
+
 Result<std::vector<std::byte>> build_batch(std::span<const RecordInput> records,
                                            const BuildOptions& options) {
   if (records.empty()) return Error(Errc::invalid_argument, "build_batch: no records");

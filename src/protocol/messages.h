@@ -32,6 +32,7 @@
 #include "protocol/messages/configs.h"
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/groups.h"
+#include "protocol/messages/leader_epochs.h"
 #include "protocol/messages/list_offsets.h"
 #include "protocol/messages/metadata.h"
 #include "protocol/messages/produce.h"
@@ -75,6 +76,7 @@ template <> struct Messages<ApiKey::api_versions> : MessagePair<ApiVersionsReque
 template <> struct Messages<ApiKey::create_topics> : MessagePair<CreateTopicsRequest, CreateTopicsResponse, 0, 4> {};
 template <> struct Messages<ApiKey::delete_topics> : MessagePair<DeleteTopicsRequest, DeleteTopicsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::init_producer_id> : MessagePair<InitProducerIdRequest, InitProducerIdResponse, 0, 4> {};
+template <> struct Messages<ApiKey::offset_for_leader_epoch> : MessagePair<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, 0, 3> {};
 template <> struct Messages<ApiKey::describe_configs> : MessagePair<DescribeConfigsRequest, DescribeConfigsResponse, 0, 3> {};
 template <> struct Messages<ApiKey::alter_configs> : MessagePair<AlterConfigsRequest, AlterConfigsResponse, 0, 1> {};
 template <> struct Messages<ApiKey::sasl_authenticate> : MessagePair<SaslAuthenticateRequest, SaslAuthenticateResponse, 0, 2> {};
@@ -100,11 +102,11 @@ using DescribedApis =
             ApiKey::join_group, ApiKey::heartbeat, ApiKey::leave_group, ApiKey::sync_group,
             ApiKey::describe_groups, ApiKey::list_groups, ApiKey::sasl_handshake,
             ApiKey::api_versions, ApiKey::create_topics, ApiKey::delete_topics,
-            ApiKey::init_producer_id, ApiKey::describe_configs, ApiKey::alter_configs,
-            ApiKey::sasl_authenticate, ApiKey::create_partitions, ApiKey::delete_groups,
-            ApiKey::incremental_alter_configs, ApiKey::offset_delete, ApiKey::describe_acls,
-            ApiKey::create_acls, ApiKey::delete_acls, ApiKey::describe_user_scram_credentials,
-            ApiKey::alter_user_scram_credentials>;
+            ApiKey::init_producer_id, ApiKey::offset_for_leader_epoch, ApiKey::describe_configs,
+            ApiKey::alter_configs, ApiKey::sasl_authenticate, ApiKey::create_partitions,
+            ApiKey::delete_groups, ApiKey::incremental_alter_configs, ApiKey::offset_delete,
+            ApiKey::describe_acls, ApiKey::create_acls, ApiKey::delete_acls,
+            ApiKey::describe_user_scram_credentials, ApiKey::alter_user_scram_credentials>;
 
 template <ApiKey K>
 using ApiConstant = std::integral_constant<ApiKey, K>;

@@ -194,6 +194,12 @@ struct BuildOptions {
 Result<std::vector<std::byte>> build_batch(std::span<const RecordInput> records,
                                            const BuildOptions& options);
 
+// The batch a new leader writes first in its epoch: v2, no records (recordCount 0), one offset
+// (lastOffsetDelta 0), attributes 0 (not a control batch: some clients hand control records to
+// the application), no producer, both timestamps `timestamp_ms`, stamped `epoch`. Clients step
+// over it as they step over a batch whose records compaction removed.
+std::vector<std::byte> build_epoch_start_batch(LeaderEpoch epoch, int64_t timestamp_ms);
+
 // Re-encodes an uncompressed batch as LZ4 (Kafka's LZ4 frame, codec 3), keeping every header
 // field and the records' content; recomputes batchLength and CRC. A compressed input is an
 // invalid_argument error. The caller compares sizes and may keep the original when LZ4 does not

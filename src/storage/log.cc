@@ -80,6 +80,7 @@ Result<std::shared_ptr<Log>> Log::open(const std::string& dir, const LogConfig& 
                                        const LogOptions& options) {
   std::shared_ptr<Log> log(new Log(dir, config, options));
   FERRY_TRY(log->recover(options.caller_syncs_tail));
+  FERRY_TRY(log->load_epochs());
   return log;
 }
 
@@ -345,6 +346,7 @@ Result<AppendInfo> Log::append(std::span<const std::byte> batch, AppendOptions o
   if (!job) return std::move(job).error();
   auto info = add(**job, batch);
   if (!info) return info;
+  prepare_epochs(**job);
   (*job)->run();
   if (auto st = complete_write(**job); !st) return std::move(st).error();
   if (options.on_durable) {
@@ -539,6 +541,7 @@ Result<Offset> Log::truncate_to(Offset offset) {
   recovery_point_ = std::min(recovery_point_, seg.base());
   dir_dirty_ = true;
   ++truncations_;
+  if (epochs_.truncate_from_end(new_end)) epochs_changed();
   std::vector<Waiter> cut_waiters;
   while (!waiters_.empty() && waiters_.back().until > new_end) {
     cut_waiters.push_back(std::move(waiters_.back()));
@@ -619,6 +622,7 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(int64_t timestamp_ms) {
       std::vector<std::byte> scratch;
       auto records = protocol::decode_records(view, scratch);
       if (!records) return std::optional<Offset>(b.base_offset);  // codec not decodable here
+      if (records->empty()) continue;  // a leader's epoch-start batch: no record to find
       bool append_time = (view.attributes() & protocol::batch_attr::kTimestampTypeLogAppend) != 0;
       for (const auto& rec : *records) {
         // Wrapping add: a hostile delta must not be undefined behaviour.
@@ -677,6 +681,7 @@ Result<RetentionResult> Log::apply_retention(std::optional<Offset> keep_from,
     ++result.segments_deleted;
     FERRY_TRY(seg.remove());
     segments_.erase(segments_.begin());
+    if (epochs_.truncate_from_start(log_start_offset())) epochs_changed();
   }
   return result;
 }
@@ -695,6 +700,7 @@ Result<std::optional<DroppedSegment>> Log::drop_oldest_segment() {
   DroppedSegment d{seg.base(), segments_[1]->base(), seg.size()};
   FERRY_TRY(seg.remove());
   segments_.erase(segments_.begin());
+  if (epochs_.truncate_from_start(log_start_offset())) epochs_changed();
   return std::optional<DroppedSegment>(d);
 }
 

@@ -26,6 +26,18 @@
 // unflushed append, on flush(), or at once when the append asks for a durability callback with
 // `flush_now` (acks=all). Several appends waiting together share one fdatasync (group commit).
 //
+// Leader epochs (storage/epoch_cache.h, log_epochs.cc). The log keeps, for every leader epoch
+// stamped in its batches, the offset of the epoch's first batch, in `leader-epoch.cache`. An
+// appended batch (write job, append()) whose partitionLeaderEpoch is above the last entry adds
+// an entry once its job completes; the job that carries a new epoch writes the cache file on
+// the thread pool before its batches, so the file on disk always covers every batch in the
+// segment files. truncate_to() drops entries at or after the new end, retention and
+// drop_oldest_segment() clip entries below the new log start; those changes are written by a
+// small job of their own on the thread pool (inline without a loop) and, while it runs or has
+// not been written, by the next write job too. At open the file is read and clipped to the
+// recovered log; a missing or unreadable file, or one whose last epoch is not the last batch's,
+// is rebuilt from the batch headers (logged) and written before open() returns.
+//
 // Errors are sticky: after a failed write or fsync the log refuses appends with failed_state,
 // fails pending durability callbacks, and keeps serving reads of what it holds.
 // Except a full disk: a write that fails with ENOSPC (or EDQUOT) is cut back to the last whole
@@ -49,6 +61,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/strong_types.h"
+#include "storage/epoch_cache.h"
 #include "storage/file_pool.h"
 #include "storage/flusher.h"
 #include "storage/log_config.h"
@@ -196,6 +209,17 @@ class Log : public std::enable_shared_from_this<Log> {
   // The path of the segment file with base offset `segment` (it need not exist any more).
   std::string segment_path(Offset segment) const;
 
+  // Leader epochs (see "Leader epochs" above). The epoch of the last batch, or of the newest
+  // entry when retention left the log empty; -1 when the log has none.
+  LeaderEpoch last_epoch() const noexcept { return epochs_.last_epoch(); }
+  // Kafka's OffsetForLeaderEpoch answer: the largest epoch <= `epoch` in the log and its end
+  // offset (the next epoch's start, or the log end); an epoch newer than all gives {last epoch,
+  // log end}; none at or below `epoch`: {-1, -1}.
+  EpochEndOffset end_of_epoch(LeaderEpoch epoch) const {
+    return epochs_.end_of_epoch(epoch, end_offset_);
+  }
+  const std::vector<EpochEntry>& epoch_entries() const noexcept { return epochs_.entries(); }
+
   // ListOffsets by timestamp: the offset of the first record with timestamp >= `timestamp_ms`,
   // or nullopt if there is none.
   Result<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
@@ -292,6 +316,18 @@ class Log : public std::enable_shared_from_this<Log> {
   bool should_roll_at(uint64_t size, Offset base, int64_t created_ms, Offset next,
                       size_t next_batch_bytes) const;
   Status check_writable();
+  // Leader epochs (log_epochs.cc). At open: reads, clips and checks the cache file, or rebuilds
+  // it from the batch headers, and writes it when it changed.
+  Status load_epochs();
+  Result<LeaderEpochCache> scan_epochs();
+  // The partitionLeaderEpoch of the last batch (header reads only); nullopt when empty.
+  Result<std::optional<LeaderEpoch>> last_batch_epoch();
+  // A write job about to run: notes the epochs its batches start, and gives it a snapshot of
+  // the cache to write first when it starts an epoch or the file is behind.
+  void prepare_epochs(WriteJob& job);
+  // The cache changed outside a write job: write it off the loop (or with the next job).
+  void epochs_changed();
+  void persist_epochs();
   // Back on the loop: takes a job's batches into the log, or its failure.
   Status complete_write(WriteJob& job);
   std::optional<Offset> read_recovery_point() const;
@@ -332,6 +368,11 @@ class Log : public std::enable_shared_from_this<Log> {
   // `recovery.point`: every older segment is durable in full. Advanced by flush jobs.
   Offset recovery_point_{0};
   std::optional<Error> failure_;
+  LeaderEpochCache epochs_;
+  std::shared_ptr<EpochCacheFile> epoch_file_;
+  uint64_t epoch_sequence_ = 0;               // of the last snapshot handed to a writer
+  bool epochs_dirty_ = false;                 // changed since the last snapshot handed to a writer
+  int epoch_persists_ = 0;                    // persist jobs on the thread pool
   std::optional<Offset> cleaner_point_;       // see cleaner_point()
   std::optional<int64_t> tombstone_horizon_;  // see tombstone_horizon_ms()
   bool full_ = false;

@@ -60,6 +60,13 @@ AppendInfo WriteJob::info(size_t i) const {
 
 // Thread pool: touches only this job (see write_job.h).
 void WriteJob::run() {
+  // The cache file first: on disk it must cover every batch the segments hold.
+  if (epoch_file) {
+    if (auto st = epoch_file->write(epoch_sequence, epoch_text); !st) {
+      result = std::move(st);
+      return;  // nothing else touched: rolled back
+    }
+  }
   size_t done_targets = 0;
   for (Target& t : targets) {
     if (t.created) {
@@ -198,6 +205,11 @@ Result<AppendInfo> Log::add(WriteJob& job, std::span<const std::byte> batch) {
   b.last_offset = job.next_offset + view.last_offset_delta();
   b.max_timestamp = view.max_timestamp();
   b.records = std::max(1, view.record_count());
+  const LeaderEpoch pending =
+      job.new_epochs.empty() ? epochs_.last_epoch() : job.new_epochs.back().epoch;
+  if (view.leader_epoch() >= LeaderEpoch(0) && view.leader_epoch() > pending) {
+    job.new_epochs.push_back({view.leader_epoch(), b.base_offset});
+  }
   job.batches.push_back(b);
   ++t.batch_count;
   t.end += batch.size();
@@ -211,6 +223,7 @@ void Log::submit(std::unique_ptr<WriteJob> job, std::function<void(Status)> done
     return;
   }
   write_in_flight_ = true;
+  prepare_epochs(*job);
   job->done = std::move(done);
   if (loop_ != nullptr) {
     job->log = shared_from_this();
@@ -244,6 +257,7 @@ Status Log::complete_write(WriteJob& job) {
   write_in_flight_ = false;
   Status outcome;
   if (!job.result) {
+    if (job.epoch_file) epochs_dirty_ = true;  // its snapshot may not have been written
     Error error = job.result.error();
     if (error.code() == Errc::no_space && job.rolled_back) {
       if (!full_) {
@@ -281,6 +295,7 @@ Status Log::complete_write(WriteJob& job) {
       }
     }
     end_offset_ = job.next_offset;
+    for (const EpochEntry& e : job.new_epochs) (void)epochs_.assign(e.epoch, e.start_offset);
     if (full_) {
       full_ = false;
       FERRY_LOG(info, "storage", "%s: appends resumed, the disk has space again", dir_.c_str());
@@ -288,6 +303,7 @@ Status Log::complete_write(WriteJob& job) {
     // A roll seals the previous segment: flush it promptly.
     schedule_flush(rolled || unflushed_records_ >= config_.flush_messages);
   }
+  persist_epochs();  // what changed while the job ran (retention)
   if (close_after_write_) {
     auto done = std::move(*close_after_write_);
     close_after_write_.reset();

@@ -24,6 +24,7 @@
 #include "common/result.h"
 #include "common/strong_types.h"
 #include "platform/file_system.h"
+#include "storage/epoch_cache.h"
 
 namespace ferry::storage {
 
@@ -68,6 +69,13 @@ struct WriteJob {
   std::vector<Target> targets;
   std::vector<std::vector<std::byte>> owned;  // batch bytes handed over with Log::add
   Offset next_offset;                         // the offset the next batch added gets
+  // Leader epochs the job's batches start (taken into the log's cache when it completes), and
+  // the cache file to write before any batch (set by the log when the job starts an epoch or
+  // the file is behind; see log.h, "Leader epochs").
+  std::vector<EpochEntry> new_epochs;
+  std::shared_ptr<EpochCacheFile> epoch_file;
+  std::string epoch_text;
+  uint64_t epoch_sequence = 0;
   uint64_t preallocate = 0;
   platform::FileSystem* fs = nullptr;
 

@@ -49,6 +49,29 @@ same "config check: the unreadable file's key and line" \
   "$WORK/pw.toml:4: admin.basic.auth.password.file: cannot read $WORK/missing.pw: No such file or directory" \
   "$(cat "$WORK/err")"
 
+# [cluster]: its checks, also those against [broker], reach `config check` (the loader's).
+cat >"$WORK/cluster.toml" <<TOML
+[broker]
+node.id = 4
+data.dir = "$WORK/data"
+listen = "127.0.0.1:0"
+admin.listen = ""
+[cluster]
+peers = ["1@127.0.0.1:19093", "1@127.0.0.2:19093"]
+heartbeat.interval.ms = 600
+TOML
+"$FERRY" config check "$WORK/cluster.toml" >/dev/null 2>"$WORK/err"
+check "config check: a bad [cluster] exits 1" [ $? = 1 ]
+same "config check: [cluster] problems as FILE:LINE: KEY: message" \
+  "$WORK/cluster.toml:7: peers: node id 1 is named twice
+$WORK/cluster.toml:7: peers: this node (node.id 4) is not among the peers
+$WORK/cluster.toml:8: heartbeat.interval.ms: must be below half of election.timeout.ms (1000), got 600" \
+  "$(cat "$WORK/err")"
+sed -e 's/"1@127.0.0.2:19093"/"4@127.0.0.2:19093"/' -e '/heartbeat/d' "$WORK/cluster.toml" \
+  >"$WORK/cluster_ok.toml"
+"$FERRY" config check "$WORK/cluster_ok.toml" >/dev/null 2>"$WORK/err"
+check "config check: a valid [cluster] exits 0" [ $? = 0 ]
+
 "$FERRY" config check "$WORK/none.toml" >/dev/null 2>"$WORK/err"
 check "config check: a missing file exits 1" [ $? = 1 ]
 check "config check: a missing file is named" grep -q "none.toml: cannot read" "$WORK/err"

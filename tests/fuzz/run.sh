@@ -8,7 +8,7 @@
 # makes framing consistent itself. Exit status: 0 when every target ran clean, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-SECONDS_PER_TARGET=$((${1:-30} * 2 / 5)) # five targets share the time two had
+SECONDS_PER_TARGET=$((${1:-30} * 2 / 6)) # six targets share the time two had
 OUT=${FERRY_FUZZ_DIR:-build/fuzz}
 mkdir -p "$OUT"
 CXX=${CLANGXX:-clang++}
@@ -68,7 +68,8 @@ mapfile -t LIB_SRCS < <(ls src/*/*.cc src/*/*/*.cc mirror/*.cc config/*.cc platf
   grep -v '^src/app/')
 LIB_SRCS+=(src/app/node.cc)
 LIBS=(-luv -lsqlite3 -llz4 -lz -lzstd -lsnappy -lmbedtls -lmbedx509 -lmbedcrypto -lpthread)
-TARGETS=(record_batch_fuzz request_fuzz broker_request_fuzz tls_handshake_fuzz http_request_fuzz)
+TARGETS=(record_batch_fuzz request_fuzz broker_request_fuzz tls_handshake_fuzz http_request_fuzz
+  raft_codec_fuzz)
 
 # Build every target first (the sources compiled in parallel), then run them; the two phases'
 # times go to $OUT/times for tests/run-all.sh's summary.
@@ -119,6 +120,14 @@ for name in "${built[@]}"; do
       run broker_request_fuzz 65536
       ;;
     http_request_fuzz) run http_request_fuzz 2048 ;;
+    raft_codec_fuzz)
+      # Seeds: an empty vote frame, fetch request and fetch response (version 1, no entries).
+      seeds="$OUT/raft_codec_fuzz_corpus"
+      mkdir -p "$seeds"
+      printf '\x00\x01\x00\x00\x00\x00' >"$seeds/empty-list"
+      printf '\x00\x01\x00\x00\x00\x03\x00\x00\x00\xc8\x00\x00\x00\x00' >"$seeds/empty-fetch"
+      run raft_codec_fuzz 4096
+      ;;
     tls_handshake_fuzz)
       # Seeds: real ClientHellos (TLS 1.2 and 1.3 offers) from the openssl command line.
       mkdir -p "$OUT/tls_handshake_fuzz_corpus"

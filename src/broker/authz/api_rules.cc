@@ -64,6 +64,15 @@ void add_partitioned(Resp& resp, const Denied::Item& it) {
 void add_item(protocol::ListOffsetsResponse& resp, const Denied::Item& it) {
   add_partitioned(resp, it);
 }
+void add_item(protocol::OffsetForLeaderEpochResponse& resp, const Denied::Item& it) {
+  auto& t = resp.topics.emplace_back();
+  t.topic = it.name;
+  for (int32_t p : it.partitions) {
+    auto& rp = t.partitions.emplace_back();
+    rp.partition = p;
+    rp.error_code = it.error_code;
+  }
+}
 void add_item(protocol::OffsetCommitResponse& resp, const Denied::Item& it) {
   add_partitioned(resp, it);
 }
@@ -298,6 +307,24 @@ Gate check_list_offsets(Broker& b, Request& r) {
         return allowed(b, r, Operation::describe, ResourceType::topic, t.name);
       },
       [](const auto& t) { return partitions_item(t.name, t.partitions, kTopicDenied); }, *d);
+  return proceed(r, req, std::move(d));
+}
+
+// OffsetForLeaderEpoch: as Kafka, CLUSTER_ACTION on the cluster (replicas) covers every topic;
+// without it each topic needs DESCRIBE.
+Gate check_offset_for_leader_epoch(Broker& b, Request& r) {
+  if (allowed(b, r, Operation::cluster_action, ResourceType::cluster, kClusterName)) {
+    return Gate::proceed;
+  }
+  protocol::OffsetForLeaderEpochRequest req;
+  if (!decode(r, req)) return Gate::proceed;
+  auto d = make_denied<protocol::OffsetForLeaderEpochResponse>();
+  take_denied(
+      req.topics,
+      [&](const auto& t) {
+        return allowed(b, r, Operation::describe, ResourceType::topic, t.topic);
+      },
+      [](const auto& t) { return partitions_item(t.topic, t.partitions, kTopicDenied); }, *d);
   return proceed(r, req, std::move(d));
 }
 

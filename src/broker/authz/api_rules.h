@@ -52,6 +52,7 @@ Gate check_request(Broker& b, const ApiRule& rule, AnswerAll answer_all, Request
 Gate check_produce(Broker&, Request&);
 Gate check_fetch(Broker&, Request&);
 Gate check_list_offsets(Broker&, Request&);
+Gate check_offset_for_leader_epoch(Broker&, Request&);
 Gate check_metadata(Broker&, Request&);
 Gate check_offset_commit(Broker&, Request&);
 Gate check_offset_fetch(Broker&, Request&);

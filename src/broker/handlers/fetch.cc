@@ -25,6 +25,7 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/leader_epoch_check.h"
 #include "common/log.h"
 #include "protocol/batch_validator.h"
 #include "protocol/legacy_message_set.h"
@@ -133,8 +134,12 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
         set_error(ErrorCode::unknown_topic_or_partition);
         continue;
       }
-      if (p.current_leader_epoch > part->leader_epoch().value()) {
-        set_error(ErrorCode::unknown_leader_epoch);
+      if (!part->is_leader()) {
+        set_error(ErrorCode::not_leader_or_follower);
+        continue;
+      }
+      if (auto e = check_current_leader_epoch(p.current_leader_epoch, part->leader_epoch())) {
+        set_error(*e);
         continue;
       }
       const int64_t hw = part->high_watermark().value();

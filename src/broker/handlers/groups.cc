@@ -49,6 +49,22 @@ void handle_find_coordinator(Broker& b, Request&& r) {
           resp.port = -1;
           return;
         }
+        if (const TopicQuorum* quorum = b.topics().quorum(); quorum != nullptr) {
+          // A cluster: the controller coordinates every group (one coordinator per group that
+          // all nodes agree on). Its offsets are not replicated yet (docs/replication.md).
+          const NodeId controller = quorum->controller();
+          for (const auto& e : quorum->brokers(r.session->listener.name)) {
+            if (e.node != controller) continue;
+            resp.node_id = e.node.value();
+            resp.host = e.host;
+            resp.port = e.port;
+            return;
+          }
+          resp.error_code = wire(ErrorCode::coordinator_not_available);
+          resp.node_id = -1;
+          resp.port = -1;
+          return;
+        }
         const auto& adv = b.advertised_for(*r.session);
         resp.node_id = b.config().node_id;
         resp.host = adv.host;

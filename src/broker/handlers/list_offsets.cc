@@ -5,6 +5,7 @@
 
 #include "broker/api_table.h"
 #include "broker/broker.h"
+#include "broker/leader_epoch_check.h"
 #include "protocol/record_batch.h"
 
 namespace ferry::broker {
@@ -50,8 +51,12 @@ void handle_list_offsets(Broker& b, Request&& r) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_or_partition);
         continue;
       }
-      if (p.current_leader_epoch > log->leader_epoch().value()) {
-        rp.error_code = static_cast<int16_t>(ErrorCode::unknown_leader_epoch);
+      if (!log->is_leader()) {
+        rp.error_code = static_cast<int16_t>(ErrorCode::not_leader_or_follower);
+        continue;
+      }
+      if (auto e = check_current_leader_epoch(p.current_leader_epoch, log->leader_epoch())) {
+        rp.error_code = static_cast<int16_t>(*e);
         continue;
       }
       rp.leader_epoch = log->leader_epoch().value();

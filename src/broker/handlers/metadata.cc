@@ -1,4 +1,5 @@
-// Metadata (key 3): this broker as the whole cluster, leader of every partition.
+// Metadata (key 3): a single node as the whole cluster, leader of every partition; a node of a
+// cluster names every node, the controller, and each partition's leader, replicas and ISR.
 //
 // Which topics: v0 with an empty list and v1+ with a null list mean all topics; v1+ with an
 // empty list means none. A requested topic that does not exist is auto-created when the
@@ -15,14 +16,28 @@ namespace {
 protocol::MetadataResponse::Topic describe(const Broker& b, const Topic& t) {
   protocol::MetadataResponse::Topic out;
   out.name = t.record.name;
-  const int32_t node = b.config().node_id;
+  const TopicQuorum* quorum = const_cast<Broker&>(b).topics().quorum();
+  const auto ids = [](const std::vector<NodeId>& nodes) {
+    std::vector<int32_t> v;
+    for (NodeId n : nodes) v.push_back(n.value());
+    return v;
+  };
   for (size_t p = 0; p < t.partitions.size(); ++p) {
     protocol::MetadataResponse::Topic::Partition part;
     part.partition_index = static_cast<int32_t>(p);
-    part.leader_id = node;
-    part.leader_epoch = t.partitions[p] ? t.partitions[p]->leader_epoch().value() : 0;
-    part.replica_nodes = {node};
-    part.isr_nodes = {node};
+    LeaderEpoch epoch = t.partitions[p] ? t.partitions[p]->leader_epoch() : LeaderEpoch(0);
+    const Partition::Replicas r =
+        quorum != nullptr ? quorum->describe(t.record.name, static_cast<int32_t>(p), &epoch)
+                          : t.partitions[p]->replicas();
+    part.leader_id = r.leader.value();
+    part.leader_epoch = epoch.value();
+    part.replica_nodes = ids(r.replicas);
+    part.isr_nodes = ids(r.isr);
+    part.offline_replicas = ids(r.offline);
+    // Kafka answers LEADER_NOT_AVAILABLE for a partition without a leader (an election runs).
+    if (r.leader.value() < 0) {
+      part.error_code = static_cast<int16_t>(ErrorCode::leader_not_available);
+    }
     out.partitions.push_back(std::move(part));
   }
   return out;
@@ -35,9 +50,20 @@ void handle_metadata(Broker& b, Request&& r) {
   if (!decode_body(r, req)) return;
   protocol::MetadataResponse resp;
   const auto& adv = b.advertised_for(*r.session);
-  resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
   resp.cluster_id = b.cluster_id();
-  resp.controller_id = b.config().node_id;
+  if (const TopicQuorum* quorum = b.topics().quorum(); quorum != nullptr) {
+    for (const auto& e : quorum->brokers(r.session->listener.name)) {
+      resp.brokers.push_back({e.node.value(), e.host, e.port, std::nullopt});
+    }
+    // While an election runs there is no controller: name this node, as Kafka names some live
+    // broker; admin requests sent here then get NOT_CONTROLLER and are retried once Metadata
+    // names the elected one (clients give up on a controller id of -1 too early).
+    const NodeId controller = quorum->controller();
+    resp.controller_id = controller.value() >= 0 ? controller.value() : b.config().node_id;
+  } else {
+    resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
+    resp.controller_id = b.config().node_id;
+  }
 
   const bool all = !req.topics || (r.version() == 0 && req.topics->empty());
   if (all) {

@@ -1,6 +1,7 @@
 // Producer ids and per-partition idempotence state. See producer_registry.h.
 #include "broker/producers/producer_registry.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "broker/topic_manager.h"
@@ -101,17 +102,18 @@ void ProducerRegistry::init_producer(
     done(ProducerIdAndEpoch{current->id, static_cast<int16_t>(current->epoch + 1)});
     return;
   }
+  const int64_t base = std::max<int64_t>(cluster_base_, 0);
   if (next_id_ < block_end_) {
-    done(ProducerIdAndEpoch{next_id_, 0});
+    done(ProducerIdAndEpoch{ProducerId(base + next_id_.value()), 0});
     next_id_ += 1;
     return;
   }
-  id_waiters_.push_back([done = std::move(done)](Result<ProducerId, KafkaError> id) {
+  id_waiters_.push_back([done = std::move(done), base](Result<ProducerId, KafkaError> id) {
     if (!id) {
       done(std::move(id).error());
       return;
     }
-    done(ProducerIdAndEpoch{*id, 0});
+    done(ProducerIdAndEpoch{ProducerId(base + id->value()), 0});
   });
   reserve_block();
 }

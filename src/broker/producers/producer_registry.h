@@ -70,8 +70,13 @@ class ProducerRegistry {
   void init_producer(std::optional<ProducerIdAndEpoch> current,
                      std::function<void(Result<ProducerIdAndEpoch, KafkaError>)> done);
   bool issued(int64_t producer_id) const noexcept {
+    if (cluster_base_ >= 0) return producer_id >= 0;  // any node of the cluster may issue it
     return producer_id >= 0 && producer_id < limit_.value();
   }
+  // A node of a cluster: ids handed out here are (node id << 40) + the id meta.db reserved, so
+  // the nodes never hand out the same id without asking each other (2^40 ids per node), and any
+  // node's ids are accepted (a producer's batches move to another leader on failover).
+  void set_cluster_node(NodeId self) noexcept { cluster_base_ = int64_t{self.value()} << 40; }
 
   // The state of topic/partition whose log is `log`, created empty on first use.
   Partition& partition(const std::string& topic, int32_t partition,
@@ -108,6 +113,7 @@ class ProducerRegistry {
   ProducerId block_end_{0};  // next_id_ == block_end_: no ids left, reserve another block
   ProducerId limit_{0};      // every id below was reserved at some point
   bool reserving_ = false;
+  int64_t cluster_base_ = -1;
   std::vector<std::function<void(Result<ProducerId, KafkaError>)>> id_waiters_;
 
   size_t snapshots_in_flight_ = 0;

@@ -1,0 +1,58 @@
+// The records of the metadata log (the `__cluster_metadata` Raft group over every node): one
+// topic change per record batch (uncompressed, one record). The record's key names the command;
+// its value is the command, big-endian, versioned:
+//   value := version:i8 (1) body
+//   create_topic       := name:string topic_id:string partitions:i32 created_ms:i64
+//                         configs:(count:i32 {key:string value:string}) assignment
+//   delete_topic       := name:string
+//   create_partitions  := name:string total:i32 assignment (the partitions added, in order)
+//   alter_configs      := name:string replace_all:i8 set:(count:i32 {key value})
+//                         remove:(count:i32 {key:string})
+//   assignment         := count:i32 {replicas:(count:i32 {node:i32})}
+// Strings are i16-length-prefixed (Kafka's STRING). Every node applies committed records in
+// offset order to its meta.db (apply is idempotent, so a record replayed after a crash between
+// the change and the applied-offset commit is harmless).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cluster/raft_state_store.h"
+#include "common/result.h"
+#include "meta/store.h"
+
+namespace ferry::cluster {
+
+struct CreateTopicCommand {
+  meta::TopicRecord record;
+  Assignment assignment;
+};
+struct DeleteTopicCommand {
+  std::string name;
+};
+struct CreatePartitionsCommand {
+  std::string name;
+  int32_t total = 0;
+  Assignment added;
+};
+struct AlterConfigsCommand {
+  std::string name;
+  bool replace_all = false;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> remove;
+};
+using MetadataCommand = std::variant<CreateTopicCommand, DeleteTopicCommand,
+                                     CreatePartitionsCommand, AlterConfigsCommand>;
+
+// The record batch holding `command` (base offset 0, no producer), timestamped `now_ms`.
+Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command,
+                                                    int64_t now_ms);
+// Decodes the commands of one stored batch (a record-less batch, such as an epoch start, has
+// none). Unknown command keys fail with unsupported (a newer ferry wrote them).
+Result<std::vector<MetadataCommand>> decode_command_batch(std::span<const std::byte> batch);
+
+}  // namespace ferry::cluster

@@ -1,0 +1,105 @@
+// A kafkajs producer for the fault harness (nemesis.py): acks -1, one request in flight,
+// idempotent unless told otherwise, writing the same JSON-lines history as `workload.py produce`
+// (events send, ack with the offset, fail with the error, closed) so checker.py reads both alike.
+// Values are "PID:PARTITION:SEQ" (PID = the given id and ".0"), one message per partition per
+// send() call, partitions in turn, about RATE messages a second. Runs until SIGTERM, then
+// finishes the send under way, disconnects and exits 0.
+//
+//   NODE_PATH=tests/compat/node_modules \
+//   node kafkajs_producer.js HOST:PORT[,HOST:PORT] TOPIC PARTITIONS ID OUT_FILE RATE 0|1
+'use strict';
+const fs = require('fs');
+const { Kafka, logLevel } = require('kafkajs');
+
+const [bootstrap, topic, partsArg, id, outPath, rateArg, idemArg] = process.argv.slice(2);
+if (!idemArg) {
+  console.error('usage: node kafkajs_producer.js BOOTSTRAP TOPIC PARTITIONS ID OUT RATE 0|1');
+  process.exit(2);
+}
+const PARTS = Number(partsArg);
+const RATE = Number(rateArg);
+const idempotent = idemArg === '1';
+const pid = `${id}.0`;
+const out = fs.openSync(outPath, 'a');
+const record = (type, fields) => {
+  fs.writeSync(out, JSON.stringify({ ...fields, type, t: Date.now() / 1000 }) + '\n');
+};
+
+const kafka = new Kafka({
+  clientId: `ferry-nemesis-${id}`,
+  brokers: bootstrap.split(','),
+  logLevel: logLevel.NOTHING,
+  connectionTimeout: 3000,
+  requestTimeout: 5000,
+  retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
+});
+const producer = kafka.producer({
+  idempotent,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  // An idempotent producer retries without end (kafkajs asks for it); SIGTERM bounds the run.
+  retry: { retries: idempotent ? Number.MAX_SAFE_INTEGER : 10, initialRetryTime: 100,
+           maxRetryTime: 1000 },
+});
+
+let stopping = false;
+process.on('SIGTERM', () => { stopping = true; });
+process.on('SIGINT', () => { stopping = true; });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  while (!stopping) {
+    try {
+      await producer.connect();
+      break;
+    } catch (e) {
+      record('error', { pid, err: `connect: ${e.message}` });
+      await sleep(500);
+    }
+  }
+  const seqs = new Array(PARTS).fill(0);
+  const perSend = PARTS;
+  const pause = (1000 * perSend) / RATE;
+  let next = Date.now();
+  while (!stopping) {
+    const messages = [];
+    const sent = [];
+    for (let p = 0; p < PARTS; p++) {
+      const seq = seqs[p]++;
+      messages.push({ partition: p, key: pid, value: `${pid}:${p}:${seq}` });
+      sent.push({ p, seq });
+      record('send', { pid, p, seq });
+    }
+    try {
+      const meta = await producer.send({ topic, acks: -1, timeout: 5000, messages });
+      // One message per partition per send: the partition's base offset is the message's.
+      const base = new Map(meta.map((m) => [m.partition, Number(m.baseOffset)]));
+      for (const s of sent) {
+        if (base.has(s.p)) record('ack', { pid, p: s.p, seq: s.seq, o: base.get(s.p) });
+        else record('fail', { pid, p: s.p, seq: s.seq, err: 'no metadata for the partition' });
+      }
+    } catch (e) {
+      const err = `${e.name}: ${e.message}`.replace(/\n/g, ' ');
+      for (const s of sent) record('fail', { pid, p: s.p, seq: s.seq, err });
+    }
+    next += pause;
+    const wait = next - Date.now();
+    if (wait > 0) await sleep(wait);
+    else next = Date.now();
+  }
+  try {
+    await producer.disconnect();
+  } catch (e) {
+    record('error', { pid, err: `disconnect: ${e.message}` });
+  }
+  record('closed', { pid });
+  fs.closeSync(out);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    record('error', { pid, err: `${e.name}: ${e.message}` });
+    process.exit(1);
+  },
+);
