@@ -4,9 +4,10 @@
 #
 #   sudo bash tests/run-all.sh            (as root: bash tests/run-all.sh)
 #
-# Each leg is configured and built once, then tested: the native leg runs every test (unit, crash,
-# the real-client compat suites, the cli and hostile black-box tests, docs checks); the sanitizer
-# and ARM legs run the unit and crash tests (everything but the labels in NATIVE_ONLY_LABELS).
+# Each leg is configured and built once, then tested: the native leg builds and runs every test
+# (unit, crash, the real-client compat suites, the cli and hostile black-box tests, docs checks);
+# the sanitizer and ARM legs run the unit and crash tests (everything but the labels in
+# NATIVE_ONLY_LABELS) and build only the programs those run (plus `ferry` for the ARM packages).
 # The ARM legs link statically and run under plain qemu-user, then build and check their .deb
 # (the native leg's package is checked by its systemd tests); their cross packages are installed
 # in the background while the native leg builds. A table of each leg's times ends the output.
@@ -99,7 +100,24 @@ summary_table() {
   printf '%-10s %34ss  (wall clock; ARM installs overlap the native leg)\n' total "$SECONDS"
 }
 
-# run_leg NAME BUILD_DIR [cmake args...]: configure and build everything once, then ctest with
+# leg_build DIR: builds everything, or with LEG_ONLY_TESTED=1 only the programs the tests that
+# CTEST_ARGS select run (tests/leg_targets.py) plus LEG_EXTRA_TARGETS.
+LEG_ONLY_TESTED=0
+LEG_EXTRA_TARGETS=()
+leg_build() {
+  local dir=$1 list targets
+  if [ "$LEG_ONLY_TESTED" != 1 ]; then
+    cmake --build "$dir" -j"$JOBS"
+    return
+  fi
+  list=$(python3 "$ROOT/tests/leg_targets.py" "$dir" "${CTEST_ARGS[@]}") || return 1
+  mapfile -t targets <<<"$list"
+  targets+=("${LEG_EXTRA_TARGETS[@]}")
+  echo "building only what the tests run: ${targets[*]}"
+  cmake --build "$dir" -j"$JOBS" --target "${targets[@]}"
+}
+
+# run_leg NAME BUILD_DIR [cmake args...]: configure and build once (leg_build), then ctest with
 # the arguments in CTEST_ARGS; adds to the counters and records the times.
 CTEST_ARGS=()
 run_leg() {
@@ -111,7 +129,7 @@ run_leg() {
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   log "$name: configure and build"
   if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DFERRY_WERROR=ON "${launcher[@]}" "$@" ||
-    ! cmake --build "$dir" -j"$JOBS"; then
+    ! leg_build "$dir"; then
     record "$name" build $((SECONDS - start))
     RESULTS[$name]="FAILED (build)"
     BROKEN+=("$name (build)")
@@ -272,9 +290,12 @@ if [ "${FERRY_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
+  # Only the test programs it runs (no benchmarks, no `ferry`: its black-box tests are native).
+  LEG_ONLY_TESTED=1 LEG_EXTRA_TARGETS=()
   # -g1: line tables only, enough for the sanitizers' stack traces and a quarter less compile time.
   run_leg asan "$ROOT/build/asan" -DFERRY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
+  LEG_ONLY_TESTED=0
 fi
 
 for leg in "${ARM_LEGS[@]}"; do
@@ -289,10 +310,14 @@ for leg in "${ARM_LEGS[@]}"; do
   record "$name" install "$secs"
   if [ "$status" = ok ]; then
     CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
-    # -O1 without debug info (asserts kept): the leg checks that the code builds warning-free
-    # and passes its tests on the CPU; it compiles in half the time of -O2 -g.
+    # Only the test programs it runs, and `ferry` for its package; the package target then
+    # packs what is built instead of building everything (CMAKE_SKIP_INSTALL_ALL_DEPENDENCY).
+    LEG_ONLY_TESTED=1 LEG_EXTRA_TARGETS=(ferry)
+    # MinSizeRel: -Os without debug info (asserts kept), as the binary ships to gateways (size
+    # goal in docs/benchmarks.md); it compiles about as fast as -O1, half the time of -O2 -g.
     run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake" \
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1
+      -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
+    LEG_ONLY_TESTED=0 LEG_EXTRA_TARGETS=()
     package_check "$name" "$arch"
   else
     tail -n 30 "$LOGDIR/install-$arch.log"
