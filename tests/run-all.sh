@@ -314,7 +314,7 @@ for leg in "${ARM_LEGS[@]}"; do
     # packs what is built instead of building everything (CMAKE_SKIP_INSTALL_ALL_DEPENDENCY).
     LEG_ONLY_TESTED=1 LEG_EXTRA_TARGETS=(ferry)
     # MinSizeRel: -Os without debug info (asserts kept): the leg tests, and packs, the binary as
-    # it ships to gateways (size goal: docs/benchmarks.md, tests/bench/arm_size.sh).
+    # it is shipped to gateways (size goal in docs/benchmarks.md, tests/bench/arm_size.sh).
     run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake" \
       -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
     LEG_ONLY_TESTED=0 LEG_EXTRA_TARGETS=()
