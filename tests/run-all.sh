@@ -4,10 +4,11 @@
 #
 #   sudo bash tests/run-all.sh            (as root: bash tests/run-all.sh)
 #
-# Each leg is configured and built once, then tested: the native leg runs every test (unit, crash,
-# the real-client compat suites, the cli and hostile black-box tests, the cluster fault harness,
-# docs checks); the sanitizer and ARM legs run the unit and crash tests (everything but the labels
-# in NATIVE_ONLY_LABELS).
+# Each leg is configured and built once, then tested: the native leg builds and runs every test
+# (unit, crash, the real-client compat suites, the cli and hostile black-box tests, the cluster
+# fault harness, docs checks); the sanitizer and ARM legs run the unit and crash tests
+# (everything but the labels in NATIVE_ONLY_LABELS) and build only the programs those run (plus
+# `ferry` for the ARM packages).
 # The ARM legs link statically and run under plain qemu-user, then build and check their .deb
 # (the native leg's package is checked by its systemd tests); their cross packages are installed
 # in the background while the native leg builds. A table of each leg's times ends the output.
@@ -100,7 +101,24 @@ summary_table() {
   printf '%-10s %34ss  (wall clock; ARM installs overlap the native leg)\n' total "$SECONDS"
 }
 
-# run_leg NAME BUILD_DIR [cmake args...]: configure and build everything once, then ctest with
+# leg_build DIR: builds everything, or with LEG_ONLY_TESTED=1 only the programs the tests that
+# CTEST_ARGS select run (tests/leg_targets.py) plus LEG_EXTRA_TARGETS.
+LEG_ONLY_TESTED=0
+LEG_EXTRA_TARGETS=()
+leg_build() {
+  local dir=$1 list targets
+  if [ "$LEG_ONLY_TESTED" != 1 ]; then
+    cmake --build "$dir" -j"$JOBS"
+    return
+  fi
+  list=$(python3 "$ROOT/tests/leg_targets.py" "$dir" "${CTEST_ARGS[@]}") || return 1
+  mapfile -t targets <<<"$list"
+  targets+=("${LEG_EXTRA_TARGETS[@]}")
+  echo "building only what the tests run: ${targets[*]}"
+  cmake --build "$dir" -j"$JOBS" --target "${targets[@]}"
+}
+
+# run_leg NAME BUILD_DIR [cmake args...]: configure and build once (leg_build), then ctest with
 # the arguments in CTEST_ARGS; adds to the counters and records the times.
 CTEST_ARGS=()
 run_leg() {
@@ -112,7 +130,7 @@ run_leg() {
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   log "$name: configure and build"
   if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DFERRY_WERROR=ON "${launcher[@]}" "$@" ||
-    ! cmake --build "$dir" -j"$JOBS"; then
+    ! leg_build "$dir"; then
     record "$name" build $((SECONDS - start))
     RESULTS[$name]="FAILED (build)"
     BROKEN+=("$name (build)")
@@ -141,14 +159,15 @@ run_leg() {
   [ "$failed" = 0 ] || BROKEN+=("$name (tests)")
 }
 
-# package_check NAME ARCH: the leg's .deb from its build directory (CPack strips and packs the
-# binary already built: seconds), its contents and Depends checked and its binary run under
-# qemu-user (tests/systemd/package_test.sh). The time is added to the leg's tests phase.
+# package_check NAME ARCH: the leg's .deb from its build directory (cpack strips and packs the
+# binary already built: seconds; cpack itself rather than the `package` target, which would first
+# build everything), its contents and Depends checked and its binary run under qemu-user
+# (tests/systemd/package_test.sh). The time is added to the leg's tests phase.
 package_check() {
   local name=$1 arch=$2 dir=$ROOT/build/$1 start=$SECONDS
   [ -z "${RESULTS[$name]:-}" ] || [[ "${RESULTS[$name]}" != FAILED* ]] || return 0
-  log "$name: package (cmake --build build/$name --target package)"
-  if cmake --build "$dir" --target package >"$LOGDIR/package-$name.log" 2>&1 &&
+  log "$name: package (cpack in build/$name)"
+  if (cd "$dir" && cpack --config CPackConfig.cmake) >"$LOGDIR/package-$name.log" 2>&1 &&
     bash "$ROOT/tests/systemd/package_test.sh" "$dir/ferry_$(
       sed -n 's/^project(ferry VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")_$arch.deb" \
       "$arch" 2>&1 | tee -a "$LOGDIR/package-$name.log" && [ "${PIPESTATUS[0]}" = 0 ]; then
@@ -273,9 +292,12 @@ if [ "${FERRY_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
+  # Only the test programs it runs (no benchmarks, no `ferry`: its black-box tests are native).
+  LEG_ONLY_TESTED=1 LEG_EXTRA_TARGETS=()
   # -g1: line tables only, enough for the sanitizers' stack traces and a quarter less compile time.
   run_leg asan "$ROOT/build/asan" -DFERRY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
+  LEG_ONLY_TESTED=0
 fi
 
 for leg in "${ARM_LEGS[@]}"; do
@@ -290,10 +312,13 @@ for leg in "${ARM_LEGS[@]}"; do
   record "$name" install "$secs"
   if [ "$status" = ok ]; then
     CTEST_ARGS=(-LE "$NATIVE_ONLY_LABELS")
-    # -O1 without debug info (asserts kept): the leg checks that the code builds warning-free
-    # and passes its tests on the CPU; it compiles in half the time of -O2 -g.
+    # Only the test programs it runs, and `ferry` for its package (package_check).
+    LEG_ONLY_TESTED=1 LEG_EXTRA_TARGETS=(ferry)
+    # MinSizeRel: -Os without debug info (asserts kept): the leg tests, and packs, the binary as
+    # it is shipped to gateways (size goal in docs/benchmarks.md, tests/bench/arm_size.sh).
     run_leg "$name" "$ROOT/build/$name" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake" \
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1
+      -DCMAKE_BUILD_TYPE=MinSizeRel
+    LEG_ONLY_TESTED=0 LEG_EXTRA_TARGETS=()
     package_check "$name" "$arch"
   else
     tail -n 30 "$LOGDIR/install-$arch.log"
