@@ -31,6 +31,13 @@ std::string value_text(std::string_view key, const config::BrokerConfig& c) {
     return out;
   }
   if (key == "mirror") return std::to_string(c.mirrors.size()) + " sections";
+  if (key == "cluster") {
+    if (!c.cluster) return "none";
+    std::string out;
+    for (const auto& p : c.cluster->peers)
+      out += std::to_string(p.id.value()) + "@" + p.address() + ",";
+    return out;
+  }
   for (const config::KeySpec& spec : config::all_keys()) {
     if (spec.section == config::Section::broker && spec.name == key) {
       return config::broker_field_text(spec, c);
@@ -53,6 +60,7 @@ ReloadPlan plan_reload(const config::BrokerConfig& running, const config::Broker
   }
   if (running.topic_defaults != next.topic_defaults) plan.restart.emplace_back("topic_defaults");
   if (running.mirrors != next.mirrors) plan.restart.emplace_back("mirror");
+  if (running.cluster != next.cluster) plan.restart.emplace_back("cluster");
   return plan;
 }
 

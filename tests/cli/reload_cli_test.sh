@@ -46,6 +46,13 @@ check "the restart-needing key is named once" \
   [ "$(grep -c "config reload: max.connections changed" "$WORK/serve.log")" = 1 ]
 check "the unchanged file's summary" grep -q "config reload: 0 change(s) applied, 0 newly needing a restart" "$WORK/serve.log"
 
+# Joining a cluster ([cluster] added) needs a restart, and says so.
+printf '\n[cluster]\npeers = ["0@127.0.0.1:9"]\n' >>"$WORK/ferry.toml"
+hup
+check "a [cluster] table named at WARN as needing a restart" \
+  grep -q "WARN  broker: config reload: cluster changed (none -> 0@127.0.0.1:9,); it takes effect after a restart" \
+  "$WORK/serve.log"
+
 # Rotate the password and raise the log level to warn; then back to info.
 printf 'second-secret\n' >"$WORK/admin.pw"
 sed -i 's/^log.level = "info"/log.level = "warn"/' "$WORK/ferry.toml"
