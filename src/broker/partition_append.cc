@@ -108,11 +108,10 @@ void complete_when_durable(PendingAppend& p, AppendOutcome outcome, Offset end) 
     return;
   }
   if (p.partition->commit_mode() == Partition::Commit::by_replication) {
-    p.partition->when_committed(
-        end, [outcome, done = std::move(p.done)](KafkaError e) mutable {
-          if (!e.ok()) outcome.error = std::move(e);
-          done(std::move(outcome));
-        });
+    p.partition->when_committed(end, [outcome, done = std::move(p.done)](KafkaError e) mutable {
+      if (!e.ok()) outcome.error = std::move(e);
+      done(std::move(outcome));
+    });
     return;
   }
   p.partition->flush([outcome, done = std::move(p.done)](Status st) mutable {

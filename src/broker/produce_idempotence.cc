@@ -34,8 +34,9 @@ void record_replicated(ProducerRegistry& registry, const Partition& partition,
                         batch.last_offset_delta()};
   auto& producers =
       registry.partition(partition.topic(), partition.id().value(), partition.shared_log());
-  producers.producers.record(b, batch.base_offset(), batch.base_offset() + batch.last_offset_delta(),
-                             batch.max_timestamp(), now_ms);
+  producers.producers.record(b, batch.base_offset(),
+                             batch.base_offset() + batch.last_offset_delta(), batch.max_timestamp(),
+                             now_ms);
   registry.appended(partition.topic(), partition.id().value(), producers);
 }
 

@@ -251,8 +251,7 @@ KafkaError TopicManager::validate_create(const CreateSpec& spec, int32_t& partit
   if (rf < 1 || static_cast<size_t>(rf) > nodes) {
     return {ErrorCode::invalid_replication_factor,
             "Replication factor " + std::to_string(rf) +
-                " is larger than the number of available brokers (" + std::to_string(nodes) +
-                ")"};
+                " is larger than the number of available brokers (" + std::to_string(nodes) + ")"};
   }
   for (const auto& [k, v] : spec.configs) {
     if (auto st = config::validate_topic_config(k, v); !st) return config_error(st.error());
@@ -297,36 +296,35 @@ void TopicManager::apply_create(meta::TopicRecord record, std::vector<meta::Muta
   pending_.insert(record.name);
   std::vector<meta::Mutation> mutations{meta::Mutation::create_topic(record)};
   for (auto& m : extra) mutations.push_back(std::move(m));
-  meta_.submit(std::move(mutations),
-               [this, record, done = std::move(done)](Status st) mutable {
-                 pending_.erase(record.name);
-                 if (!st) {
-                   FERRY_LOG(error, "broker", "creating topic %s failed: %s", record.name.c_str(),
-                             st.error().to_string().c_str());
-                   if (done) done(to_kafka_error(st.error()));
-                   return;
-                 }
-                 Topic t;
-                 t.settings = *config::topic_settings(record.configs, config_);
-                 for (int32_t p = 0; p < record.partitions; ++p) {
-                   auto log = open_partition(record, p, t.settings);
-                   if (!log) {
-                     // The topic is committed; its missing partitions are created at the next
-                     // start. Report the failure now.
-                     FERRY_LOG(error, "broker", "creating partition %s-%d failed: %s",
-                               record.name.c_str(), p, log.error().to_string().c_str());
-                     if (done) done(to_kafka_error(log.error()));
-                     return;
-                   }
-                   t.partitions.push_back(std::move(*log));
-                 }
-                 FERRY_LOG(info, "broker", "created topic %s with %d partitions",
-                           record.name.c_str(), record.partitions);
-                 t.record = std::move(record);
-                 std::string name = t.record.name;
-                 topics_.emplace(std::move(name), std::move(t));
-                 if (done) done({});
-               });
+  meta_.submit(std::move(mutations), [this, record, done = std::move(done)](Status st) mutable {
+    pending_.erase(record.name);
+    if (!st) {
+      FERRY_LOG(error, "broker", "creating topic %s failed: %s", record.name.c_str(),
+                st.error().to_string().c_str());
+      if (done) done(to_kafka_error(st.error()));
+      return;
+    }
+    Topic t;
+    t.settings = *config::topic_settings(record.configs, config_);
+    for (int32_t p = 0; p < record.partitions; ++p) {
+      auto log = open_partition(record, p, t.settings);
+      if (!log) {
+        // The topic is committed; its missing partitions are created at the next
+        // start. Report the failure now.
+        FERRY_LOG(error, "broker", "creating partition %s-%d failed: %s", record.name.c_str(), p,
+                  log.error().to_string().c_str());
+        if (done) done(to_kafka_error(log.error()));
+        return;
+      }
+      t.partitions.push_back(std::move(*log));
+    }
+    FERRY_LOG(info, "broker", "created topic %s with %d partitions", record.name.c_str(),
+              record.partitions);
+    t.record = std::move(record);
+    std::string name = t.record.name;
+    topics_.emplace(std::move(name), std::move(t));
+    if (done) done({});
+  });
 }
 
 bool TopicManager::auto_create(const std::string& name) {
@@ -368,34 +366,33 @@ void TopicManager::apply_remove(const std::string& name, std::vector<meta::Mutat
   it->second.deleting = true;
   std::vector<meta::Mutation> mutations{meta::Mutation::delete_topic(name)};
   for (auto& m : extra) mutations.push_back(std::move(m));
-  meta_.submit(
-      std::move(mutations), [this, name, done = std::move(done)](Status st) {
-        auto t = topics_.find(name);
-        if (!st) {
-          if (t != topics_.end()) t->second.deleting = false;
-          if (done) done(to_kafka_error(st.error()));
-          return;
+  meta_.submit(std::move(mutations), [this, name, done = std::move(done)](Status st) {
+    auto t = topics_.find(name);
+    if (!st) {
+      if (t != topics_.end()) t->second.deleting = false;
+      if (done) done(to_kafka_error(st.error()));
+      return;
+    }
+    if (t != topics_.end()) {
+      const size_t n = t->second.partitions.size();
+      const std::string id = t->second.record.topic_id;
+      std::vector<bool> local;
+      for (const auto& part : t->second.partitions) local.push_back(part != nullptr);
+      topics_.erase(t);
+      for (size_t p = 0; p < n; ++p) {
+        if (!local[p]) continue;
+        if (quorum_ != nullptr) quorum_->closing(name, static_cast<int32_t>(p));
+        storage::TopicPartition tp{name, PartitionId(static_cast<int32_t>(p))};
+        if (auto rs = logs_.remove(tp, id); !rs) {
+          // Still under its live name: the next start adopts it again (never deletes it).
+          FERRY_LOG(warn, "broker", "removing %s failed: %s",
+                    storage::partition_dir_name(tp).c_str(), rs.error().to_string().c_str());
         }
-        if (t != topics_.end()) {
-          const size_t n = t->second.partitions.size();
-          const std::string id = t->second.record.topic_id;
-          std::vector<bool> local;
-          for (const auto& part : t->second.partitions) local.push_back(part != nullptr);
-          topics_.erase(t);
-          for (size_t p = 0; p < n; ++p) {
-            if (!local[p]) continue;
-            if (quorum_ != nullptr) quorum_->closing(name, static_cast<int32_t>(p));
-            storage::TopicPartition tp{name, PartitionId(static_cast<int32_t>(p))};
-            if (auto rs = logs_.remove(tp, id); !rs) {
-              // Still under its live name: the next start adopts it again (never deletes it).
-              FERRY_LOG(warn, "broker", "removing %s failed: %s",
-                        storage::partition_dir_name(tp).c_str(), rs.error().to_string().c_str());
-            }
-          }
-        }
-        FERRY_LOG(info, "broker", "deleted topic %s", name.c_str());
-        if (done) done({});
-      });
+      }
+    }
+    FERRY_LOG(info, "broker", "deleted topic %s", name.c_str());
+    if (done) done({});
+  });
 }
 
 void TopicManager::add_partitions(const std::string& name, int32_t total, bool validate_only,
@@ -438,29 +435,28 @@ void TopicManager::apply_partitions(const std::string& name, int32_t total,
   }
   std::vector<meta::Mutation> mutations{meta::Mutation::set_partitions(name, total)};
   for (auto& m : extra) mutations.push_back(std::move(m));
-  meta_.submit(std::move(mutations),
-               [this, name, total, done = std::move(done)](Status st) {
-                 if (!st) {
-                   if (done) done(to_kafka_error(st.error()));
-                   return;
-                 }
-                 Topic* topic = find(name);
-                 if (topic == nullptr) {
-                   if (done) done({ErrorCode::unknown_topic_or_partition, "The topic was deleted."});
-                   return;
-                 }
-                 for (auto p = static_cast<int32_t>(topic->partitions.size()); p < total; ++p) {
-                   auto log = open_partition(topic->record, p, topic->settings);
-                   if (!log) {
-                     if (done) done(to_kafka_error(log.error()));
-                     return;
-                   }
-                   topic->partitions.push_back(std::move(*log));
-                 }
-                 topic->record.partitions = total;
-                 FERRY_LOG(info, "broker", "topic %s now has %d partitions", name.c_str(), total);
-                 if (done) done({});
-               });
+  meta_.submit(std::move(mutations), [this, name, total, done = std::move(done)](Status st) {
+    if (!st) {
+      if (done) done(to_kafka_error(st.error()));
+      return;
+    }
+    Topic* topic = find(name);
+    if (topic == nullptr) {
+      if (done) done({ErrorCode::unknown_topic_or_partition, "The topic was deleted."});
+      return;
+    }
+    for (auto p = static_cast<int32_t>(topic->partitions.size()); p < total; ++p) {
+      auto log = open_partition(topic->record, p, topic->settings);
+      if (!log) {
+        if (done) done(to_kafka_error(log.error()));
+        return;
+      }
+      topic->partitions.push_back(std::move(*log));
+    }
+    topic->record.partitions = total;
+    FERRY_LOG(info, "broker", "topic %s now has %d partitions", name.c_str(), total);
+    if (done) done({});
+  });
 }
 
 KafkaError TopicManager::validate_configs(const Topic& t,
@@ -510,8 +506,7 @@ void TopicManager::alter_configs(const std::string& name, std::map<std::string, 
     return;
   }
   if (quorum_ != nullptr) {
-    quorum_->propose_configs(name, std::move(set), std::move(remove), replace_all,
-                             std::move(done));
+    quorum_->propose_configs(name, std::move(set), std::move(remove), replace_all, std::move(done));
     return;
   }
   apply_configs(name, std::move(set), std::move(remove), replace_all, std::move(done));

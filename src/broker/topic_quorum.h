@@ -43,13 +43,11 @@ class TopicQuorum {
   // Proposals (validated by the TopicManager first). `done` fires once the change is committed
   // and applied on this node, or with NOT_CONTROLLER (this node does not lead the metadata
   // quorum: clients retry at the controller Metadata names) or REQUEST_TIMED_OUT.
-  virtual void propose_create(meta::TopicRecord record, int16_t replication_factor,
-                              Done done) = 0;
+  virtual void propose_create(meta::TopicRecord record, int16_t replication_factor, Done done) = 0;
   virtual void propose_delete(const std::string& name, Done done) = 0;
   virtual void propose_partitions(const std::string& name, int32_t total, Done done) = 0;
   virtual void propose_configs(const std::string& name, std::map<std::string, std::string> set,
-                               std::vector<std::string> remove, bool replace_all,
-                               Done done) = 0;
+                               std::vector<std::string> remove, bool replace_all, Done done) = 0;
   // Auto-creation asked on a node that is not the controller: forwarded to it.
   virtual void request_auto_create(const std::string& name) = 0;
 

@@ -11,8 +11,8 @@
 
 namespace ferry::cluster {
 
-ClusterNode::ClusterNode(uv_loop_t* loop, const config::BrokerConfig& config,
-                         meta::MetaStore& meta, const Clock& clock)
+ClusterNode::ClusterNode(uv_loop_t* loop, const config::BrokerConfig& config, meta::MetaStore& meta,
+                         const Clock& clock)
     : loop_(loop), config_(config), meta_(meta), info_timer_(loop) {
   const config::ClusterConfig& c = *config.cluster;
   for (const auto& p : c.peers) nodes_.push_back(p.id);
@@ -29,8 +29,7 @@ ClusterNode::ClusterNode(uv_loop_t* loop, const config::BrokerConfig& config,
   o.meta = &meta;
   PeerTransport& transport = *this;
   o.transport = &transport;
-  o.on_replicated = [this, &clock](broker::Partition& p, std::span<const std::byte> batch,
-                                   Offset) {
+  o.on_replicated = [this, &clock](broker::Partition& p, std::span<const std::byte> batch, Offset) {
     if (broker_ == nullptr || p.topic() == kMetadataTopic) return;
     broker::record_replicated(broker_->producers(), p, protocol::BatchView(batch), clock.now_ms());
   };
@@ -51,48 +50,47 @@ Status ClusterNode::open(broker::Broker& broker) {
 }
 
 Status ClusterNode::start() {
-  network_->on_request(MessageType::raft_votes, [this](NodeId from, Buffer payload,
-                                                       Responder responder) {
-    auto frame = decode_vote_frame(payload);
-    responder.respond(encode_vote_frame(VoteFrame{}));
-    if (!frame) {
-      FERRY_LOG(warn, "cluster", "node %d sent a malformed vote frame: %s", from.value(),
-                frame.error().to_string().c_str());
-      return;
-    }
-    replicas_->on_votes(from, std::move(*frame));
-  });
-  network_->on_request(MessageType::raft_fetch, [this](NodeId from, Buffer payload,
-                                                       Responder responder) {
-    auto request = decode_fetch_request(payload);
-    if (!request) {
-      responder.fail("malformed fetch: " + request.error().message());
-      return;
-    }
-    auto r = std::make_shared<Responder>(std::move(responder));
-    replicas_->on_fetch(from, std::move(*request),
-                        [r](FetchResponse response) { r->respond(encode_fetch_response(response)); });
-  });
-  network_->on_request(MessageType::leaders, [this](NodeId from, Buffer payload,
-                                                    Responder responder) {
-    responder.respond(Buffer{});
-    auto leaders = decode_leaders(payload);
-    if (leaders) replicas_->on_leaders(from, std::move(*leaders));
-  });
-  network_->on_request(MessageType::node_info, [this](NodeId, Buffer payload,
-                                                      Responder responder) {
+  network_->on_request(MessageType::raft_votes,
+                       [this](NodeId from, Buffer payload, Responder responder) {
+                         auto frame = decode_vote_frame(payload);
+                         responder.respond(encode_vote_frame(VoteFrame{}));
+                         if (!frame) {
+                           FERRY_LOG(warn, "cluster", "node %d sent a malformed vote frame: %s",
+                                     from.value(), frame.error().to_string().c_str());
+                           return;
+                         }
+                         replicas_->on_votes(from, std::move(*frame));
+                       });
+  network_->on_request(
+      MessageType::raft_fetch, [this](NodeId from, Buffer payload, Responder responder) {
+        auto request = decode_fetch_request(payload);
+        if (!request) {
+          responder.fail("malformed fetch: " + request.error().message());
+          return;
+        }
+        auto r = std::make_shared<Responder>(std::move(responder));
+        replicas_->on_fetch(from, std::move(*request), [r](FetchResponse response) {
+          r->respond(encode_fetch_response(response));
+        });
+      });
+  network_->on_request(MessageType::leaders,
+                       [this](NodeId from, Buffer payload, Responder responder) {
+                         responder.respond(Buffer{});
+                         auto leaders = decode_leaders(payload);
+                         if (leaders) replicas_->on_leaders(from, std::move(*leaders));
+                       });
+  network_->on_request(MessageType::node_info, [this](NodeId, Buffer payload, Responder responder) {
     responder.respond(Buffer{});
     auto info = decode_node_info(payload);
     if (info) quorum_->on_node_info(std::move(*info));
   });
-  network_->on_request(MessageType::auto_create, [this](NodeId, Buffer payload,
-                                                        Responder responder) {
-    responder.respond(Buffer{});
-    auto topic = decode_auto_create(payload);
-    if (topic) quorum_->on_auto_create(*topic);
-  });
-  network_->on_request(MessageType::proposal, [this](NodeId, Buffer payload,
-                                                     Responder responder) {
+  network_->on_request(MessageType::auto_create,
+                       [this](NodeId, Buffer payload, Responder responder) {
+                         responder.respond(Buffer{});
+                         auto topic = decode_auto_create(payload);
+                         if (topic) quorum_->on_auto_create(*topic);
+                       });
+  network_->on_request(MessageType::proposal, [this](NodeId, Buffer payload, Responder responder) {
     auto batch = decode_proposal(payload);
     if (!batch) {
       responder.fail("malformed proposal: " + batch.error().message());
@@ -139,8 +137,7 @@ void ClusterNode::send_node_info(NodeId to, NodeInfo info) {
 }
 
 void ClusterNode::send_auto_create(NodeId to, std::string topic) {
-  network_->request(to, MessageType::auto_create, encode_auto_create(topic),
-                    [](Result<Buffer>) {});
+  network_->request(to, MessageType::auto_create, encode_auto_create(topic), [](Result<Buffer>) {});
 }
 
 void ClusterNode::send_proposal(NodeId to, std::vector<std::byte> batch,

@@ -45,8 +45,9 @@ Status MetadataQuorum::open(const std::string& data_dir) {
   options.loop = loop_;
   auto log = storage::Log::open(data_dir + "/cluster/metadata", lc, options);
   if (!log) return std::move(log).error();
-  partition_ = std::make_shared<broker::Partition>(std::string(kMetadataTopic), kMetadataPartition, std::move(*log),
-                                                   nullptr, broker::Partition::Commit::by_replication);
+  partition_ = std::make_shared<broker::Partition>(std::string(kMetadataTopic), kMetadataPartition,
+                                                   std::move(*log), nullptr,
+                                                   broker::Partition::Commit::by_replication);
   partition_->set_replicas({kNoNode, nodes_, {}, {}}, false);
   auto a = load_assignments(meta_.reader());
   if (!a) return std::move(a).error();
@@ -177,14 +178,14 @@ void MetadataQuorum::submit_batch(std::vector<std::byte> batch, int64_t deadline
   };
   const NodeId c = controller();
   if (c == self() && partition_->is_leader()) {
-    append_local(std::move(batch), [this, done = std::move(done)](broker::KafkaError e,
-                                                                  Offset end) mutable {
-      if (!e.ok()) {
-        done(std::move(e));
-        return;
-      }
-      wait_applied(end, std::move(done));
-    });
+    append_local(std::move(batch),
+                 [this, done = std::move(done)](broker::KafkaError e, Offset end) mutable {
+                   if (!e.ok()) {
+                     done(std::move(e));
+                     return;
+                   }
+                   wait_applied(end, std::move(done));
+                 });
     return;
   }
   if (c == kNoNode || c == self()) {
@@ -263,8 +264,8 @@ void MetadataQuorum::on_proposal(std::vector<std::byte> batch,
   }
   // The change must decode here, so that a malformed one never reaches the log.
   if (auto commands = decode_command_batch(batch); !commands || commands->empty()) {
-    reply({static_cast<int16_t>(broker::ErrorCode::invalid_request),
-           "malformed topic change", Offset(0)});
+    reply({static_cast<int16_t>(broker::ErrorCode::invalid_request), "malformed topic change",
+           Offset(0)});
     return;
   }
   append_local(std::move(batch), [reply = std::move(reply)](broker::KafkaError e, Offset end) {
@@ -294,8 +295,7 @@ void MetadataQuorum::propose_partitions(const std::string& name, int32_t total, 
 
 void MetadataQuorum::propose_configs(const std::string& name,
                                      std::map<std::string, std::string> set,
-                                     std::vector<std::string> remove, bool replace_all,
-                                     Done done) {
+                                     std::vector<std::string> remove, bool replace_all, Done done) {
   propose(AlterConfigsCommand{name, replace_all, std::move(set), std::move(remove)},
           std::move(done));
 }
@@ -330,7 +330,8 @@ broker::Partition::Replicas MetadataQuorum::describe(const std::string& topic, i
   if (topics_ != nullptr) {
     if (auto local = topics_->partition(topic, partition); local != nullptr) {
       r = local->replicas();
-      if (auto info = replicas_.leader_of({topic, PartitionId(partition)}); info && epoch != nullptr) {
+      if (auto info = replicas_.leader_of({topic, PartitionId(partition)});
+          info && epoch != nullptr) {
         *epoch = info->epoch;
       }
       if (!local->is_leader()) {
@@ -356,8 +357,8 @@ void MetadataQuorum::opened(const std::shared_ptr<broker::Partition>& partition)
   const GroupId g{partition->topic(), partition->id()};
   auto voters = replicas(g.topic, g.partition.value());
   if (auto st = replicas_.add_group(g, partition, voters); !st) {
-    FERRY_LOG(error, "replication", "%s: joining its Raft group failed: %s",
-              group_name(g).c_str(), st.error().to_string().c_str());
+    FERRY_LOG(error, "replication", "%s: joining its Raft group failed: %s", group_name(g).c_str(),
+              st.error().to_string().c_str());
   }
 }
 

@@ -49,8 +49,7 @@ using MetadataCommand = std::variant<CreateTopicCommand, DeleteTopicCommand,
                                      CreatePartitionsCommand, AlterConfigsCommand>;
 
 // The record batch holding `command` (base offset 0, no producer), timestamped `now_ms`.
-Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command,
-                                                    int64_t now_ms);
+Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command, int64_t now_ms);
 // Decodes the commands of one stored batch (a record-less batch, such as an epoch start, has
 // none). Unknown command keys fail with unsupported (a newer ferry wrote them).
 Result<std::vector<MetadataCommand>> decode_command_batch(std::span<const std::byte> batch);

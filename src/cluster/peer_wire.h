@@ -61,13 +61,13 @@ enum class FrameKind : uint8_t { request = 0, response = 1, error = 2 };
 
 // What a request carries. A node answers a type it has no handler for with no_handler.
 enum class MessageType : uint16_t {
-  ping = 0,        // empty; answered by the link itself (keeps an idle link's stall check live)
-  raft_votes = 1,  // a coalesced vote frame (raft_codec.h), answered by another one
-  raft_fetch = 2,  // a follower node's coalesced fetch; answered by a fetch response
-  leaders = 3,     // the leadership of groups the sender leads (cluster_codec.h); empty answer
-  node_info = 4,   // the sender's Kafka listeners (cluster_codec.h); empty answer
-  auto_create = 5, // to the controller: auto-create this topic (cluster_codec.h); empty answer
-  proposal = 6,    // to the controller: a topic change (cluster_codec.h), answered with its outcome
+  ping = 0,         // empty; answered by the link itself (keeps an idle link's stall check live)
+  raft_votes = 1,   // a coalesced vote frame (raft_codec.h), answered by another one
+  raft_fetch = 2,   // a follower node's coalesced fetch; answered by a fetch response
+  leaders = 3,      // the leadership of groups the sender leads (cluster_codec.h); empty answer
+  node_info = 4,    // the sender's Kafka listeners (cluster_codec.h); empty answer
+  auto_create = 5,  // to the controller: auto-create this topic (cluster_codec.h); empty answer
+  proposal = 6,  // to the controller: a topic change (cluster_codec.h), answered with its outcome
 };
 
 // Why an error frame answers a request.

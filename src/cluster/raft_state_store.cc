@@ -90,19 +90,19 @@ Result<std::map<std::string, Assignment>> load_assignments(meta::Db& db) {
 }
 
 meta::Mutation put_assignment(std::string topic, int32_t first, Assignment assignment) {
-  return meta::Mutation::apply(
-      [topic = std::move(topic), first, assignment = std::move(assignment)](meta::Db& db) -> Status {
-        auto put = db.cached(
-            "INSERT OR REPLACE INTO partition_replicas (topic, partition, replicas)"
-            " VALUES (?, ?, ?)");
-        if (!put) return std::move(put).error();
-        for (size_t i = 0; i < assignment.size(); ++i) {
-          (*put)->reset();
-          (*put)->bind(1, topic).bind(2, first + static_cast<int64_t>(i));
-          FERRY_TRY((*put)->bind(3, format_nodes(assignment[i])).run());
-        }
-        return {};
-      });
+  return meta::Mutation::apply([topic = std::move(topic), first,
+                                assignment = std::move(assignment)](meta::Db& db) -> Status {
+    auto put = db.cached(
+        "INSERT OR REPLACE INTO partition_replicas (topic, partition, replicas)"
+        " VALUES (?, ?, ?)");
+    if (!put) return std::move(put).error();
+    for (size_t i = 0; i < assignment.size(); ++i) {
+      (*put)->reset();
+      (*put)->bind(1, topic).bind(2, first + static_cast<int64_t>(i));
+      FERRY_TRY((*put)->bind(3, format_nodes(assignment[i])).run());
+    }
+    return {};
+  });
 }
 
 meta::Mutation delete_assignment(std::string topic) {

@@ -59,8 +59,7 @@ ReplicaManager::Group* ReplicaManager::find(const GroupId& group) {
   return it == groups_.end() ? nullptr : it->second.get();
 }
 
-Status ReplicaManager::add_group(const GroupId& group,
-                                 std::shared_ptr<broker::Partition> partition,
+Status ReplicaManager::add_group(const GroupId& group, std::shared_ptr<broker::Partition> partition,
                                  std::vector<NodeId> voters) {
   if (groups_.count(group) != 0) return {};
   auto hard = load_hard_state(options_.meta->reader(), group);
@@ -258,7 +257,8 @@ void ReplicaManager::sync_partition(Group& g) {
     if (c.role() == Role::leader && std::find(r.isr.begin(), r.isr.end(), v) == r.isr.end()) {
       // Out of sync and silent for an election timeout: reported offline.
       for (const auto& p : c.progress(t)) {
-        if (p.node == v && (p.last_fetch_ms < 0 || t - p.last_fetch_ms > options_.election_timeout_ms)) {
+        if (p.node == v &&
+            (p.last_fetch_ms < 0 || t - p.last_fetch_ms > options_.election_timeout_ms)) {
           r.offline.push_back(v);
         }
       }
@@ -504,8 +504,8 @@ void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending,
   auto data = std::make_shared<Buffer>(std::move(part.records));
   auto job = g.partition->begin_write();
   if (!job) {
-    FERRY_LOG(warn, "replication", "%s: cannot write fetched batches: %s",
-              group_name(g.id).c_str(), job.error().to_string().c_str());
+    FERRY_LOG(warn, "replication", "%s: cannot write fetched batches: %s", group_name(g.id).c_str(),
+              job.error().to_string().c_str());
     part_done(pending);
     return;
   }
@@ -531,35 +531,34 @@ void ReplicaManager::apply_part(const std::shared_ptr<PendingResponse>& pending,
   }
   g.applying = true;
   Group* raw = &g;
-  g.partition->submit(
-      std::move(*job), [this, raw, id = g.id, data, batches = std::move(batches), pending,
-                        alive = std::weak_ptr<bool>(alive_)](Status st) {
-        if (!alive.lock() || find(id) != raw) return;
-        if (!st) {
-          raw->applying = false;
-          FERRY_LOG(warn, "replication", "%s: writing fetched batches failed: %s",
-                    group_name(id).c_str(), st.error().to_string().c_str());
-          part_done(pending);
-          return;
-        }
-        if (options_.on_replicated) {
-          for (const auto& [at, size] : batches) {
-            std::span<const std::byte> b(data->data() + at, size);
-            options_.on_replicated(*raw->partition, b, protocol::BatchView(b).base_offset());
-          }
-        }
-        raw->partition->flush([this, raw, id, pending, alive](Status fst) {
-          if (!alive.lock() || find(id) != raw) return;
-          raw->applying = false;
-          if (!fst) {
-            FERRY_LOG(error, "replication", "%s: fsync failed: %s", group_name(id).c_str(),
-                      fst.error().to_string().c_str());
-          }
-          raw->core->log_changed(now());
-          process(*raw);
-          part_done(pending);
-        });
-      });
+  g.partition->submit(std::move(*job), [this, raw, id = g.id, data, batches = std::move(batches),
+                                        pending, alive = std::weak_ptr<bool>(alive_)](Status st) {
+    if (!alive.lock() || find(id) != raw) return;
+    if (!st) {
+      raw->applying = false;
+      FERRY_LOG(warn, "replication", "%s: writing fetched batches failed: %s",
+                group_name(id).c_str(), st.error().to_string().c_str());
+      part_done(pending);
+      return;
+    }
+    if (options_.on_replicated) {
+      for (const auto& [at, size] : batches) {
+        std::span<const std::byte> b(data->data() + at, size);
+        options_.on_replicated(*raw->partition, b, protocol::BatchView(b).base_offset());
+      }
+    }
+    raw->partition->flush([this, raw, id, pending, alive](Status fst) {
+      if (!alive.lock() || find(id) != raw) return;
+      raw->applying = false;
+      if (!fst) {
+        FERRY_LOG(error, "replication", "%s: fsync failed: %s", group_name(id).c_str(),
+                  fst.error().to_string().c_str());
+      }
+      raw->core->log_changed(now());
+      process(*raw);
+      part_done(pending);
+    });
+  });
 }
 
 void ReplicaManager::part_done(const std::shared_ptr<PendingResponse>& pending) {

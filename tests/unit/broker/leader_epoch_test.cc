@@ -169,7 +169,8 @@ TEST_F(LeaderEpochTest, FetchAndListOffsetsFenceOnCurrentLeaderEpoch) {
   EXPECT_EQ(list(2).offset, 5);
   broker_->topics().partition("f", 0)->set_replicas({}, false);
   EXPECT_EQ(list(-1).error_code, kNotLeader);
-  broker_->topics().partition("f", 0)->set_replicas({NodeId(0), {NodeId(0)}, {NodeId(0)}, {}}, true);
+  broker_->topics().partition("f", 0)->set_replicas({NodeId(0), {NodeId(0)}, {NodeId(0)}, {}},
+                                                    true);
 
   MetadataRequest md;
   md.topics = std::vector<MetadataRequest::Topic>{{"f"}};

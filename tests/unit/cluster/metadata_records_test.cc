@@ -1,9 +1,10 @@
 // The metadata log's records and the link's non-Raft payloads: round trips, and malformed input
 // refused (never a crash).
+#include "cluster/metadata_records.h"
+
 #include <gtest/gtest.h>
 
 #include "cluster/cluster_codec.h"
-#include "cluster/metadata_records.h"
 #include "cluster/raft_state_store.h"
 #include "protocol/record_batch.h"
 
@@ -54,7 +55,10 @@ TEST(MetadataRecords, ATruncatedValueIsRefused) {
   // A create_topic whose value lost its last bytes: rebuilt by hand with a short value.
   protocol::RecordInput r;
   r.key = "create_topic";
-  std::string value("\x01\x00\x03" "abc", 6);  // version, name, then nothing
+  std::string value(
+      "\x01\x00\x03"
+      "abc",
+      6);  // version, name, then nothing
   r.value = value;
   auto b = protocol::build_batch(std::span<const protocol::RecordInput>(&r, 1), {});
   ASSERT_TRUE(b.ok());
@@ -67,8 +71,8 @@ TEST(MetadataRecords, ATruncatedValueIsRefused) {
 }
 
 TEST(ClusterCodec, PayloadsRoundTripAndEveryTruncationIsRefused) {
-  std::vector<LeaderInfo> leaders{{GroupId{"t", PartitionId(2)}, LeaderEpoch(7), NodeId(3),
-                                   {NodeId(3), NodeId(1)}}};
+  std::vector<LeaderInfo> leaders{
+      {GroupId{"t", PartitionId(2)}, LeaderEpoch(7), NodeId(3), {NodeId(3), NodeId(1)}}};
   NodeInfo info{NodeId(2), {{"PLAINTEXT", "10.0.0.2", 9092}, {"SASL_SSL", "gw2", 9093}}};
   ProposalAnswer answer{41, "not the controller", Offset(77)};
   const std::vector<std::byte> batch(40, std::byte{7});
