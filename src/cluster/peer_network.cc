@@ -10,6 +10,7 @@
 #include "cluster/raft_messages.h"
 #include "common/log.h"
 #include "config/broker_config.h"
+#include "net/server.h"
 #include "net/transport.h"
 
 namespace ferry::cluster {
@@ -160,25 +161,11 @@ Status PeerNetwork::listen() {
   if (listener_ != nullptr) return ok_status();
   const std::string& host = cluster_.listen_host;
   const uint16_t port = cluster_.listen_port;
-  sockaddr_storage addr{};
-  if (!numeric_address(host, port, &addr)) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-    if (rc != 0 || res == nullptr) {
-      return Error(Errc::invalid_argument,
-                   "cannot resolve cluster listen host '" + host + "': " + gai_strerror(rc));
-    }
-    std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if (addr.ss_family == AF_INET) {
-      reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
-    } else {
-      reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(port);
-    }
+  auto resolved = net::resolve_address(host, port);
+  if (!resolved) {
+    return Error(Errc::invalid_argument, "cluster listen: " + resolved.error().message());
   }
+  sockaddr_storage addr = *resolved;
   listener_ = new uv_tcp_t;
   uv_tcp_init(loop_, listener_);
   listener_->data = this;

@@ -24,7 +24,9 @@ void close_and_free(uv_tcp_t* tcp) {
 // meta.db and its WAL, the listener, libuv's internals.
 constexpr rlim_t kFdsBesidesConnections = 512;
 
-Result<sockaddr_storage> resolve(const std::string& host, uint16_t port) {
+}  // namespace
+
+Result<sockaddr_storage> resolve_address(const std::string& host, uint16_t port) {
   sockaddr_storage ss{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0) return ss;
   if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) == 0) return ss;
@@ -34,8 +36,7 @@ Result<sockaddr_storage> resolve(const std::string& host, uint16_t port) {
   addrinfo* res = nullptr;
   const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    return Error(Errc::invalid_argument,
-                 "cannot resolve listen host '" + host + "': " + gai_strerror(rc));
+    return Error(Errc::invalid_argument, "cannot resolve '" + host + "': " + gai_strerror(rc));
   }
   std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
@@ -46,8 +47,6 @@ Result<sockaddr_storage> resolve(const std::string& host, uint16_t port) {
   }
   return ss;
 }
-
-}  // namespace
 
 Server::Server(uv_loop_t* loop, ServerOptions options, Connection::RequestFn on_request)
     : loop_(loop),
@@ -90,7 +89,7 @@ void Server::raise_fd_limit() {
 
 Status Server::listen() {
   raise_fd_limit();
-  auto addr = resolve(options_.host, options_.port);
+  auto addr = resolve_address(options_.host, options_.port);
   if (!addr) return std::move(addr).error();
   listener_ = new uv_tcp_t;
   uv_tcp_init(loop_, listener_);

@@ -39,6 +39,10 @@
 
 namespace ferry::net {
 
+// A listen address: numeric IPv4/IPv6, else resolved with getaddrinfo (blocking; start-up only),
+// the first address found. invalid_argument naming the host when it cannot be resolved.
+Result<sockaddr_storage> resolve_address(const std::string& host, uint16_t port);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9092;  // 0: an ephemeral port, see port()
