@@ -125,6 +125,19 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(len(dup), 1, r.text())
         self.assertEqual(dup[0]["offsets"], [5, 6])
 
+    def test_a_duplicate_the_client_reported_writing_twice_is_counted_not_failed(self):
+        run = Run().clean()
+        run.send("kj.0", 0, 0, ack=6)
+        run.final[0][5] = "kj.0:0:0"
+        run.prod.append({"type": "client-resend", "pid": "kj.0", "p": 0, "seq": 0,
+                         "offsets": [5, 6]})
+        r = run.check(drained=False)
+        self.assertEqual(only(r, "duplicate"), [], r.text())
+        self.assertEqual(r.stats["client_resends"], 1)
+        # Stored a third time: more than the client's answer said.
+        run.final[0][7] = "kj.0:0:0"
+        self.assertEqual(len(only(run.check(drained=False), "duplicate")), 1)
+
     def test_reordering_is_reported(self):
         run = Run()
         run.send("a.0", 0, 0, ack=0)
