@@ -101,7 +101,7 @@ Status ClusterNode::start() {
                          [r](ProposalAnswer a) { r->respond(encode_proposal_answer(a)); });
   });
   FERRY_TRY(network_->start());
-  FERRY_TRY(quorum_->start(broker_->topics()));
+  FERRY_TRY(quorum_->start(broker_->topics(), broker_->groups()));
   replicas_->start();
   tell_node_info();
   return {};

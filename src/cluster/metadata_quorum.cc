@@ -58,8 +58,11 @@ Status MetadataQuorum::open(const std::string& data_dir) {
   return {};
 }
 
-Status MetadataQuorum::start(broker::TopicManager& topics) {
+Status MetadataQuorum::start(broker::TopicManager& topics, broker::GroupCoordinator& groups) {
   topics_ = &topics;
+  groups_ = &groups;
+  groups.set_quorum(this);
+  groups.coordinator_changed(false);  // what it loaded is served once this node coordinates
   FERRY_TRY(replicas_.add_group(kMetadataGroup, partition_, nodes_));
   check_timeouts();
   apply_committed();
@@ -367,7 +370,70 @@ void MetadataQuorum::closing(const std::string& topic, int32_t partition) {
 }
 
 void MetadataQuorum::on_group_change(const GroupId& group) {
-  if (group == kMetadataGroup) apply_committed();
+  if (group != kMetadataGroup) return;
+  check_coordinator();
+  apply_committed();
+}
+
+broker::ErrorCode MetadataQuorum::coordinator_state() const {
+  if (stopped_ || !partition_ || !partition_->is_leader() || controller() != self()) {
+    return broker::ErrorCode::not_coordinator;
+  }
+  // Every commit of earlier controllers is applied once this leader's own epoch-start batch is.
+  auto info = replicas_.leader_of(kMetadataGroup);
+  if (!info || applied_epoch_ != info->epoch)
+    return broker::ErrorCode::coordinator_load_in_progress;
+  return broker::ErrorCode::none;
+}
+
+void MetadataQuorum::check_coordinator() {
+  if (groups_ == nullptr) return;
+  const bool now = coordinator_state() == broker::ErrorCode::none;
+  if (now == coordinating_) return;
+  coordinating_ = now;
+  FERRY_LOG(info, "groups", "%s",
+            now ? "coordinating consumer groups (the controller)"
+                : "no longer coordinating consumer groups");
+  groups_->coordinator_changed(now);
+}
+
+void MetadataQuorum::propose_group_change(MetadataCommand command, Done done) {
+  if (coordinator_state() != broker::ErrorCode::none) {
+    done({coordinator_state(), "this node does not coordinate consumer groups now"});
+    return;
+  }
+  auto batch = encode_command_batch(command, Clock::system().now_ms());
+  if (!batch) {
+    done({broker::ErrorCode::unknown_server_error, batch.error().message()});
+    return;
+  }
+  append_local(std::move(*batch),
+               [this, done = std::move(done)](broker::KafkaError e, Offset end) mutable {
+                 if (!e.ok()) {
+                   // Leadership moved before the commit: the client finds the new coordinator.
+                   if (e.code() == broker::ErrorCode::not_controller) {
+                     e = {broker::ErrorCode::not_coordinator, e.message()};
+                   }
+                   done(std::move(e));
+                   return;
+                 }
+                 wait_applied(end, std::move(done));
+               });
+}
+
+void MetadataQuorum::commit_offsets(const std::string& group, std::vector<meta::OffsetCommit> rows,
+                                    broker::GroupQuorum::Done done) {
+  propose_group_change(CommitOffsetsCommand{group, std::move(rows)}, std::move(done));
+}
+
+void MetadataQuorum::delete_offsets(const std::string& group,
+                                    std::vector<std::pair<std::string, PartitionId>> partitions,
+                                    broker::GroupQuorum::Done done) {
+  propose_group_change(DeleteOffsetsCommand{group, std::move(partitions)}, std::move(done));
+}
+
+void MetadataQuorum::delete_group(const std::string& group, broker::GroupQuorum::Done done) {
+  propose_group_change(DeleteGroupCommand{group}, std::move(done));
 }
 
 // Applies the next committed batch of the metadata log, if any, then the next.
@@ -389,6 +455,7 @@ void MetadataQuorum::apply_committed() {
   std::span<const std::byte> batch(read->data.data(), *size);
   const protocol::BatchView view(batch);
   const Offset next = view.base_offset() + (view.last_offset_delta() + 1);
+  applying_epoch_ = view.leader_epoch();
   auto commands = decode_command_batch(batch);
   if (!commands) {
     // A record this build cannot read: stop here rather than skip a change.
@@ -442,12 +509,31 @@ void MetadataQuorum::apply_one(std::vector<MetadataCommand> commands, size_t i, 
     topics_->apply_partitions(parts->name, parts->total, std::move(extra), cont);
   } else if (auto* cfg = std::get_if<AlterConfigsCommand>(&c)) {
     topics_->apply_configs(cfg->name, cfg->set, cfg->remove, cfg->replace_all, cont);
+  } else if (auto* commit = std::get_if<CommitOffsetsCommand>(&c)) {
+    submit_group_mutations({meta::Mutation::commit_offsets(commit->group, commit->offsets)}, cont);
+  } else if (auto* dels = std::get_if<DeleteOffsetsCommand>(&c)) {
+    std::vector<meta::Mutation> m;
+    for (const auto& [topic, partition] : dels->partitions) {
+      m.push_back(meta::Mutation::delete_offsets(dels->group, topic, partition));
+    }
+    submit_group_mutations(std::move(m), cont);
+  } else if (auto* gone = std::get_if<DeleteGroupCommand>(&c)) {
+    submit_group_mutations({meta::Mutation::delete_group(gone->group)}, cont);
   }
+}
+
+void MetadataQuorum::submit_group_mutations(std::vector<meta::Mutation> mutations,
+                                            std::function<void(broker::KafkaError)> cont) {
+  meta_.submit(std::move(mutations), [cont = std::move(cont)](Status st) {
+    cont(st ? broker::KafkaError{} : broker::to_kafka_error(st.error()));
+  });
 }
 
 void MetadataQuorum::applied_to(Offset next) {
   applied_ = next;
+  applied_epoch_ = applying_epoch_;
   applying_ = false;
+  check_coordinator();
   while (!waiters_.empty() && waiters_.front().end <= applied_) {
     auto done = std::move(waiters_.front().done);
     waiters_.pop_front();

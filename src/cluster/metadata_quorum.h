@@ -11,6 +11,12 @@
 // nodes[(s + p + i) % n] for i in [0, rf), s a hash of the topic name: preferred leaders
 // spread round-robin, as Kafka places them.
 //
+// Consumer groups (GroupQuorum): the controller coordinates every group once it has applied
+// the metadata log up to its own epoch (until then COORDINATOR_LOAD_IN_PROGRESS); its offset
+// commits and deletions are records here, answered once committed and applied on it, applied
+// by every node to meta.db, so the next controller starts from them. They are never forwarded:
+// a node that does not coordinate answers NOT_COORDINATOR and the client looks again.
+//
 // The metadata log lives in DATA/cluster/metadata (not a topic). Threading: loop thread only.
 #pragma once
 
@@ -22,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "broker/groups/group_coordinator.h"
+#include "broker/groups/group_quorum.h"
 #include "broker/topic_manager.h"
 #include "broker/topic_quorum.h"
 #include "cluster/metadata_records.h"
@@ -33,8 +41,9 @@
 
 namespace ferry::cluster {
 
-class MetadataQuorum final : public broker::TopicQuorum {
+class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuorum {
  public:
+  using Done = broker::TopicQuorum::Done;
   static constexpr int64_t kProposalTimeoutMs = 30000;
 
   MetadataQuorum(uv_loop_t* loop, const config::BrokerConfig& config, std::vector<NodeId> nodes,
@@ -44,8 +53,9 @@ class MetadataQuorum final : public broker::TopicQuorum {
   // Opens the metadata log under `data_dir`/cluster and loads the assignments and the applied
   // offset from meta.db. Before TopicManager::load (which asks replicas()).
   Status open(const std::string& data_dir);
-  // Joins the metadata group and starts applying. After TopicManager::load.
-  Status start(broker::TopicManager& topics);
+  // Joins the metadata group and starts applying; coordinates `groups` while this node is the
+  // controller. After TopicManager::load and GroupCoordinator::load.
+  Status start(broker::TopicManager& topics, broker::GroupCoordinator& groups);
 
   // Stops the timers and closes the metadata log; `done` once it is closed. Proposals still
   // waiting fail with REQUEST_TIMED_OUT.
@@ -76,12 +86,25 @@ class MetadataQuorum final : public broker::TopicQuorum {
   void opened(const std::shared_ptr<broker::Partition>& partition) override;
   void closing(const std::string& topic, int32_t partition) override;
 
+  // GroupQuorum.
+  broker::ErrorCode coordinator_state() const override;
+  void commit_offsets(const std::string& group, std::vector<meta::OffsetCommit> rows,
+                      broker::GroupQuorum::Done done) override;
+  void delete_offsets(const std::string& group,
+                      std::vector<std::pair<std::string, PartitionId>> partitions,
+                      broker::GroupQuorum::Done done) override;
+  void delete_group(const std::string& group, broker::GroupQuorum::Done done) override;
+
   Offset applied() const noexcept { return applied_; }
   const std::shared_ptr<broker::Partition>& log_partition() const { return partition_; }
 
  private:
   static constexpr uint64_t kRetryMs = 200;
   void propose(MetadataCommand command, Done done);
+  // A group change: appended here when this node coordinates, never forwarded.
+  void propose_group_change(MetadataCommand command, Done done);
+  // Tells the group coordinator when this node starts or stops coordinating.
+  void check_coordinator();
   void submit_batch(std::vector<std::byte> batch, int64_t deadline_ms, Done done);
   void append_local(std::vector<std::byte> batch,
                     std::function<void(broker::KafkaError, Offset)> done);
@@ -91,6 +114,9 @@ class MetadataQuorum final : public broker::TopicQuorum {
   void apply_committed();
   void apply_one(std::vector<MetadataCommand> commands, size_t i, Offset next);
   void applied_to(Offset next);
+  // Applies a group change to meta.db; `cont` once committed there.
+  void submit_group_mutations(std::vector<meta::Mutation> mutations,
+                              std::function<void(broker::KafkaError)> cont);
   Assignment place(const std::string& topic, int32_t first, int32_t count, int16_t rf) const;
 
   uv_loop_t* loop_;
@@ -104,7 +130,11 @@ class MetadataQuorum final : public broker::TopicQuorum {
   std::map<std::string, Assignment> assignments_;
   std::map<NodeId, NodeInfo> node_info_;
   Offset applied_{0};
+  LeaderEpoch applied_epoch_{-1};   // leader epoch of the last batch applied
+  LeaderEpoch applying_epoch_{-1};  // ... of the batch being applied
   bool applying_ = false;
+  broker::GroupCoordinator* groups_ = nullptr;
+  bool coordinating_ = false;
   struct Waiter {
     Offset end;
     Done done;

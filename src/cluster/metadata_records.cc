@@ -59,7 +59,10 @@ const char* key_of(const MetadataCommand& c) {
     case 0: return "create_topic";
     case 1: return "delete_topic";
     case 2: return "create_partitions";
-    default: return "alter_configs";
+    case 3: return "alter_configs";
+    case 4: return "commit_offsets";
+    case 5: return "delete_offsets";
+    default: return "delete_group";
   }
 }
 
@@ -89,6 +92,26 @@ Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& comma
     put_map(w, a->set);
     w.i32(static_cast<int32_t>(a->remove.size()));
     for (const auto& k : a->remove) w.string(k, false);
+  } else if (const auto* o = std::get_if<CommitOffsetsCommand>(&command)) {
+    w.string(o->group, false);
+    w.i32(static_cast<int32_t>(o->offsets.size()));
+    for (const auto& row : o->offsets) {
+      w.string(row.topic, false);
+      w.i32(row.partition.value());
+      w.i64(row.offset.value());
+      w.i32(row.leader_epoch.value());
+      w.string(row.metadata, false);
+      w.i64(row.commit_ms);
+    }
+  } else if (const auto* od = std::get_if<DeleteOffsetsCommand>(&command)) {
+    w.string(od->group, false);
+    w.i32(static_cast<int32_t>(od->partitions.size()));
+    for (const auto& [topic, partition] : od->partitions) {
+      w.string(topic, false);
+      w.i32(partition.value());
+    }
+  } else if (const auto* g = std::get_if<DeleteGroupCommand>(&command)) {
+    w.string(g->group, false);
   }
   protocol::RecordInput record;
   record.key = key_of(command);
@@ -135,6 +158,32 @@ Result<std::vector<MetadataCommand>> decode_command_batch(std::span<const std::b
       const int32_t n = count(r, 2);
       for (int32_t i = 0; i < n && r.ok(); ++i) c.remove.push_back(r.string(false));
       out.emplace_back(std::move(c));
+    } else if (key == "commit_offsets") {
+      CommitOffsetsCommand c;
+      c.group = r.string(false);
+      const int32_t n = count(r, 28);
+      for (int32_t i = 0; i < n && r.ok(); ++i) {
+        meta::OffsetCommit o;
+        o.topic = r.string(false);
+        o.partition = PartitionId(r.i32());
+        o.offset = Offset(r.i64());
+        o.leader_epoch = LeaderEpoch(r.i32());
+        o.metadata = r.string(false);
+        o.commit_ms = r.i64();
+        c.offsets.push_back(std::move(o));
+      }
+      out.emplace_back(std::move(c));
+    } else if (key == "delete_offsets") {
+      DeleteOffsetsCommand c;
+      c.group = r.string(false);
+      const int32_t n = count(r, 6);
+      for (int32_t i = 0; i < n && r.ok(); ++i) {
+        std::string topic = r.string(false);
+        c.partitions.emplace_back(std::move(topic), PartitionId(r.i32()));
+      }
+      out.emplace_back(std::move(c));
+    } else if (key == "delete_group") {
+      out.emplace_back(DeleteGroupCommand{r.string(false)});
     } else {
       return Error(Errc::unsupported, "unknown metadata record '" + key + "'");
     }

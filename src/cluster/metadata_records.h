@@ -8,6 +8,10 @@
 //   create_partitions  := name:string total:i32 assignment (the partitions added, in order)
 //   alter_configs      := name:string replace_all:i8 set:(count:i32 {key value})
 //                         remove:(count:i32 {key:string})
+//   commit_offsets     := group:string count:i32 {topic:string partition:i32 offset:i64
+//                         leader_epoch:i32 metadata:string commit_ms:i64}
+//   delete_offsets     := group:string count:i32 {topic:string partition:i32}
+//   delete_group       := group:string
 //   assignment         := count:i32 {replicas:(count:i32 {node:i32})}
 // Strings are i16-length-prefixed (Kafka's STRING). Every node applies committed records in
 // offset order to its meta.db (apply is idempotent, so a record replayed after a crash between
@@ -18,6 +22,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -45,8 +50,22 @@ struct AlterConfigsCommand {
   std::map<std::string, std::string> set;
   std::vector<std::string> remove;
 };
-using MetadataCommand = std::variant<CreateTopicCommand, DeleteTopicCommand,
-                                     CreatePartitionsCommand, AlterConfigsCommand>;
+// Consumer groups (the controller coordinates them; see broker/groups/group_quorum.h).
+struct CommitOffsetsCommand {
+  std::string group;
+  std::vector<meta::OffsetCommit> offsets;
+};
+struct DeleteOffsetsCommand {
+  std::string group;
+  std::vector<std::pair<std::string, PartitionId>> partitions;
+};
+struct DeleteGroupCommand {
+  std::string group;
+};
+using MetadataCommand =
+    std::variant<CreateTopicCommand, DeleteTopicCommand, CreatePartitionsCommand,
+                 AlterConfigsCommand, CommitOffsetsCommand, DeleteOffsetsCommand,
+                 DeleteGroupCommand>;
 
 // The record batch holding `command` (base offset 0, no producer), timestamped `now_ms`.
 Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command, int64_t now_ms);

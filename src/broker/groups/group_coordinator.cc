@@ -111,6 +111,46 @@ Status GroupCoordinator::load() {
   return ok_status();
 }
 
+ErrorCode GroupCoordinator::availability() const {
+  return quorum_ == nullptr ? ErrorCode::none : quorum_->coordinator_state();
+}
+
+void GroupCoordinator::drop_all_groups() {
+  for (auto& [gid, g] : groups_) {
+    for (auto& [mid, m] : g->members) m->fail_parked(ErrorCode::not_coordinator);
+  }
+  groups_.clear();
+  deadline_timer_.stop();
+  armed_for_ms_ = 0;
+}
+
+void GroupCoordinator::coordinator_changed(bool coordinating) {
+  drop_all_groups();
+  if (!coordinating) {
+    FERRY_LOG(info, "groups", "no longer the group coordinator");
+    return;
+  }
+  // The store holds every commit the metadata log applied here: the previous coordinator's too.
+  if (auto st = load(); !st) {
+    FERRY_LOG(error, "groups", "loading committed offsets failed: %s",
+              st.error().to_string().c_str());
+  }
+}
+
+void GroupCoordinator::store_offsets(const std::string& group_id,
+                                     std::vector<meta::OffsetCommit> rows,
+                                     std::function<void(ErrorCode)> done) {
+  if (quorum_ != nullptr) {
+    quorum_->commit_offsets(group_id, std::move(rows),
+                            [done = std::move(done)](KafkaError e) { done(e.code()); });
+    return;
+  }
+  meta_.submit({meta::Mutation::commit_offsets(group_id, std::move(rows))},
+               [done = std::move(done)](Status st) {
+                 done(st ? ErrorCode::none : to_kafka_error(st.error()).code());
+               });
+}
+
 GroupCoordinator::Group* GroupCoordinator::find(const std::string& id) {
   auto it = groups_.find(id);
   return it == groups_.end() ? nullptr : it->second.get();
@@ -364,6 +404,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
     r.member_id = req.member_id;
     done(std::move(r));
   };
+  if (auto e = availability(); e != ErrorCode::none) return fail(e);
   if (req.group_id.empty()) return fail(ErrorCode::invalid_group_id);
   if (req.session_timeout_ms < kMinSessionTimeoutMs ||
       req.session_timeout_ms > kMaxSessionTimeoutMs) {
@@ -489,6 +530,7 @@ void GroupCoordinator::sync(const std::string& group_id, int32_t generation,
                             const std::optional<std::string>& instance_id,
                             std::map<std::string, protocol::Bytes> assignments,
                             std::function<void(SyncResult)> done) {
+  if (auto e = availability(); e != ErrorCode::none) return done({e, {}});
   Group* g = find(group_id);
   if (g == nullptr) return done({ErrorCode::unknown_member_id, {}});
   auto it = g->members.find(member_id);
@@ -528,6 +570,7 @@ void GroupCoordinator::sync(const std::string& group_id, int32_t generation,
 ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, int32_t generation,
                                       const std::string& member_id,
                                       const std::optional<std::string>& instance_id) {
+  if (auto e = availability(); e != ErrorCode::none) return e;
   Group* g = find(group_id);
   if (g == nullptr || g->state == GroupState::empty) return ErrorCode::unknown_member_id;
   auto it = g->members.find(member_id);
@@ -547,6 +590,10 @@ ErrorCode GroupCoordinator::leave(const std::string& group_id,
                                   const std::vector<MemberRef>& members,
                                   std::vector<ErrorCode>& member_errors) {
   member_errors.assign(members.size(), ErrorCode::none);
+  if (auto e = availability(); e != ErrorCode::none) {
+    member_errors.assign(members.size(), e);
+    return e;
+  }
   Group* g = find(group_id);
   if (g == nullptr) {
     member_errors.assign(members.size(), ErrorCode::unknown_member_id);
@@ -594,6 +641,7 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
     for (auto& c : entries) c.error = e;
     done(std::move(entries));
   };
+  if (auto e = availability(); e != ErrorCode::none) return fail_all(e);
   if (group_id.empty()) return fail_all(ErrorCode::invalid_group_id);
   Group* g = find(group_id);
   const bool simple = generation < 0 && member_id.empty() && !instance_id;
@@ -627,19 +675,18 @@ void GroupCoordinator::commit(const std::string& group_id, int32_t generation,
                     LeaderEpoch(c.leader_epoch), c.metadata.value_or(""), now});
   }
   if (rows.empty()) return done(std::move(entries));
-  meta_.submit({meta::Mutation::commit_offsets(group_id, rows)},
-               [this, group_id, rows, entries = std::move(entries),
-                done = std::move(done)](Status st) mutable {
-                 if (!st) {
-                   const KafkaError e = to_kafka_error(st.error());
-                   for (auto& c : entries) {
-                     if (c.error == ErrorCode::none) c.error = e.code();
-                   }
-                 } else if (Group* grp = find(group_id); grp != nullptr) {
-                   for (const auto& r : rows) grp->offsets[{r.topic, r.partition}] = r;
-                 }
-                 done(std::move(entries));
-               });
+  store_offsets(group_id, rows,
+                [this, group_id, rows, entries = std::move(entries),
+                 done = std::move(done)](ErrorCode e) mutable {
+                  if (e != ErrorCode::none) {
+                    for (auto& c : entries) {
+                      if (c.error == ErrorCode::none) c.error = e;
+                    }
+                  } else if (Group* grp = find(group_id); grp != nullptr) {
+                    for (const auto& r : rows) grp->offsets[{r.topic, r.partition}] = r;
+                  }
+                  done(std::move(entries));
+                });
 }
 
 const meta::OffsetCommit* GroupCoordinator::committed(const std::string& group_id,
@@ -662,9 +709,11 @@ std::vector<meta::OffsetCommit> GroupCoordinator::committed_all(const std::strin
 void GroupCoordinator::delete_offsets(
     const std::string& group_id, std::vector<CommitEntry> entries,
     std::function<void(ErrorCode, std::vector<CommitEntry>)> done) {
+  if (auto e = availability(); e != ErrorCode::none) return done(e, std::move(entries));
   Group* g = find(group_id);
   if (g == nullptr) return done(ErrorCode::group_id_not_found, std::move(entries));
   std::vector<meta::Mutation> mutations;
+  std::vector<std::pair<std::string, PartitionId>> partitions;
   for (auto& c : entries) {
     if (!g->members.empty()) {
       c.error = ErrorCode::group_subscribed_to_topic;
@@ -672,22 +721,33 @@ void GroupCoordinator::delete_offsets(
     }
     mutations.push_back(
         meta::Mutation::delete_offsets(group_id, c.topic, PartitionId(c.partition)));
+    partitions.emplace_back(c.topic, PartitionId(c.partition));
   }
   if (mutations.empty()) return done(ErrorCode::none, std::move(entries));
-  meta_.submit(std::move(mutations), [this, group_id, entries = std::move(entries),
-                                      done = std::move(done)](Status st) mutable {
-    if (!st) return done(to_kafka_error(st.error()).code(), std::move(entries));
+  auto finish = [this, group_id, entries = std::move(entries),
+                 done = std::move(done)](ErrorCode e) mutable {
+    if (e != ErrorCode::none) return done(e, std::move(entries));
     if (Group* grp = find(group_id)) {
       for (const auto& c : entries) {
         if (c.error == ErrorCode::none) grp->offsets.erase({c.topic, PartitionId(c.partition)});
       }
     }
     done(ErrorCode::none, std::move(entries));
+  };
+  if (quorum_ != nullptr) {
+    quorum_->delete_offsets(
+        group_id, std::move(partitions),
+        [finish = std::move(finish)](KafkaError e) mutable { finish(e.code()); });
+    return;
+  }
+  meta_.submit(std::move(mutations), [finish = std::move(finish)](Status st) mutable {
+    finish(st ? ErrorCode::none : to_kafka_error(st.error()).code());
   });
 }
 
 std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const {
   std::vector<std::pair<std::string, std::string>> out;
+  if (availability() != ErrorCode::none) return out;  // coordinates none of them
   for (const auto& [id, g] : groups_) {
     if (g->state != GroupState::dead) out.emplace_back(id, g->protocol_type);
   }
@@ -697,6 +757,11 @@ std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const 
 GroupDescription GroupCoordinator::describe(const std::string& group_id) const {
   GroupDescription d;
   d.group_id = group_id;
+  if (auto e = availability(); e != ErrorCode::none) {
+    d.error = e;
+    d.state = "";
+    return d;
+  }
   const Group* g = find(group_id);
   if (g == nullptr) {
     d.state = group_state_name(GroupState::dead);
@@ -716,20 +781,29 @@ GroupDescription GroupCoordinator::describe(const std::string& group_id) const {
 
 void GroupCoordinator::delete_group(const std::string& group_id,
                                     std::function<void(ErrorCode)> done) {
+  if (auto e = availability(); e != ErrorCode::none) return done(e);
   Group* g = find(group_id);
   if (g == nullptr) return done(ErrorCode::group_id_not_found);
   if (!g->members.empty()) return done(ErrorCode::non_empty_group);
   g->state = GroupState::dead;
+  auto finish = [this, group_id, done = std::move(done)](ErrorCode e) {
+    Group* grp = find(group_id);
+    if (e != ErrorCode::none) {
+      if (grp != nullptr && grp->members.empty()) grp->state = GroupState::empty;
+      return done(e);
+    }
+    if (grp != nullptr && grp->state == GroupState::dead) groups_.erase(group_id);
+    FERRY_LOG(info, "groups", "deleted group %s", group_id.c_str());
+    done(ErrorCode::none);
+  };
+  if (quorum_ != nullptr) {
+    quorum_->delete_group(group_id,
+                          [finish = std::move(finish)](KafkaError e) mutable { finish(e.code()); });
+    return;
+  }
   meta_.submit({meta::Mutation::delete_group(group_id)},
-               [this, group_id, done = std::move(done)](Status st) {
-                 Group* grp = find(group_id);
-                 if (!st) {
-                   if (grp != nullptr && grp->members.empty()) grp->state = GroupState::empty;
-                   return done(to_kafka_error(st.error()).code());
-                 }
-                 if (grp != nullptr && grp->state == GroupState::dead) groups_.erase(group_id);
-                 FERRY_LOG(info, "groups", "deleted group %s", group_id.c_str());
-                 done(ErrorCode::none);
+               [finish = std::move(finish)](Status st) mutable {
+                 finish(st ? ErrorCode::none : to_kafka_error(st.error()).code());
                });
 }
 
@@ -750,6 +824,7 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
     return g.state == GroupState::empty && g.members.empty() && g.offsets.empty() &&
            g.pending.empty();
   });
+  if (availability() != ErrorCode::none) return 0;  // the coordinator expires them
   std::vector<meta::Mutation> mutations;
   std::vector<std::pair<std::string, TopicPartitionKey>> dropped;
   for (auto& [gid, g] : groups_) {
@@ -764,17 +839,37 @@ size_t GroupCoordinator::expire_offsets(int64_t now_ms) {
   if (mutations.empty()) return 0;
   FERRY_LOG(info, "groups", "expiring %zu committed offsets (offsets.retention.minutes %d)",
             dropped.size(), config_.offsets_retention_minutes);
-  meta_.submit(std::move(mutations), [this, dropped](Status st) {
-    if (!st) {
-      FERRY_LOG(warn, "groups", "expiring offsets failed: %s", st.error().to_string().c_str());
-      return;
-    }
-    for (const auto& [gid, key] : dropped) {
+  auto forget = [this](const std::vector<std::pair<std::string, TopicPartitionKey>>& gone) {
+    for (const auto& [gid, key] : gone) {
       Group* g = find(gid);
       if (g == nullptr || !g->members.empty()) continue;
       g->offsets.erase(key);
       if (g->offsets.empty() && g->state == GroupState::empty) groups_.erase(gid);
     }
+  };
+  if (quorum_ != nullptr) {
+    // One metadata record per group.
+    std::map<std::string, std::vector<std::pair<std::string, PartitionId>>> per_group;
+    for (const auto& [gid, key] : dropped) per_group[gid].push_back(key);
+    for (auto& [gid, keys] : per_group) {
+      std::vector<std::pair<std::string, TopicPartitionKey>> gone;
+      for (const auto& k : keys) gone.emplace_back(gid, k);
+      quorum_->delete_offsets(gid, std::move(keys), [forget, gone](KafkaError e) {
+        if (!e.ok()) {
+          FERRY_LOG(warn, "groups", "expiring offsets failed: %s", e.message().c_str());
+          return;
+        }
+        forget(gone);
+      });
+    }
+    return dropped.size();
+  }
+  meta_.submit(std::move(mutations), [forget, dropped](Status st) {
+    if (!st) {
+      FERRY_LOG(warn, "groups", "expiring offsets failed: %s", st.error().to_string().c_str());
+      return;
+    }
+    forget(dropped);
   });
   return dropped.size();
 }

@@ -30,6 +30,12 @@
 //   and answered from memory; a commit is acknowledged once durable. Groups that only have
 //   committed offsets exist as Empty groups (they survive restarts through the store); their
 //   offsets expire offsets.retention.minutes after the group became empty (expire_offsets).
+// - In a cluster (set_quorum) the controller coordinates every group: offset commits and
+//   deletions go through the metadata quorum (group_quorum.h), which applies them to every
+//   node's store; every request is answered NOT_COORDINATOR on other nodes and
+//   COORDINATOR_LOAD_IN_PROGRESS while a new controller catches up. coordinator_changed()
+//   drops all groups when this node stops coordinating (parked requests get NOT_COORDINATOR)
+//   and reloads the offsets from the store when it starts.
 //
 // Threading: loop thread only. Completion callbacks fire on the loop, possibly before the
 // calling function returns.
@@ -45,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/groups/group_quorum.h"
 #include "broker/kafka_error.h"
 #include "common/clock.h"
 #include "common/uv_timer.h"
@@ -132,6 +139,14 @@ class GroupCoordinator {
   // Loads committed offsets from the store (start-up).
   Status load();
 
+  // A cluster: commits go through `quorum` (which outlives the coordinator), requests are
+  // served only while quorum->coordinator_state() is NONE.
+  void set_quorum(GroupQuorum* quorum) noexcept { quorum_ = quorum; }
+  // NONE when this node serves group requests, else the error to answer them with.
+  ErrorCode availability() const;
+  // From the quorum: this node started (true) or stopped (false) coordinating.
+  void coordinator_changed(bool coordinating);
+
   void join(JoinRequest req, std::function<void(JoinResult)> done);
   void sync(const std::string& group_id, int32_t generation, const std::string& member_id,
             const std::optional<std::string>& instance_id,
@@ -196,8 +211,13 @@ class GroupCoordinator {
   JoinResult join_result(const Group& g, const Member& m) const;
   std::string new_member_id(const std::string& client_id);
 
+  void drop_all_groups();
+  void store_offsets(const std::string& group_id, std::vector<meta::OffsetCommit> rows,
+                     std::function<void(ErrorCode)> done);
+
   const config::BrokerConfig& config_;
   meta::MetaStore& meta_;
+  GroupQuorum* quorum_ = nullptr;
   const Clock& clock_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   UvTimer deadline_timer_;

@@ -51,7 +51,7 @@ void handle_find_coordinator(Broker& b, Request&& r) {
         }
         if (const TopicQuorum* quorum = b.topics().quorum(); quorum != nullptr) {
           // A cluster: the controller coordinates every group (one coordinator per group that
-          // all nodes agree on). Its offsets are not replicated yet (docs/replication.md).
+          // all nodes agree on); its commits go through the metadata log (docs/replication.md).
           const NodeId controller = quorum->controller();
           for (const auto& e : quorum->brokers(r.session->listener.name)) {
             if (e.node != controller) continue;
@@ -158,9 +158,13 @@ void handle_offset_commit(Broker& b, Request&& r) {
       e.offset = p.committed_offset;
       e.leader_epoch = p.committed_leader_epoch;
       e.metadata = p.committed_metadata;
-      // Offsets of topics this broker does not have are refused, as Kafka does.
-      if (b.topics().partition(t.name, p.partition_index) == nullptr)
+      // Offsets of partitions that do not exist are refused, as Kafka does (in a cluster the
+      // coordinator need not hold a replica of them).
+      const Topic* topic = b.topics().find(t.name);
+      if (topic == nullptr || topic->deleting || p.partition_index < 0 ||
+          static_cast<size_t>(p.partition_index) >= topic->partitions.size()) {
         e.error = ErrorCode::unknown_topic_or_partition;
+      }
       entries.push_back(std::move(e));
     }
   }
@@ -201,6 +205,22 @@ void handle_offset_fetch(Broker& b, Request&& r) {
           }
           return p;
         };
+        if (const ErrorCode e = b.groups().availability(); e != ErrorCode::none) {
+          // Not the coordinator (a cluster's controller moved, or is catching up): v2+ say so
+          // once, v0-1 in every partition.
+          resp.error_code = wire(e);
+          if (req.topics) {
+            for (const auto& t : *req.topics) {
+              auto& rt = resp.topics.emplace_back();
+              rt.name = t.name;
+              for (int32_t p : t.partition_indexes) {
+                auto& rp = rt.partitions.emplace_back(entry(p, nullptr));
+                rp.error_code = wire(e);
+              }
+            }
+          }
+          return;
+        }
         if (!req.topics) {  // v2+: every committed offset of the group
           for (const auto& c : b.groups().committed_all(req.group_id))
             topic_entry(resp.topics, c.topic).partitions.push_back(entry(c.partition.value(), &c));

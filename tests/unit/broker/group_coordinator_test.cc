@@ -419,3 +419,120 @@ TEST_F(GroupCoordinatorTest, MemberIdsHandedOutButNeverUsedAreForgotten) {
 
 }  // namespace
 }  // namespace ferry::broker
+
+namespace ferry::broker {
+namespace {
+
+// A cluster's quorum as the coordinator sees it: its state is set by the test; changes are
+// written to the store (as every node's applier does) and answered at once, or held.
+class FakeGroupQuorum final : public GroupQuorum {
+ public:
+  explicit FakeGroupQuorum(meta::MetaStore& store) : store_(store) {}
+  ErrorCode coordinator_state() const override { return state; }
+  void commit_offsets(const std::string& group, std::vector<meta::OffsetCommit> rows,
+                      Done done) override {
+    ++proposals;
+    apply({meta::Mutation::commit_offsets(group, std::move(rows))}, std::move(done));
+  }
+  void delete_offsets(const std::string& group,
+                      std::vector<std::pair<std::string, PartitionId>> partitions,
+                      Done done) override {
+    ++proposals;
+    std::vector<meta::Mutation> m;
+    for (auto& [t, p] : partitions) m.push_back(meta::Mutation::delete_offsets(group, t, p));
+    apply(std::move(m), std::move(done));
+  }
+  void delete_group(const std::string& group, Done done) override {
+    ++proposals;
+    apply({meta::Mutation::delete_group(group)}, std::move(done));
+  }
+
+  ErrorCode state = ErrorCode::none;
+  ErrorCode answer = ErrorCode::none;  // what a proposal gets (not NONE: not applied)
+  int proposals = 0;
+
+ private:
+  void apply(std::vector<meta::Mutation> m, Done done) {
+    if (answer != ErrorCode::none) {
+      done(KafkaError(answer));
+      return;
+    }
+    store_.submit(std::move(m), [done = std::move(done)](Status st) {
+      done(st ? KafkaError{} : to_kafka_error(st.error()));
+    });
+  }
+  meta::MetaStore& store_;
+};
+
+TEST_F(GroupCoordinatorTest, InAClusterOnlyTheCoordinatorServesAndCommitsGoThroughTheQuorum) {
+  FakeGroupQuorum quorum(*store_);
+  coord_->set_quorum(&quorum);
+  auto commit = [&](const std::string& group, int64_t offset) {
+    std::optional<std::vector<CommitEntry>> out;
+    coord_->commit(group, -1, "", std::nullopt, {{"t", 0, offset, -1, "", ErrorCode::none}},
+                   [&](std::vector<CommitEntry> r) { out = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); }));
+    return out ? out->at(0).error : ErrorCode::unknown_server_error;
+  };
+  EXPECT_EQ(commit("g", 5), ErrorCode::none);
+  EXPECT_EQ(quorum.proposals, 1);
+  ASSERT_NE(coord_->committed("g", "t", 0), nullptr);
+
+  // Leadership moved before the commit was applied: the client hears NOT_COORDINATOR and the
+  // offset is not taken as committed here.
+  quorum.answer = ErrorCode::not_coordinator;
+  EXPECT_EQ(commit("g", 9), ErrorCode::not_coordinator);
+  EXPECT_EQ(coord_->committed("g", "t", 0)->offset.value(), 5);
+  quorum.answer = ErrorCode::none;
+
+  // Another node coordinates: every API says so and nothing reaches the quorum.
+  quorum.state = ErrorCode::not_coordinator;
+  coord_->coordinator_changed(false);
+  const int before = quorum.proposals;
+  EXPECT_EQ(commit("g", 7), ErrorCode::not_coordinator);
+  EXPECT_EQ(coord_->availability(), ErrorCode::not_coordinator);
+  auto j = join(join_req(""));
+  ASSERT_TRUE(j->has_value());
+  EXPECT_EQ((*j)->error, ErrorCode::not_coordinator);
+  EXPECT_EQ(coord_->heartbeat("g", 1, "m", std::nullopt), ErrorCode::not_coordinator);
+  std::vector<ErrorCode> errors;
+  EXPECT_EQ(coord_->leave("g", {{"m", std::nullopt}}, errors), ErrorCode::not_coordinator);
+  EXPECT_EQ(coord_->describe("g").error, ErrorCode::not_coordinator);
+  EXPECT_TRUE(coord_->list().empty());
+  std::optional<ErrorCode> del;
+  coord_->delete_group("g", [&](ErrorCode e) { del = e; });
+  EXPECT_EQ(del, ErrorCode::not_coordinator);
+  EXPECT_EQ(quorum.proposals, before);
+  EXPECT_EQ(coord_->committed("g", "t", 0), nullptr) << "groups are dropped on stepping down";
+
+  // While a new coordinator catches up: COORDINATOR_LOAD_IN_PROGRESS.
+  quorum.state = ErrorCode::coordinator_load_in_progress;
+  EXPECT_EQ(commit("g", 7), ErrorCode::coordinator_load_in_progress);
+
+  // Another coordinator's commit, applied here through the metadata log (the store), is served
+  // once this node coordinates again.
+  bool written = false;
+  store_->submit({meta::Mutation::commit_offsets(
+                     "g", {{"t", PartitionId(0), Offset(11), LeaderEpoch(-1), "", 1}})},
+                 [&](Status st) { written = st.ok(); });
+  ASSERT_TRUE(run_until([&] { return written; }));
+  quorum.state = ErrorCode::none;
+  coord_->coordinator_changed(true);
+  ASSERT_NE(coord_->committed("g", "t", 0), nullptr);
+  EXPECT_EQ(coord_->committed("g", "t", 0)->offset.value(), 11);
+}
+
+TEST_F(GroupCoordinatorTest, SteppingDownAnswersParkedJoinsNotCoordinator) {
+  FakeGroupQuorum quorum(*store_);
+  coord_->set_quorum(&quorum);
+  config_.group_initial_rebalance_delay_ms = 3000;  // the first join waits
+  auto j = join(join_req(""));
+  EXPECT_FALSE(j->has_value());
+  quorum.state = ErrorCode::not_coordinator;
+  coord_->coordinator_changed(false);
+  ASSERT_TRUE(j->has_value());
+  EXPECT_EQ((*j)->error, ErrorCode::not_coordinator);
+}
+
+}  // namespace
+}  // namespace ferry::broker

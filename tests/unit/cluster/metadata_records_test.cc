@@ -45,6 +45,45 @@ TEST(MetadataRecords, EveryCommandRoundTrips) {
   EXPECT_EQ(ga.remove, alter.remove);
 }
 
+TEST(MetadataRecords, GroupCommandsRoundTrip) {
+  CommitOffsetsCommand commit{"readers",
+                              {{"sensors", PartitionId(0), Offset(42), LeaderEpoch(3), "m", 1000},
+                               {"sensors", PartitionId(7), Offset(0), LeaderEpoch(-1), "", 5}}};
+  auto c = decode_command_batch(batch_of(commit));
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->size(), 1u);
+  const auto& gc = std::get<CommitOffsetsCommand>((*c)[0]);
+  EXPECT_EQ(gc.group, "readers");
+  EXPECT_EQ(gc.offsets, commit.offsets);
+
+  DeleteOffsetsCommand dels{"readers", {{"sensors", PartitionId(7)}, {"other", PartitionId(0)}}};
+  auto d = decode_command_batch(batch_of(dels));
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  const auto& gd = std::get<DeleteOffsetsCommand>((*d)[0]);
+  EXPECT_EQ(gd.group, "readers");
+  EXPECT_EQ(gd.partitions, dels.partitions);
+
+  auto g = decode_command_batch(batch_of(DeleteGroupCommand{"readers"}));
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  EXPECT_EQ(std::get<DeleteGroupCommand>((*g)[0]).group, "readers");
+
+  // Every cut of a commit's value is refused, never read past its end.
+  auto full = batch_of(commit);
+  const protocol::BatchView view(full);
+  std::vector<std::byte> scratch;
+  auto records = protocol::decode_records(view, scratch);
+  ASSERT_TRUE(records.ok());
+  const auto& value = *(*records)[0].value;
+  for (size_t n = 0; n < value.size(); ++n) {
+    protocol::RecordInput r;
+    r.key = "commit_offsets";
+    r.value = std::string_view(reinterpret_cast<const char*>(value.data()), n);
+    auto b = protocol::build_batch(std::span<const protocol::RecordInput>(&r, 1), {});
+    ASSERT_TRUE(b.ok());
+    EXPECT_FALSE(decode_command_batch(*b).ok()) << "a value cut to " << n << " bytes";
+  }
+}
+
 TEST(MetadataRecords, AnEpochStartBatchHoldsNoCommand) {
   auto d = decode_command_batch(protocol::build_epoch_start_batch(LeaderEpoch(3), 5));
   ASSERT_TRUE(d.ok()) << d.error().to_string();

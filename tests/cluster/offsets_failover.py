@@ -1,0 +1,218 @@
+# Committed consumer-group offsets across controller failovers, on a real 3-node cluster.
+#
+# The controller coordinates every group and its offset commits are records of the metadata log
+# (docs/replication.md), so no acknowledged commit may be lost when it dies. Steps:
+#   1. 3 nodes, topic `offsets` (3 partitions, replication factor 3), 100 records per partition.
+#   2. A confluent-kafka group member consumes half of every partition and commits
+#      synchronously after every 10 records; the last acknowledged commit per partition is kept.
+#   3. SIGKILL of the controller. A second member of the group asks the survivors for the
+#      committed offsets (librdkafka finds the new coordinator, retrying while it catches up):
+#      they must equal the acknowledged ones, and the first member must go on (it finds the new
+#      coordinator by itself), consume the rest and commit the log end.
+#   4. The killed node restarts and catches up; then the second controller is killed and the
+#      offsets are read again (from whichever node leads then, possibly the restarted one).
+#   5. All nodes stopped: every node's meta.db holds the same final offsets (each applied the
+#      metadata log).
+# Exit 0 pass, 1 fail, 77 cannot run here (no confluent-kafka, no cluster support).
+#
+#   /usr/bin/python3 tests/cluster/offsets_failover.py --ferry build/native/src/app/ferry [--keep]
+import argparse
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster as cl  # noqa: E402
+
+try:
+    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+except ImportError:
+    print("confluent-kafka missing (use /usr/bin/python3): skipped")
+    sys.exit(77)
+
+TOPIC = "offsets"
+GROUP = "offsets-group"
+PARTITIONS = 3
+PER_PARTITION = 100
+
+
+def say(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def controller_id(bootstrap):
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    return md.controller_id
+
+
+def wait_controller(bootstrap, not_in=(), timeout_s=20):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            c = controller_id(bootstrap)
+            if c is not None and c >= 1 and c not in not_in:
+                return c
+        except KafkaException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"no controller other than {list(not_in)} within {timeout_s}s")
+
+
+def consumer(bootstrap, name):
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "client.id": name,
+                     "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                     "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+
+
+def committed(bootstrap, timeout_s=30):
+    """{partition: committed offset} read by a consumer that does not join the group."""
+    c = consumer(bootstrap, "reader")
+    try:
+        deadline = time.monotonic() + timeout_s
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                tps = c.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)],
+                                  timeout=10)
+                return {tp.partition: tp.offset for tp in tps}
+            except KafkaException as e:
+                last = e
+                time.sleep(0.5)
+        raise RuntimeError(f"committed offsets not readable within {timeout_s}s: {last}")
+    finally:
+        c.close()
+
+
+def consume(c, want, commits, deadline_s):
+    """Consumes until `want` {partition: offset} is reached, committing every 10 records;
+    records each acknowledged commit in `commits`."""
+    deadline = time.monotonic() + deadline_s
+    position = {}
+    since_commit = 0
+    while time.monotonic() < deadline:
+        reached = all(position.get(p, -1) >= want[p] for p in want)
+        if reached and all(commits.get(p) == o for p, o in position.items()):
+            break
+        m = c.poll(0.5)
+        if m is not None and not m.error() and m.offset() < want[m.partition()]:
+            position[m.partition()] = max(position.get(m.partition(), 0), m.offset() + 1)
+            since_commit += 1
+        elif not reached:
+            continue
+        # Every 10 records, and again at the end until a commit of the end is acknowledged.
+        if since_commit >= 10 or all(position.get(p, -1) >= want[p] for p in want):
+            offsets = [TopicPartition(TOPIC, p, o) for p, o in position.items()]
+            try:
+                done = c.commit(offsets=offsets, asynchronous=False)
+                for tp in done:
+                    if tp.error is None:
+                        commits[tp.partition] = tp.offset
+                since_commit = 0
+            except KafkaException as e:
+                say(f"commit failed (retried with the next records): {e}")
+    return position
+
+
+def meta_offsets(data_dir):
+    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT partition, committed_offset FROM group_offsets "
+                          "WHERE group_id = ? AND topic = ?", (GROUP, TOPIC)).fetchall()
+    finally:
+        db.close()
+    return dict(rows)
+
+
+def run(a, workdir):
+    failures = []
+
+    def check(cond, what):
+        say(("ok: " if cond else "FAIL: ") + what)
+        if not cond:
+            failures.append(what)
+
+    with cl.Cluster(a.ferry, 3, workdir, proxied=False) as c:
+        c.start()
+        boot = c.direct_bootstrap
+        admin = AdminClient({"bootstrap.servers": boot})
+        admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3)])[TOPIC].result(30)
+        p = Producer({"bootstrap.servers": boot, "acks": "all", "enable.idempotence": True})
+        for part in range(PARTITIONS):
+            for i in range(PER_PARTITION):
+                p.produce(TOPIC, value=f"{part}:{i}".encode(), partition=part)
+        check(p.flush(30) == 0, f"{PARTITIONS * PER_PARTITION} records acknowledged")
+
+        commits = {}
+        member = consumer(boot, "member")
+        member.subscribe([TOPIC])
+        half = {part: PER_PARTITION // 2 for part in range(PARTITIONS)}
+        consume(member, half, commits, 60)
+        check(commits == half, f"first half committed: {commits}")
+
+        first = wait_controller(boot)
+        say(f"SIGKILL of the controller, node {first}")
+        c.node(first).kill9()
+        survivors = ",".join(n.kafka_address for n in c.nodes if n.id != first)
+        second = wait_controller(survivors, not_in=(first,))
+        say(f"new controller: node {second}")
+        got = committed(survivors)
+        check(got == commits, f"offsets after the first failover {got} == acknowledged {commits}")
+
+        end = {part: PER_PARTITION for part in range(PARTITIONS)}
+        position = consume(member, end, commits, 60)
+        check(position == end, f"the member went on through the failover to the log end: "
+                               f"{position}")
+        check(commits == end, f"log end committed through the new coordinator: {commits}")
+        member.close()
+
+        c.node(first).start()
+        say(f"node {first} restarted")
+        time.sleep(2)  # it catches up with the metadata log
+        say(f"SIGKILL of the second controller, node {second}")
+        c.node(second).kill9()
+        rest = ",".join(n.kafka_address for n in c.nodes if n.id != second)
+        third = wait_controller(rest, not_in=(second,))
+        say(f"third controller: node {third}")
+        got = committed(rest)
+        check(got == end, f"offsets after the second failover {got} == {end}")
+
+        c.node(second).start()
+        time.sleep(2)
+        stopped = c.stop()
+        check(all(rc == 0 for rc in stopped.values()), f"clean stops: {stopped}")
+        for n in c.nodes:
+            check(meta_offsets(n.data_dir) == end,
+                  f"node {n.id}'s meta.db holds the final offsets: {meta_offsets(n.data_dir)}")
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ferry", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = ap.parse_args()
+    workdir = tempfile.mkdtemp(prefix="ferry-offsets-")
+    if not cl.cluster_config_supported(a.ferry, workdir):
+        print("this ferry has no [cluster] support: skipped")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 77
+    cl.install_exit_handlers()
+    failures = ["exception"]
+    try:
+        failures = run(a, workdir)
+    finally:
+        if failures or a.keep:
+            say(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    say("PASS" if not failures else f"FAIL: {len(failures)} check(s)")
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
