@@ -86,6 +86,8 @@ class Broker {
   // The ACLs and super users; ACL changes go through the ACL handlers (handlers/acls.cc).
   authz::Authorizer& authorizer() noexcept { return authorizer_; }
   const std::string& cluster_id() const noexcept { return cluster_id_; }
+  // A cluster's id, agreed through its metadata log, replaces this node's own.
+  void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
   // SASL: enabled mechanisms, credentials in memory, the failed-authentication limit.
   auth::Authenticator& authenticator() noexcept { return *authenticator_; }
   bool stopping() const noexcept { return stopping_; }

@@ -44,7 +44,8 @@ ClusterNode::~ClusterNode() { *alive_ = false; }
 
 Status ClusterNode::open(broker::Broker& broker) {
   broker_ = &broker;
-  FERRY_TRY(quorum_->open(config_.data_dir));
+  FERRY_TRY(quorum_->open(config_.data_dir, broker.cluster_id(),
+                          [this](const std::string& id) { broker_->set_cluster_id(id); }));
   broker.set_quorum(quorum_.get());
   return {};
 }

@@ -38,7 +38,14 @@ MetadataQuorum::MetadataQuorum(uv_loop_t* loop, const config::BrokerConfig& conf
 
 MetadataQuorum::~MetadataQuorum() { *alive_ = false; }
 
-Status MetadataQuorum::open(const std::string& data_dir) {
+Status MetadataQuorum::open(const std::string& data_dir, std::string own_cluster_id,
+                            std::function<void(const std::string&)> on_cluster_id) {
+  own_cluster_id_ = std::move(own_cluster_id);
+  on_cluster_id_ = std::move(on_cluster_id);
+  auto identity = load_cluster_identity(meta_.reader());
+  if (!identity) return std::move(identity).error();
+  cluster_id_ = std::move(*identity);
+  if (!cluster_id_.empty() && on_cluster_id_) on_cluster_id_(cluster_id_);
   storage::LogConfig lc;
   lc.segment_bytes = 8u << 20;
   storage::LogOptions options;
@@ -395,6 +402,16 @@ void MetadataQuorum::check_coordinator() {
             now ? "coordinating consumer groups (the controller)"
                 : "no longer coordinating consumer groups");
   groups_->coordinator_changed(now);
+  if (now && cluster_id_.empty() && !proposing_cluster_id_ && !own_cluster_id_.empty()) {
+    // The first controller names the cluster after itself; every node then reports that id.
+    proposing_cluster_id_ = true;
+    propose_group_change(ClusterIdCommand{own_cluster_id_}, [this](broker::KafkaError e) {
+      proposing_cluster_id_ = false;
+      if (!e.ok()) {
+        FERRY_LOG(warn, "replication", "proposing the cluster id failed: %s", e.message().c_str());
+      }
+    });
+  }
 }
 
 void MetadataQuorum::propose_group_change(MetadataCommand command, Done done) {
@@ -519,6 +536,22 @@ void MetadataQuorum::apply_one(std::vector<MetadataCommand> commands, size_t i, 
     submit_group_mutations(std::move(m), cont);
   } else if (auto* gone = std::get_if<DeleteGroupCommand>(&c)) {
     submit_group_mutations({meta::Mutation::delete_group(gone->group)}, cont);
+  } else if (auto* id = std::get_if<ClusterIdCommand>(&c)) {
+    if (!cluster_id_.empty() || id->cluster_id.empty()) {
+      cont({});  // named already: the first one stays
+      return;
+    }
+    std::string agreed = id->cluster_id;
+    meta_.submit({put_cluster_identity(agreed)},
+                 [this, agreed, cont, alive = std::weak_ptr<bool>(alive_)](Status st) {
+                   if (!alive.lock()) return;
+                   if (st) {
+                     cluster_id_ = agreed;
+                     FERRY_LOG(info, "replication", "cluster id %s", agreed.c_str());
+                     if (on_cluster_id_) on_cluster_id_(agreed);
+                   }
+                   cont(st ? broker::KafkaError{} : broker::to_kafka_error(st.error()));
+                 });
   }
 }
 

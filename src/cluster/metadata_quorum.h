@@ -52,7 +52,10 @@ class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuo
 
   // Opens the metadata log under `data_dir`/cluster and loads the assignments and the applied
   // offset from meta.db. Before TopicManager::load (which asks replicas()).
-  Status open(const std::string& data_dir);
+  // `own_cluster_id` (DATA/cluster.id) is proposed as the cluster's id when none is agreed yet;
+  // `on_cluster_id` hears the agreed one (at open when known, else once applied).
+  Status open(const std::string& data_dir, std::string own_cluster_id,
+              std::function<void(const std::string&)> on_cluster_id);
   // Joins the metadata group and starts applying; coordinates `groups` while this node is the
   // controller. After TopicManager::load and GroupCoordinator::load.
   Status start(broker::TopicManager& topics, broker::GroupCoordinator& groups);
@@ -135,6 +138,10 @@ class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuo
   bool applying_ = false;
   broker::GroupCoordinator* groups_ = nullptr;
   bool coordinating_ = false;
+  std::string own_cluster_id_;
+  std::string cluster_id_;  // agreed ("" until the first cluster_id record is applied)
+  bool proposing_cluster_id_ = false;
+  std::function<void(const std::string&)> on_cluster_id_;
   struct Waiter {
     Offset end;
     Done done;

@@ -62,7 +62,8 @@ const char* key_of(const MetadataCommand& c) {
     case 3: return "alter_configs";
     case 4: return "commit_offsets";
     case 5: return "delete_offsets";
-    default: return "delete_group";
+    case 6: return "delete_group";
+    default: return "cluster_id";
   }
 }
 
@@ -112,6 +113,8 @@ Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& comma
     }
   } else if (const auto* g = std::get_if<DeleteGroupCommand>(&command)) {
     w.string(g->group, false);
+  } else if (const auto* id = std::get_if<ClusterIdCommand>(&command)) {
+    w.string(id->cluster_id, false);
   }
   protocol::RecordInput record;
   record.key = key_of(command);
@@ -184,6 +187,8 @@ Result<std::vector<MetadataCommand>> decode_command_batch(std::span<const std::b
       out.emplace_back(std::move(c));
     } else if (key == "delete_group") {
       out.emplace_back(DeleteGroupCommand{r.string(false)});
+    } else if (key == "cluster_id") {
+      out.emplace_back(ClusterIdCommand{r.string(false)});
     } else {
       return Error(Errc::unsupported, "unknown metadata record '" + key + "'");
     }

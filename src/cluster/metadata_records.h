@@ -12,6 +12,7 @@
 //                         leader_epoch:i32 metadata:string commit_ms:i64}
 //   delete_offsets     := group:string count:i32 {topic:string partition:i32}
 //   delete_group       := group:string
+//   cluster_id         := id:string (the first one applied is the cluster's id for good)
 //   assignment         := count:i32 {replicas:(count:i32 {node:i32})}
 // Strings are i16-length-prefixed (Kafka's STRING). Every node applies committed records in
 // offset order to its meta.db (apply is idempotent, so a record replayed after a crash between
@@ -62,10 +63,13 @@ struct DeleteOffsetsCommand {
 struct DeleteGroupCommand {
   std::string group;
 };
+struct ClusterIdCommand {
+  std::string cluster_id;
+};
 using MetadataCommand =
     std::variant<CreateTopicCommand, DeleteTopicCommand, CreatePartitionsCommand,
                  AlterConfigsCommand, CommitOffsetsCommand, DeleteOffsetsCommand,
-                 DeleteGroupCommand>;
+                 DeleteGroupCommand, ClusterIdCommand>;
 
 // The record batch holding `command` (base offset 0, no producer), timestamped `now_ms`.
 Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command, int64_t now_ms);

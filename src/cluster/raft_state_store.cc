@@ -121,6 +121,22 @@ Result<Offset> load_applied(meta::Db& db) {
   return *row ? Offset((*s)->col_int(0)) : Offset(0);
 }
 
+Result<std::string> load_cluster_identity(meta::Db& db) {
+  auto s = db.cached("SELECT cluster_id FROM cluster_identity WHERE id = 0");
+  if (!s) return std::move(s).error();
+  auto row = (*s)->step();
+  if (!row) return std::move(row).error();
+  return *row ? (*s)->col_text(0) : std::string();
+}
+
+meta::Mutation put_cluster_identity(std::string cluster_id) {
+  return meta::Mutation::apply([cluster_id = std::move(cluster_id)](meta::Db& db) -> Status {
+    auto put = db.cached("INSERT OR IGNORE INTO cluster_identity (id, cluster_id) VALUES (0, ?)");
+    if (!put) return std::move(put).error();
+    return (*put)->bind(1, std::string_view(cluster_id)).run();
+  });
+}
+
 meta::Mutation put_applied(Offset applied) {
   return meta::Mutation::apply([applied](meta::Db& db) -> Status {
     auto put = db.cached("INSERT OR REPLACE INTO cluster_applied (id, offset) VALUES (0, ?)");

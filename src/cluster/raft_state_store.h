@@ -34,6 +34,11 @@ meta::Mutation delete_assignment(std::string topic);
 Result<Offset> load_applied(meta::Db& db);
 meta::Mutation put_applied(Offset applied);
 
+// The cluster id agreed through the metadata log ("" until one is applied). The first one
+// written stays.
+Result<std::string> load_cluster_identity(meta::Db& db);
+meta::Mutation put_cluster_identity(std::string cluster_id);
+
 // "1,2,3" <-> {1, 2, 3}; parse fails on anything else.
 std::string format_nodes(const std::vector<NodeId>& nodes);
 Result<std::vector<NodeId>> parse_nodes(const std::string& text);

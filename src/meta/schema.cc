@@ -145,6 +145,14 @@ CREATE TABLE cluster_applied (
   offset  INTEGER NOT NULL
 );
 )sql"},
+    // Replication: the cluster's id, agreed through the metadata log (every node answers
+    // Metadata with the same one).
+    {9, R"sql(
+CREATE TABLE cluster_identity (
+  id          INTEGER PRIMARY KEY CHECK (id = 0),
+  cluster_id  TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

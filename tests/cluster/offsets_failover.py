@@ -13,6 +13,8 @@
 #      offsets are read again (from whichever node leads then, possibly the restarted one).
 #   5. All nodes stopped: every node's meta.db holds the same final offsets (each applied the
 #      metadata log).
+# Throughout, every node's Metadata must report one cluster id (the first controller's, agreed
+# through the metadata log), the same before and after the failovers.
 # Exit 0 pass, 1 fail, 77 cannot run here (no confluent-kafka, no cluster support).
 #
 #   /usr/bin/python3 tests/cluster/offsets_failover.py --ferry build/native/src/app/ferry [--keep]
@@ -61,6 +63,23 @@ def wait_controller(bootstrap, not_in=(), timeout_s=20):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"no controller other than {list(not_in)} within {timeout_s}s")
+
+
+def cluster_ids(nodes, timeout_s=15):
+    """{node id: the cluster id its Metadata reports}, once they agree (or the last seen)."""
+    deadline = time.monotonic() + timeout_s
+    ids = {}
+    while time.monotonic() < deadline:
+        for n in nodes:
+            try:
+                md = AdminClient({"bootstrap.servers": n.kafka_address}).list_topics(timeout=5)
+                ids[n.id] = md.cluster_id
+            except KafkaException:
+                ids[n.id] = None
+        if len(set(ids.values())) == 1 and None not in ids.values():
+            break
+        time.sleep(0.3)
+    return ids
 
 
 def consumer(bootstrap, name):
@@ -139,6 +158,9 @@ def run(a, workdir):
     with cl.Cluster(a.ferry, 3, workdir, proxied=False) as c:
         c.start()
         boot = c.direct_bootstrap
+        ids = cluster_ids(c.nodes)
+        agreed = next(iter(ids.values()))
+        check(len(set(ids.values())) == 1 and agreed, f"every node reports one cluster id: {ids}")
         admin = AdminClient({"bootstrap.servers": boot})
         admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3)])[TOPIC].result(30)
         p = Producer({"bootstrap.servers": boot, "acks": "all", "enable.idempotence": True})
@@ -183,6 +205,8 @@ def run(a, workdir):
 
         c.node(second).start()
         time.sleep(2)
+        ids = cluster_ids(c.nodes)
+        check(set(ids.values()) == {agreed}, f"the same cluster id after the failovers: {ids}")
         stopped = c.stop()
         check(all(rc == 0 for rc in stopped.values()), f"clean stops: {stopped}")
         for n in c.nodes:

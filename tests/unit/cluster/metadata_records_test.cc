@@ -67,6 +67,10 @@ TEST(MetadataRecords, GroupCommandsRoundTrip) {
   ASSERT_TRUE(g.ok()) << g.error().to_string();
   EXPECT_EQ(std::get<DeleteGroupCommand>((*g)[0]).group, "readers");
 
+  auto id = decode_command_batch(batch_of(ClusterIdCommand{"oWEm3BAcSWCuNxUCz4qN_g"}));
+  ASSERT_TRUE(id.ok()) << id.error().to_string();
+  EXPECT_EQ(std::get<ClusterIdCommand>((*id)[0]).cluster_id, "oWEm3BAcSWCuNxUCz4qN_g");
+
   // Every cut of a commit's value is refused, never read past its end.
   auto full = batch_of(commit);
   const protocol::BatchView view(full);
