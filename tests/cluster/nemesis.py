@@ -13,6 +13,8 @@
 # node and parameters drawn from the seed; each held for part of the round, then healed; the rest
 # of the round is quiet):
 #   kill       SIGKILL, down for up to 2 s, started again on the same data directory
+#   killleader (clusters) the same, of the node leading the most partitions of the topic (as
+#              Metadata names them at that moment)
 #   pause      SIGSTOP for 1-8 s, then SIGCONT
 #   restart    SIGTERM (exit 0 expected) and start
 #   partition  one node: the clients' link through its proxy dropped or blackholed; a cluster:
@@ -51,7 +53,7 @@ import workload  # noqa: E402
 
 TOPIC = "nemesis"
 GROUP = "nemesis-group"
-FAULTS = ("kill", "pause", "restart", "partition", "diskfull", "wipe")
+FAULTS = ("kill", "killleader", "pause", "restart", "partition", "diskfull", "wipe")
 
 
 def say(msg):
@@ -262,11 +264,14 @@ class Runner:
         # group members that then come back (their commits must be fenced).
         hold = rng.uniform(1.0, max(1.0, min(8.0, a.seconds * 0.8)))
         self.sleep(lead)
+        if fault == "killleader":
+            node = self.busiest_leader() or node
         detail = {"round": i, "fault": fault, "node": node.id}
-        if fault == "kill":
+        if fault in ("kill", "killleader"):
             down = rng.uniform(0.0, 2.0)
             detail["down_s"] = round(down, 2)
-            say(f"round {i}: kill -9 node {node.id}, down {down:.1f}s")
+            say(f"round {i}: kill -9 node {node.id}"
+                f"{' (the busiest leader)' if fault == 'killleader' else ''}, down {down:.1f}s")
             cl.event("fault", **detail)
             node.kill9()
             if a.force_loss:
@@ -308,6 +313,23 @@ class Runner:
         self.check_alive(i)
         cl.event("healed", round=i)
         self.sleep(a.seconds - (time.monotonic() - start))
+
+    def busiest_leader(self):
+        """The running node leading the most partitions of the topic, or None."""
+        from confluent_kafka.admin import AdminClient
+        try:
+            md = AdminClient({"bootstrap.servers": self.cluster.bootstrap}).list_topics(
+                TOPIC, timeout=5)
+        except Exception as e:  # noqa: BLE001 - any client failure: fall back to the drawn node
+            say(f"  no metadata for the leaders ({e}); the drawn node instead")
+            return None
+        counts = {}
+        for p in md.topics[TOPIC].partitions.values():
+            if p.leader >= 1:
+                counts[p.leader] = counts.get(p.leader, 0) + 1
+        running = {n.id: n for n in self.cluster.nodes if n.running()}
+        best = sorted((c, i) for i, c in counts.items() if i in running)
+        return running[best[-1][1]] if best else None
 
     def partition(self, detail, node, hold):
         rng, cl = self.rng, self.cluster
