@@ -21,9 +21,11 @@
 #     consumer may read again; re-reads are counted);
 #   - no record in the log that nobody sent; each client's process exits 0 when stopped;
 #   - no process is left (every process group started is gone).
-# kcat: the producer reads stdin (each line a long key and the value, see KcatProducer); with -vv it prints one delivery report per message (partition
-# and offset, or the failure) on stderr, without the message itself, so its acknowledgements are
-# checked by offset: each reported offset must hold a kcat record, no two reports the same one.
+# kcat: the producer reads stdin (each line a long key and the value, see KcatProducer); with
+# -vv it prints one delivery report per message (partition and offset, or the failure) on
+# stderr, without the message itself, so its acknowledgements are checked by offset: each
+# reported offset must hold a kcat record, no two reports the same one. The consumer is
+# `kcat -G` (a balanced group member) printing offset and value.
 #
 # Exit 0 pass, 1 fail, 77 when a client is missing (the others still run and are checked) or the
 # ferry binary has no [cluster] support.
@@ -208,7 +210,6 @@ class Run:
         self.hist = os.path.join(a.workdir, "history")
         os.makedirs(self.hist, exist_ok=True)
         self.failures = []
-        self.notes = []
         self.procs = {}  # name -> object with stop()
         self.pgids = []
 
@@ -386,7 +387,7 @@ class Run:
                 offs = self.kcat_ack_offsets()
                 s["acked"] = len(offs)
                 if len(set(offs)) != len(offs):
-                    self.fail(f"kcat: two delivery reports name the same offset")
+                    self.fail("kcat: two delivery reports name the same offset")
                 for o in offs:
                     if not str(log.get(o, "")).startswith("kcat:"):
                         self.fail(f"kcat: acknowledged offset {o} holds {log.get(o)!r}")
@@ -497,7 +498,8 @@ def available(node_bin):
             except ImportError:
                 why[c] = "python3 module kafka (kafka-python) missing"
         elif c == "kafkajs" and not (node_bin and workload.kafkajs_installed()):
-            why[c] = "node or tests/compat/node_modules/kafkajs missing (npm ci --prefix tests/compat)"
+            why[c] = ("node or tests/compat/node_modules/kafkajs missing "
+                      "(npm ci --prefix tests/compat)")
         if c not in why:
             have.append(c)
     return have, why

@@ -5,8 +5,10 @@
 //   consume: a group member (fromBeginning); events seen (offset, value), closed.
 // Runs until SIGTERM, then finishes what is under way, disconnects and exits 0.
 //
-//   NODE_PATH=tests/compat/node_modules node kafkajs_failover.js produce BOOTSTRAP TOPIC PREFIX OUT RATE
-//   NODE_PATH=tests/compat/node_modules node kafkajs_failover.js consume BOOTSTRAP TOPIC GROUP OUT
+//   NODE_PATH=tests/compat/node_modules \
+//     node kafkajs_failover.js produce BOOTSTRAP TOPIC PREFIX OUT RATE
+//   NODE_PATH=tests/compat/node_modules \
+//     node kafkajs_failover.js consume BOOTSTRAP TOPIC GROUP OUT
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -15,11 +17,13 @@ const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkaj
 // kafkajs ships no LZ4 codec and ferry stores batches as LZ4 by default (compression.type):
 // the consumer registers the plain-JavaScript one of tests/compat, as an application registers
 // a codec package.
-CompressionCodecs[CompressionTypes.LZ4] = require(path.join(__dirname, '..', 'compat', 'kafkajs_lz4.js'));
+CompressionCodecs[CompressionTypes.LZ4] =
+  require(path.join(__dirname, '..', 'compat', 'kafkajs_lz4.js'));
 
 const [role, bootstrap, topic, name, outPath, rateArg] = process.argv.slice(2);
 if (!outPath || (role !== 'produce' && role !== 'consume')) {
-  console.error('usage: kafkajs_failover.js produce|consume BOOTSTRAP TOPIC PREFIX|GROUP OUT [RATE]');
+  console.error('usage: kafkajs_failover.js produce|consume BOOTSTRAP TOPIC PREFIX|GROUP OUT '
+                + '[RATE]');
   process.exit(2);
 }
 const out = fs.openSync(outPath, 'a');
@@ -49,7 +53,8 @@ async function produce() {
   for (let seq = 0; !stopping; seq++) {
     record('send', { seq });
     try {
-      const meta = await producer.send({ topic, messages: [{ partition: 0, value: `${name}:${seq}` }] });
+      const messages = [{ partition: 0, value: `${name}:${seq}` }];
+      const meta = await producer.send({ topic, messages });
       record('ack', { seq, o: Number(meta[meta.length - 1].baseOffset) });
     } catch (e) {
       record('fail', { seq, err: `${e.name}: ${e.message}`.replace(/\n/g, ' ') });
