@@ -221,8 +221,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="ferry-offsets-")
-    if not cl.cluster_config_supported(a.ferry, workdir):
-        print("this ferry has no [cluster] support: skipped")
+    ok, why = cl.cluster_config_supported(a.ferry, workdir)
+    if not ok:
+        print(f"this ferry has no [cluster] support: skipped ({why})")
         shutil.rmtree(workdir, ignore_errors=True)
         return 77
     cl.install_exit_handlers()

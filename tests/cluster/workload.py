@@ -233,7 +233,11 @@ def read(a):
     while any(pos[p] < marks[p][1] for p in marks) and time.monotonic() < deadline:
         m = c.poll(0.2)
         if m is None or m.error():
-            if m is not None and m.error().code() != KafkaError._PARTITION_EOF:
+            if m is not None and m.error().code() == KafkaError._PARTITION_EOF:
+                # The end: the log may end in offsets no record is returned for (a leader's
+                # epoch-start batch), so the position is the EOF's, not the last record's + 1.
+                pos[m.partition()] = max(pos[m.partition()], m.offset())
+            elif m is not None:
                 h.write("error", err=str(m.error()))
             continue
         v = m.value()
