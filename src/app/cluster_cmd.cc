@@ -170,15 +170,19 @@ int run_cluster_status(const ClusterArgs& args) {
   std::vector<std::string> admins = args.admin;
   std::string credentials;
   std::string config_file = args.config_file;
-  if (config_file.empty() && std::ifstream("ferry.toml").good()) config_file = "ferry.toml";
+  const bool implicit = config_file.empty();
+  if (implicit && std::ifstream("ferry.toml").good()) config_file = "ferry.toml";
   if (!config_file.empty()) {
     Result<config::BrokerConfig> c = config::load_config_file(config_file);
-    if (!c) {
+    if (!c && implicit && !admins.empty()) {
+      // ./ferry.toml was only a guess, and the addresses are given: go on without it.
+    } else if (!c) {
       std::fprintf(stderr, "ferry cluster status: %s\n", c.error().message().c_str());
       return 2;
+    } else {
+      credentials = credentials_of(*c);
     }
-    credentials = credentials_of(*c);
-    if (admins.empty()) {
+    if (c && admins.empty()) {
       if (c->admin_listen.empty()) {
         std::fprintf(stderr,
                      "ferry cluster status: %s has no admin.listen; name the nodes with --admin\n",
