@@ -325,9 +325,11 @@ std::string render_merged_text(const MergedStatus& m) {
       links += "down:" + id_list(n.link_down_from);
     }
     if (links.empty()) links = "-";
-    o +=
-        fmt("%-5d %-22s %-10s %-12s %s\n", n.id, n.address.c_str(),
+    std::string row =
+        fmt("%-5d %-22s %-10s %-12s %s", n.id, n.address.c_str(),
             n.answered ? "answered" : "no answer", links.c_str(), n.controller ? "controller" : "");
+    while (!row.empty() && row.back() == ' ') row.pop_back();
+    o += row + "\n";
   }
   o += "\n";
   // Partitions: who leads what, and the node whose view each row is.
