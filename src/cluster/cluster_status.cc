@@ -315,6 +315,12 @@ std::string render_merged_json(const MergedStatus& m) {
 
 std::string render_merged_text(const MergedStatus& m) {
   std::string o;
+  bool any = false;
+  for (const auto& s : m.sources) any = any || s.node >= 0;
+  if (!any) {
+    for (const auto& s : m.sources) o += "no answer from " + s.admin + ": " + s.error + "\n";
+    return o;
+  }
   // Nodes.
   o += fmt("%-5s %-22s %-10s %-12s %s\n", "NODE", "ADDRESS", "ADMIN", "LINKS", "ROLE");
   for (const MergedNode& n : m.nodes) {
@@ -362,9 +368,11 @@ std::string render_merged_text(const MergedStatus& m) {
     }
   }
   o += "\n";
-  o += fmt("controller: %s (as node %s says)\n",
-           m.controller < 0 ? "unknown" : std::to_string(m.controller).c_str(),
-           m.controller_source < 0 ? "-" : std::to_string(m.controller_source).c_str());
+  if (m.controller < 0) {
+    o += "controller: unknown\n";
+  } else {
+    o += fmt("controller: %d (as node %d says)\n", m.controller, m.controller_source);
+  }
   // The under-replicated partitions, wrapped at 80 columns.
   std::string line =
       fmt("under-replicated partitions: %lld", static_cast<long long>(m.under_replicated));

@@ -194,6 +194,7 @@ TEST(ClusterStatus, NoAnswerAtAllGivesAnEmptyPicture) {
   EXPECT_EQ(m.controller, -1);
   EXPECT_TRUE(m.partitions.empty());
   EXPECT_TRUE(JsonValue::parse(render_merged_json(m)).ok());
+  EXPECT_EQ(render_merged_text(m), "no answer from 127.0.0.1:1: refused\n");
 }
 
 }  // namespace
