@@ -134,6 +134,7 @@ AdminView AdminService::view() const {
   v.logs = &logs_;
   v.meta = &meta_;
   v.mirrors = mirrors_;
+  v.cluster = cluster_;
   v.fsync = fsync_.get();
   v.data_dir = options_.data_dir;
   v.version = options_.version;

@@ -4,7 +4,7 @@
 //                      listener listening and the disk not full (log.dir.min.free.bytes);
 //                      503 with a JSON reason otherwise
 //   GET /metrics       Prometheus text exposition 0.0.4 (metrics_render.cc)
-//   GET /v1/status     JSON: broker, topics and partitions, groups and lag, mirrors
+//   GET /v1/status     JSON: broker, topics and partitions, groups and lag, mirrors, cluster
 //   GET /              the status page (status_page.cc)
 // With admin.basic.auth.user set, every path but the two health checks needs HTTP basic
 // authentication (401 with a WWW-Authenticate challenge otherwise).
@@ -51,6 +51,8 @@ class AdminService {
 
   // Reads the password file, hooks the fsync histogram to the logs' Flusher, listens.
   Status start();
+  // The cluster node whose state /v1/status and /metrics show (null: none, the default).
+  void set_cluster(const cluster::ClusterNode* cluster) noexcept { cluster_ = cluster; }
   uint16_t port() const noexcept { return server_ ? server_->port() : 0; }
   // SIGHUP: basic authentication from `user` and the first line of `password_file` again
   // (empty user: none). On an error (file unreadable or empty) the current credentials stay.
@@ -72,6 +74,7 @@ class AdminService {
   storage::LogManager& logs_;
   meta::MetaStore& meta_;
   const mirror::MirrorService* mirrors_;
+  const cluster::ClusterNode* cluster_ = nullptr;
   std::string expected_credentials_;  // "user:password"
   std::unique_ptr<HttpServer> server_;
   std::shared_ptr<FsyncStats> fsync_ = std::make_shared<FsyncStats>();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "cluster/cluster_node.h"
 #include "common/histogram.h"
 #include "meta/store.h"
 #include "mirror/service.h"
@@ -27,6 +28,7 @@ struct AdminView {
   storage::LogManager* logs = nullptr;
   meta::MetaStore* meta = nullptr;
   const mirror::MirrorService* mirrors = nullptr;  // null without [[mirror]] sections
+  const cluster::ClusterNode* cluster = nullptr;   // null without [cluster]
   const FsyncStats* fsync = nullptr;
   std::string data_dir;
   std::string version;
@@ -51,6 +53,9 @@ class MetricsText;
 std::string render_metrics(const AdminView& v);
 // The mirrors' part of /metrics, from MirrorService::status().
 void write_mirrors(MetricsText& m, const mirror::StatusSnapshot& s);
+// The cluster's part of /metrics (links, leadership, the followers' lag on the leader), from
+// ClusterNode::status().
+void write_cluster(MetricsText& m, const cluster::NodeView& c);
 // /v1/status (JSON).
 std::string render_status(const AdminView& v);
 

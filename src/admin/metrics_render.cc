@@ -259,6 +259,112 @@ void write_mirrors(MetricsText& m, const mirror::StatusSnapshot& s) {
        [](const mirror::StatusRow& r) { return r.forwarded; });
 }
 
+// The cluster's numbers, from ClusterNode::status(): the links to every other node, the
+// controller, and per partition led here its ISR state and each follower's lag (only the
+// leader sees its followers' fetches; partition x replica series exist on the leader only).
+void write_cluster(MetricsText& m, const cluster::NodeView& c) {
+  m.family("ferry_cluster_node_id", "gauge", "This node's node.id.");
+  m.sample("ferry_cluster_node_id", {}, c.node_id);
+  m.family("ferry_cluster_controller_id", "gauge",
+           "The node this node takes for the controller (the metadata log's leader); -1: none "
+           "known.");
+  m.sample("ferry_cluster_controller_id", {}, c.controller);
+  m.family("ferry_cluster_is_controller", "gauge", "1 when this node is the controller.");
+  m.sample("ferry_cluster_is_controller", {}, c.controller == c.node_id ? 1 : 0);
+  m.family("ferry_cluster_leader_elections_total", "counter",
+           "Epochs this node started as the leader of one of its partitions or of the metadata "
+           "log (elections won, transfers included).");
+  m.sample("ferry_cluster_leader_elections_total", {}, c.leader_elections);
+  std::vector<std::pair<std::string, const cluster::LinkView*>> links;
+  for (const auto& l : c.nodes) {
+    if (!l.self) links.emplace_back(std::to_string(l.node), &l);
+  }
+  auto each_link = [&](const char* name, const char* type, const char* help, auto value) {
+    m.family(name, type, help);
+    for (const auto& [peer, l] : links) m.sample(name, {{"peer", peer}}, value(*l));
+  };
+  each_link("ferry_cluster_link_up", "gauge",
+            "1 while the link to the peer node is open (hellos exchanged), 0 otherwise.",
+            [](const cluster::LinkView& l) { return l.up ? 1 : 0; });
+  each_link("ferry_cluster_link_sent_bytes_total", "counter",
+            "Bytes sent to the peer node over every link it had.",
+            [](const cluster::LinkView& l) { return l.bytes_sent; });
+  each_link("ferry_cluster_link_received_bytes_total", "counter",
+            "Bytes received from the peer node over every link it had.",
+            [](const cluster::LinkView& l) { return l.bytes_received; });
+  each_link("ferry_cluster_link_connects_total", "counter",
+            "Links to the peer node established (hellos exchanged).",
+            [](const cluster::LinkView& l) { return l.connects; });
+  each_link("ferry_cluster_link_reconnects_total", "counter",
+            "Links to the peer node established after the first one.",
+            [](const cluster::LinkView& l) { return l.reconnects; });
+  each_link("ferry_cluster_link_dial_failures_total", "counter",
+            "Dials of the peer node that failed, timed out or were refused.",
+            [](const cluster::LinkView& l) { return l.dial_failures; });
+  each_link("ferry_cluster_link_stalls_total", "counter",
+            "Links to the peer node closed by the stall detector.",
+            [](const cluster::LinkView& l) { return l.stalls; });
+
+  std::vector<const cluster::PartitionView*> led;
+  for (const auto& p : c.partitions) {
+    if (p.role == "leader") led.push_back(&p);
+  }
+  int64_t under = 0;
+  for (const auto* p : led) under += p->under_replicated() ? 1 : 0;
+  m.family("ferry_cluster_partitions_led", "gauge",
+           "Partitions (the metadata log included) this node leads.");
+  m.sample("ferry_cluster_partitions_led", {}, static_cast<int64_t>(led.size()));
+  m.family("ferry_cluster_under_replicated_partitions", "gauge",
+           "Partitions led by this node whose ISR is smaller than their replica set.");
+  m.sample("ferry_cluster_under_replicated_partitions", {}, under);
+  m.family("ferry_partition_under_replicated", "gauge",
+           "1 when the partition's ISR is smaller than its replica set (on its leader only).");
+  for (const auto* p : led) {
+    const std::string part = std::to_string(p->partition);
+    m.sample("ferry_partition_under_replicated", {{"topic", p->topic}, {"partition", part}},
+             p->under_replicated() ? 1 : 0);
+  }
+  m.family("ferry_partition_in_sync_replicas", "gauge",
+           "Replicas in the partition's ISR, the leader included (on its leader only).");
+  for (const auto* p : led) {
+    const std::string part = std::to_string(p->partition);
+    m.sample("ferry_partition_in_sync_replicas", {{"topic", p->topic}, {"partition", part}},
+             static_cast<int64_t>(p->isr.size()));
+  }
+  auto each_replica = [&](const char* name, const char* help, auto value) {
+    m.family(name, "gauge", help);
+    for (const auto* p : led) {
+      const std::string part = std::to_string(p->partition);
+      for (const auto& l : p->lag) {
+        const double v = value(l);
+        if (v < 0) continue;  // unknown
+        const std::string replica = std::to_string(l.replica);
+        m.sample(name, {{"topic", p->topic}, {"partition", part}, {"replica", replica}}, v);
+      }
+    }
+  };
+  each_replica("ferry_replica_lag_records",
+               "Records the follower is behind the leader's log end, as of its last fetch (on "
+               "the leader; absent before its first fetch in the epoch).",
+               [](const cluster::ReplicaLag& l) { return static_cast<double>(l.records_behind); });
+  each_replica("ferry_replica_lag_seconds",
+               "Seconds since the follower last reached the leader's log end (never in this "
+               "epoch: since the epoch began); on the leader.",
+               [](const cluster::ReplicaLag& l) {
+                 return l.caught_up_ms_ago < 0 ? -1.0
+                                               : static_cast<double>(l.caught_up_ms_ago) / 1000.0;
+               });
+  each_replica("ferry_replica_last_fetch_age_seconds",
+               "Seconds since the follower's last fetch, on the leader (absent before its first "
+               "fetch in the epoch).",
+               [](const cluster::ReplicaLag& l) {
+                 return l.last_fetch_ms_ago < 0 ? -1.0
+                                                : static_cast<double>(l.last_fetch_ms_ago) / 1000.0;
+               });
+  each_replica("ferry_replica_in_sync", "1 while the follower is in the ISR (on the leader).",
+               [](const cluster::ReplicaLag& l) { return l.in_sync ? 1.0 : 0.0; });
+}
+
 std::string render_metrics(const AdminView& v) {
   MetricsText m;
   write_process(m, v);
@@ -272,6 +378,7 @@ std::string render_metrics(const AdminView& v) {
     if (v.meta != nullptr) write_storage(m, v);
   }
   if (v.mirrors != nullptr) write_mirrors(m, v.mirrors->status());
+  if (v.cluster != nullptr) write_cluster(m, v.cluster->status());
   const Readiness ready = check_ready(v);
   m.family("ferry_ready", "gauge", "1 when /health/ready answers 200.");
   m.sample("ferry_ready", {}, ready.ready ? 1 : 0);

@@ -1,6 +1,6 @@
 // /v1/status: the broker, its topics and partitions, consumer groups with their lag and the
-// mirrors, as one JSON object (the model the status page shows). The fields are listed in
-// docs/monitoring.md.
+// mirrors and the cluster, as one JSON object (the model the status page shows). The fields are
+// listed in docs/monitoring.md.
 #include <string>
 
 #include "admin/admin_view.h"
@@ -141,6 +141,11 @@ std::string render_status(const AdminView& v) {
   // The mirrors: MirrorService::status() as `ferry mirror status --json` prints it.
   o += "\"mirrors\":";
   o += v.mirrors != nullptr ? mirror::render_status_json(v.mirrors->status()) : std::string("null");
+  o += ',';
+  // The cluster: this node's view (cluster/cluster_status.h); null without [cluster].
+  o += "\"cluster\":";
+  o += v.cluster != nullptr ? cluster::render_node_view_json(v.cluster->status())
+                            : std::string("null");
   o += ',';
   write_recent_errors(o);
   o += "}\n";

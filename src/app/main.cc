@@ -10,6 +10,7 @@
 
 #include "admin/build_info.h"
 #include "app/acls_cmd.h"
+#include "app/cluster_cmd.h"
 #include "app/config_cmd.h"
 #include "app/consume_cmd.h"
 #include "app/data_cmd.h"
@@ -187,6 +188,8 @@ int main(int argc, char** argv) {
   auto* users = ferry::app::add_users_command(app, users_args);
   ferry::app::MirrorArgs mirror_args;
   const auto mirror_cmds = ferry::app::add_mirror_command(app, mirror_args);
+  ferry::app::ClusterArgs cluster_args;
+  auto* cluster_status = ferry::app::add_cluster_command(app, cluster_args);
 
   try {
     app.parse(argc, argv);
@@ -234,6 +237,7 @@ int main(int argc, char** argv) {
   if (acls->parsed()) return ferry::app::run_acls(acls_args);
   if (mirror_cmds.status->parsed()) return ferry::app::run_mirror_status(mirror_args);
   if (mirror_cmds.translate->parsed()) return ferry::app::run_mirror_translate(mirror_args);
+  if (cluster_status->parsed()) return ferry::app::run_cluster_status(cluster_args);
   if (serve->parsed()) {
     if (app.count("--log-level") > 0) serve_args.log_level = level;
     return ferry::app::serve(serve_args);

@@ -94,6 +94,7 @@ Status Node::start() {
     if (!options) return std::move(options).error();
     admin_ = std::make_unique<admin::AdminService>(loop_, std::move(*options), clock_, *broker_,
                                                    *logs_, *meta_, mirrors_.get());
+    admin_->set_cluster(cluster_.get());
     if (auto st = admin_->start(); !st) {
       // The default address taken (another broker on this host): warn and go on without it; an
       // address set in the file must work.

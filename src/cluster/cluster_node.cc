@@ -1,6 +1,8 @@
 // One node of a ferry cluster. See cluster_node.h.
 #include "cluster/cluster_node.h"
 
+#include <algorithm>
+#include <map>
 #include <utility>
 
 #include "broker/produce_idempotence.h"
@@ -13,7 +15,7 @@ namespace ferry::cluster {
 
 ClusterNode::ClusterNode(uv_loop_t* loop, const config::BrokerConfig& config, meta::MetaStore& meta,
                          const Clock& clock)
-    : loop_(loop), config_(config), meta_(meta), info_timer_(loop) {
+    : loop_(loop), config_(config), meta_(meta), clock_(clock), info_timer_(loop) {
   const config::ClusterConfig& c = *config.cluster;
   for (const auto& p : c.peers) nodes_.push_back(p.id);
   const NodeId self(config.node_id);
@@ -163,6 +165,128 @@ void ClusterNode::fetch(NodeId to, FetchRequest request,
                       }
                       done(decode_fetch_response(*r));
                     });
+}
+
+namespace {
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::leader: return "leader";
+    case Role::follower: return "follower";
+    case Role::candidate: return "candidate";
+    case Role::pre_candidate: return "pre_candidate";
+  }
+  return "";
+}
+
+std::vector<int32_t> id_values(const std::vector<NodeId>& v) {
+  std::vector<int32_t> out;
+  out.reserve(v.size());
+  for (NodeId n : v) out.push_back(n.value());
+  return out;
+}
+
+}  // namespace
+
+NodeView ClusterNode::status() const {
+  NodeView v;
+  const int64_t now = clock_.now_ms();
+  v.node_id = config_.node_id;
+  v.controller = quorum_->controller().value();
+  v.now_ms = now;
+  v.leader_elections = replicas_->leader_elections();
+  for (const auto& p : config_.cluster->peers) {
+    LinkView l;
+    l.node = p.id.value();
+    l.address = p.address();
+    if (p.id == NodeId(config_.node_id)) {
+      l.self = true;
+    } else {
+      l.up = network_->connected(p.id);
+      const PeerCounters c = network_->counters(p.id);
+      l.bytes_sent = c.bytes_sent;
+      l.bytes_received = c.bytes_received;
+      l.connects = c.connects;
+      l.reconnects = c.reconnects;
+      l.dial_failures = c.dial_failures;
+      l.stalls = c.stalls;
+    }
+    v.nodes.push_back(std::move(l));
+  }
+  std::map<GroupId, ReplicaManager::GroupStatus> local;
+  for (auto& g : replicas_->status()) {
+    GroupId id = g.group;
+    local.emplace(std::move(id), std::move(g));
+  }
+  const int64_t silent_ms = config_.cluster->election_timeout_ms;
+  auto row = [&](const std::string& topic, int32_t partition, const broker::Partition::Replicas& r,
+                 LeaderEpoch epoch) {
+    PartitionView p;
+    p.topic = topic;
+    p.partition = partition;
+    p.leader = r.leader.value();
+    p.leader_epoch = epoch.value();
+    p.replicas = id_values(r.replicas);
+    p.isr = id_values(r.isr);
+    auto it = local.find(GroupId{topic, PartitionId(partition)});
+    if (it != local.end()) {
+      const ReplicaManager::GroupStatus& g = it->second;
+      p.role = role_name(g.role);
+      p.high_watermark = g.high_watermark.value();
+      p.log_end = g.log_end.value();
+      if (g.role == Role::leader) {
+        // The leader's own word, fresh: ISR and offline as sync_partition computes them.
+        p.leader = config_.node_id;
+        p.leader_epoch = g.epoch.value();
+        p.replicas = id_values(g.voters);
+        p.isr.clear();
+        for (const ReplicaProgress& rp : g.progress) {
+          if (rp.in_sync) p.isr.push_back(rp.node.value());
+          if (rp.node == NodeId(config_.node_id)) continue;
+          ReplicaLag l;
+          l.replica = rp.node.value();
+          l.in_sync = rp.in_sync;
+          if (rp.last_fetch_ms >= 0) {
+            l.fetch_offset = rp.fetch_offset.value();
+            l.records_behind = std::max<int64_t>(0, p.log_end - l.fetch_offset);
+            l.last_fetch_ms_ago = std::max<int64_t>(0, now - rp.last_fetch_ms);
+          }
+          const int64_t since =
+              rp.last_caught_up_ms >= 0 ? rp.last_caught_up_ms : g.leader_since_ms;
+          if (since >= 0) l.caught_up_ms_ago = std::max<int64_t>(0, now - since);
+          if (!rp.in_sync && (rp.last_fetch_ms < 0 || now - rp.last_fetch_ms > silent_ms)) {
+            p.offline.push_back(l.replica);
+          }
+          p.lag.push_back(l);
+        }
+      }
+    }
+    v.partitions.push_back(std::move(p));
+  };
+  // The metadata log first.
+  {
+    const GroupId mg = metadata_group();
+    broker::Partition::Replicas r;
+    LeaderEpoch epoch{-1};
+    if (auto info = replicas_->leader_of(mg)) {
+      r.leader = info->leader;
+      r.isr = info->isr;
+      epoch = info->epoch;
+    }
+    r.replicas = nodes_;
+    row(mg.topic, mg.partition.value(), r, epoch);
+  }
+  if (broker_ != nullptr) {
+    for (const auto& [name, topic] : broker_->topics().topics()) {
+      if (topic.deleting) continue;
+      for (int32_t i = 0; i < topic.record.partitions; ++i) {
+        LeaderEpoch epoch{-1};
+        broker::Partition::Replicas r = quorum_->describe(name, i, &epoch);
+        row(name, i, r, epoch);
+      }
+    }
+  }
+  return v;
 }
 
 }  // namespace ferry::cluster

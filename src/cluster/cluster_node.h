@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "broker/broker.h"
+#include "cluster/cluster_status.h"
 #include "cluster/metadata_quorum.h"
 #include "cluster/peer_network.h"
 #include "cluster/peer_transport.h"
@@ -44,6 +45,9 @@ class ClusterNode final : private PeerTransport {
   ReplicaManager& replicas() noexcept { return *replicas_; }
   MetadataQuorum& quorum() noexcept { return *quorum_; }
   PeerNetwork& network() noexcept { return *network_; }
+  // This node's view of the cluster (cluster_status.h): links, controller, every partition's
+  // leadership and, for the partitions led here, the followers' lag. Read-only; after open().
+  NodeView status() const;
 
  private:
   // PeerTransport.
@@ -61,6 +65,7 @@ class ClusterNode final : private PeerTransport {
   uv_loop_t* loop_;
   const config::BrokerConfig& config_;
   meta::MetaStore& meta_;
+  const Clock& clock_;
   broker::Broker* broker_ = nullptr;
   std::vector<NodeId> nodes_;
   std::unique_ptr<PeerNetwork> network_;

@@ -31,6 +31,7 @@ struct ReplicaManager::Group {
   NodeId leader = kNoNode;
   LeaderEpoch epoch{-1};
   std::vector<NodeId> isr;
+  int64_t leader_since_ms = -1;  // when this node last became its leader (status only)
 };
 
 struct ReplicaManager::ParkedFetch {
@@ -276,6 +277,10 @@ void ReplicaManager::sync_partition(Group& g) {
                 group_name(g.id).c_str(), c.epoch().value(),
                 leads ? "leader" : (c.role() == Role::follower ? "follower" : "candidate"),
                 c.leader().value(), static_cast<long long>(c.high_watermark().value()));
+    }
+    if (leads && (g.role != Role::leader || g.epoch != c.epoch())) {
+      ++leader_elections_;
+      g.leader_since_ms = t;
     }
     g.role = c.role();
     g.leader = c.leader();
@@ -667,6 +672,7 @@ std::vector<ReplicaManager::GroupStatus> ReplicaManager::status() const {
     s.log_end = g->partition->log_end_offset();
     s.voters = g->voters;
     s.progress = g->core->progress(t);
+    if (s.role == Role::leader) s.leader_since_ms = g->leader_since_ms;
     out.push_back(std::move(s));
   }
   return out;

@@ -106,6 +106,7 @@ class ReplicaManager {
     Offset log_end{0};
     std::vector<NodeId> voters;
     std::vector<ReplicaProgress> progress;  // leader only
+    int64_t leader_since_ms = -1;           // leader only: when this node's epoch began
   };
   std::vector<GroupStatus> status() const;
   // Leader: hands the group to `to` (ferry cluster commands, tests).
@@ -113,6 +114,8 @@ class ReplicaManager {
 
   NodeId self() const noexcept { return options_.self; }
   const std::vector<NodeId>& nodes() const noexcept { return options_.nodes; }
+  // Epochs this node started as leader of one of its groups (elections it won), since start.
+  uint64_t leader_elections() const noexcept { return leader_elections_; }
 
  private:
   struct Group;
@@ -153,6 +156,7 @@ class ReplicaManager {
   UvTimer tick_timer_;
   int64_t last_broadcast_ms_ = 0;
   int64_t last_preferred_ms_ = 0;
+  uint64_t leader_elections_ = 0;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
