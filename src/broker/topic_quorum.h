@@ -48,6 +48,11 @@ class TopicQuorum {
   virtual void propose_partitions(const std::string& name, int32_t total, Done done) = 0;
   virtual void propose_configs(const std::string& name, std::map<std::string, std::string> set,
                                std::vector<std::string> remove, bool replace_all, Done done) = 0;
+  // Whether this node has applied the metadata log up to the high watermark it learned from the
+  // controller, at least once since it started. Until then (a node started with an empty data
+  // directory, catching up) its topic list is not the cluster's: a topic it does not know yet
+  // is answered LEADER_NOT_AVAILABLE rather than UNKNOWN_TOPIC_OR_PARTITION.
+  virtual bool caught_up() const = 0;
   // Auto-creation asked on a node that is not the controller: forwarded to it.
   virtual void request_auto_create(const std::string& name) = 0;
 

@@ -45,7 +45,9 @@ Status MetadataQuorum::open(const std::string& data_dir, std::string own_cluster
   auto identity = load_cluster_identity(meta_.reader());
   if (!identity) return std::move(identity).error();
   cluster_id_ = std::move(*identity);
-  if (!cluster_id_.empty() && on_cluster_id_) on_cluster_id_(cluster_id_);
+  // Until the cluster's id is agreed this node reports none (not its own, which would differ
+  // from the others').
+  if (on_cluster_id_) on_cluster_id_(cluster_id_);
   storage::LogConfig lc;
   lc.segment_bytes = 8u << 20;
   storage::LogOptions options;
@@ -380,6 +382,15 @@ void MetadataQuorum::on_group_change(const GroupId& group) {
   if (group != kMetadataGroup) return;
   check_coordinator();
   apply_committed();
+}
+
+bool MetadataQuorum::caught_up() const {
+  if (caught_up_) return true;
+  // The high watermark is above 0 once a controller's epoch-start batch committed; a follower
+  // learns it from its fetches.
+  const Offset hw = partition_ ? partition_->high_watermark() : Offset(0);
+  caught_up_ = controller() != kNoNode && hw > Offset(0) && applied_ >= hw;
+  return caught_up_;
 }
 
 broker::ErrorCode MetadataQuorum::coordinator_state() const {

@@ -83,6 +83,7 @@ class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuo
   void propose_configs(const std::string& name, std::map<std::string, std::string> set,
                        std::vector<std::string> remove, bool replace_all, Done done) override;
   void request_auto_create(const std::string& name) override;
+  bool caught_up() const override;
   std::vector<NodeId> replicas(const std::string& topic, int32_t partition) const override;
   broker::Partition::Replicas describe(const std::string& topic, int32_t partition,
                                        LeaderEpoch* epoch) const override;
@@ -141,6 +142,7 @@ class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuo
   std::string own_cluster_id_;
   std::string cluster_id_;  // agreed ("" until the first cluster_id record is applied)
   bool proposing_cluster_id_ = false;
+  mutable bool caught_up_ = false;  // latched by caught_up()
   std::function<void(const std::string&)> on_cluster_id_;
   struct Waiter {
     Offset end;

@@ -64,8 +64,8 @@ def measure(ferry, nodes, mib, workdir):
                     cluster_settings={"election.timeout.ms": 1000,
                                       "heartbeat.interval.ms": 200}) as c:
         c.start()
-        AdminClient({"bootstrap.servers": c.direct_bootstrap}).create_topics(
-            [NewTopic(TOPIC, 3, nodes)])[TOPIC].result(30)
+        admin = AdminClient({"bootstrap.servers": c.direct_bootstrap})
+        admin.create_topics([NewTopic(TOPIC, 3, nodes)])[TOPIC].result(30)
         time.sleep(2)
         before = {n.id: written(n.admin_port) for n in c.nodes}
         produced = produce(c.direct_bootstrap, mib)
@@ -90,7 +90,7 @@ def show(title, produced, rows):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description="bytes written to flash per byte produced")
     ap.add_argument("--ferry", required=True)
     ap.add_argument("--mib", type=int, default=64, help="MiB of values per setup")
     a = ap.parse_args()

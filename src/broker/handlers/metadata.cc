@@ -50,8 +50,10 @@ void handle_metadata(Broker& b, Request&& r) {
   if (!decode_body(r, req)) return;
   protocol::MetadataResponse resp;
   const auto& adv = b.advertised_for(*r.session);
-  resp.cluster_id = b.cluster_id();
-  if (const TopicQuorum* quorum = b.topics().quorum(); quorum != nullptr) {
+  // A node of a cluster reports no id until the cluster's is agreed (Broker::cluster_id empty).
+  if (!b.cluster_id().empty()) resp.cluster_id = b.cluster_id();
+  const TopicQuorum* quorum = b.topics().quorum();
+  if (quorum != nullptr) {
     for (const auto& e : quorum->brokers(r.session->listener.name)) {
       resp.brokers.push_back({e.node.value(), e.host, e.port, std::nullopt});
     }
@@ -82,7 +84,9 @@ void handle_metadata(Broker& b, Request&& r) {
       missing.name = rt.name;
       if (auto e = validate_topic_name(rt.name); !e.ok()) {
         missing.error_code = e.wire();
-      } else if (b.topics().pending(rt.name) || (may_create && b.topics().auto_create(rt.name))) {
+      } else if (b.topics().pending(rt.name) || (quorum != nullptr && !quorum->caught_up()) ||
+                 (may_create && b.topics().auto_create(rt.name))) {
+        // Being created, or this node is still catching up with the cluster's metadata.
         missing.error_code = static_cast<int16_t>(ErrorCode::leader_not_available);
       } else {
         missing.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_or_partition);
