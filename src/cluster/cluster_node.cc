@@ -164,4 +164,6 @@ void ClusterNode::fetch(NodeId to, FetchRequest request,
                     });
 }
 
+bool ClusterNode::connected(NodeId to) const { return network_->connected(to); }
+
 }  // namespace ferry::cluster

@@ -450,10 +450,33 @@ void ReplicaManager::maybe_fetch(NodeId leader) {
       });
 }
 
+// The connection to `leader` closed or could not be made, and no other is open (a killed
+// node's sockets are closed by its kernel at once; the network's stall sweep closes a silent
+// link): the groups following it bring their elections forward (RaftCore::leader_unreachable;
+// pre-votes still protect a leader that is alive).
+void ReplicaManager::leader_unreachable(NodeId leader) {
+  const int64_t t = now();
+  bool any = false;
+  for (auto& [id, g] : groups_) {
+    if (g->core->role() != Role::follower || g->core->leader() != leader) continue;
+    g->core->leader_unreachable(t);
+    g->core->tick(t);
+    process(*g);
+    any = true;
+  }
+  if (!any) return;
+  flush_outbox();
+  persist();
+}
+
 void ReplicaManager::on_fetch_response(NodeId leader, Result<FetchResponse> response) {
   if (!response || stopped_) {
     // The link dropped or timed out: the next tick asks again (the cores' election timers run).
     fetch_in_flight_[leader] = false;
+    if (!response && !stopped_ && response.error().code() == Errc::closed &&
+        !options_.transport->connected(leader)) {
+      leader_unreachable(leader);
+    }
     return;
   }
   auto pending = std::make_shared<PendingResponse>();
