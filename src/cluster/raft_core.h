@@ -21,8 +21,8 @@
 // - A follower whose driver saw the connection to its leader fail (leader_unreachable: closed or
 //   refused, not merely slow) stops counting that leader as live and brings its election
 //   forward: the first voter after the leader (voters() order, the leader left out) stands at
-//   once, the next after election_timeout_ms / 2, and so on, so the survivors of a dead leader
-//   do not split their votes. It still starts with a pre-vote, which the voters that do hear
+//   its next tick, the next election_timeout_ms / 4 later, and so on, so the survivors of a dead
+//   leader do not split their votes. It still starts with a pre-vote, which the voters that do hear
 //   from a live leader refuse: a broken link alone cannot depose a healthy leader.
 // - A leader sends BeginEpoch again, at most every election_timeout_ms / 2, to a voter that has
 //   not fetched for an election timeout (it lost the first one, or restarted). A node whose epoch

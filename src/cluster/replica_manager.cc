@@ -456,17 +456,13 @@ void ReplicaManager::maybe_fetch(NodeId leader) {
 // pre-votes still protect a leader that is alive).
 void ReplicaManager::leader_unreachable(NodeId leader) {
   const int64_t t = now();
-  bool any = false;
   for (auto& [id, g] : groups_) {
     if (g->core->role() != Role::follower || g->core->leader() != leader) continue;
+    // Not ticked now: the first pre-vote leaves at the next tick, when the other followers
+    // have most likely seen the same connection close (until then they refuse it).
     g->core->leader_unreachable(t);
-    g->core->tick(t);
     process(*g);
-    any = true;
   }
-  if (!any) return;
-  flush_outbox();
-  persist();
 }
 
 void ReplicaManager::on_fetch_response(NodeId leader, Result<FetchResponse> response) {

@@ -144,8 +144,8 @@ TEST(RaftElection, PreVoteRefusedWhileTheLeaderIsLive) {
 }
 
 // The followers of a killed leader see its connections close: the first voter after it stands
-// at once (no election timeout waited), the second only half a timeout later, so the votes do
-// not split; the second, no longer counting the leader as live, grants.
+// at its next tick (no election timeout waited), the second a quarter timeout later, so the
+// votes do not split; the second, no longer counting the leader as live, grants.
 TEST(RaftElection, AnUnreachableLeaderIsReplacedWithoutWaitingForTheTimeout) {
   TestCluster c(3);
   c.elect(1);
@@ -156,7 +156,7 @@ TEST(RaftElection, AnUnreachableLeaderIsReplacedWithoutWaitingForTheTimeout) {
   c.isolate(1);
   c.core(3).leader_unreachable(c.now());
   c.tick(3);
-  EXPECT_EQ(c.core(3).role(), Role::follower) << "the second voter waits half a timeout";
+  EXPECT_EQ(c.core(3).role(), Role::follower) << "the second voter waits a quarter timeout";
   c.core(2).leader_unreachable(c.now());
   c.core(2).leader_unreachable(c.now());  // told again: nothing more
   c.tick(2);
