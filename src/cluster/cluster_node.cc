@@ -289,4 +289,6 @@ NodeView ClusterNode::status() const {
   return v;
 }
 
+bool ClusterNode::connected(NodeId to) const { return network_->connected(to); }
+
 }  // namespace ferry::cluster

@@ -59,6 +59,7 @@ class ClusterNode final : private PeerTransport {
                      std::function<void(Result<ProposalAnswer>)> done) override;
   void fetch(NodeId to, FetchRequest request,
              std::function<void(Result<FetchResponse>)> done) override;
+  bool connected(NodeId to) const override;
 
   void tell_node_info();
 

@@ -67,6 +67,9 @@ class PeerTransport {
   // `done` fires once, on the loop: the answer, or an error when the link dropped or timed out.
   virtual void fetch(NodeId to, FetchRequest request,
                      std::function<void(Result<FetchResponse>)> done) = 0;
+  // Whether a connection to `to` is open now (a fetch that failed as its connection closed while
+  // a newer one is open lost only the old one).
+  virtual bool connected(NodeId to) const = 0;
 };
 
 }  // namespace ferry::cluster

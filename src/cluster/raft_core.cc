@@ -215,6 +215,20 @@ void RaftCore::tick(int64_t now_ms) {
   if (now_ms >= election_deadline_ms_) start_pre_vote(now_ms);
 }
 
+void RaftCore::leader_unreachable(int64_t now_ms) {
+  if (role_ != Role::follower || leader_ == kNoNode || self_index_ < 0) return;
+  last_leader_contact_ms_ = kNever;
+  // This voter's place among the others (the unreachable leader left out) staggers the
+  // survivors' pre-votes by a quarter of an election timeout each.
+  int64_t rank = 0;
+  for (NodeId voter : config_.voters) {
+    if (voter == config_.self) break;
+    if (voter != leader_) ++rank;
+  }
+  election_deadline_ms_ =
+      std::min(election_deadline_ms_, now_ms + rank * (config_.election_timeout_ms / 4));
+}
+
 void RaftCore::leader_tick(int64_t now_ms) {
   const int64_t window = config_.election_timeout_ms + config_.election_timeout_ms / 2;
   if (now_ms - leader_since_ms_ >= window) {

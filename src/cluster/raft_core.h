@@ -18,6 +18,12 @@
 // - A voter that has heard from a live leader within election_timeout_ms refuses pre-votes and
 //   votes (unless VoteRequest::transfer), so a node rejoining after a network partition cannot
 //   depose a healthy leader.
+// - A follower whose driver saw the connection to its leader fail (leader_unreachable: closed or
+//   refused, not merely slow) stops counting that leader as live and brings its election
+//   forward: the first voter after the leader (voters() order, the leader left out) stands at
+//   its next tick, the next election_timeout_ms / 4 later, and so on, so the survivors of a dead
+//   leader do not split their votes. It still starts with a pre-vote, which the voters that do hear
+//   from a live leader refuse: a broken link alone cannot depose a healthy leader.
 // - A leader sends BeginEpoch again, at most every election_timeout_ms / 2, to a voter that has
 //   not fetched for an election timeout (it lost the first one, or restarted). A node whose epoch
 //   is newer than a BeginEpoch's answers it with a refused VoteResponse carrying its epoch, and
@@ -148,6 +154,11 @@ class RaftCore {
   // arrives late or twice must be dropped by the driver, since a diverging answer is only
   // meaningful for the position it answers.
   FetchStep on_fetch_answer(NodeId from, const FetchAnswer& answer, int64_t now_ms);
+
+  // The driver saw its connection to leader() close or be refused (not a slow answer): see the
+  // file comment. Ignored unless this is a voter following a known leader; calling it again
+  // while the leader stays unreachable changes nothing more.
+  void leader_unreachable(int64_t now_ms);
 
   // The log's end or durable offset moved (append, flush, truncate): the leader recomputes the
   // high watermark, a follower caps its own.

@@ -455,10 +455,29 @@ void ReplicaManager::maybe_fetch(NodeId leader) {
       });
 }
 
+// The connection to `leader` closed or could not be made, and no other is open (a killed
+// node's sockets are closed by its kernel at once; the network's stall sweep closes a silent
+// link): the groups following it bring their elections forward (RaftCore::leader_unreachable;
+// pre-votes still protect a leader that is alive).
+void ReplicaManager::leader_unreachable(NodeId leader) {
+  const int64_t t = now();
+  for (auto& [id, g] : groups_) {
+    if (g->core->role() != Role::follower || g->core->leader() != leader) continue;
+    // Not ticked now: the first pre-vote leaves at the next tick, when the other followers
+    // have most likely seen the same connection close (until then they refuse it).
+    g->core->leader_unreachable(t);
+    process(*g);
+  }
+}
+
 void ReplicaManager::on_fetch_response(NodeId leader, Result<FetchResponse> response) {
   if (!response || stopped_) {
     // The link dropped or timed out: the next tick asks again (the cores' election timers run).
     fetch_in_flight_[leader] = false;
+    if (!response && !stopped_ && response.error().code() == Errc::closed &&
+        !options_.transport->connected(leader)) {
+      leader_unreachable(leader);
+    }
     return;
   }
   auto pending = std::make_shared<PendingResponse>();

@@ -133,6 +133,7 @@ class ReplicaManager {
   void maybe_fetch(NodeId leader);
   void maybe_fetch_all();
   void on_fetch_response(NodeId leader, Result<FetchResponse> response);
+  void leader_unreachable(NodeId leader);
   void apply_part(const std::shared_ptr<PendingResponse>& pending, Group& g, GroupAnswer& part);
   void part_done(const std::shared_ptr<PendingResponse>& pending);
   FetchResponse answer(NodeId from, const FetchRequest& request, bool* any_data);

@@ -11,11 +11,18 @@
    after it; p50 and max over every round (goal < 3 s with default timeouts). The killed node
    restarts and takes its preferred leaderships back between rounds.
 
+   Each round also prints where the time went, from the surviving nodes' logs (medians over
+   the orphaned partitions, seconds after the kill): the links to the killed node seen down,
+   the first pre-vote, the new leader, and the first acknowledgement.
+
 Nodes run on 127.0.0.1 with free ports and temporary data directories, default [cluster]
 timings, and are all stopped at the end. Needs /usr/bin/python3 with confluent-kafka.
 
   /usr/bin/python3 tests/bench/cluster_bench.py --ferry build/native/src/app/ferry [--rounds 3]
+      [--only failover]
 """
+import calendar
+import re
 import argparse
 import os
 import statistics
@@ -89,6 +96,52 @@ def leaders(admin, topic):
     return {p.id: p.leader for p in md.topics[topic].partitions.values()}
 
 
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z \S+\s+(\S+): (.*)$")
+
+
+def log_events(node, since):
+    """(time, module, message) of the node's log lines at or after `since` (epoch seconds)."""
+    out = []
+    with open(node.log_path, "rb") as f:
+        for raw in f:
+            m = LOG_LINE.match(raw.decode(errors="replace").rstrip("\n"))
+            if not m:
+                continue
+            t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + \
+                int(m.group(2)) / 1000
+            if t >= since - 0.001:
+                out.append((t, m.group(3), m.group(4)))
+    return out
+
+
+def timeline(c, victim, orphans, killed_at, first):
+    """Medians, in seconds after the kill, of: a survivor seeing its link to the victim down, a
+    survivor starting the first pre-vote of an orphaned partition, its new leader taking over,
+    and the first acknowledgement on it."""
+    link_down, pre_vote, leader = [], {}, {}
+    for node in c.nodes:
+        if node.id == victim:
+            continue
+        for t, module, msg in log_events(node, killed_at):
+            if module == "cluster" and msg.startswith(f"link to node {victim} down"):
+                link_down.append(t - killed_at)
+            m = re.match(r"idle-(\d+): epoch \d+, (candidate|leader), ", msg)
+            if module == "replication" and m and int(m.group(1)) in orphans:
+                d = pre_vote if m.group(2) == "candidate" else leader
+                d.setdefault(int(m.group(1)), t - killed_at)
+                d[int(m.group(1))] = min(d[int(m.group(1))], t - killed_at)
+
+    def med(xs):
+        return f"{statistics.median(xs):.2f}" if xs else "-"
+
+    acks = [first[o] - killed_at for o in orphans if o in first]
+    gap = [first[o] - killed_at - leader[o] for o in orphans if o in first and o in leader]
+    return (f"link down {med(link_down)}, first pre-vote {med(list(pre_vote.values()))} "
+            f"(max {max(pre_vote.values(), default=0):.2f}), leader {med(list(leader.values()))} "
+            f"(max {max(leader.values(), default=0):.2f}), acknowledged {med(acks)}; leader to "
+            f"acknowledgement {med(gap)} (max {max(gap, default=0):.2f})")
+
+
 def failover_round(c, admin, victim):
     orphans = [p for p, leader in leaders(admin, "idle").items() if leader == victim]
     producer = Producer({"bootstrap.servers": c.direct_bootstrap, "acks": "all",
@@ -113,8 +166,9 @@ def failover_round(c, admin, victim):
             c.node(victim).kill9()
     producer.flush(60)
     times = [first[o] - killed_at[0] for o in orphans if o in first]
+    where = timeline(c, victim, set(orphans), killed_at[0], first)
     c.node(victim).start()
-    return orphans, times
+    return orphans, times, where
 
 
 def main(argv):
@@ -122,6 +176,7 @@ def main(argv):
     ap.add_argument("--ferry", required=True)
     ap.add_argument("--rounds", type=int, default=3, help="failover rounds")
     ap.add_argument("--records", type=int, default=100000, help="1 KiB records per run")
+    ap.add_argument("--only", choices=["failover"], help="run only this part")
     a = ap.parse_args(argv)
     harness.install_exit_handlers()
     with tempfile.TemporaryDirectory(prefix="ferry-cluster-bench-") as work, \
@@ -132,8 +187,9 @@ def main(argv):
         c1.start()
         create(c1.direct_bootstrap, "bench", 3, 1)
         create(c3.direct_bootstrap, "bench", 3, 3)
-        print("1. acks=all produce, best of 2 interleaved runs each (records/s)", flush=True)
-        for size, count in ((100, 2 * a.records), (1024, a.records)):
+        if a.only is None:
+            print("1. acks=all produce, best of 2 interleaved runs each (records/s)", flush=True)
+        for size, count in ((100, 2 * a.records), (1024, a.records)) if a.only is None else ():
             single, three = [], []
             for _ in range(2):
                 single.append(produce_rate(c1.direct_bootstrap, "bench", size, count))
@@ -147,9 +203,10 @@ def main(argv):
         hz = os.sysconf("SC_CLK_TCK")
         pids = {n.id: n.proc.pid for n in c3.nodes}
         before = {i: cpu_ticks(p) for i, p in pids.items()}
-        time.sleep(30)
-        print("2. idle, 100 partitions x replication factor 3 (+ the metadata group), 30 s:")
-        for i, p in pids.items():
+        if a.only is None:
+            time.sleep(30)
+            print("2. idle, 100 partitions x replication factor 3 (+ the metadata group), 30 s:")
+        for i, p in pids.items() if a.only is None else ():
             share = (cpu_ticks(p) - before[i]) / hz / 30 * 100
             print(f"   node {i}: CPU {share:.2f} % of a core, RSS {rss_kib(p) / 1024:.1f} MiB",
                   flush=True)
@@ -157,11 +214,12 @@ def main(argv):
         every = []
         for r in range(a.rounds):
             victim = 1 + r % 3
-            orphans, times = failover_round(c3, admin, victim)
+            orphans, times, where = failover_round(c3, admin, victim)
             every += times
             print(f"   round {r}: node {victim} led {len(orphans)}; acknowledged again "
                   f"{len(times)}: p50 {statistics.median(times):.2f} s, max {max(times):.2f} s",
                   flush=True)
+            print(f"      {where}", flush=True)
             time.sleep(12)  # catch up; preferred leaders back
         print(f"   all {len(every)} partitions: p50 {statistics.median(every):.2f} s, "
               f"max {max(every):.2f} s")

@@ -9,6 +9,13 @@
 //
 // Fewer than min_bytes available and max_wait_ms > 0: the fetch parks in FetchWaiters and is
 // rebuilt from scratch when appends bring min_bytes or the wait ends. Errors answer at once.
+// Batches a consumer reads nothing from (record-less: a new leader's epoch-start batch; control
+// batches, whose markers clients skip) count as no data while they are all that lies between
+// the fetch offset and the high watermark: such a fetch waits as one at the log end does, and
+// when the wait ends they are sent, so every client still steps over them to the log end (after
+// one wait), and with a later batch they go out at once. kafkajs 2.2.4 does not move past a
+// record-less batch that ends what it was sent and asks for the same offset again; without the
+// wait it did so hundreds of times a second (tests/compat/test_epoch_start.py).
 // Fetch sessions (KIP-227): every response carries session id 0, i.e. no session was created, so
 // clients keep sending full fetches; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
 //
@@ -91,6 +98,22 @@ bool has_zstd(std::span<const std::byte> data) {
   return false;
 }
 
+// True when no batch in `data` (whole batches, checked) holds a record a consumer reads, and the
+// last one ends at `high_watermark`: only record-less or control batches up to the log end.
+bool only_skipped_batches_to(std::span<const std::byte> data, int64_t high_watermark) {
+  size_t pos = 0;
+  int64_t next = -1;
+  while (pos < data.size()) {
+    auto size = protocol::declared_batch_size(data.subspan(pos));
+    if (!size || *size > data.size() - pos) return false;
+    const protocol::BatchView v(data.subspan(pos, *size));
+    if (v.record_count() != 0 && !v.is_control()) return false;
+    next = v.next_offset().value();
+    pos += *size;
+  }
+  return next == high_watermark;
+}
+
 void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
   const auto& req = st->req;
   const int16_t version = st->request.version();
@@ -107,6 +130,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
   size_t budget = static_cast<size_t>(std::max(b.config().fetch_max_bytes, 0));
   if (version >= 3) budget = std::min(budget, static_cast<size_t>(std::max(req.max_bytes, 0)));
   size_t total = 0;
+  size_t ready = 0;  // bytes of `total` that are not only skipped batches ending at the HW
   bool any_error = false;
   for (const auto& t : req.topics) {
     auto& rt = resp.responses.emplace_back();
@@ -174,6 +198,7 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
       }
       std::vector<std::byte> data = std::move(read->data);
       if (data.empty()) continue;
+      const bool nothing_to_read = only_skipped_batches_to(data, hw);
       if (version < 10 && has_zstd(data)) {
         rp.error_code = static_cast<int16_t>(ErrorCode::unsupported_compression_type);
         any_error = true;
@@ -192,20 +217,21 @@ void build(Broker& b, const std::shared_ptr<FetchState>& st, bool may_park) {
         data = std::move(*down);
       }
       total += data.size();
+      if (!nothing_to_read) ready += data.size();
       budget -= std::min(budget, data.size());
       buffers->push_back(std::move(data));
       rp.records.data = std::span<const std::byte>(buffers->back());
     }
   }
   const auto min_bytes = static_cast<size_t>(std::max(req.min_bytes, 0));
-  if (may_park && !any_error && total < min_bytes && req.max_wait_ms > 0 && !b.stopping() &&
+  if (may_park && !any_error && ready < min_bytes && req.max_wait_ms > 0 && !b.stopping() &&
       st->request.slot.connected()) {
     std::vector<std::pair<std::string, int32_t>> parts;
     for (const auto& t : req.topics) {
       for (const auto& p : t.partitions) parts.emplace_back(t.topic, p.partition);
     }
     Broker* broker = &b;
-    b.fetch_waiters().park(std::move(parts), min_bytes - total,
+    b.fetch_waiters().park(std::move(parts), min_bytes - ready,
                            static_cast<uint32_t>(req.max_wait_ms),
                            [broker, st] { build(*broker, st, false); });
     return;

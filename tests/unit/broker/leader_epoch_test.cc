@@ -5,6 +5,8 @@
 // (CLUSTER_ACTION, else DESCRIBE on the topic).
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "broker/authz/acl.h"
 #include "broker_fixture.h"
 
@@ -184,6 +186,85 @@ TEST_F(LeaderEpochTest, FetchAndListOffsetsFenceOnCurrentLeaderEpoch) {
     if (k.api_key == 23) listed = k.min_version == 0 && k.max_version == 3;
   }
   EXPECT_TRUE(listed);
+}
+
+// The offset after the last whole batch of fetched record bytes, and how many records they hold.
+std::pair<int64_t, int32_t> batches_end(std::span<const std::byte> data) {
+  int64_t next = -1;
+  int32_t records = 0;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    auto size = declared_batch_size(data.subspan(pos));
+    if (!size || *size > data.size() - pos) break;
+    const BatchView v(data.subspan(pos, *size));
+    next = v.next_offset().value();
+    records += v.record_count();
+    pos += *size;
+  }
+  return {next, records};
+}
+
+// A fetch whose only data is a record-less batch ending at the high watermark waits as one at
+// the log end does (kafkajs asked for such a batch again at once, hundreds of times a second),
+// then gets the batch, so every client still steps over it; max_wait 0 gets it at once, and a
+// fetch from before it, or one woken by a later record, gets it with what follows at once.
+TEST_F(LeaderEpochTest, ATrailingRecordlessBatchIsServedOnlyAfterTheWait) {
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+  };
+  ASSERT_EQ(create_topic("t", 1).topics.at(0).error_code, 0);
+  produce("t", 2);
+  const int64_t empty_at = start_epoch("t", 2);
+  ASSERT_EQ(empty_at, 2);
+
+  auto t0 = Clock::now();
+  auto now = call<FetchResponse>(ApiKey::fetch, 11, fetch_request("t", 0, empty_at, 0));
+  EXPECT_LT(ms_since(t0), 300);
+  auto p = now.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, kNone);
+  EXPECT_EQ(p.high_watermark, empty_at + 1);
+  ASSERT_TRUE(p.records.data.has_value());
+  EXPECT_EQ(batches_end(*p.records.data), std::make_pair(empty_at + 1, 0));
+
+  t0 = Clock::now();
+  auto waited = call<FetchResponse>(ApiKey::fetch, 11, fetch_request("t", 0, empty_at, 400));
+  EXPECT_GE(ms_since(t0), 350);
+  p = waited.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, kNone);
+  ASSERT_TRUE(p.records.data.has_value());
+  EXPECT_EQ(batches_end(*p.records.data), std::make_pair(empty_at + 1, 0));
+
+  t0 = Clock::now();
+  auto from_start = call<FetchResponse>(ApiKey::fetch, 11, fetch_request("t", 0, 0, 5000));
+  EXPECT_LT(ms_since(t0), 2000);
+  p = from_start.responses.at(0).partitions.at(0);
+  ASSERT_TRUE(p.records.data.has_value());
+  EXPECT_EQ(batches_end(*p.records.data), std::make_pair(empty_at + 1, 2));
+
+  // Parked at the batch; a record produced meanwhile answers it at once, the batch first.
+  auto& waiting = connect();
+  t0 = Clock::now();
+  waiting.send(ApiKey::fetch, 11, fetch_request("t", 0, empty_at, 10000));
+  run_until([] { return false; }, 200);
+  EXPECT_TRUE(waiting.frames().empty());
+  produce("t", 1);
+  ASSERT_TRUE(run_until([&] { return !waiting.frames().empty(); }, 5000));
+  EXPECT_LT(ms_since(t0), 5000);
+  const auto frame = waiting.frames().front();
+  Reader r(frame);
+  (void)r.i32();  // correlation id (Fetch v11 is not flexible)
+  FetchResponse woken;
+  ASSERT_TRUE(
+      decode_message(std::span<const std::byte>(frame).subspan(r.position()), 11, false, woken)
+          .ok());
+  p = woken.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.high_watermark, empty_at + 2);
+  ASSERT_TRUE(p.records.data.has_value());
+  EXPECT_EQ(batches_end(*p.records.data), std::make_pair(empty_at + 2, 1));
+  std::vector<int64_t> offsets;
+  for (auto& rec : fetched_records(*p.records.data)) offsets.push_back(rec.offset);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{empty_at + 1}));
 }
 
 // A producer may not send what a leader writes: a batch without records is refused

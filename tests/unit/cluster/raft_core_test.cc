@@ -143,6 +143,65 @@ TEST(RaftElection, PreVoteRefusedWhileTheLeaderIsLive) {
   EXPECT_TRUE(refusal_seen);
 }
 
+// The followers of a killed leader see its connections close: the first voter after it stands
+// at its next tick (no election timeout waited), the second a quarter timeout later, so the
+// votes do not split; the second, no longer counting the leader as live, grants.
+TEST(RaftElection, AnUnreachableLeaderIsReplacedWithoutWaitingForTheTimeout) {
+  TestCluster c(3);
+  c.elect(1);
+  c.flush(1);
+  c.replicate();
+  ASSERT_EQ(c.leader(), 1);
+  const LeaderEpoch epoch = c.core(1).epoch();
+  c.isolate(1);
+  c.core(3).leader_unreachable(c.now());
+  c.tick(3);
+  EXPECT_EQ(c.core(3).role(), Role::follower) << "the second voter waits a quarter timeout";
+  c.core(2).leader_unreachable(c.now());
+  c.core(2).leader_unreachable(c.now());  // told again: nothing more
+  c.tick(2);
+  ASSERT_EQ(c.core(2).role(), Role::pre_candidate);
+  c.deliver();
+  EXPECT_EQ(c.core(2).role(), Role::leader);
+  EXPECT_EQ(c.core(2).epoch(), LeaderEpoch(epoch.value() + 1));
+  EXPECT_EQ(c.core(3).leader(), NodeId(2));
+  // Without the report, 3 alone would have waited at least the election timeout.
+  TestCluster d(3);
+  d.elect(1);
+  d.replicate();
+  d.isolate(1);
+  d.advance(90);
+  EXPECT_EQ(d.core(2).role(), Role::follower);
+  EXPECT_EQ(d.core(3).role(), Role::follower);
+}
+
+// A report that the connection to a live leader failed (one link reset) starts a pre-vote, which
+// the voter still hearing from the leader and the leader itself refuse: the leader stays.
+TEST(RaftElection, AnUnreachableReportDoesNotDeposeALiveLeader) {
+  TestCluster c(3);
+  c.elect(1);
+  c.flush(1);
+  c.replicate();
+  ASSERT_EQ(c.leader(), 1);
+  const LeaderEpoch epoch = c.core(1).epoch();
+  c.fetch(3);
+  c.core(2).leader_unreachable(c.now());
+  c.tick(2);
+  ASSERT_EQ(c.core(2).role(), Role::pre_candidate);
+  c.deliver();
+  EXPECT_NE(c.core(2).role(), Role::leader);
+  for (int i = 0; i < 100; ++i) {
+    c.advance(10);
+    c.fetch(2);
+    c.fetch(3);
+    c.deliver();
+  }
+  EXPECT_EQ(c.leader(), 1);
+  for (int id : {1, 2, 3}) EXPECT_EQ(c.core(id).epoch(), epoch) << "node " << id;
+  EXPECT_EQ(c.core(2).role(), Role::follower);
+  EXPECT_EQ(c.core(2).leader(), NodeId(1));
+}
+
 TEST(RaftElection, VoteRequestsOfAnotherEpochWhileStickyChangeNothing) {
   TestCluster c(3);
   c.elect(1);

@@ -255,6 +255,14 @@ void RaftSim::crash(Node& n) {
   n.fetch_scheduled = false;
   n.led_epoch = kNoEpoch;
   schedule(now_ + between(20, scenario_.max_down_ms), EventKind::restart, n.id);
+  report_link_lost(n.id, 10);
+}
+
+void RaftSim::report_link_lost(int dead, int64_t max_ms) {
+  for (auto& other : nodes_) {
+    if (other->id == dead || !other->up || !chance(0.8)) continue;
+    schedule(now_ + between(1, max_ms), EventKind::link_lost, other->id, static_cast<size_t>(dead));
+  }
 }
 
 // ---- events ---------------------------------------------------------------------------------
@@ -284,6 +292,16 @@ void RaftSim::handle(const Event& e) {
       drive(*n);
       pump_fetch(*n, 0);
       schedule(now_ + between(15, 25), EventKind::tick, n->id);
+      return;
+    case EventKind::link_lost:
+      if (!n->up || n->core->leader() != NodeId(static_cast<int32_t>(e.message))) return;
+      if (trace_on_) {
+        note("  " + std::to_string(n->id) + " sees its link to " + std::to_string(e.message) +
+             " fail");
+      }
+      n->core->leader_unreachable(now_);
+      n->core->tick(now_);
+      drive(*n);
       return;
     case EventKind::flush:
       if (!n->up) return;
@@ -336,6 +354,7 @@ void RaftSim::handle(const Event& e) {
           set_link(n->id, other, false);
           set_link(other, n->id, false);
         }
+        report_link_lost(n->id, 60);
       }
       return;
     case EventKind::nemesis:
@@ -393,6 +412,18 @@ void RaftSim::nemesis() {
       set_link(a, b, false);
       if (chance(0.5)) set_link(b, a, false);
       if (trace_on_) note("  nemesis: cut " + std::to_string(a) + "-" + std::to_string(b));
+      // Either end may see the connection fail (the stall sweep closes it).
+      if (chance(0.5))
+        schedule(now_ + between(1, 60), EventKind::link_lost, b, static_cast<size_t>(a));
+      if (chance(0.5))
+        schedule(now_ + between(1, 60), EventKind::link_lost, a, static_cast<size_t>(b));
+      // And now and then a connection fails while its leader lives (a reset on the way): the
+      // pre-vote of the node that saw it must not depose that leader.
+      if (Node& c = node(1 + static_cast<int>(below(static_cast<uint64_t>(nodes))));
+          c.up && c.core->leader() != kNoNode && chance(0.3)) {
+        schedule(now_ + between(1, 20), EventKind::link_lost, c.id,
+                 static_cast<size_t>(c.core->leader().value()));
+      }
       return;
     }
     case crash_one: crash(node(1 + static_cast<int>(below(static_cast<uint64_t>(nodes))))); return;

@@ -73,14 +73,24 @@ class RaftSim {
   };
   using Payload = std::variant<RaftMessage, FetchRequest, FetchResponse>;
 
-  enum class EventKind : uint8_t { deliver, tick, flush, client, nemesis, restart, fetch, kill };
+  enum class EventKind : uint8_t {
+    deliver,
+    tick,
+    flush,
+    client,
+    nemesis,
+    restart,
+    fetch,
+    kill,
+    link_lost,  // `node` sees its connection to node `message` fail
+  };
   struct Event {
     int64_t at;
     uint64_t seq;  // ties broken by scheduling order: deterministic
     EventKind kind;
     int node;
     uint64_t incarnation;  // events of a node's earlier life are dropped
-    size_t message;        // deliver: index into messages_
+    size_t message;        // deliver: index into messages_; link_lost: the node id
     bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
   struct Message {
@@ -129,6 +139,9 @@ class RaftSim {
   void on_fetch_response(Node& n, int from, const FetchResponse& response);
   void create_batch(Node& n, int64_t count);
   void crash(Node& n);
+  // The other nodes (each most of the time, after 1..max ms) see their connections to `dead`
+  // fail, as a killed process's or a cut link's would: RaftCore::leader_unreachable.
+  void report_link_lost(int dead, int64_t max_ms);
   void nemesis();
   int some_leader();  // a node that believes it leads (0: none)
   void heal_everything();
