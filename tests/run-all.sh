@@ -190,12 +190,25 @@ common_version() {
     sort -V | tail -1
 }
 
+# same_source_native PKG: the installed native packages built from the same source and version
+# as PKG (zlib1g -> zlib1g, zlib1g-dev), which must move with it: downgrading zlib1g alone would
+# make apt remove zlib1g-dev, under the native leg's build.
+same_source_native() {
+  local native src ver
+  native=$(dpkg --print-architecture)
+  read -r src ver < <(dpkg-query -W -f='${source:Package} ${Version}\n' "$1:$native" 2>/dev/null) ||
+    return 0
+  dpkg-query -W -f='${Package} ${source:Package} ${Version} ${Architecture}\n' |
+    awk -v s="$src" -v v="$ver" -v a="$native" '$2 == s && $3 == v && $4 == a {print $1}'
+}
+
 # install_arm ARCH: adds the architecture and installs the cross toolchain and -dev packages.
 # Multi-Arch: same packages must have one version on both architectures; when the foreign index
 # lags the native one (or the machine has a newer native build installed), the packages apt
-# names as unmet are aligned on a version both indexes offer, then the install is retried.
+# names as unmet are aligned on a version both indexes offer (with the native packages of the
+# same source, so that none is removed), then the install is retried.
 install_arm() {
-  local arch=$1 attempt out pkg ver
+  local arch=$1 attempt out pkg ver sib
   local pkgs=("crossbuild-essential-$arch" qemu-user "libuv1-dev:$arch" "libsqlite3-dev:$arch"
     "liblz4-dev:$arch" "zlib1g-dev:$arch" "libzstd-dev:$arch" "libsnappy-dev:$arch" "libmbedtls-dev:$arch" "libgtest-dev:$arch")
   $SUDO dpkg --add-architecture "$arch"
@@ -207,8 +220,13 @@ install_arm() {
       sort -u); do
       ver=$(common_version "$pkg" "$arch")
       [ -n "$ver" ] || continue
-      echo "aligning $pkg on $ver for $(dpkg --print-architecture) and $arch" >&2
-      $SUDO apt-get -y -q install --allow-downgrades "$pkg=$ver" "$pkg:$arch=$ver" >&2 || true
+      local with=()
+      for sib in $(same_source_native "$pkg"); do
+        [ "$sib" = "$pkg" ] || with+=("$sib=$ver")
+      done
+      echo "aligning $pkg ${with[*]} on $ver for $(dpkg --print-architecture) and $arch" >&2
+      $SUDO apt-get -y -q install --no-remove --allow-downgrades "$pkg=$ver" "$pkg:$arch=$ver" \
+        "${with[@]}" >&2 || true
     done
     sleep $((attempt * 10))
   done
