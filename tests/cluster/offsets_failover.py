@@ -8,11 +8,14 @@
 #   3. SIGKILL of the controller. A second member of the group asks the survivors for the
 #      committed offsets (librdkafka finds the new coordinator, retrying while it catches up):
 #      they must equal the acknowledged ones, and the first member must go on (it finds the new
-#      coordinator by itself), consume the rest and commit the log end.
+#      coordinator by itself), consume the rest and commit the log end. The group's membership
+#      is a record of the metadata log too, so the new coordinator knows the member, its
+#      generation and assignment: it goes on WITHOUT a rebalance (its on_assign callback, counted,
+#      fires once for the whole run).
 #   4. The killed node restarts and catches up; then the second controller is killed and the
 #      offsets are read again (from whichever node leads then, possibly the restarted one).
 #   5. All nodes stopped: every node's meta.db holds the same final offsets (each applied the
-#      metadata log).
+#      metadata log), and the group's stored membership: empty (the member left), generation kept.
 # Throughout, every node's Metadata must report one cluster id (the first controller's, agreed
 # through the metadata log), the same before and after the failovers.
 # Exit 0 pass, 1 fail, 77 cannot run here (no confluent-kafka, no cluster support).
@@ -147,6 +150,24 @@ def meta_offsets(data_dir):
     return dict(rows)
 
 
+def meta_group_state(data_dir):
+    """(generation, member count) of the group's stored membership, or None (group_snapshot.h:
+    version:i8 generation:i32 protocol_type protocol leader (i16-prefixed strings) count:i32)."""
+    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT state FROM group_state WHERE group_id = ?", (GROUP,)).fetchone()
+    finally:
+        db.close()
+    if row is None:
+        return None
+    b = bytes(row[0])
+    pos = 5
+    for _ in range(3):
+        pos += 2 + int.from_bytes(b[pos:pos + 2], "big", signed=True)
+    return (int.from_bytes(b[1:5], "big", signed=True),
+            int.from_bytes(b[pos:pos + 4], "big", signed=True))
+
+
 def run(a, workdir):
     failures = []
 
@@ -171,10 +192,13 @@ def run(a, workdir):
 
         commits = {}
         member = consumer(boot, "member")
-        member.subscribe([TOPIC])
+        assignments = []  # one entry per on_assign callback (a completed rebalance)
+        member.subscribe([TOPIC], on_assign=lambda _c, parts: assignments.append(
+            sorted(tp.partition for tp in parts)))
         half = {part: PER_PARTITION // 2 for part in range(PARTITIONS)}
         consume(member, half, commits, 60)
         check(commits == half, f"first half committed: {commits}")
+        check(len(assignments) == 1, f"one assignment before the failover: {assignments}")
 
         first = wait_controller(boot)
         say(f"SIGKILL of the controller, node {first}")
@@ -190,6 +214,9 @@ def run(a, workdir):
         check(position == end, f"the member went on through the failover to the log end: "
                                f"{position}")
         check(commits == end, f"log end committed through the new coordinator: {commits}")
+        check(len(assignments) == 1,
+              f"no rebalance through the failover (the new coordinator loaded the membership): "
+              f"assignments {assignments}")
         member.close()
 
         c.node(first).start()
@@ -212,6 +239,9 @@ def run(a, workdir):
         for n in c.nodes:
             check(meta_offsets(n.data_dir) == end,
                   f"node {n.id}'s meta.db holds the final offsets: {meta_offsets(n.data_dir)}")
+            state = meta_group_state(n.data_dir)
+            check(state is not None and state[0] >= 1 and state[1] == 0,
+                  f"node {n.id}'s meta.db holds the emptied group (generation, members): {state}")
     return failures
 
 
