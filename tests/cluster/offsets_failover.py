@@ -112,7 +112,9 @@ def committed(bootstrap, timeout_s=30):
 
 def consume(c, want, commits, deadline_s):
     """Consumes until `want` {partition: offset} is reached, committing every 10 records;
-    records each acknowledged commit in `commits`."""
+    records each acknowledged commit in `commits`. A record at or past `want` is not taken: the
+    consumer seeks back to it, so the next call reads it (without a rebalance in between, the
+    consumer's position, not the committed offset, is where it goes on)."""
     deadline = time.monotonic() + deadline_s
     position = {}
     since_commit = 0
@@ -120,12 +122,18 @@ def consume(c, want, commits, deadline_s):
         reached = all(position.get(p, -1) >= want[p] for p in want)
         if reached and all(commits.get(p) == o for p, o in position.items()):
             break
-        m = c.poll(0.5)
-        if m is not None and not m.error() and m.offset() < want[m.partition()]:
+        if not reached:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            if m.offset() >= want[m.partition()]:
+                try:
+                    c.seek(TopicPartition(TOPIC, m.partition(), m.offset()))
+                except KafkaException as e:
+                    say(f"seek back to {m.partition()}:{m.offset()} failed: {e}")
+                continue
             position[m.partition()] = max(position.get(m.partition(), 0), m.offset() + 1)
             since_commit += 1
-        elif not reached:
-            continue
         # Every 10 records, and again at the end until a commit of the end is acknowledged.
         if since_commit >= 10 or all(position.get(p, -1) >= want[p] for p in want):
             offsets = [TopicPartition(TOPIC, p, o) for p, o in position.items()]
@@ -137,6 +145,7 @@ def consume(c, want, commits, deadline_s):
                 since_commit = 0
             except KafkaException as e:
                 say(f"commit failed (retried with the next records): {e}")
+                time.sleep(0.2)
     return position
 
 
