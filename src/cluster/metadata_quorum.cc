@@ -464,6 +464,11 @@ void MetadataQuorum::delete_group(const std::string& group, broker::GroupQuorum:
   propose_group_change(DeleteGroupCommand{group}, std::move(done));
 }
 
+void MetadataQuorum::store_group(const std::string& group, broker::GroupSnapshot snapshot,
+                                 broker::GroupQuorum::Done done) {
+  propose_group_change(GroupStateCommand{group, std::move(snapshot)}, std::move(done));
+}
+
 // Applies the next committed batch of the metadata log, if any, then the next.
 void MetadataQuorum::apply_committed() {
   if (applying_ || topics_ == nullptr) return;
@@ -546,7 +551,11 @@ void MetadataQuorum::apply_one(std::vector<MetadataCommand> commands, size_t i, 
     }
     submit_group_mutations(std::move(m), cont);
   } else if (auto* gone = std::get_if<DeleteGroupCommand>(&c)) {
-    submit_group_mutations({meta::Mutation::delete_group(gone->group)}, cont);
+    submit_group_mutations(
+        {meta::Mutation::delete_group(gone->group), broker::delete_group_snapshot(gone->group)},
+        cont);
+  } else if (auto* state = std::get_if<GroupStateCommand>(&c)) {
+    submit_group_mutations({broker::put_group_snapshot(state->group, state->snapshot)}, cont);
   } else if (auto* id = std::get_if<ClusterIdCommand>(&c)) {
     if (!cluster_id_.empty() || id->cluster_id.empty()) {
       cont({});  // named already: the first one stays

@@ -13,8 +13,9 @@
 //
 // Consumer groups (GroupQuorum): the controller coordinates every group once it has applied
 // the metadata log up to its own epoch (until then COORDINATOR_LOAD_IN_PROGRESS); its offset
-// commits and deletions are records here, answered once committed and applied on it, applied
-// by every node to meta.db, so the next controller starts from them. They are never forwarded:
+// commits and deletions, and each group's membership as of its last completed generation
+// (group_state), are records here, answered once committed and applied on it, applied by
+// every node to meta.db, so the next controller starts from them. They are never forwarded:
 // a node that does not coordinate answers NOT_COORDINATOR and the client looks again.
 //
 // The metadata log lives in DATA/cluster/metadata (not a topic). Threading: loop thread only.
@@ -98,6 +99,8 @@ class MetadataQuorum final : public broker::TopicQuorum, public broker::GroupQuo
                       std::vector<std::pair<std::string, PartitionId>> partitions,
                       broker::GroupQuorum::Done done) override;
   void delete_group(const std::string& group, broker::GroupQuorum::Done done) override;
+  void store_group(const std::string& group, broker::GroupSnapshot snapshot,
+                   broker::GroupQuorum::Done done) override;
 
   Offset applied() const noexcept { return applied_; }
   const std::shared_ptr<broker::Partition>& log_partition() const { return partition_; }

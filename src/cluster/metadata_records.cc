@@ -63,7 +63,8 @@ const char* key_of(const MetadataCommand& c) {
     case 4: return "commit_offsets";
     case 5: return "delete_offsets";
     case 6: return "delete_group";
-    default: return "cluster_id";
+    case 7: return "cluster_id";
+    default: return "group_state";
   }
 }
 
@@ -115,6 +116,9 @@ Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& comma
     w.string(g->group, false);
   } else if (const auto* id = std::get_if<ClusterIdCommand>(&command)) {
     w.string(id->cluster_id, false);
+  } else if (const auto* gs = std::get_if<GroupStateCommand>(&command)) {
+    w.string(gs->group, false);
+    w.bytes(broker::encode_group_snapshot(gs->snapshot), false);
   }
   protocol::RecordInput record;
   record.key = key_of(command);
@@ -189,6 +193,20 @@ Result<std::vector<MetadataCommand>> decode_command_batch(std::span<const std::b
       out.emplace_back(DeleteGroupCommand{r.string(false)});
     } else if (key == "cluster_id") {
       out.emplace_back(ClusterIdCommand{r.string(false)});
+    } else if (key == "group_state") {
+      GroupStateCommand c;
+      c.group = r.string(false);
+      auto bytes = r.nullable_bytes(false);
+      if (r.ok() && !bytes) r.fail("null group snapshot");
+      if (r.ok()) {
+        auto snapshot = broker::decode_group_snapshot(*bytes);
+        if (!snapshot) {
+          return Error(snapshot.error().code(),
+                       "metadata record '" + key + "': " + snapshot.error().message());
+        }
+        c.snapshot = std::move(*snapshot);
+      }
+      out.emplace_back(std::move(c));
     } else {
       return Error(Errc::unsupported, "unknown metadata record '" + key + "'");
     }

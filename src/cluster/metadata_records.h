@@ -11,7 +11,9 @@
 //   commit_offsets     := group:string count:i32 {topic:string partition:i32 offset:i64
 //                         leader_epoch:i32 metadata:string commit_ms:i64}
 //   delete_offsets     := group:string count:i32 {topic:string partition:i32}
-//   delete_group       := group:string
+//   delete_group       := group:string (its offsets and its stored membership)
+//   group_state        := group:string snapshot:bytes (i32-length-prefixed; the group's
+//                         membership, encoded as broker/groups/group_snapshot.h describes)
 //   cluster_id         := id:string (the first one applied is the cluster's id for good)
 //   assignment         := count:i32 {replicas:(count:i32 {node:i32})}
 // Strings are i16-length-prefixed (Kafka's STRING). Every node applies committed records in
@@ -27,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "broker/groups/group_snapshot.h"
 #include "cluster/raft_state_store.h"
 #include "common/result.h"
 #include "meta/store.h"
@@ -63,13 +66,17 @@ struct DeleteOffsetsCommand {
 struct DeleteGroupCommand {
   std::string group;
 };
+struct GroupStateCommand {
+  std::string group;
+  broker::GroupSnapshot snapshot;
+};
 struct ClusterIdCommand {
   std::string cluster_id;
 };
 using MetadataCommand =
     std::variant<CreateTopicCommand, DeleteTopicCommand, CreatePartitionsCommand,
                  AlterConfigsCommand, CommitOffsetsCommand, DeleteOffsetsCommand,
-                 DeleteGroupCommand, ClusterIdCommand>;
+                 DeleteGroupCommand, ClusterIdCommand, GroupStateCommand>;
 
 // The record batch holding `command` (base offset 0, no producer), timestamped `now_ms`.
 Result<std::vector<std::byte>> encode_command_batch(const MetadataCommand& command, int64_t now_ms);

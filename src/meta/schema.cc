@@ -153,6 +153,15 @@ CREATE TABLE cluster_identity (
   cluster_id  TEXT NOT NULL
 );
 )sql"},
+    // Replication: each consumer group's membership as of its last completed generation (the
+    // encoded snapshot of broker/groups/group_snapshot.h), so that a new coordinator carries on
+    // without a rebalance.
+    {10, R"sql(
+CREATE TABLE group_state (
+  group_id  TEXT PRIMARY KEY,
+  state     BLOB NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -8,11 +8,14 @@
 #   3. SIGKILL of the controller. A second member of the group asks the survivors for the
 #      committed offsets (librdkafka finds the new coordinator, retrying while it catches up):
 #      they must equal the acknowledged ones, and the first member must go on (it finds the new
-#      coordinator by itself), consume the rest and commit the log end.
+#      coordinator by itself), consume the rest and commit the log end. The group's membership
+#      is a record of the metadata log too, so the new coordinator knows the member, its
+#      generation and assignment: it goes on WITHOUT a rebalance (its on_assign callback, counted,
+#      fires once for the whole run).
 #   4. The killed node restarts and catches up; then the second controller is killed and the
 #      offsets are read again (from whichever node leads then, possibly the restarted one).
 #   5. All nodes stopped: every node's meta.db holds the same final offsets (each applied the
-#      metadata log).
+#      metadata log), and the group's stored membership: empty (the member left), generation kept.
 # Throughout, every node's Metadata must report one cluster id (the first controller's, agreed
 # through the metadata log), the same before and after the failovers.
 # Exit 0 pass, 1 fail, 77 cannot run here (no confluent-kafka, no cluster support).
@@ -109,7 +112,9 @@ def committed(bootstrap, timeout_s=30):
 
 def consume(c, want, commits, deadline_s):
     """Consumes until `want` {partition: offset} is reached, committing every 10 records;
-    records each acknowledged commit in `commits`."""
+    records each acknowledged commit in `commits`. A record at or past `want` is not taken: the
+    consumer seeks back to it, so the next call reads it (without a rebalance in between, the
+    consumer's position, not the committed offset, is where it goes on)."""
     deadline = time.monotonic() + deadline_s
     position = {}
     since_commit = 0
@@ -117,12 +122,18 @@ def consume(c, want, commits, deadline_s):
         reached = all(position.get(p, -1) >= want[p] for p in want)
         if reached and all(commits.get(p) == o for p, o in position.items()):
             break
-        m = c.poll(0.5)
-        if m is not None and not m.error() and m.offset() < want[m.partition()]:
+        if not reached:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            if m.offset() >= want[m.partition()]:
+                try:
+                    c.seek(TopicPartition(TOPIC, m.partition(), m.offset()))
+                except KafkaException as e:
+                    say(f"seek back to {m.partition()}:{m.offset()} failed: {e}")
+                continue
             position[m.partition()] = max(position.get(m.partition(), 0), m.offset() + 1)
             since_commit += 1
-        elif not reached:
-            continue
         # Every 10 records, and again at the end until a commit of the end is acknowledged.
         if since_commit >= 10 or all(position.get(p, -1) >= want[p] for p in want):
             offsets = [TopicPartition(TOPIC, p, o) for p, o in position.items()]
@@ -134,6 +145,7 @@ def consume(c, want, commits, deadline_s):
                 since_commit = 0
             except KafkaException as e:
                 say(f"commit failed (retried with the next records): {e}")
+                time.sleep(0.2)
     return position
 
 
@@ -145,6 +157,24 @@ def meta_offsets(data_dir):
     finally:
         db.close()
     return dict(rows)
+
+
+def meta_group_state(data_dir):
+    """(generation, member count) of the group's stored membership, or None (group_snapshot.h:
+    version:i8 generation:i32 protocol_type protocol leader (i16-prefixed strings) count:i32)."""
+    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT state FROM group_state WHERE group_id = ?", (GROUP,)).fetchone()
+    finally:
+        db.close()
+    if row is None:
+        return None
+    b = bytes(row[0])
+    pos = 5
+    for _ in range(3):
+        pos += 2 + int.from_bytes(b[pos:pos + 2], "big", signed=True)
+    return (int.from_bytes(b[1:5], "big", signed=True),
+            int.from_bytes(b[pos:pos + 4], "big", signed=True))
 
 
 def run(a, workdir):
@@ -171,10 +201,13 @@ def run(a, workdir):
 
         commits = {}
         member = consumer(boot, "member")
-        member.subscribe([TOPIC])
+        assignments = []  # one entry per on_assign callback (a completed rebalance)
+        member.subscribe([TOPIC], on_assign=lambda _c, parts: assignments.append(
+            sorted(tp.partition for tp in parts)))
         half = {part: PER_PARTITION // 2 for part in range(PARTITIONS)}
         consume(member, half, commits, 60)
         check(commits == half, f"first half committed: {commits}")
+        check(len(assignments) == 1, f"one assignment before the failover: {assignments}")
 
         first = wait_controller(boot)
         say(f"SIGKILL of the controller, node {first}")
@@ -190,6 +223,9 @@ def run(a, workdir):
         check(position == end, f"the member went on through the failover to the log end: "
                                f"{position}")
         check(commits == end, f"log end committed through the new coordinator: {commits}")
+        check(len(assignments) == 1,
+              f"no rebalance through the failover (the new coordinator loaded the membership): "
+              f"assignments {assignments}")
         member.close()
 
         c.node(first).start()
@@ -212,6 +248,9 @@ def run(a, workdir):
         for n in c.nodes:
             check(meta_offsets(n.data_dir) == end,
                   f"node {n.id}'s meta.db holds the final offsets: {meta_offsets(n.data_dir)}")
+            state = meta_group_state(n.data_dir)
+            check(state is not None and state[0] >= 1 and state[1] == 0,
+                  f"node {n.id}'s meta.db holds the emptied group (generation, members): {state}")
     return failures
 
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "broker/groups/group_snapshot.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -88,7 +89,8 @@ struct GroupCoordinator::Group {
   std::map<TopicPartitionKey, meta::OffsetCommit> offsets;
   int64_t join_deadline_ms = 0;  // steady clock; end of the join phase, 0 outside one
   bool initial_delay = false;
-  int64_t empty_since_ms = 0;  // when the last member left (or the group was loaded)
+  int64_t empty_since_ms = 0;       // when the last member left (or the group was loaded)
+  int32_t storing_generation = -1;  // in a cluster: the generation whose snapshot is proposed
 };
 
 GroupCoordinator::GroupCoordinator(uv_loop_t* loop, const config::BrokerConfig& config,
@@ -108,7 +110,72 @@ Status GroupCoordinator::load() {
     for (auto& o : *offsets) g.offsets[{o.topic, o.partition}] = o;
   }
   FERRY_LOG(info, "groups", "loaded committed offsets of %zu groups", groups_.size());
+  // Membership stored through the metadata log (a cluster; a single node stores none).
+  auto snapshots = load_group_snapshots(meta_.reader());
+  if (!snapshots) return std::move(snapshots).error();
+  for (auto& [name, snap] : *snapshots) restore(name, std::move(snap));
+  if (!snapshots->empty()) {
+    FERRY_LOG(info, "groups", "loaded the membership of %zu groups", snapshots->size());
+  }
   return ok_status();
+}
+
+void GroupCoordinator::restore(const std::string& group_id, GroupSnapshot snap) {
+  Group& g = get_or_create(group_id);
+  g.generation = snap.generation;
+  g.protocol_type = std::move(snap.protocol_type);
+  g.protocol = std::move(snap.protocol);
+  g.leader = std::move(snap.leader);
+  for (auto& sm : snap.members) {
+    auto m = std::make_unique<Member>();
+    m->id = std::move(sm.member_id);
+    m->instance_id = std::move(sm.group_instance_id);
+    m->client_id = std::move(sm.client_id);
+    m->client_host = std::move(sm.client_host);
+    m->session_timeout_ms = sm.session_timeout_ms;
+    m->rebalance_timeout_ms = sm.rebalance_timeout_ms;
+    m->protocols.emplace_back(g.protocol, std::move(sm.metadata));
+    m->assignment = std::move(sm.assignment);
+    if (m->instance_id) g.static_members[*m->instance_id] = m->id;
+    // A member that died meanwhile expires, and the group rebalances, as it would have here.
+    touch(*m);
+    g.members[m->id] = std::move(m);
+  }
+  if (g.members.empty()) {
+    g.state = GroupState::empty;
+    g.protocol.clear();
+    g.leader.clear();
+    return;
+  }
+  if (g.members.count(g.leader) == 0) g.leader = g.members.begin()->first;
+  g.state = GroupState::stable;
+}
+
+GroupSnapshot GroupCoordinator::snapshot_of(
+    const Group& g, const std::map<std::string, protocol::Bytes>* assignments) const {
+  GroupSnapshot s;
+  s.generation = g.generation;
+  s.protocol_type = g.protocol_type;
+  s.protocol = g.protocol;
+  s.leader = g.leader;
+  for (const auto& [id, m] : g.members) {
+    GroupSnapshot::Member sm;
+    sm.member_id = id;
+    sm.group_instance_id = m->instance_id;
+    sm.client_id = m->client_id;
+    sm.client_host = m->client_host;
+    sm.session_timeout_ms = m->session_timeout_ms;
+    sm.rebalance_timeout_ms = m->rebalance_timeout_ms;
+    if (const protocol::Bytes* md = m->metadata_for(g.protocol)) sm.metadata = *md;
+    if (assignments != nullptr) {
+      auto a = assignments->find(id);
+      if (a != assignments->end()) sm.assignment = a->second;
+    } else {
+      sm.assignment = m->assignment;
+    }
+    s.members.push_back(std::move(sm));
+  }
+  return s;
 }
 
 ErrorCode GroupCoordinator::availability() const {
@@ -322,6 +389,16 @@ void GroupCoordinator::complete_join(Group& g) {
     g.protocol.clear();
     g.leader.clear();
     FERRY_LOG(info, "groups", "group %s is empty (generation %d)", g.id.c_str(), g.generation);
+    if (quorum_ != nullptr) {
+      // The next coordinator learns that the members are gone (the generation stays).
+      const std::string gid = g.id;
+      quorum_->store_group(gid, snapshot_of(g, nullptr), [gid](KafkaError e) {
+        if (!e.ok()) {
+          FERRY_LOG(warn, "groups", "group %s: storing its empty membership failed: %s",
+                    gid.c_str(), e.message().c_str());
+        }
+      });
+    }
     return;
   }
   // Protocol: among the names every member supports, the one most members list first.
@@ -452,7 +529,25 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
                   req.group_instance_id->c_str(), ref.id.c_str());
         if (g.state == GroupState::stable && unchanged) {
           touch(ref);
-          done(join_result(g, ref));
+          if (quorum_ == nullptr) {
+            done(join_result(g, ref));
+            return;
+          }
+          // In a cluster the new member id is stored before it is handed out.
+          const std::string gid = g.id;
+          const std::string mid = ref.id;
+          quorum_->store_group(gid, snapshot_of(g, nullptr),
+                               [this, gid, mid, done = std::move(done)](KafkaError e) {
+                                 Group* grp = find(gid);
+                                 if (e.ok() && grp != nullptr && grp->members.count(mid) != 0) {
+                                   done(join_result(*grp, *grp->members.at(mid)));
+                                   return;
+                                 }
+                                 JoinResult r;
+                                 r.error = e.ok() ? ErrorCode::unknown_member_id : e.code();
+                                 r.member_id = mid;
+                                 done(std::move(r));
+                               });
           return;
         }
         ref.join_waiter = std::move(done);
@@ -550,6 +645,45 @@ void GroupCoordinator::sync(const std::string& group_id, int32_t generation,
   touch(m);
   m.sync_waiter = std::move(done);
   if (member_id != g->leader) return;
+  if (quorum_ == nullptr) return complete_sync(*g, std::move(assignments));
+  // In a cluster the generation is answered once its membership is committed, so that the
+  // next coordinator knows every member's generation and assignment.
+  if (g->storing_generation == g->generation) return;  // the leader's SyncGroup again
+  g->storing_generation = g->generation;
+  const int32_t gen = g->generation;
+  GroupSnapshot snapshot = snapshot_of(*g, &assignments);  // before `assignments` moves
+  quorum_->store_group(
+      group_id, std::move(snapshot),
+      [this, group_id, gen, assignments = std::move(assignments)](KafkaError e) mutable {
+        Group* grp = find(group_id);
+        // A rebalance (or stepping down) since answered the parked SyncGroups already.
+        if (grp == nullptr || grp->generation != gen ||
+            grp->state != GroupState::completing_rebalance) {
+          return;
+        }
+        grp->storing_generation = -1;
+        if (e.ok()) return complete_sync(*grp, std::move(assignments));
+        FERRY_LOG(warn, "groups", "group %s: storing generation %d failed: %s", group_id.c_str(),
+                  gen, e.message().c_str());
+        const ErrorCode code =
+            e.code() == ErrorCode::none ? ErrorCode::unknown_server_error : e.code();
+        for (auto& [id, member] : grp->members) {
+          if (member->sync_waiter) {
+            auto w = std::move(member->sync_waiter);
+            member->sync_waiter = nullptr;
+            w({code, {}});
+          }
+        }
+        if (Group* again = find(group_id); again != nullptr && again->generation == gen &&
+                                           again->state == GroupState::completing_rebalance) {
+          prepare_rebalance(*again, "storing the generation failed");
+        }
+      });
+}
+
+void GroupCoordinator::complete_sync(Group& grp,
+                                     std::map<std::string, protocol::Bytes> assignments) {
+  Group* g = &grp;
   for (auto& [id, member] : g->members) {
     auto a = assignments.find(id);
     member->assignment = a != assignments.end() ? std::move(a->second) : protocol::Bytes{};

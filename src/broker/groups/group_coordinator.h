@@ -36,6 +36,16 @@
 //   COORDINATOR_LOAD_IN_PROGRESS while a new controller catches up. coordinator_changed()
 //   drops all groups when this node stops coordinating (parked requests get NOT_COORDINATOR)
 //   and reloads the offsets from the store when it starts.
+// - Membership in a cluster, as Kafka's group metadata records: when the leader's SyncGroup
+//   completes a generation, the group's snapshot (generation, protocol, leader; per member its
+//   ids, client, timeouts, metadata for the selected protocol and assignment; group_snapshot.h)
+//   is proposed through the quorum (store_group), and the generation's SyncGroups are answered
+//   once it is committed and applied (on an error they get it and the group rebalances). A
+//   group that becomes Empty stores a snapshot without members; DeleteGroups removes it. A new
+//   coordinator loads the snapshots with the offsets: members are back in a Stable group with
+//   their generation and assignment, each with a fresh session deadline (one that died
+//   meanwhile expires and the group rebalances as usual), so a coordinator move costs no
+//   rebalance. A single node stores no snapshots.
 //
 // Threading: loop thread only. Completion callbacks fire on the loop, possibly before the
 // calling function returns.
@@ -52,6 +62,7 @@
 #include <vector>
 
 #include "broker/groups/group_quorum.h"
+#include "broker/groups/group_snapshot.h"
 #include "broker/kafka_error.h"
 #include "common/clock.h"
 #include "common/uv_timer.h"
@@ -136,7 +147,7 @@ class GroupCoordinator {
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
 
-  // Loads committed offsets from the store (start-up).
+  // Loads committed offsets, and the membership stored in a cluster, from the store.
   Status load();
 
   // A cluster: commits go through `quorum` (which outlives the coordinator), requests are
@@ -210,6 +221,14 @@ class GroupCoordinator {
                   std::function<void(JoinResult)> done);
   JoinResult join_result(const Group& g, const Member& m) const;
   std::string new_member_id(const std::string& client_id);
+
+  // Leader's assignments in: every member gets its own, the group is Stable.
+  void complete_sync(Group& g, std::map<std::string, protocol::Bytes> assignments);
+  // The group's membership; with `assignments`, those instead of the members' current ones.
+  GroupSnapshot snapshot_of(const Group& g,
+                            const std::map<std::string, protocol::Bytes>* assignments) const;
+  // A stored snapshot back into a group (load): Stable, or Empty without members.
+  void restore(const std::string& group_id, GroupSnapshot snap);
 
   void drop_all_groups();
   void store_offsets(const std::string& group_id, std::vector<meta::OffsetCommit> rows,

@@ -2,8 +2,10 @@
 // metadata quorum implements it). The controller coordinates every consumer group; committed
 // offsets, offset deletions and group deletions are records of the metadata log, answered once
 // committed on a majority and applied here, and applied by every node to its meta.db, so a new
-// controller starts from every acknowledged commit. Membership is not replicated: members of a
-// group whose coordinator moved find the new one (NOT_COORDINATOR) and join it again.
+// controller starts from every acknowledged commit. So is each group's membership as of its last
+// completed generation (store_group, group_snapshot.h): members of a group whose coordinator
+// moved find the new one (NOT_COORDINATOR) and carry on there with their generation and
+// assignment, without a rebalance.
 // A single node has none and writes to its metadata store directly.
 #pragma once
 
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/groups/group_snapshot.h"
 #include "broker/kafka_error.h"
 #include "common/strong_types.h"
 #include "meta/store.h"
@@ -35,7 +38,10 @@ class GroupQuorum {
   virtual void delete_offsets(const std::string& group,
                               std::vector<std::pair<std::string, PartitionId>> partitions,
                               Done done) = 0;
+  // Also deletes the group's stored membership.
   virtual void delete_group(const std::string& group, Done done) = 0;
+  // Stores the group's membership (replacing the one stored before).
+  virtual void store_group(const std::string& group, GroupSnapshot snapshot, Done done) = 0;
 };
 
 }  // namespace ferry::broker

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "broker/groups/group_snapshot.h"
 #include "common/clock.h"
 #include "support/loop.h"
 #include "support/test_support.h"
@@ -444,12 +445,23 @@ class FakeGroupQuorum final : public GroupQuorum {
   }
   void delete_group(const std::string& group, Done done) override {
     ++proposals;
-    apply({meta::Mutation::delete_group(group)}, std::move(done));
+    apply({meta::Mutation::delete_group(group), delete_group_snapshot(group)}, std::move(done));
+  }
+  void store_group(const std::string& group, GroupSnapshot snapshot, Done done) override {
+    ++stored;
+    if (hold) {
+      held.push_back(std::move(done));
+      return;
+    }
+    apply({put_group_snapshot(group, snapshot)}, std::move(done));
   }
 
   ErrorCode state = ErrorCode::none;
   ErrorCode answer = ErrorCode::none;  // what a proposal gets (not NONE: not applied)
   int proposals = 0;
+  int stored = 0;     // store_group calls
+  bool hold = false;  // store_group waits until the test answers `held`
+  std::vector<Done> held;
 
  private:
   void apply(std::vector<meta::Mutation> m, Done done) {
@@ -532,6 +544,179 @@ TEST_F(GroupCoordinatorTest, SteppingDownAnswersParkedJoinsNotCoordinator) {
   coord_->coordinator_changed(false);
   ASSERT_TRUE(j->has_value());
   EXPECT_EQ((*j)->error, ErrorCode::not_coordinator);
+}
+
+// In a cluster a completed generation is stored through the quorum before its SyncGroups are
+// answered; a coordinator taking over loads it, and the members carry on without a rebalance.
+TEST_F(GroupCoordinatorTest, InAClusterMembershipIsStoredAtSyncAndANewCoordinatorCarriesOn) {
+  FakeGroupQuorum quorum(*store_);
+  coord_->set_quorum(&quorum);
+  JoinRequest a = join_req("", "range", "instance-a");
+  auto ja = join(a);
+  auto jb = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value() && jb->has_value(); }));
+  const int32_t gen = (*ja)->generation_id;
+  const std::string leader = (*ja)->leader;
+  const std::string other = leader == (*ja)->member_id ? (*jb)->member_id : (*ja)->member_id;
+  auto s_other = sync(gen, other);
+  auto s_leader = sync(gen, leader, {{leader, bytes("for-leader")}, {other, bytes("for-other")}});
+  EXPECT_EQ(quorum.stored, 1);
+  EXPECT_FALSE(s_leader->has_value()) << "answered only once the membership is committed";
+  EXPECT_FALSE(s_other->has_value());
+  ASSERT_TRUE(run_until([&] { return s_leader->has_value() && s_other->has_value(); }));
+  EXPECT_EQ((*s_leader)->error, ErrorCode::none);
+  EXPECT_EQ((*s_other)->assignment, bytes("for-other"));
+
+  auto rows = load_group_snapshots(store_->reader());
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->count("g"), 1u);
+  const GroupSnapshot& snap = rows->at("g");
+  EXPECT_EQ(snap.generation, gen);
+  EXPECT_EQ(snap.protocol_type, "consumer");
+  EXPECT_EQ(snap.protocol, "range");
+  EXPECT_EQ(snap.leader, leader);
+  ASSERT_EQ(snap.members.size(), 2u);
+  for (const auto& m : snap.members) {
+    EXPECT_EQ(m.metadata, bytes("md-range"));
+    EXPECT_EQ(m.assignment, bytes(m.member_id == leader ? "for-leader" : "for-other"));
+    EXPECT_EQ(m.session_timeout_ms, 6000);
+    EXPECT_EQ(m.rebalance_timeout_ms, 3000);
+    EXPECT_EQ(m.client_id, "client");
+  }
+
+  // The coordinator moves away and back (a new controller reading its meta.db).
+  quorum.state = ErrorCode::not_coordinator;
+  coord_->coordinator_changed(false);
+  EXPECT_EQ(coord_->heartbeat("g", gen, leader, std::nullopt), ErrorCode::not_coordinator);
+  quorum.state = ErrorCode::none;
+  coord_->coordinator_changed(true);
+
+  auto d = coord_->describe("g");
+  EXPECT_EQ(d.state, "Stable");
+  EXPECT_EQ(d.protocol_name, "range");
+  ASSERT_EQ(d.members.size(), 2u);
+  for (const auto& m : d.members) {
+    EXPECT_EQ(m.assignment, bytes(m.member_id == leader ? "for-leader" : "for-other"));
+    EXPECT_EQ(m.client_host, "/127.0.0.1");
+  }
+  EXPECT_EQ(coord_->heartbeat("g", gen, leader, std::nullopt), ErrorCode::none);
+  EXPECT_EQ(coord_->heartbeat("g", gen, other, std::nullopt), ErrorCode::none);
+  EXPECT_EQ(coord_->heartbeat("g", gen + 1, other, std::nullopt), ErrorCode::illegal_generation);
+  // A static member's instance id is back too.
+  const std::string static_id = (*ja)->member_id;
+  EXPECT_EQ(coord_->heartbeat("g", gen, other == static_id ? leader : other, "instance-a"),
+            ErrorCode::fenced_instance_id);
+  std::optional<std::vector<CommitEntry>> committed;
+  coord_->commit("g", gen, other, std::nullopt, {{"t", 0, 42, -1, "", ErrorCode::none}},
+                 [&](std::vector<CommitEntry> r) { committed = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return committed.has_value(); }));
+  EXPECT_EQ(committed->at(0).error, ErrorCode::none);
+  auto again = sync(gen, other);
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->error, ErrorCode::none);
+  EXPECT_EQ((*again)->assignment, bytes("for-other"));
+  EXPECT_EQ(coord_->describe("g").state, "Stable") << "no rebalance";
+
+  // Only the leader keeps heartbeating: the other member's session (6 s from the last
+  // request) runs out and the group rebalances as usual.
+  advance(4000);
+  EXPECT_EQ(coord_->heartbeat("g", gen, leader, std::nullopt), ErrorCode::none);
+  advance(2500);
+  EXPECT_EQ(coord_->describe("g").members.size(), 1u);
+  EXPECT_EQ(coord_->heartbeat("g", gen, leader, std::nullopt), ErrorCode::rebalance_in_progress);
+}
+
+TEST_F(GroupCoordinatorTest, AFreshCoordinatorLoadsTheStoredMembershipAndExpiresTheSilent) {
+  FakeGroupQuorum quorum(*store_);
+  GroupSnapshot snap;
+  snap.generation = 7;
+  snap.protocol_type = "consumer";
+  snap.protocol = "range";
+  snap.leader = "m1";
+  snap.members.push_back(
+      {"m1", std::nullopt, "c1", "/h1", 10000, 20000, bytes("md1"), bytes("as1")});
+  snap.members.push_back({"m2", "i2", "c2", "/h2", 6000, 20000, bytes("md2"), bytes("as2")});
+  ASSERT_TRUE(store_->submit_sync({put_group_snapshot("g", snap)}).ok());
+  coord_->shutdown();
+  coord_ = std::make_unique<GroupCoordinator>(&loop_, config_, *store_, clock_);
+  coord_->set_quorum(&quorum);
+  coord_->coordinator_changed(true);
+  auto d = coord_->describe("g");
+  EXPECT_EQ(d.state, "Stable");
+  ASSERT_EQ(d.members.size(), 2u);
+  EXPECT_EQ(d.members[1].group_instance_id, "i2");
+  EXPECT_EQ(d.members[1].metadata, bytes("md2"));
+  EXPECT_EQ(coord_->heartbeat("g", 7, "m2", "i2"), ErrorCode::none);
+  // m1 (10 s session) is silent; m2 keeps heartbeating.
+  advance(5000);
+  EXPECT_EQ(coord_->heartbeat("g", 7, "m2", "i2"), ErrorCode::none);
+  advance(4000);
+  EXPECT_EQ(coord_->heartbeat("g", 7, "m2", "i2"), ErrorCode::none);
+  EXPECT_EQ(coord_->describe("g").members.size(), 2u);
+  advance(1500);
+  ASSERT_EQ(coord_->describe("g").members.size(), 1u) << "m1 expired after its session";
+  EXPECT_EQ(coord_->heartbeat("g", 7, "m2", "i2"), ErrorCode::rebalance_in_progress);
+}
+
+TEST_F(GroupCoordinatorTest, InAClusterAFailedStoreAnswersTheSyncsAndTheGroupRebalances) {
+  FakeGroupQuorum quorum(*store_);
+  coord_->set_quorum(&quorum);
+  auto ja = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value(); }));
+  const int32_t gen = (*ja)->generation_id;
+  const std::string id = (*ja)->member_id;
+  quorum.hold = true;
+  auto s = sync(gen, id, {{id, bytes("x")}});
+  auto s2 = sync(gen, id, {{id, bytes("x")}});  // the leader's SyncGroup again
+  EXPECT_EQ(quorum.stored, 1);
+  ASSERT_EQ(quorum.held.size(), 1u);
+  EXPECT_FALSE(s2->has_value());
+  quorum.held[0](KafkaError(ErrorCode::not_coordinator));
+  ASSERT_TRUE(s2->has_value());
+  EXPECT_EQ((*s2)->error, ErrorCode::not_coordinator);
+  EXPECT_EQ(coord_->describe("g").state, "PreparingRebalance");
+}
+
+TEST_F(GroupCoordinatorTest, InAClusterAnEmptiedGroupKeepsItsGenerationAndDeleteRemovesIt) {
+  FakeGroupQuorum quorum(*store_);
+  coord_->set_quorum(&quorum);
+  auto ja = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return ja->has_value(); }));
+  const int32_t gen = (*ja)->generation_id;
+  const std::string id = (*ja)->member_id;
+  auto s = sync(gen, id, {{id, bytes("x")}});
+  ASSERT_TRUE(run_until([&] { return s->has_value(); }));
+  std::vector<ErrorCode> errors;
+  EXPECT_EQ(coord_->leave("g", {{id, std::nullopt}}, errors), ErrorCode::none);
+  EXPECT_EQ(coord_->describe("g").state, "Empty");
+  EXPECT_EQ(quorum.stored, 2);
+  std::optional<GroupSnapshot> stored;
+  ASSERT_TRUE(run_until([&] {
+    auto rows = load_group_snapshots(store_->reader());
+    if (rows.ok() && rows->count("g") != 0 && rows->at("g").members.empty()) stored = rows->at("g");
+    return stored.has_value();
+  }));
+  EXPECT_EQ(stored->generation, gen + 1);
+
+  quorum.state = ErrorCode::not_coordinator;
+  coord_->coordinator_changed(false);
+  quorum.state = ErrorCode::none;
+  coord_->coordinator_changed(true);
+  EXPECT_EQ(coord_->describe("g").state, "Empty");
+  // The next join starts the generation after the stored one.
+  auto jb = join(join_req(""));
+  ASSERT_TRUE(run_until([&] { return jb->has_value(); }));
+  EXPECT_EQ((*jb)->generation_id, gen + 2);
+  std::vector<ErrorCode> errs;
+  coord_->leave("g", {{(*jb)->member_id, std::nullopt}}, errs);
+
+  std::optional<ErrorCode> del;
+  coord_->delete_group("g", [&](ErrorCode e) { del = e; });
+  ASSERT_TRUE(run_until([&] { return del.has_value(); }));
+  EXPECT_EQ(*del, ErrorCode::none);
+  auto rows = load_group_snapshots(store_->reader());
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->count("g"), 0u);
 }
 
 }  // namespace

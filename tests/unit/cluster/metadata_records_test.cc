@@ -88,6 +88,68 @@ TEST(MetadataRecords, GroupCommandsRoundTrip) {
   }
 }
 
+TEST(MetadataRecords, AGroupStateRoundTripsAndEveryTruncationIsRefused) {
+  GroupStateCommand state;
+  state.group = "readers";
+  state.snapshot.generation = 12;
+  state.snapshot.protocol_type = "consumer";
+  state.snapshot.protocol = "range";
+  state.snapshot.leader = "a-1";
+  auto b = [](std::string_view s) {
+    return protocol::Bytes(reinterpret_cast<const std::byte*>(s.data()),
+                           reinterpret_cast<const std::byte*>(s.data()) + s.size());
+  };
+  state.snapshot.members.push_back(
+      {"a-1", std::nullopt, "client-a", "/10.0.0.1", 10000, 300000, b("md-a"), b("as-a")});
+  state.snapshot.members.push_back(
+      {"b-2", "static-b", "client-b", "/10.0.0.2", 45000, 60000, b("md-b"), {}});
+  auto d = decode_command_batch(batch_of(state));
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  ASSERT_EQ(d->size(), 1u);
+  const auto& got = std::get<GroupStateCommand>((*d)[0]);
+  EXPECT_EQ(got.group, "readers");
+  EXPECT_EQ(got.snapshot, state.snapshot);
+
+  // An emptied group: no members, the generation kept.
+  GroupStateCommand empty{"readers", {}};
+  empty.snapshot.generation = 13;
+  empty.snapshot.protocol_type = "consumer";
+  auto e = decode_command_batch(batch_of(empty));
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ(std::get<GroupStateCommand>((*e)[0]).snapshot, empty.snapshot);
+
+  // Every cut of the record's value, and of the snapshot alone, is refused.
+  auto full = batch_of(state);
+  const protocol::BatchView view(full);
+  std::vector<std::byte> scratch;
+  auto records = protocol::decode_records(view, scratch);
+  ASSERT_TRUE(records.ok());
+  const std::vector<std::byte> value((*records)[0].value->begin(), (*records)[0].value->end());
+  for (size_t n = 0; n < value.size(); ++n) {
+    protocol::RecordInput r;
+    r.key = "group_state";
+    r.value = std::string_view(reinterpret_cast<const char*>(value.data()), n);
+    auto cut = protocol::build_batch(std::span<const protocol::RecordInput>(&r, 1), {});
+    ASSERT_TRUE(cut.ok());
+    EXPECT_FALSE(decode_command_batch(*cut).ok()) << "a value cut to " << n << " bytes";
+  }
+  const auto encoded = broker::encode_group_snapshot(state.snapshot);
+  ASSERT_TRUE(broker::decode_group_snapshot(encoded).ok());
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    auto s = broker::decode_group_snapshot(std::span<const std::byte>(encoded.data(), n));
+    ASSERT_FALSE(s.ok()) << "a snapshot cut to " << n << " bytes";
+    EXPECT_EQ(s.error().code(), Errc::corrupt);
+  }
+  auto longer = encoded;
+  longer.push_back(std::byte{0});
+  EXPECT_FALSE(broker::decode_group_snapshot(longer).ok()) << "trailing bytes";
+  auto newer = encoded;
+  newer[0] = std::byte{2};
+  auto v = broker::decode_group_snapshot(newer);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code(), Errc::unsupported);
+}
+
 TEST(MetadataRecords, AnEpochStartBatchHoldsNoCommand) {
   auto d = decode_command_batch(protocol::build_epoch_start_batch(LeaderEpoch(3), 5));
   ASSERT_TRUE(d.ok()) << d.error().to_string();
