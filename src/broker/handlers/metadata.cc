@@ -54,14 +54,17 @@ void handle_metadata(Broker& b, Request&& r) {
   if (!b.cluster_id().empty()) resp.cluster_id = b.cluster_id();
   const TopicQuorum* quorum = b.topics().quorum();
   if (quorum != nullptr) {
+    const NodeId controller = quorum->controller();
+    bool controller_listed = false;
     for (const auto& e : quorum->brokers(r.session->listener.name)) {
       resp.brokers.push_back({e.node.value(), e.host, e.port, std::nullopt});
+      controller_listed = controller_listed || e.node == controller;
     }
-    // While an election runs there is no controller: name this node, as Kafka names some live
-    // broker; admin requests sent here then get NOT_CONTROLLER and are retried once Metadata
-    // names the elected one (clients give up on a controller id of -1 too early).
-    const NodeId controller = quorum->controller();
-    resp.controller_id = controller.value() >= 0 ? controller.value() : b.config().node_id;
+    // While an election runs there is no controller, and just after start this node may not
+    // know the controller's address yet: name this node then (as Kafka names some live broker).
+    // Admin requests sent here are forwarded to the controller. A controller id missing from
+    // the brokers makes librdkafka's admin client wait for it without asking again.
+    resp.controller_id = controller_listed ? controller.value() : b.config().node_id;
   } else {
     resp.brokers.push_back({b.config().node_id, adv.host, adv.port, std::nullopt});
     resp.controller_id = b.config().node_id;
