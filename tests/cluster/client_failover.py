@@ -39,7 +39,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -512,21 +511,9 @@ def main(argv):
     ap.add_argument("--workdir")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args(argv)
-    if not a.ferry or not os.access(a.ferry, os.X_OK):
-        ap.error("--ferry: the ferry binary")
-    a.ferry = os.path.abspath(a.ferry)
-    try:
-        import confluent_kafka  # noqa: F401
-    except ImportError:
-        say("SKIP: python3 module confluent_kafka missing")
-        return 77
-    clusterlib.install_exit_handlers()
-    own = a.workdir is None
-    a.workdir = a.workdir or tempfile.mkdtemp(prefix="ferry-failover-")
-    ok, why = clusterlib.cluster_config_supported(a.ferry, a.workdir)
-    if not ok:
-        say(f"SKIP: no [cluster] support: {why}")
-        return 77
+    own, skip = clusterlib.prepare_run(ap, a, "ferry-failover-", say)
+    if skip is not None:
+        return skip
     a.node_bin = shutil.which("node")
     clients, missing = available(a.node_bin)
     clients = [c for c in clients if c in a.clients.split(",")]

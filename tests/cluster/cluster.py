@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -140,6 +141,29 @@ def cluster_config_supported(ferry, workdir):
                 '"2@127.0.0.1:19002", "3@127.0.0.1:19003"]\nlisten = "127.0.0.1:19001"\n')
     r = subprocess.run([ferry, "config", "check", path], capture_output=True, timeout=30)
     return r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace").strip()
+
+
+def prepare_run(ap, a, prefix, say):
+    """The common start of a cluster test script: checks --ferry (absolute afterwards) and
+    confluent-kafka, installs the exit handlers, makes a.workdir (a new temporary directory
+    unless given) and checks [cluster] support. Returns (own, None) where `own` says the
+    directory was made here, or (own, 77) when the test cannot run here (said why)."""
+    if not a.ferry or not os.access(a.ferry, os.X_OK):
+        ap.error("--ferry: the ferry binary")
+    a.ferry = os.path.abspath(a.ferry)
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        say("SKIP: python3 module confluent_kafka missing")
+        return False, 77
+    install_exit_handlers()
+    own = a.workdir is None
+    a.workdir = a.workdir or tempfile.mkdtemp(prefix=prefix)
+    ok, why = cluster_config_supported(a.ferry, a.workdir)
+    if not ok:
+        say(f"SKIP: no [cluster] support: {why}")
+        return own, 77
+    return own, None
 
 
 def toml_str(s):

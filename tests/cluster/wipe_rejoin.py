@@ -23,7 +23,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -193,21 +192,9 @@ def main(argv):
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--mutate-cut", type=int, default=0, metavar="BATCHES")
     a = ap.parse_args(argv)
-    if not a.ferry or not os.access(a.ferry, os.X_OK):
-        ap.error("--ferry: the ferry binary")
-    a.ferry = os.path.abspath(a.ferry)
-    try:
-        import confluent_kafka  # noqa: F401
-    except ImportError:
-        say("SKIP: python3 module confluent_kafka missing")
-        return 77
-    clusterlib.install_exit_handlers()
-    own = a.workdir is None
-    a.workdir = a.workdir or tempfile.mkdtemp(prefix="ferry-wipe-")
-    ok, why = clusterlib.cluster_config_supported(a.ferry, a.workdir)
-    if not ok:
-        say(f"SKIP: no [cluster] support: {why}")
-        return 77
+    own, skip = clusterlib.prepare_run(ap, a, "ferry-wipe-", say)
+    if skip is not None:
+        return skip
     run = Run(a)
     started = time.monotonic()
     try:
