@@ -236,7 +236,9 @@ install_arm() {
 log "installing native packages"
 start=$SECONDS
 $SUDO apt-get -q update || true
-apt_retry install "${NATIVE_PKGS[@]}" || {
+# --no-upgrade: a package already installed stays at its version (a machine with the ARM legs'
+# packages from an earlier run holds Multi-Arch: same libraries at the version both indexes had).
+apt_retry install --no-upgrade "${NATIVE_PKGS[@]}" || {
   echo "cannot install the native build dependencies" >&2
   exit 1
 }
