@@ -21,6 +21,7 @@
 #   unseen-below-commit a record below the group's final committed offset no member saw
 #                      (commits follow processing, so the group skipped it)
 #   stuck-consumer     the group's committed offset never reached the log end after healing
+#                      (its last record: offsets after it that hold no record do not count)
 #   final-incomplete   the final read did not reach the high watermark
 #   replica-divergence two replicas hold different batches below the high watermark
 #   replica-behind     a replica holds fewer batches below the high watermark than another
@@ -248,7 +249,9 @@ def check_commits(h, r):
         high = h.marks.get(p, (0, 0))[1]
         if c > high:
             r.add("commit-beyond-end", p=p, committed=c, log_end=high)
-        elif h.drained and c < high:
+        elif h.drained and c < high and any(o >= c for o in h.final.get(p, {})):
+            # Offsets above the last record that hold none (a leader's record-less epoch-start
+            # batch written after the drain) leave the group nothing to read.
             r.add("stuck-consumer", p=p, committed=c, log_end=high)
     if h.drained and h.consumer_events:
         final_commit = committed_offsets(h)

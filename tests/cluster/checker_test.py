@@ -138,6 +138,15 @@ class CheckerTest(unittest.TestCase):
         run.final[0][7] = "kj.0:0:0"
         self.assertEqual(len(only(run.check(drained=False), "duplicate")), 1)
 
+    def test_a_commit_below_only_record_less_offsets_is_not_stuck(self):
+        run = Run().clean()            # 5 records per partition, committed at 5
+        r = run.check(drained=True, marks={0: (0, 6), 1: (0, 5)})  # offset 5 holds no record
+        self.assertEqual(only(r, "stuck-consumer"), [], r.text())
+        run.final[0][5] = "a.0:0:5"   # a record there: the group never read it
+        run.send("a.0", 0, 5, ack=5)
+        r = run.check(drained=True, marks={0: (0, 6), 1: (0, 5)})
+        self.assertEqual(len(only(r, "stuck-consumer")), 1, r.text())
+
     def test_reordering_is_reported(self):
         run = Run()
         run.send("a.0", 0, 0, ack=0)
