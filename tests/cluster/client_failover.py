@@ -86,13 +86,7 @@ class Proc:
         return rc
 
     def kill_quietly(self):
-        if self.proc.poll() is None:
-            clusterlib.kill_group(self.proc)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        clusterlib._live.discard(self)
+        clusterlib.kill_quietly(self)
 
 
 def group_gone(pgid):

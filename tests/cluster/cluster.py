@@ -81,6 +81,18 @@ def kill_group(proc, sig=signal.SIGKILL):
         pass
 
 
+def kill_quietly(holder, timeout_s=10):
+    """SIGKILL of holder.proc's process group if it still runs, reaped (waiting up to
+    timeout_s), and holder taken off the exit hooks' list."""
+    if holder.proc is not None and holder.proc.poll() is None:
+        kill_group(holder.proc, signal.SIGKILL)
+        try:
+            holder.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    _live.discard(holder)
+
+
 def free_ports(n):
     """n distinct ports free right now on 127.0.0.1, below the kernel's ephemeral range where
     possible: a node keeps its ports across restarts, and a port of the ephemeral range could be
@@ -308,13 +320,7 @@ class Node:
         self.cluster.event("wipe", node=self.id)
 
     def kill_quietly(self):
-        if self.proc is not None and self.proc.poll() is None:
-            kill_group(self.proc, signal.SIGKILL)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                pass
-        _live.discard(self)
+        kill_quietly(self, STOP_TIMEOUT_S)
 
     def log_tail(self, lines=40):
         try:

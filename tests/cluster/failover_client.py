@@ -11,10 +11,11 @@
 #   failover_client.py confluent-consume|kafkapython-consume --bootstrap B --topic T
 #                      --group G --out FILE
 import argparse
-import json
 import signal
 import sys
 import time
+
+from workload import History  # the harness's JSON-lines event file
 
 _stop = False
 
@@ -22,16 +23,6 @@ _stop = False
 def _on_term(_signo, _frame):
     global _stop
     _stop = True
-
-
-class History:
-    def __init__(self, path):
-        self.f = open(path, "a", buffering=1)
-
-    def write(self, kind, **fields):
-        fields["type"] = kind
-        fields["t"] = round(time.time(), 4)
-        self.f.write(json.dumps(fields, separators=(",", ":")) + "\n")
 
 
 def paced(rate):

@@ -83,13 +83,7 @@ class Client:
         return self.proc.returncode
 
     def kill_quietly(self):
-        if self.proc.poll() is None:
-            clusterlib.kill_group(self.proc)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        clusterlib._live.discard(self)
+        clusterlib.kill_quietly(self)
 
     def log_tail(self, n=15):
         try:
