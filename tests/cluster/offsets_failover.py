@@ -85,6 +85,16 @@ def cluster_ids(nodes, timeout_s=15):
     return ids
 
 
+def kill_controller(c, controller, which):
+    """SIGKILL of `controller`; (the survivors' bootstrap, the controller they elect)."""
+    say(f"SIGKILL of the {which} controller, node {controller}")
+    c.node(controller).kill9()
+    survivors = ",".join(n.kafka_address for n in c.nodes if n.id != controller)
+    elected = wait_controller(survivors, not_in=(controller,))
+    say(f"controller now: node {elected}")
+    return survivors, elected
+
+
 def consumer(bootstrap, name):
     return Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "client.id": name,
                      "enable.auto.commit": False, "auto.offset.reset": "earliest",
@@ -210,11 +220,7 @@ def run(a, workdir):
         check(len(assignments) == 1, f"one assignment before the failover: {assignments}")
 
         first = wait_controller(boot)
-        say(f"SIGKILL of the controller, node {first}")
-        c.node(first).kill9()
-        survivors = ",".join(n.kafka_address for n in c.nodes if n.id != first)
-        second = wait_controller(survivors, not_in=(first,))
-        say(f"new controller: node {second}")
+        survivors, second = kill_controller(c, first, "first")
         got = committed(survivors)
         check(got == commits, f"offsets after the first failover {got} == acknowledged {commits}")
 
@@ -231,11 +237,7 @@ def run(a, workdir):
         c.node(first).start()
         say(f"node {first} restarted")
         time.sleep(2)  # it catches up with the metadata log
-        say(f"SIGKILL of the second controller, node {second}")
-        c.node(second).kill9()
-        rest = ",".join(n.kafka_address for n in c.nodes if n.id != second)
-        third = wait_controller(rest, not_in=(second,))
-        say(f"third controller: node {third}")
+        rest, _third = kill_controller(c, second, "second")
         got = committed(rest)
         check(got == end, f"offsets after the second failover {got} == {end}")
 
